@@ -20,10 +20,6 @@ import {
 } from "@grpc/grpc-js";
 import { ItemFeatures, ModelRef, UserFeatures, Vector } from "./common.js";
 
-export const protobufPackage = "funnel.v1";
-
-export const protobufFileName = "funnel/v1/embedding.proto";
-
 export interface UserInput {
   input?: { $case: "userId"; value: string } | { $case: "features"; value: UserFeatures } | undefined;
 }
@@ -783,7 +779,7 @@ export const EmbeddingServiceClient = makeGenericClientConstructor(
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
+type DeepPartial<T> = T extends Builtin ? T
   : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
@@ -794,7 +790,7 @@ function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
 
-export interface MessageFns<T> {
+interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;

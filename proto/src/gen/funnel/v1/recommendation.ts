@@ -29,10 +29,6 @@ import {
   UserFeatures,
 } from "./common.js";
 
-export const protobufPackage = "funnel.v1";
-
-export const protobufFileName = "funnel/v1/recommendation.proto";
-
 export enum RecommendationSource {
   RECOMMENDATION_SOURCE_UNSPECIFIED = 0,
   /** RECOMMENDATION_SOURCE_ITEM_RETRIEVAL - Nearest items to the user vector. */
@@ -1091,7 +1087,7 @@ function floatToJson(value: number | null | undefined): number | string | null |
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
+type DeepPartial<T> = T extends Builtin ? T
   : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
@@ -1102,7 +1098,7 @@ function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
 
-export interface MessageFns<T> {
+interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;

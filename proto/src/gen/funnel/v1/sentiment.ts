@@ -31,10 +31,6 @@ import {
   pageTypeToJSON,
 } from "./common.js";
 
-export const protobufPackage = "funnel.v1";
-
-export const protobufFileName = "funnel/v1/sentiment.proto";
-
 export enum SentimentLabel {
   SENTIMENT_LABEL_UNSPECIFIED = 0,
   SENTIMENT_LABEL_NEGATIVE = 1,
@@ -1520,7 +1516,7 @@ function floatToJson(value: number | null | undefined): number | string | null |
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
+type DeepPartial<T> = T extends Builtin ? T
   : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
@@ -1553,7 +1549,7 @@ function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
 
-export interface MessageFns<T> {
+interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;

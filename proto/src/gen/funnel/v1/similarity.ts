@@ -20,10 +20,6 @@ import {
 } from "@grpc/grpc-js";
 import { ModelRef, ScoredId, UserFeatures, Vector } from "./common.js";
 
-export const protobufPackage = "funnel.v1";
-
-export const protobufFileName = "funnel/v1/similarity.proto";
-
 export interface FindSimilarUsersRequest {
   query?:
     | { $case: "userId"; value: string }
@@ -731,7 +727,7 @@ function floatToJson(value: number | null | undefined): number | string | null |
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-export type DeepPartial<T> = T extends Builtin ? T
+type DeepPartial<T> = T extends Builtin ? T
   : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
@@ -742,7 +738,7 @@ function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
 
-export interface MessageFns<T> {
+interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
