@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { MicroBatcher, QueueFullError } from "./micro-batcher.js";
+
+describe("MicroBatcher", () => {
+  it("runs a batch as soon as it is full, preserving order", async () => {
+    const batches: number[][] = [];
+    const batcher = new MicroBatcher<number, number>({
+      maxBatchSize: 3,
+      maxDelayMs: 10_000,
+      run: async (inputs) => {
+        batches.push(inputs);
+        return inputs.map((x) => x * 10);
+      },
+    });
+    const results = await Promise.all([1, 2, 3, 4, 5, 6].map((x) => batcher.submit(x)));
+    expect(results).toEqual([10, 20, 30, 40, 50, 60]);
+    expect(batches).toEqual([[1, 2, 3], [4, 5, 6]]);
+  });
+
+  it("runs a partial batch after maxDelayMs", async () => {
+    const batches: string[][] = [];
+    const batcher = new MicroBatcher<string, string>({ maxBatchSize: 100, maxDelayMs: 20, run: async (inputs) => (batches.push(inputs), inputs.map((s) => s.toUpperCase())) });
+    const started = Date.now();
+    expect(await Promise.all([batcher.submit("a"), batcher.submit("b")])).toEqual(["A", "B"]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
+    expect(batches).toEqual([["a", "b"]]);
+  });
+
+  it("fails only the item whose result is an Error", async () => {
+    const batcher = new MicroBatcher<number, number>({ maxBatchSize: 2, maxDelayMs: 5, run: async (xs) => xs.map((x) => (x < 0 ? new Error(`negative ${x}`) : x)) });
+    const [ok, bad] = await Promise.allSettled([batcher.submit(1), batcher.submit(-1)]);
+    expect(ok).toEqual({ status: "fulfilled", value: 1 });
+    expect(bad).toMatchObject({ status: "rejected", reason: { message: "negative -1" } });
+  });
+
+  it("fails the whole batch when run throws or miscounts", async () => {
+    const batcher = new MicroBatcher<number, number>({ maxBatchSize: 2, maxDelayMs: 5, run: async () => [1] });
+    await expect(Promise.all([batcher.submit(1), batcher.submit(2)])).rejects.toThrow("batch function returned 1 results for 2 inputs");
+  });
+
+  it("applies back-pressure when the queue is full", async () => {
+    const batcher = new MicroBatcher<number, number>({ maxBatchSize: 10, maxDelayMs: 50, maxQueue: 2, run: async (xs) => xs });
+    const first = [batcher.submit(1), batcher.submit(2)];
+    await expect(batcher.submit(3)).rejects.toBeInstanceOf(QueueFullError);
+    expect(await Promise.all(first)).toEqual([1, 2]);
+  });
+
+  it("does not compute items whose caller gave up", async () => {
+    const seen: number[] = [];
+    const batcher = new MicroBatcher<number, number>({ maxBatchSize: 10, maxDelayMs: 20, run: async (xs) => (seen.push(...xs), xs) });
+    const controller = new AbortController();
+    const dropped = batcher.submit(1, controller.signal);
+    const kept = batcher.submit(2);
+    controller.abort(new Error("caller left"));
+    await expect(dropped).rejects.toThrow("caller left");
+    expect(await kept).toBe(2);
+    expect(seen).toEqual([2]);
+  });
+});

@@ -1,0 +1,91 @@
+// Collects single requests into batches for a model that is cheaper per item in batches (Triton-style
+// dynamic batching): a batch runs when it reaches maxBatchSize or when the oldest item has waited maxDelayMs.
+
+export interface MicroBatcherOptions<In, Out> {
+  maxBatchSize: number;
+  maxDelayMs: number;
+  /** Largest number of items waiting; beyond it submit() rejects at once (back-pressure, not unbounded memory). */
+  maxQueue?: number;
+  /** Must return exactly one result per input, in order; a per-item Error fails only that item. */
+  run: (inputs: In[]) => Promise<(Out | Error)[]>;
+}
+
+interface Pending<In, Out> {
+  input: In;
+  resolve: (value: Out) => void;
+  reject: (error: unknown) => void;
+  signal?: AbortSignal;
+}
+
+/** Thrown by submit() when the queue is full. */
+export class QueueFullError extends Error {
+  override name = "QueueFullError";
+}
+
+export class MicroBatcher<In, Out> {
+  private queue: Pending<In, Out>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running = 0;
+
+  constructor(private readonly options: MicroBatcherOptions<In, Out>) {
+    if (options.maxBatchSize < 1) throw new RangeError("maxBatchSize must be at least 1");
+  }
+
+  /** Items waiting for a batch. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Batches currently executing. */
+  get active(): number {
+    return this.running;
+  }
+
+  submit(input: In, signal?: AbortSignal): Promise<Out> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const maxQueue = this.options.maxQueue ?? Number.POSITIVE_INFINITY;
+    if (this.queue.length >= maxQueue) {
+      return Promise.reject(new QueueFullError(`batch queue is full (${maxQueue} waiting); retry later`));
+    }
+    return new Promise<Out>((resolve, reject) => {
+      this.queue.push({ input, resolve, reject, signal });
+      if (this.queue.length >= this.options.maxBatchSize) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.options.maxDelayMs);
+    });
+  }
+
+  /** Runs everything queued now, in batches of at most maxBatchSize. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.options.maxBatchSize);
+      void this.execute(batch);
+    }
+  }
+
+  private async execute(batch: Pending<In, Out>[]): Promise<void> {
+    // Items whose caller already gave up are answered with their abort reason and not computed.
+    const live = batch.filter((item) => {
+      if (item.signal?.aborted) item.reject(item.signal.reason);
+      return !item.signal?.aborted;
+    });
+    if (live.length === 0) return;
+    this.running++;
+    try {
+      const results = await this.options.run(live.map((item) => item.input));
+      if (results.length !== live.length) {
+        throw new Error(`batch function returned ${results.length} results for ${live.length} inputs`);
+      }
+      live.forEach((item, i) => {
+        const result = results[i] as Out | Error;
+        if (result instanceof Error) item.reject(result);
+        else item.resolve(result);
+      });
+    } catch (error) {
+      for (const item of live) item.reject(error);
+    } finally {
+      this.running--;
+    }
+  }
+}

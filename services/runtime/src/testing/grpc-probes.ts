@@ -1,0 +1,58 @@
+// Real clients for the standard health and reflection services, for end-to-end tests of any service.
+import { createRequire } from "node:module";
+import path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { service as healthService } from "grpc-health-check";
+
+const require = createRequire(import.meta.url);
+
+export type HealthStatus = "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNKNOWN";
+
+/** grpc.health.v1.Health/Check; resolves with the status name (NOT_FOUND maps to SERVICE_UNKNOWN). */
+export function checkHealth(address: string, service = ""): Promise<HealthStatus> {
+  const Client = grpc.makeClientConstructor(healthService, "Health");
+  const client = new Client(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    check(req: { service: string }, cb: (err: grpc.ServiceError | null, res?: { status: HealthStatus }) => void): void;
+  };
+  return new Promise((resolve, reject) => {
+    client.check({ service }, (error, response) => {
+      client.close();
+      if (error?.code === grpc.status.NOT_FOUND) resolve("SERVICE_UNKNOWN");
+      else if (error) reject(error);
+      else resolve(response!.status);
+    });
+  });
+}
+
+/** grpc.reflection.v1 list_services: the fully-qualified service names the server exposes. */
+export function listServicesByReflection(address: string): Promise<string[]> {
+  return reflect(address, { list_services: "" }).then((response) =>
+    (response.list_services_response?.service ?? []).map((s: { name: string }) => s.name),
+  );
+}
+
+/** grpc.reflection.v1 file_containing_symbol: the serialized FileDescriptorProtos for a symbol. */
+export function fileContainingSymbolByReflection(address: string, symbol: string): Promise<Buffer[]> {
+  return reflect(address, { file_containing_symbol: symbol }).then((response) => {
+    if (response.error_response) throw new Error(`reflection error ${response.error_response.error_message}`);
+    return response.file_descriptor_response?.file_descriptor_proto ?? [];
+  });
+}
+
+function reflect(address: string, request: Record<string, string>): Promise<any> {
+  const reflectionRoot = path.resolve(path.dirname(require.resolve("@grpc/reflection")), "../proto");
+  const definition = protoLoader.loadSync("grpc/reflection/v1/reflection.proto", { includeDirs: [reflectionRoot], keepCase: true });
+  const pkg = grpc.loadPackageDefinition(definition) as any;
+  const client = new pkg.grpc.reflection.v1.ServerReflection(address, grpc.credentials.createInsecure());
+  return new Promise((resolve, reject) => {
+    const call = client.ServerReflectionInfo();
+    call.on("data", (response: unknown) => {
+      resolve(response);
+      call.end();
+    });
+    call.on("error", (error: Error) => reject(error));
+    call.on("end", () => client.close());
+    call.write(request);
+  });
+}

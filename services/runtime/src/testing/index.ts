@@ -1,0 +1,2 @@
+export { checkHealth, listServicesByReflection, fileContainingSymbolByReflection } from "./grpc-probes.js";
+export type { HealthStatus } from "./grpc-probes.js";
