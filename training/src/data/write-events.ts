@@ -1,0 +1,63 @@
+import { createWriteStream } from "node:fs";
+import { once } from "node:events";
+import { finished } from "node:stream/promises";
+import type { InteractionEvent } from "./event.js";
+import { EVENT_COLUMNS } from "./load-events.js";
+import { recordFormatOf } from "./read-records.js";
+
+/** Writes events as CSV (header row) or JSONL, chosen by the file extension; loadEvents reads both back. */
+export async function writeEvents(path: string, events: InteractionEvent[]): Promise<void> {
+  const format = recordFormatOf(path);
+  const out = createWriteStream(path, { encoding: "utf8" });
+  const write = async (chunk: string): Promise<void> => {
+    // Respect backpressure so writing a few hundred thousand rows does not buffer them all in memory.
+    if (!out.write(chunk)) await once(out, "drain");
+  };
+  if (format === "csv") await write(EVENT_COLUMNS.join(",") + "\n");
+  let batch = "";
+  for (let i = 0; i < events.length; i++) {
+    batch += (format === "csv" ? toCsvRow(events[i]!) : toJsonLine(events[i]!)) + "\n";
+    if (batch.length > 64 * 1024) {
+      await write(batch);
+      batch = "";
+    }
+  }
+  out.end(batch);
+  await finished(out);
+}
+
+function toJsonLine(e: InteractionEvent): string {
+  return JSON.stringify({
+    user_id: e.userId,
+    session_id: e.sessionId,
+    timestamp: e.timestamp,
+    device: e.device,
+    page: e.page,
+    interaction: e.interaction,
+    duration_s: e.durationSeconds,
+    item_id: e.itemId,
+    converted: e.converted,
+    ...(e.text !== undefined ? { text: e.text } : {}),
+  });
+}
+
+function toCsvRow(e: InteractionEvent): string {
+  return [
+    e.userId,
+    e.sessionId,
+    String(e.timestamp),
+    e.device,
+    e.page,
+    e.interaction,
+    String(e.durationSeconds),
+    e.itemId,
+    e.converted ? "1" : "0",
+    e.text ?? "",
+  ]
+    .map(csvField)
+    .join(",");
+}
+
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
