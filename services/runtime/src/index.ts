@@ -22,3 +22,5 @@ export type { ResponseCacheOptions } from "./response-cache.js";
 export { ServingMetrics } from "./serving-metrics.js";
 export { createLogger } from "./logger.js";
 export type { Logger } from "./logger.js";
+export { runServices, main } from "./service-module.js";
+export type { ServiceModule, RunningServices } from "./service-module.js";

@@ -96,10 +96,11 @@ describe("ServingServer", () => {
     expect(response.result?.ruleSetVersion).toBe("ok");
   });
 
-  it("reports NOT_SERVING until the service is marked ready, then SERVING", async () => {
+  it("reports NOT_SERVING and answers UNAVAILABLE until the service is marked ready", async () => {
     const { address, name, server } = await startFixture({ ready: false });
     expect(await checkHealth(address, name)).toBe("NOT_SERVING");
     expect(await checkHealth(address, "")).toBe("NOT_SERVING");
+    await expect(call("ok")).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringContaining("not ready") });
     server.setReady(name, true);
     expect(await checkHealth(address, name)).toBe("SERVING");
     expect(await checkHealth(address, "")).toBe("SERVING");

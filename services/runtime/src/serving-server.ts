@@ -72,11 +72,11 @@ export class ServingServer {
       implementation[key] = method.requestStream
         ? (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
             const { ctx, release } = this.openCall(shortName, call);
-            this.respond(ctx, release, () => handler(readMessages(call, ctx.signal), ctx), callback);
+            this.respond(name, ctx, release, () => handler(readMessages(call, ctx.signal), ctx), callback);
           }
         : (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
             const { ctx, release } = this.openCall(shortName, call);
-            this.respond(ctx, release, () => handler(call.request, ctx), callback);
+            this.respond(name, ctx, release, () => handler(call.request, ctx), callback);
           };
     }
     this.server.addService(definition, implementation);
@@ -196,6 +196,7 @@ export class ServingServer {
   }
 
   private respond(
+    serviceName: string,
     ctx: CallContext,
     release: () => void,
     run: () => Promise<unknown>,
@@ -212,9 +213,11 @@ export class ServingServer {
       else callback(null, response);
     };
     const work =
-      this.state === "serving"
-        ? Promise.resolve().then(run)
-        : Promise.reject(new UnavailableError("server is shutting down; retry on another instance"));
+      this.state !== "serving"
+        ? Promise.reject(new UnavailableError("server is shutting down; retry on another instance"))
+        : !this.ready.get(serviceName)
+          ? Promise.reject(new UnavailableError(`${serviceName} is not ready: its models are still loading; retry shortly`))
+          : Promise.resolve().then(run);
     // The answer goes out when the deadline passes even if the handler has not yet reached a check point.
     Promise.race([work, rejectOnAbort(ctx.signal)]).then(
       (response) => finish(grpc.status.OK, undefined, response),

@@ -1,0 +1,5 @@
+import type { ServiceModule } from "@funnel/runtime";
+import { sentimentModule } from "@funnel/sentiment";
+
+/** The services `npm start` runs together. Embedding, Similarity and Recommendation join as they land. */
+export const embeddedModules: ServiceModule<any>[] = [sentimentModule];

@@ -1,0 +1,1 @@
+export { embeddedModules } from "./embedded-modules.js";
