@@ -85,3 +85,6 @@ export class RegistryLockedError extends RegistryError {
     super(`registry lock ${lockPath} is held by another writer (waited ${waitedMs} ms); retry, or remove the lock file if its owner is gone`);
   }
 }
+
+/** The operation is valid but the registry's state forbids it (alias onto an archived version, nothing to roll back to). gRPC: `FAILED_PRECONDITION`. */
+export class FailedPreconditionError extends RegistryError {}
