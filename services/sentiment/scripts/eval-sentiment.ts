@@ -1,0 +1,107 @@
+#!/usr/bin/env -S npx tsx
+import { Command, Option } from "commander";
+import { SingleBar, Presets } from "cli-progress";
+import { glob, isDynamicPattern } from "tinyglobby";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { SentimentIntensityAnalyzer } from "vader-sentiment";
+import { RuleScorer, PAGE_NAMES, type PageName } from "../src/scoring/index.js";
+import { readLabeledTsv, type BadRow, type LabeledTsv } from "./labeled-tsv.js";
+import { BinaryMetricsAccumulator } from "./binary-metrics.js";
+
+// VADER's own neutral band, used to count how many texts plain VADER calls neutral.
+const VADER_NEUTRAL = 0.05;
+const BAD_ROWS_LISTED = 20;
+const DECISION =
+  "Both methods: positive iff score > 0 (rules: SentimentScore.score; vader: compound). A score of exactly 0 " +
+  "(no evidence, or evidence that cancels) counts as negative; the neutral label plays no part in the binary " +
+  "decision and is only counted in predictedNeutral (rules: label 'neutral', |score| < neutralThreshold; " +
+  "vader: |compound| < 0.05).";
+
+async function expand(patterns: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const pattern of patterns) {
+    if (!isDynamicPattern(pattern)) {
+      if (!existsSync(pattern)) throw new Error(`--data ${pattern}: no such file`);
+      files.push(resolve(pattern));
+      continue;
+    }
+    const matches = await glob(pattern, { absolute: true, onlyFiles: true, expandDirectories: false });
+    if (matches.length === 0) throw new Error(`--data ${pattern}: the pattern matched no file`);
+    files.push(...matches.sort());
+  }
+  return [...new Set(files)];
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name("eval-sentiment")
+    .description("Accuracy and macro-F1 of the rule scorer and of plain VADER on labeled TSV files (text<TAB>0|1).")
+    .requiredOption("--data <path...>", "labeled TSV files or globs, e.g. '/work/shared/data/uci-sentiment/*_labelled.txt'")
+    .option("--rules <path>", "rule set JSON (default: the scorer's bundled page-rules file)")
+    .addOption(new Option("--page <page>", "score every text as feedback from this funnel page").choices([...PAGE_NAMES]))
+    .option("--limit <n>", "use at most this many rows per file (from the top)", (value) => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`--limit must be a positive integer, got ${value}`);
+      return n;
+    })
+    .parse();
+  const options = program.opts<{ data: string[]; rules?: string; page?: PageName; limit?: number }>();
+
+  const scorer = RuleScorer.load(options.rules ? { rulesPath: options.rules } : {});
+  const files = await expand(options.data);
+  const datasets: LabeledTsv[] = files.map(readLabeledTsv);
+  const badRows: BadRow[] = datasets.flatMap((dataset) => dataset.bad);
+  for (const bad of badRows) process.stderr.write(`${bad.file}:${bad.line}: skipped bad row: ${bad.reason}\n`);
+
+  const total = datasets.reduce((sum, dataset) => sum + Math.min(dataset.rows.length, options.limit ?? Infinity), 0);
+  const bar = new SingleBar({ format: "scoring [{bar}] {value}/{total} texts", stream: process.stderr }, Presets.shades_classic);
+  bar.start(total, 0);
+  const overall = { rules: new BinaryMetricsAccumulator(), vader: new BinaryMetricsAccumulator() };
+  const perFile = datasets.map((dataset) => {
+    const rules = new BinaryMetricsAccumulator();
+    const vader = new BinaryMetricsAccumulator();
+    const rows = options.limit ? dataset.rows.slice(0, options.limit) : dataset.rows;
+    for (const row of rows) {
+      const ours = scorer.score(row.text, options.page);
+      rules.add(row.label, ours.score > 0 ? 1 : 0, ours.label === "neutral");
+      const compound = SentimentIntensityAnalyzer.polarity_scores(row.text).compound;
+      vader.add(row.label, compound > 0 ? 1 : 0, Math.abs(compound) < VADER_NEUTRAL);
+      bar.increment();
+    }
+    overall.rules.merge(rules);
+    overall.vader.merge(vader);
+    return {
+      file: dataset.file,
+      headerDetected: dataset.hasHeader,
+      rowsScored: rows.length,
+      badRows: dataset.bad.length,
+      badRowsListed: dataset.bad.slice(0, BAD_ROWS_LISTED).map(({ line, reason }) => ({ line, reason })),
+      rules: rules.result(),
+      vader: vader.result(),
+    };
+  });
+  bar.stop();
+
+  const rules = overall.rules.result();
+  const vader = overall.vader.result();
+  const report = {
+    decision: DECISION,
+    ruleSetVersion: scorer.ruleSetVersion,
+    page: options.page ?? null,
+    files: perFile,
+    overall: {
+      rowsScored: rules.n,
+      badRows: badRows.length,
+      rules,
+      vader,
+      rulesMinusVader: { accuracy: rules.accuracy - vader.accuracy, macroF1: rules.macroF1 - vader.macroF1 },
+    },
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`eval-sentiment: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

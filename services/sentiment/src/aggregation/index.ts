@@ -1,0 +1,2 @@
+export { FeedbackAggregator, UNSPECIFIED } from "./feedback-aggregator.js";
+export type { FeedbackObservation, Distribution, Group, FeedbackSummary } from "./feedback-aggregator.js";
