@@ -1,0 +1,12 @@
+export { buildFeatureSpec, parseFeatureSpec, FEATURE_SPEC_VERSION, PAD_INDEX, OOV_INDEX, CLIP } from "./feature-spec.js";
+export type { FeatureSpec, Vocabulary, NumericFeature, TensorInput } from "./feature-spec.js";
+export { encodeUsers, encodeItems } from "./encode-features.js";
+export type { UserTensors, ItemTensors } from "./encode-features.js";
+export { aggregateUserFeatures, DEFAULT_SEQUENCE_LENGTH } from "./aggregate-user-features.js";
+export { aggregateItemFeatures } from "./aggregate-item-features.js";
+export { rawUserFeaturesFromProto, rawItemFeaturesFromProto, rawInteractionFromProto } from "./raw-features-from-proto.js";
+export { USER_NUMERIC_FIELDS, ITEM_NUMERIC_FIELDS } from "./raw-features.js";
+export type { RawInteraction, RawUserFeatures, RawItemFeatures } from "./raw-features.js";
+export { FeatureSpecError, FeatureEncodingError } from "./errors.js";
+export { DEVICES, PAGES, INTERACTIONS } from "../data/event.js";
+export type { Device, Page, InteractionKind, InteractionEvent, ItemAttributes } from "../data/event.js";
