@@ -1,13 +1,24 @@
-import type { InteractionEvent, ItemAttributes } from "../data/event.js";
+import type { InteractionEvent } from "../data/event.js";
 import { INTERACTIONS, PAGES, isPage, isInteractionKind } from "../data/event.js";
 import type { RawItemFeatures } from "./raw-features.js";
+
+/**
+ * What aggregateItemFeatures reads from an attribute row: ItemAttributes from loadItemAttributes and
+ * GeneratedItem from generateDataset both fit.
+ */
+export interface ItemAttributeRow {
+  itemId: string;
+  category?: unknown;
+  page?: unknown;
+  interaction?: unknown;
+}
 
 /**
  * Per-item raw features: the page and interaction kind the item is most often met with (ties go to the
  * earlier one in PAGES / INTERACTIONS order), mean duration, and category from the attribute table. Items
  * that only appear in `attributes` are included too, so the whole catalogue can be embedded (cold start).
  */
-export function aggregateItemFeatures(events: InteractionEvent[], attributeRows: ItemAttributes[] = []): Map<string, RawItemFeatures> {
+export function aggregateItemFeatures(events: InteractionEvent[], attributeRows: readonly ItemAttributeRow[] = []): Map<string, RawItemFeatures> {
   const stats = new Map<string, { pages: number[]; kinds: number[]; seconds: number; count: number }>();
   for (const e of events) {
     let s = stats.get(e.itemId);

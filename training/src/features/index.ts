@@ -4,6 +4,7 @@ export { encodeUsers, encodeItems } from "./encode-features.js";
 export type { UserTensors, ItemTensors } from "./encode-features.js";
 export { aggregateUserFeatures, DEFAULT_SEQUENCE_LENGTH } from "./aggregate-user-features.js";
 export { aggregateItemFeatures } from "./aggregate-item-features.js";
+export type { ItemAttributeRow } from "./aggregate-item-features.js";
 export { rawUserFeaturesFromProto, rawItemFeaturesFromProto, rawInteractionFromProto } from "./raw-features-from-proto.js";
 export { USER_NUMERIC_FIELDS, ITEM_NUMERIC_FIELDS } from "./raw-features.js";
 export type { RawInteraction, RawUserFeatures, RawItemFeatures } from "./raw-features.js";
