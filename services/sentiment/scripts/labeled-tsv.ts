@@ -30,25 +30,29 @@ export function parseLabeledTsv(content: string, file: string): LabeledTsv {
   const lines = content.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   const result: LabeledTsv = { file, hasHeader: false, rows: [], bad: [] };
-  lines.forEach((rawLine, index) => {
+  for (const [index, rawLine] of lines.entries()) {
     const line = index + 1;
     const text = rawLine.endsWith("\r") ? rawLine.slice(0, -1) : rawLine;
     const tab = text.lastIndexOf("\t");
     const label = tab === -1 ? "" : text.slice(tab + 1).trim();
     if (index === 0 && tab !== -1 && /^[A-Za-z_][\w ]*$/.test(label)) {
       result.hasHeader = true;
-      return;
+      continue;
     }
-    const bad = (reason: string): void => {
-      result.bad.push({ file, line, reason });
-    };
-    if (text.trim() === "") return bad("empty line");
-    if (tab === -1) return bad("no TAB between text and label");
-    if (label !== "0" && label !== "1") return bad(`label must be 0 or 1, got ${JSON.stringify(label)}`);
-    const sentence = text.slice(0, tab).trim();
-    if (sentence === "") return bad("empty text before the TAB");
-    result.rows.push({ text: sentence, label: label === "1" ? 1 : 0, line });
-  });
+    const sentence = tab === -1 ? "" : text.slice(0, tab).trim();
+    const reason =
+      text.trim() === ""
+        ? "empty line"
+        : tab === -1
+          ? "no TAB between text and label"
+          : label !== "0" && label !== "1"
+            ? `label must be 0 or 1, got ${JSON.stringify(label)}`
+            : sentence === ""
+              ? "empty text before the TAB"
+              : undefined;
+    if (reason !== undefined) result.bad.push({ file, line, reason });
+    else result.rows.push({ text: sentence, label: label === "1" ? 1 : 0, line });
+  }
   return result;
 }
 

@@ -115,7 +115,7 @@ export class FeedbackTokenizer {
     for (let mask = 0; mask < 1 << choices.length; mask++) {
       let index = 0;
       candidates.push(
-        word.replace(LETTER_RUN, (run, letter: string) => {
+        word.replace(LETTER_RUN, (_run, letter: string) => {
           const single = index < choices.length && (mask & (1 << index)) !== 0;
           index++;
           return single ? letter : letter + letter;

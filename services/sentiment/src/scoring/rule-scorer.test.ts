@@ -85,7 +85,7 @@ describe("RuleScorer lexicon behaviour", () => {
     const table = JSON.parse(readFileSync(new URL("../../rules/corrections.v1.json", import.meta.url), "utf8")) as {
       corrections: Record<string, string>;
     };
-    expect(table.corrections["terible"]).toBe("terrible");
+    expect(table.corrections.terible).toBe("terrible");
     expect(score("terible")).toBeLessThan(0);
     expect(score("terible")).toBe(score("terrible"));
     expect(score("awsome")).toBeGreaterThan(0);
