@@ -57,28 +57,35 @@ async function main(): Promise<void> {
   const total = datasets.reduce((sum, dataset) => sum + Math.min(dataset.rows.length, options.limit ?? Infinity), 0);
   const bar = new SingleBar({ format: "scoring [{bar}] {value}/{total} texts", stream: process.stderr }, Presets.shades_classic);
   bar.start(total, 0);
-  const overall = { rules: new BinaryMetricsAccumulator(), vader: new BinaryMetricsAccumulator() };
+  const accumulators = () => ({
+    rules: new BinaryMetricsAccumulator(),
+    rulesSure: new BinaryMetricsAccumulator(),
+    rulesUnsure: new BinaryMetricsAccumulator(),
+    vader: new BinaryMetricsAccumulator(),
+  });
+  const overall = accumulators();
   const perFile = datasets.map((dataset) => {
-    const rules = new BinaryMetricsAccumulator();
-    const vader = new BinaryMetricsAccumulator();
+    const metrics = accumulators();
     const rows = options.limit ? dataset.rows.slice(0, options.limit) : dataset.rows;
     for (const row of rows) {
       const ours = scorer.score(row.text, options.page);
-      rules.add(row.label, ours.score > 0 ? 1 : 0, ours.label === "neutral");
+      const ourPrediction = ours.score > 0 ? 1 : 0;
+      metrics.rules.add(row.label, ourPrediction, ours.label === "neutral");
+      (ours.unsure ? metrics.rulesUnsure : metrics.rulesSure).add(row.label, ourPrediction, ours.label === "neutral");
       const compound = SentimentIntensityAnalyzer.polarity_scores(row.text).compound;
-      vader.add(row.label, compound > 0 ? 1 : 0, Math.abs(compound) < VADER_NEUTRAL);
+      metrics.vader.add(row.label, compound > 0 ? 1 : 0, Math.abs(compound) < VADER_NEUTRAL);
       bar.increment();
     }
-    overall.rules.merge(rules);
-    overall.vader.merge(vader);
+    for (const key of Object.keys(metrics) as (keyof typeof metrics)[]) overall[key].merge(metrics[key]);
     return {
       file: dataset.file,
       headerDetected: dataset.hasHeader,
       rowsScored: rows.length,
       badRows: dataset.bad.length,
       badRowsListed: dataset.bad.slice(0, BAD_ROWS_LISTED).map(({ line, reason }) => ({ line, reason })),
-      rules: rules.result(),
-      vader: vader.result(),
+      rules: metrics.rules.result(),
+      rulesBySureness: { sure: metrics.rulesSure.result(), unsure: metrics.rulesUnsure.result() },
+      vader: metrics.vader.result(),
     };
   });
   bar.stop();
@@ -94,6 +101,8 @@ async function main(): Promise<void> {
       rowsScored: rules.n,
       badRows: badRows.length,
       rules,
+      // How well the scorer's own "unsure" flag separates texts the transformer fallback should take.
+      rulesBySureness: { sure: overall.rulesSure.result(), unsure: overall.rulesUnsure.result() },
       vader,
       rulesMinusVader: { accuracy: rules.accuracy - vader.accuracy, macroF1: rules.macroF1 - vader.macroF1 },
     },

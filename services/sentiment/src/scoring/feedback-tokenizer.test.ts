@@ -6,6 +6,7 @@ const tokenizer = new FeedbackTokenizer({
     ["good", 1.9],
     [":)", 2],
     ["yes", 1.7],
+    ["grrr", -0.4],
   ]),
   emoji: new Map([["😍", 2.4]]),
   corrections: new Map([["gud", "good"]]),
@@ -25,6 +26,7 @@ describe("FeedbackTokenizer", () => {
     expect(norms("soooo gooood yessss")).toEqual(["so", "good", "yes"]);
     expect(tokenizer.tokenize("gooood")[0]?.elongated).toBe(true);
     expect(tokenizer.tokenize("good")[0]?.elongated).toBe(false);
+    expect(tokenizer.tokenize("grrr")[0]).toMatchObject({ norm: "grrr", elongated: false });
   });
 
   it("applies the correction table and remembers the original", () => {

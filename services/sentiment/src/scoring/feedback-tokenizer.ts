@@ -93,7 +93,8 @@ export class FeedbackTokenizer {
     const lower = surface.toLowerCase();
     let norm = lower;
     let elongated = false;
-    if (HAS_LETTER_RUN.test(lower)) {
+    // Some lexicon entries are themselves stretched ("grrr", "zzz"): only collapse words the scorer does not know.
+    if (HAS_LETTER_RUN.test(lower) && !this.known(lower)) {
       norm = this.collapse(lower);
       elongated = true;
     }
