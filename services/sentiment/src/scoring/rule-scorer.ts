@@ -172,18 +172,27 @@ export class RuleScorer {
 
   private compile(sources: { rules: readonly PhraseRule[]; field: string }[], file: string): PhraseIndex {
     const index = new Map<string, CompiledPhrase[]>();
-    for (const { rules, field } of sources) rules.forEach((rule, ruleIndex) => {
-      rule.phrases.forEach((phrase, phraseIndex) => {
-        const keys = this.tokenizer.tokenize(phrase).map((token) => token.key);
-        const first = keys[0];
-        if (first === undefined) {
-          throw new Error(`${file}: invalid rule file: field ${field}.${ruleIndex}.phrases.${phraseIndex}: "${phrase}" has no words`);
+    const owners = new Map<string, string>();
+    for (const { rules, field } of sources) {
+      for (const [ruleIndex, rule] of rules.entries()) {
+        for (const [phraseIndex, phrase] of rule.phrases.entries()) {
+          const keys = this.tokenizer.tokenize(phrase).map((token) => token.key);
+          const first = keys[0];
+          if (first === undefined) {
+            throw new Error(`${file}: invalid rule file: field ${field}.${ruleIndex}.phrases.${phraseIndex}: "${phrase}" has no words`);
+          }
+          // The same words under two rules would make the winner depend on file order.
+          const owner = owners.get(keys.join(" "));
+          if (owner !== undefined) {
+            throw new Error(`${file}: invalid rule file: field ${field}.${ruleIndex}.phrases.${phraseIndex}: "${phrase}" is already a phrase of rule ${owner}`);
+          }
+          owners.set(keys.join(" "), rule.id);
+          const list = index.get(first) ?? [];
+          list.push({ keys, rule });
+          index.set(first, list);
         }
-        const list = index.get(first) ?? [];
-        list.push({ keys, rule });
-        index.set(first, list);
-      });
-    });
+      }
+    }
     // Longest phrase first, so "no confirmation email" wins over "no confirmation".
     for (const list of index.values()) list.sort((a, b) => b.keys.length - a.keys.length);
     return index;

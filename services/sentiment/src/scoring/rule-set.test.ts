@@ -63,6 +63,13 @@ describe("loadRuleSet", () => {
     expect(() => RuleScorer.load({ rulesPath: file })).toThrow(/pages\.payment\.0\.phrases\.0/);
   });
 
+  it("rejects a phrase that two rules on the same page claim", () => {
+    const file = withChange((rules) => {
+      rules.pages.payment[1].phrases.push(rules.general[0].phrases[0]);
+    });
+    expect(() => RuleScorer.load({ rulesPath: file })).toThrow(/pages\.payment\.1\.phrases\.\d+: .* is already a phrase of rule phrase\./);
+  });
+
   it("rejects text that is not JSON and a file that does not exist", () => {
     const file = writeRules("{ version: 1,");
     expect(() => RuleScorer.load({ rulesPath: file })).toThrow(new RegExp(`${file}.*not valid JSON`));
