@@ -1,0 +1,105 @@
+import type { RetrievalMetrics } from "../evaluation/retrieval-metrics.js";
+import { escapeHtml, lineChart, scatterChart, type LineSeries } from "./svg-charts.js";
+
+export interface EpochLog {
+  epoch: number;
+  trainLoss: number;
+  validationLoss: number;
+  gradNorm: number;
+  learningRate: number;
+  /** Any further per-epoch numbers (e.g. validation recall@10) get their own chart. */
+  [metric: string]: number;
+}
+
+export interface RunReportInput {
+  title: string;
+  params: Record<string, unknown>;
+  epochs: EpochLog[];
+  metrics: { model: RetrievalMetrics; baseline: RetrievalMetrics; similarUserAccuracy?: number };
+  userMap: { x: number; y: number; segment: string; device: string }[];
+}
+
+const METRIC_KEYS = ["recall@5", "recall@10", "recall@20", "map@10", "ndcg@10"] as const;
+const FIXED_EPOCH_KEYS = new Set(["epoch", "trainLoss", "validationLoss", "gradNorm", "learningRate"]);
+
+/**
+ * One self-contained HTML page per training run: parameters, metrics against the popularity baseline, loss
+ * and gradient curves, and 2-D user maps by segment and by device. Inline SVG and CSS only, so it opens from
+ * an artifact store or an e-mail without network access.
+ */
+export function renderRunReport(run: RunReportInput): string {
+  const { model, baseline } = run.metrics;
+  const sections: string[] = [];
+
+  sections.push(`<h2>Retrieval metrics (test split, ${model.users} users; items seen in training excluded)</h2>`);
+  const rows = METRIC_KEYS.map((key) => {
+    const ratio = baseline[key] > 0 ? model[key] / baseline[key] : undefined;
+    return `<tr><th>${key}</th><td>${model[key].toFixed(4)}</td><td>${baseline[key].toFixed(4)}</td><td class="${
+      ratio !== undefined && ratio >= 1 ? "good" : "bad"
+    }">${ratio === undefined ? "n/a (baseline 0)" : `${ratio.toFixed(2)}×`}</td></tr>`;
+  });
+  sections.push(
+    `<table><thead><tr><th>metric</th><th>model</th><th>popularity baseline</th><th>model / baseline</th></tr></thead><tbody>${rows.join("")}</tbody></table>`,
+  );
+  if (run.metrics.similarUserAccuracy !== undefined) {
+    sections.push(
+      `<p>Similar-user top-K accuracy (share of nearest users in the same segment): <strong>${run.metrics.similarUserAccuracy.toFixed(4)}</strong></p>`,
+    );
+  }
+
+  sections.push("<h2>Training curves</h2>");
+  if (run.epochs.length === 0) {
+    sections.push("<p>No epochs were logged.</p>");
+  } else {
+    const series = (name: string, key: string): LineSeries => ({ name, points: run.epochs.map((e) => ({ x: e.epoch, y: e[key]! })) });
+    const skipped = run.epochs.filter((e) => !Number.isFinite(e.trainLoss) || !Number.isFinite(e.validationLoss)).length;
+    sections.push(lineChart({ title: "Loss per epoch", xLabel: "epoch", yLabel: "loss", series: [series("train", "trainLoss"), series("validation", "validationLoss")] }));
+    if (skipped > 0) sections.push(`<p class="bad">${skipped} epoch(s) had a non-finite loss and are not drawn.</p>`);
+    sections.push(`<div class="pair">${lineChart({ title: "Gradient norm", xLabel: "epoch", yLabel: "global L2 norm", series: [series("gradient norm", "gradNorm")], width: 560, height: 280 })}${lineChart({ title: "Learning rate", xLabel: "epoch", yLabel: "learning rate", series: [series("learning rate", "learningRate")], width: 560, height: 280 })}</div>`);
+    const extra = [...new Set(run.epochs.flatMap((e) => Object.keys(e)))].filter((k) => !FIXED_EPOCH_KEYS.has(k)).sort();
+    if (extra.length > 0) {
+      sections.push(lineChart({ title: "Validation metrics per epoch", xLabel: "epoch", yLabel: "value", series: extra.map((k) => series(k, k)) }));
+    }
+  }
+
+  sections.push(`<h2>User embeddings in 2-D (UMAP, ${run.userMap.length} users)</h2>`);
+  if (run.userMap.length === 0) {
+    sections.push("<p>No user map was computed.</p>");
+  } else {
+    const pointsBy = (key: "segment" | "device") => run.userMap.map((p) => ({ x: p.x, y: p.y, group: p[key] }));
+    const groups = (key: "segment" | "device") => [...new Set(run.userMap.map((p) => p[key]))].sort();
+    sections.push(
+      scatterChart({ title: "Users coloured by latent segment", xLabel: "UMAP 1", yLabel: "UMAP 2", points: pointsBy("segment"), groups: groups("segment") }),
+    );
+    sections.push(
+      scatterChart({ title: "Users coloured by device", xLabel: "UMAP 1", yLabel: "UMAP 2", points: pointsBy("device"), groups: groups("device") }),
+    );
+  }
+
+  sections.push("<h2>Parameters</h2>");
+  const params = Object.entries(run.params).map(
+    ([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(typeof v === "string" ? v : JSON.stringify(v) ?? String(v))}</td></tr>`,
+  );
+  sections.push(`<table><tbody>${params.join("")}</tbody></table>`);
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(run.title)}</title>
+<style>
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 1160px; color: #222; }
+h1 { font-size: 24px; } h2 { font-size: 19px; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+table { border-collapse: collapse; margin: 8px 0; } th, td { border: 1px solid #ccc; padding: 6px 12px; text-align: left; }
+td { font-variant-numeric: tabular-nums; } thead th { background: #f3f3f3; }
+.good { color: #1a7f37; font-weight: bold; } .bad { color: #b42318; font-weight: bold; }
+.pair { display: flex; flex-wrap: wrap; gap: 16px; } svg { max-width: 100%; height: auto; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(run.title)}</h1>
+${sections.join("\n")}
+</body>
+</html>
+`;
+}
