@@ -4,11 +4,14 @@ import { SingleBar, Presets } from "cli-progress";
 import { glob, isDynamicPattern } from "tinyglobby";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { SentimentIntensityAnalyzer } from "vader-sentiment";
 import { RuleScorer, PAGE_NAMES, type PageName } from "../src/scoring/index.js";
 import { readLabeledTsv, type BadRow, type LabeledTsv } from "./labeled-tsv.js";
 import { BinaryMetricsAccumulator } from "./binary-metrics.js";
 
+// The shared data folder sits beside the repository clone (../shared from the repository root).
+const DEFAULT_DATA = fileURLToPath(new URL("../../../../shared/data/uci-sentiment/*_labelled.txt", import.meta.url));
 // VADER's own neutral band, used to count how many texts plain VADER calls neutral.
 const VADER_NEUTRAL = 0.05;
 const BAD_ROWS_LISTED = 20;
@@ -37,7 +40,7 @@ async function main(): Promise<void> {
   const program = new Command()
     .name("eval-sentiment")
     .description("Accuracy and macro-F1 of the rule scorer and of plain VADER on labeled TSV files (text<TAB>0|1).")
-    .requiredOption("--data <path...>", "labeled TSV files or globs, e.g. '/work/shared/data/uci-sentiment/*_labelled.txt'")
+    .option("--data <path...>", "labeled TSV files or globs (text<TAB>0|1, optional header)", [DEFAULT_DATA])
     .option("--rules <path>", "rule set JSON (default: the scorer's bundled page-rules file)")
     .addOption(new Option("--page <page>", "score every text as feedback from this funnel page").choices([...PAGE_NAMES]))
     .option("--limit <n>", "use at most this many rows per file (from the top)", (value) => {

@@ -26,9 +26,10 @@ export interface FeedbackTokenizerOptions {
 
 // U+0085 (NEL) is not in JavaScript's \s but occurs in real review text.
 const WHITESPACE = /[\s\u0085]+/u;
-const PICTOGRAPH = /\p{Extended_Pictographic}(?:\uFE0F|\u200D\p{Extended_Pictographic})*\uFE0F?/gu;
+const PICTOGRAPH = /\p{Extended_Pictographic}(?:\uFE0F|\p{Emoji_Modifier}|\u200D\p{Extended_Pictographic})*/gu;
 const IS_PICTOGRAPH = /\p{Extended_Pictographic}/u;
-const VARIATION_SELECTOR = /\uFE0F/g;
+// Presentation selectors and skin tones do not change what an emoji says.
+const EMOJI_VARIANTS = /\uFE0F|\p{Emoji_Modifier}/gu;
 const EDGE_PUNCTUATION = /^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu;
 const INNER_SEPARATOR = /[^\p{L}\p{N}'-]+/u;
 const CLAUSE_END = /[.,;:!?]$/;
@@ -52,7 +53,7 @@ export class FeedbackTokenizer {
         tokens.push(emoticon);
         continue;
       }
-      const emoji = raw.replace(VARIATION_SELECTOR, "");
+      const emoji = raw.replace(EMOJI_VARIANTS, "");
       if (IS_PICTOGRAPH.test(raw)) {
         if (this.options.emoji.has(emoji)) {
           tokens.push({ surface: raw, norm: emoji, key: emoji, kind: "emoji", elongated: false, clauseEnd: false });

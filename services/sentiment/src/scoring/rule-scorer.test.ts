@@ -52,6 +52,9 @@ describe("RuleScorer lexicon behaviour", () => {
     expect(score("😍")).toBeGreaterThan(0);
     expect(score("😡")).toBeLessThan(0);
     expect(score("the delivery😡")).toBeLessThan(0);
+    expect(score("👍🏽")).toBeGreaterThan(0);
+    expect(score("❤️ it")).toBeGreaterThan(0);
+    expect(score("❤ it")).toBeGreaterThan(0);
     expect(rules(scorer.score("😍"))).toEqual(["emoji"]);
   });
 
