@@ -1,0 +1,82 @@
+import * as ort from "onnxruntime-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ItemTensors, UserTensors } from "../features/index.js";
+import { tinyTrainedModel } from "../model/testing/tiny-trained-model.js";
+import type { TwoTowerModel } from "../model/two-tower-model.js";
+import { buildOnnxTowers, ONNX_OUTPUT_NAME } from "./build-onnx-towers.js";
+
+describe("ONNX towers", () => {
+  let fixture: Awaited<ReturnType<typeof tinyTrainedModel>>;
+  let model: TwoTowerModel;
+  beforeAll(async () => {
+    fixture = await tinyTrainedModel();
+    model = fixture.result.model;
+  });
+  afterAll(() => model?.dispose());
+
+  async function runOnnx(bytes: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
+    const session = await ort.InferenceSession.create(bytes);
+    try {
+      const out = await session.run(feeds);
+      return out[ONNX_OUTPUT_NAME]!.data as Float32Array;
+    } finally {
+      await session.release();
+    }
+  }
+
+  it("agree with the tfjs towers within 1e-5 on the same inputs", async () => {
+    const { task, config } = fixture;
+    const { user, item } = buildOnnxTowers(task.spec, config, model.getWeights());
+    const users: UserTensors = task.test.users;
+    const items: ItemTensors = task.items;
+    // Some users must have padded history slots, or the mask path is not exercised.
+    expect(users.recentItems.some((v) => v === 0)).toBe(true);
+    const L = task.spec.sequenceLength;
+    const userOnnx = await runOnnx(user, {
+      numeric: new ort.Tensor("float32", users.numeric, [users.count, task.spec.user.numericSize]),
+      device: new ort.Tensor("int32", users.device, [users.count, 1]),
+      recentItems: new ort.Tensor("int32", users.recentItems, [users.count, L]),
+      recentPages: new ort.Tensor("int32", users.recentPages, [users.count, L]),
+    });
+    const itemOnnx = await runOnnx(item, {
+      numeric: new ort.Tensor("float32", items.numeric, [items.count, task.spec.item.numericSize]),
+      itemIndex: new ort.Tensor("int32", items.itemIndex, [items.count, 1]),
+      page: new ort.Tensor("int32", items.page, [items.count, 1]),
+      interaction: new ort.Tensor("int32", items.interaction, [items.count, 1]),
+      category: new ort.Tensor("int32", items.category, [items.count, 1]),
+    });
+    const userTfjs = model.embedUsers(users);
+    const itemTfjs = model.embedItems(items);
+    expect(userOnnx.length).toBe(users.count * config.dim);
+    expect(itemOnnx.length).toBe(items.count * config.dim);
+    expect(maxAbsDiff(userOnnx, userTfjs)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(itemOnnx, itemTfjs)).toBeLessThan(1e-5);
+    // Outputs are unit vectors, so the comparison is not trivially between zeros.
+    const norm = Math.hypot(...userOnnx.subarray(0, config.dim));
+    expect(norm).toBeCloseTo(1, 5);
+  });
+
+  it("declares the feature spec's input names and a dynamic batch dimension", async () => {
+    const { task, config } = fixture;
+    const { user, item } = buildOnnxTowers(task.spec, config, model.getWeights());
+    const userSession = await ort.InferenceSession.create(user);
+    const itemSession = await ort.InferenceSession.create(item);
+    expect(userSession.inputNames).toEqual(task.spec.inputs.user.map((i) => i.name));
+    expect(itemSession.inputNames).toEqual(task.spec.inputs.item.map((i) => i.name));
+    expect(userSession.outputNames).toEqual([ONNX_OUTPUT_NAME]);
+    await userSession.release();
+    await itemSession.release();
+  });
+
+  it("refuses a feature spec that does not match the model", () => {
+    const { task, config } = fixture;
+    const other = { ...task.spec, sequenceLength: task.spec.sequenceLength + 1 };
+    expect(() => buildOnnxTowers(other, config, model.getWeights())).toThrow(/sequenceLength/);
+  });
+});
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}

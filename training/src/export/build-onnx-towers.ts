@@ -1,0 +1,97 @@
+import type { FeatureSpec } from "../features/index.js";
+import { L2_EPSILON_SQUARED, type TwoTowerConfig, type TwoTowerWeights } from "../model/two-tower-model.js";
+import { OnnxGraphBuilder } from "./onnx-graph-builder.js";
+
+/** Name of each tower's single output: [batch, dim] L2-normalised embeddings. */
+export const ONNX_OUTPUT_NAME = "embedding";
+
+/**
+ * Writes both towers as ONNX graphs that compute exactly what TwoTowerModel computes at inference: Gather for
+ * embeddings, a padding mask and ReduceSum / count for the masked mean, MatMul/Add/Relu for the MLP and an
+ * L2 normalisation. Input names and order are the feature spec's `inputs`, i.e. the UserTensors / ItemTensors
+ * field names, so serving can feed encodeUsers/encodeItems output straight in.
+ */
+export function buildOnnxTowers(
+  spec: FeatureSpec,
+  config: TwoTowerConfig,
+  weights: TwoTowerWeights,
+  metadata: Record<string, string> = {},
+): { user: Uint8Array; item: Uint8Array } {
+  checkSpecMatchesConfig(spec, config);
+  const w = (name: string): { shape: number[]; values: Float32Array } => {
+    const value = weights[name];
+    if (!value) throw new Error(`buildOnnxTowers: weights are missing "${name}"`);
+    return value;
+  };
+  const meta = { ...metadata, dim: String(config.dim), featureSpecVersion: spec.version };
+
+  const user = new OnnxGraphBuilder("user_tower");
+  const userInputs = Object.fromEntries(spec.inputs.user.map((i) => [i.name, user.input(i.name, i.dtype, i.shape)]));
+  const userParts = [
+    userInputs.numeric!,
+    lookup(user, "emb.device", w("emb.device"), userInputs.device!),
+    maskedMean(user, "emb.item", w("emb.item"), userInputs.recentItems!),
+    maskedMean(user, "emb.page", w("emb.page"), userInputs.recentPages!),
+  ];
+  user.output(mlp(user, "user", w, user.node("Concat", userParts, { axis: 1 })), ONNX_OUTPUT_NAME, "float32", [-1, config.dim]);
+
+  const item = new OnnxGraphBuilder("item_tower");
+  const itemInputs = Object.fromEntries(spec.inputs.item.map((i) => [i.name, item.input(i.name, i.dtype, i.shape)]));
+  const itemParts = [
+    itemInputs.numeric!,
+    lookup(item, "emb.item", w("emb.item"), itemInputs.itemIndex!),
+    lookup(item, "emb.page", w("emb.page"), itemInputs.page!),
+    lookup(item, "emb.interaction", w("emb.interaction"), itemInputs.interaction!),
+    lookup(item, "emb.category", w("emb.category"), itemInputs.category!),
+  ];
+  item.output(mlp(item, "item", w, item.node("Concat", itemParts, { axis: 1 })), ONNX_OUTPUT_NAME, "float32", [-1, config.dim]);
+
+  return { user: user.toBytes({ ...meta, tower: "user" }), item: item.toBytes({ ...meta, tower: "item" }) };
+}
+
+/** [batch, 1] indices → [batch, width]. */
+function lookup(g: OnnxGraphBuilder, name: string, table: { shape: number[]; values: Float32Array }, indices: string): string {
+  const t = g.initializer(name, table.values, table.shape);
+  return g.node("Flatten", [g.node("Gather", [t, indices], { axis: 0 })], { axis: 1 });
+}
+
+/** [batch, L] indices → mean of the non-padding (index ≠ 0) embeddings; all-padding rows give zeros. */
+function maskedMean(g: OnnxGraphBuilder, name: string, table: { shape: number[]; values: Float32Array }, indices: string): string {
+  const t = g.initializer(name, table.values, table.shape);
+  const gathered = g.node("Gather", [t, indices], { axis: 0 }); // [batch, L, width]
+  const mask = g.node("Cast", [g.node("Greater", [indices, g.constant([0], "int32", [])])], { to: 1 }); // [batch, L] float
+  const masked = g.node("Mul", [gathered, g.node("Unsqueeze", [mask, g.constant([2], "int64")])]);
+  const sum = g.node("ReduceSum", [masked, g.constant([1], "int64")], { keepdims: 0 });
+  const count = g.node("ReduceSum", [mask, g.constant([1], "int64")], { keepdims: 1 });
+  return g.node("Div", [sum, g.node("Max", [count, g.constant([1], "float32", [])])]);
+}
+
+function mlp(
+  g: OnnxGraphBuilder,
+  side: "user" | "item",
+  w: (name: string) => { shape: number[]; values: Float32Array },
+  x: string,
+): string {
+  const dense = (layer: string, input: string): string => {
+    const kernel = w(`${side}.${layer}.kernel`);
+    const bias = w(`${side}.${layer}.bias`);
+    const k = g.initializer(`${side}.${layer}.kernel`, kernel.values, kernel.shape);
+    const b = g.initializer(`${side}.${layer}.bias`, bias.values, bias.shape);
+    return g.node("Add", [g.node("MatMul", [input, k]), b]);
+  };
+  const out = dense("dense1", g.node("Relu", [dense("dense0", x)]));
+  const squared = g.node("ReduceSum", [g.node("Mul", [out, out]), g.constant([1], "int64")], { keepdims: 1 });
+  const norm = g.node("Sqrt", [g.node("Max", [squared, g.constant([L2_EPSILON_SQUARED], "float32", [])])]);
+  return g.node("Div", [out, norm]);
+}
+
+function checkSpecMatchesConfig(spec: FeatureSpec, c: TwoTowerConfig): void {
+  const mismatches: string[] = [];
+  if (spec.user.numericSize !== c.userNumericSize) mismatches.push(`user numeric ${spec.user.numericSize} vs ${c.userNumericSize}`);
+  if (spec.item.numericSize !== c.itemNumericSize) mismatches.push(`item numeric ${spec.item.numericSize} vs ${c.itemNumericSize}`);
+  if (spec.sequenceLength !== c.sequenceLength) mismatches.push(`sequenceLength ${spec.sequenceLength} vs ${c.sequenceLength}`);
+  for (const k of ["device", "page", "interaction", "item", "category"] as const) {
+    if (spec.vocab[k].size !== c.vocab[k]) mismatches.push(`vocab.${k} ${spec.vocab[k].size} vs ${c.vocab[k]}`);
+  }
+  if (mismatches.length > 0) throw new Error(`buildOnnxTowers: feature spec and model config disagree: ${mismatches.join(", ")}`);
+}

@@ -1,0 +1,72 @@
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * Embedding lookup with a hand-written gradient, optionally mean-pooled over a sequence.
+ *
+ * Why not tf.gather: its gradient is an UnsortedSegmentSum, which the WASM backend does not implement at all and
+ * the cpu backend runs pathologically slowly (25 s for a 10,000-row table). Doing both directions in JS over the
+ * table's Float32Array costs O(batch × length × width) and never materialises a [batch, length, width] tensor.
+ *
+ * `indices` is batch × length, row-major. With `pool: "masked-mean"`, index 0 (padding) is skipped and each row
+ * is the mean of its non-padding embeddings (a row of only padding gives zeros), which is exactly what the ONNX
+ * export computes with Gather → mask → ReduceSum / count. With `pool: "none"` length must be 1.
+ */
+export function embeddingBag(
+  table: tf.Tensor2D,
+  indices: Int32Array,
+  batch: number,
+  length: number,
+  pool: "masked-mean" | "none",
+): tf.Tensor2D {
+  const [rows, width] = table.shape;
+  if (indices.length !== batch * length) {
+    throw new RangeError(`embeddingBag: indices has ${indices.length} entries, expected batch ${batch} × length ${length}`);
+  }
+  if (pool === "none" && length !== 1) throw new RangeError(`embeddingBag: pool "none" needs length 1, got ${length}`);
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i]!;
+    if (index < 0 || index >= rows) throw new RangeError(`embeddingBag: index ${index} at position ${i} is outside the table's ${rows} rows`);
+  }
+  // Per-row weight of each slot: 1/count for non-padding slots when pooling, 1 otherwise.
+  const weights = new Float32Array(indices.length);
+  for (let b = 0; b < batch; b++) {
+    let count = 0;
+    for (let l = 0; l < length; l++) if (pool === "none" || indices[b * length + l] !== 0) count++;
+    const w = count === 0 ? 0 : 1 / count;
+    for (let l = 0; l < length; l++) weights[b * length + l] = pool === "none" || indices[b * length + l] !== 0 ? w : 0;
+  }
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const t = args[0] as tf.Tensor;
+    const values = t.dataSync() as Float32Array;
+    const out = new Float32Array(batch * width);
+    for (let b = 0; b < batch; b++) {
+      const o = b * width;
+      for (let l = 0; l < length; l++) {
+        const slot = b * length + l;
+        const w = weights[slot]!;
+        if (w === 0) continue;
+        const r = indices[slot]! * width;
+        for (let k = 0; k < width; k++) out[o + k]! += w * values[r + k]!;
+      }
+    }
+    return {
+      value: tf.tensor2d(out, [batch, width]),
+      gradFunc: (dy: tf.Tensor) => {
+        const g = dy.dataSync() as Float32Array;
+        const grad = new Float32Array(rows * width);
+        for (let b = 0; b < batch; b++) {
+          const o = b * width;
+          for (let l = 0; l < length; l++) {
+            const slot = b * length + l;
+            const w = weights[slot]!;
+            if (w === 0) continue;
+            const r = indices[slot]! * width;
+            for (let k = 0; k < width; k++) grad[r + k]! += w * g[o + k]!;
+          }
+        }
+        return [tf.tensor2d(grad, [rows, width])];
+      },
+    };
+  });
+  return op(table) as tf.Tensor2D;
+}

@@ -1,0 +1,366 @@
+import * as tf from "@tensorflow/tfjs";
+import { createSeededRandom, type SeededRandom } from "../data/index.js";
+import type { ItemTensors, UserTensors } from "../features/index.js";
+import { AdamOptimizer } from "./adam-optimizer.js";
+import { inBatchSoftmaxLoss } from "./in-batch-softmax-loss.js";
+import { learningRateAt, type LearningRateSchedule } from "./learning-rate-schedule.js";
+import { sliceItems, TwoTowerModel, type TwoTowerConfig, type TwoTowerWeights } from "./two-tower-model.js";
+
+/** (user row, item row) training examples; row indices into a UserTensors / ItemTensors. */
+export interface PairSet {
+  user: Int32Array;
+  item: Int32Array;
+}
+
+export interface PairSplit {
+  /** Features of the users the pairs refer to (their history, never including the pair's own future). */
+  users: UserTensors;
+  pairs: PairSet;
+}
+
+export interface TrainingData {
+  items: ItemTensors;
+  train: PairSplit;
+  validation: PairSplit;
+  /** log of each item row's share of training positives: the sampling probability for logQ correction. */
+  itemLogQ: Float32Array;
+}
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  schedule: LearningRateSchedule;
+  warmupSteps: number;
+  temperature: number;
+  /** Coupled L2 decay on dense kernels. */
+  weightDecay: number;
+  /** Dropout on each tower's hidden layer. */
+  dropout: number;
+  /** Uniformly sampled extra negatives per step, shared by the batch; 0 = in-batch only. */
+  extraNegatives: number;
+  /** Apply logQ correction. */
+  logQ: boolean;
+  /** Stop after this many epochs without a validation-loss improvement; the best epoch's weights are kept. */
+  patience: number;
+  seed: number;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
+  epochs: 8,
+  batchSize: 512,
+  learningRate: 2e-3,
+  schedule: "cosine",
+  warmupSteps: 0,
+  temperature: 0.1,
+  weightDecay: 1e-5,
+  dropout: 0,
+  extraNegatives: 0,
+  logQ: true,
+  patience: 2,
+  seed: 7,
+};
+
+/** One row of epochs.json; the shape renderRunReport charts. */
+export interface EpochLog {
+  epoch: number;
+  trainLoss: number;
+  validationLoss: number;
+  /** Mean global L2 norm of the gradients over the epoch's steps. */
+  gradNorm: number;
+  learningRate: number;
+  seconds: number;
+  samplesPerSecond: number;
+  [metric: string]: number;
+}
+
+export interface TrainHooks {
+  onEpochStart?: (epoch: number, steps: number) => void;
+  onStep?: (info: { epoch: number; step: number; steps: number; loss: number }) => void;
+  onEpochEnd?: (log: EpochLog) => void;
+}
+
+export interface TrainResult {
+  model: TwoTowerModel;
+  epochs: EpochLog[];
+  bestEpoch: number;
+  stoppedEarly: boolean;
+}
+
+/** Joint training of both towers with in-batch sampled softmax, logQ correction, Adam and early stopping. */
+export async function trainTwoTower(
+  config: TwoTowerConfig,
+  data: TrainingData,
+  options: TrainOptions,
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
+  validateOptions(options);
+  validateData(data);
+  const model = TwoTowerModel.create(config, options.seed);
+  const optimizer = new AdamOptimizer({ weightDecay: options.weightDecay, decays: (name) => name.endsWith(".kernel") });
+  const rng = createSeededRandom(options.seed + 1);
+  const trainCount = data.train.pairs.user.length;
+  const stepsPerEpoch = Math.ceil(trainCount / options.batchSize);
+  const totalSteps = stepsPerEpoch * options.epochs;
+  const order = Int32Array.from({ length: trainCount }, (_, i) => i);
+  const epochs: EpochLog[] = [];
+  let best = { loss: Number.POSITIVE_INFINITY, epoch: 0, weights: undefined as TwoTowerWeights | undefined };
+  let globalStep = 0;
+  let stoppedEarly = false;
+  try {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      shuffle(order, rng);
+      hooks.onEpochStart?.(epoch, stepsPerEpoch);
+      const started = performance.now();
+      let lossSum = 0;
+      let normSum = 0;
+      let learningRate = options.learningRate;
+      for (let step = 0; step < stepsPerEpoch; step++) {
+        const rows = order.subarray(step * options.batchSize, Math.min(trainCount, (step + 1) * options.batchSize));
+        learningRate = learningRateAt({
+          schedule: options.schedule,
+          base: options.learningRate,
+          step: globalStep,
+          totalSteps,
+          stepsPerEpoch,
+          warmupSteps: options.warmupSteps,
+        });
+        const extra = options.extraNegatives > 0 ? sampleItems(data.items.count, options.extraNegatives, rng) : undefined;
+        const { loss, gradNorm } = trainStep(model, optimizer, data, data.train, rows, extra, options, learningRate, globalStep);
+        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at epoch ${epoch} step ${step + 1}; lower --lr`);
+        lossSum += loss;
+        normSum += gradNorm;
+        globalStep++;
+        hooks.onStep?.({ epoch, step: step + 1, steps: stepsPerEpoch, loss });
+        // Yield so progress bars repaint and signals are handled during long epochs.
+        if (step % 20 === 19) await new Promise((resolve) => setImmediate(resolve));
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const validationLoss = evaluateLoss(model, data, data.validation, options);
+      const log: EpochLog = {
+        epoch,
+        trainLoss: lossSum / stepsPerEpoch,
+        validationLoss,
+        gradNorm: normSum / stepsPerEpoch,
+        learningRate,
+        seconds,
+        samplesPerSecond: trainCount / seconds,
+      };
+      epochs.push(log);
+      hooks.onEpochEnd?.(log);
+      if (validationLoss < best.loss) best = { loss: validationLoss, epoch, weights: model.getWeights() };
+      else if (epoch - best.epoch >= options.patience) {
+        stoppedEarly = epoch < options.epochs;
+        break;
+      }
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  if (best.weights) model.setWeights(best.weights);
+  return { model, epochs, bestEpoch: best.epoch, stoppedEarly };
+}
+
+/** One optimisation step on the given pair rows; returns the batch loss and the global gradient norm. */
+export function trainStep(
+  model: TwoTowerModel,
+  optimizer: AdamOptimizer,
+  data: TrainingData,
+  split: PairSplit,
+  rows: ArrayLike<number>,
+  extra: Int32Array | undefined,
+  options: Pick<TrainOptions, "temperature" | "dropout" | "logQ" | "seed" | "batchSize" | "extraNegatives">,
+  learningRate: number,
+  step: number,
+): { loss: number; gradNorm: number } {
+  const batch = assembleBatch(data, split, rows, extra, options);
+  const names = Object.keys(model.variables);
+  const variables = names.map((n) => model.variables[n]!);
+  const byVariableName = new Map(names.map((n) => [model.variables[n]!.name, n]));
+  return tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() => {
+      const dropoutSeed = options.seed * 1_000_003 + step;
+      const u = model.userTower(batch.users, { dropout: options.dropout, dropoutSeed });
+      const v = model.itemTower(batch.items, { dropout: options.dropout, dropoutSeed: dropoutSeed + 1 });
+      const extraItems = batch.extraItems ? model.itemTower(batch.extraItems, { dropout: options.dropout, dropoutSeed: dropoutSeed + 2 }) : undefined;
+      return inBatchSoftmaxLoss({
+        users: u,
+        items: v,
+        temperature: options.temperature,
+        logQ: batch.logQ,
+        itemIds: batch.itemIds,
+        extra: extraItems && batch.extraLogQ ? { items: extraItems, logQ: batch.extraLogQ, itemIds: batch.extraIds } : undefined,
+      });
+    }, variables);
+    const named: Record<string, tf.Tensor> = {};
+    for (const [variableName, g] of Object.entries(grads)) named[byVariableName.get(variableName)!] = g;
+    const normSquared = tf.addN(Object.values(named).map((g) => tf.sum(tf.square(g))));
+    const [loss, squared] = tf.stack([value, normSquared]).dataSync() as Float32Array;
+    optimizer.apply(model.variables, named, learningRate);
+    return { loss: loss!, gradNorm: Math.sqrt(squared!) };
+  });
+}
+
+/** Mean in-batch loss over a split in fixed order, without dropout. */
+export function evaluateLoss(
+  model: TwoTowerModel,
+  data: TrainingData,
+  split: PairSplit,
+  options: Pick<TrainOptions, "temperature" | "logQ" | "batchSize">,
+): number {
+  const count = split.pairs.user.length;
+  if (count === 0) return Number.NaN;
+  let sum = 0;
+  let batches = 0;
+  for (let start = 0; start < count; start += options.batchSize) {
+    const rows = Int32Array.from({ length: Math.min(count, start + options.batchSize) - start }, (_, i) => start + i);
+    // A batch of one has no negatives; its loss is always 0 and would flatter the mean.
+    if (rows.length < 2) continue;
+    const batch = assembleBatch(data, split, rows, undefined, { ...options, extraNegatives: 0 });
+    sum += tf.tidy(() =>
+      inBatchSoftmaxLoss({
+        users: model.userTower(batch.users),
+        items: model.itemTower(batch.items),
+        temperature: options.temperature,
+        logQ: batch.logQ,
+        itemIds: batch.itemIds,
+      }).dataSync()[0]!,
+    );
+    batches++;
+  }
+  return sum / Math.max(1, batches);
+}
+
+interface Batch {
+  users: UserTensors;
+  items: ItemTensors;
+  itemIds: Int32Array;
+  logQ?: Float32Array;
+  extraItems?: ItemTensors;
+  extraIds?: Int32Array;
+  extraLogQ?: Float32Array;
+}
+
+/**
+ * Gathers the rows of a batch. The positive item is blanked out of the user's history (leave-target-out), so the
+ * model learns to predict an item from the rest of the history, as it must at serving time.
+ */
+export function assembleBatch(
+  data: TrainingData,
+  split: PairSplit,
+  rows: ArrayLike<number>,
+  extra: Int32Array | undefined,
+  options: Pick<TrainOptions, "logQ" | "batchSize" | "extraNegatives">,
+): Batch {
+  const n = rows.length;
+  const users = split.users;
+  const items = data.items;
+  const uw = users.numeric.length / Math.max(1, users.count);
+  const L = users.recentItems.length / Math.max(1, users.count);
+  const iw = items.numeric.length / Math.max(1, items.count);
+  const bu: UserTensors = {
+    count: n,
+    numeric: new Float32Array(n * uw),
+    device: new Int32Array(n),
+    recentItems: new Int32Array(n * L),
+    recentPages: new Int32Array(n * L),
+  };
+  const bi: ItemTensors = {
+    count: n,
+    numeric: new Float32Array(n * iw),
+    itemIndex: new Int32Array(n),
+    page: new Int32Array(n),
+    interaction: new Int32Array(n),
+    category: new Int32Array(n),
+  };
+  const itemIds = new Int32Array(n);
+  for (let b = 0; b < n; b++) {
+    const pair = rows[b]!;
+    const u = split.pairs.user[pair]!;
+    const it = split.pairs.item[pair]!;
+    bu.numeric.set(users.numeric.subarray(u * uw, (u + 1) * uw), b * uw);
+    bu.device[b] = users.device[u]!;
+    const target = items.itemIndex[it]!;
+    for (let l = 0; l < L; l++) {
+      const item = users.recentItems[u * L + l]!;
+      if (item === target) continue;
+      bu.recentItems[b * L + l] = item;
+      bu.recentPages[b * L + l] = users.recentPages[u * L + l]!;
+    }
+    bi.numeric.set(items.numeric.subarray(it * iw, (it + 1) * iw), b * iw);
+    bi.itemIndex[b] = target;
+    bi.page[b] = items.page[it]!;
+    bi.interaction[b] = items.interaction[it]!;
+    bi.category[b] = items.category[it]!;
+    itemIds[b] = it;
+  }
+  const batch: Batch = { users: bu, items: bi, itemIds };
+  if (options.logQ) {
+    // Expected number of times an item appears in a batch is batchSize × q; with extra uniform negatives both
+    // kinds of column must be corrected on the same (expected-count) scale.
+    const scale = Math.log(options.batchSize);
+    batch.logQ = Float32Array.from(itemIds, (it) => data.itemLogQ[it]! + scale);
+  }
+  if (extra && extra.length > 0) {
+    batch.extraItems = gatherItems(items, extra);
+    batch.extraIds = extra;
+    const uniform = Math.log(extra.length / items.count);
+    batch.extraLogQ = new Float32Array(extra.length).fill(options.logQ ? uniform : 0);
+  }
+  return batch;
+}
+
+function gatherItems(items: ItemTensors, rows: Int32Array): ItemTensors {
+  const n = rows.length;
+  const iw = items.numeric.length / Math.max(1, items.count);
+  const out: ItemTensors = {
+    count: n,
+    numeric: new Float32Array(n * iw),
+    itemIndex: new Int32Array(n),
+    page: new Int32Array(n),
+    interaction: new Int32Array(n),
+    category: new Int32Array(n),
+  };
+  rows.forEach((row, b) => {
+    const one = sliceItems(items, row, row + 1);
+    out.numeric.set(one.numeric, b * iw);
+    out.itemIndex[b] = one.itemIndex[0]!;
+    out.page[b] = one.page[0]!;
+    out.interaction[b] = one.interaction[0]!;
+    out.category[b] = one.category[0]!;
+  });
+  return out;
+}
+
+function sampleItems(itemCount: number, k: number, rng: SeededRandom): Int32Array {
+  return Int32Array.from({ length: k }, () => rng.int(itemCount));
+}
+
+function shuffle(a: Int32Array, rng: SeededRandom): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+}
+
+function validateOptions(o: TrainOptions): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) problems.push(`epochs must be an integer >= 1 (got ${o.epochs})`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 2) problems.push(`batchSize must be an integer >= 2 (got ${o.batchSize})`);
+  if (!(o.learningRate > 0 && o.learningRate < 1)) problems.push(`learningRate must be in (0, 1) (got ${o.learningRate})`);
+  if (!(o.temperature > 0)) problems.push(`temperature must be > 0 (got ${o.temperature})`);
+  if (!(o.weightDecay >= 0)) problems.push(`weightDecay must be >= 0 (got ${o.weightDecay})`);
+  if (!(o.dropout >= 0 && o.dropout < 1)) problems.push(`dropout must be in [0, 1) (got ${o.dropout})`);
+  if (!Number.isInteger(o.extraNegatives) || o.extraNegatives < 0) problems.push(`extraNegatives must be an integer >= 0 (got ${o.extraNegatives})`);
+  if (!Number.isInteger(o.patience) || o.patience < 1) problems.push(`patience must be an integer >= 1 (got ${o.patience})`);
+  if (!Number.isInteger(o.seed)) problems.push(`seed must be an integer (got ${o.seed})`);
+  if (problems.length > 0) throw new RangeError(`invalid training options: ${problems.join("; ")}`);
+}
+
+function validateData(d: TrainingData): void {
+  if (d.train.pairs.user.length === 0) throw new RangeError("no training pairs: the train split has no (user, item) interactions");
+  if (d.train.pairs.user.length !== d.train.pairs.item.length) throw new RangeError("train pairs: user and item arrays differ in length");
+  if (d.itemLogQ.length !== d.items.count) throw new RangeError(`itemLogQ has ${d.itemLogQ.length} entries for ${d.items.count} items`);
+}

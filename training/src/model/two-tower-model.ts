@@ -1,0 +1,260 @@
+import * as tf from "@tensorflow/tfjs";
+import { createSeededRandom } from "../data/index.js";
+import type { FeatureSpec, ItemTensors, UserTensors } from "../features/index.js";
+import { embeddingBag } from "./embedding-bag.js";
+import { matMul } from "./mat-mul.js";
+
+export const OUTPUT_DIMS = [64, 128, 256] as const;
+
+export interface EmbeddingWidths {
+  item: number;
+  page: number;
+  device: number;
+  interaction: number;
+  category: number;
+}
+
+/** Everything that fixes the shapes of the towers' weights; stored in params.json and read back by export. */
+export interface TwoTowerConfig {
+  /** Output (embedding) dimension of both towers. */
+  dim: number;
+  /** Width of the hidden layer of each tower's MLP. */
+  hidden: number;
+  embedding: EmbeddingWidths;
+  vocab: { device: number; page: number; interaction: number; item: number; category: number };
+  userNumericSize: number;
+  itemNumericSize: number;
+  sequenceLength: number;
+}
+
+export const DEFAULT_EMBEDDING_WIDTHS: EmbeddingWidths = { item: 32, page: 8, device: 8, interaction: 8, category: 16 };
+
+export function towerConfigFromSpec(
+  spec: FeatureSpec,
+  options: { dim: number; hidden?: number; embedding?: Partial<EmbeddingWidths> },
+): TwoTowerConfig {
+  if (!Number.isInteger(options.dim) || options.dim < 1) throw new RangeError(`dim must be a positive integer, got ${options.dim}`);
+  return {
+    dim: options.dim,
+    hidden: options.hidden ?? 256,
+    embedding: { ...DEFAULT_EMBEDDING_WIDTHS, ...options.embedding },
+    vocab: {
+      device: spec.vocab.device.size,
+      page: spec.vocab.page.size,
+      interaction: spec.vocab.interaction.size,
+      item: spec.vocab.item.size,
+      category: spec.vocab.category.size,
+    },
+    userNumericSize: spec.user.numericSize,
+    itemNumericSize: spec.item.numericSize,
+    sequenceLength: spec.sequenceLength,
+  };
+}
+
+/** Input width of the user MLP: numeric ‖ device embedding ‖ pooled recent items ‖ pooled recent pages. */
+export function userInputWidth(c: TwoTowerConfig): number {
+  return c.userNumericSize + c.embedding.device + c.embedding.item + c.embedding.page;
+}
+
+/** Input width of the item MLP: numeric ‖ item id ‖ page ‖ interaction ‖ category embeddings. */
+export function itemInputWidth(c: TwoTowerConfig): number {
+  return c.itemNumericSize + c.embedding.item + c.embedding.page + c.embedding.interaction + c.embedding.category;
+}
+
+/**
+ * Weight names and shapes. The item-id and page tables are shared by both towers: a user's history and the
+ * candidate items then live in one space, so one click teaches both sides.
+ */
+export function parameterShapes(c: TwoTowerConfig): Record<string, [number, number] | [number]> {
+  return {
+    "emb.device": [c.vocab.device, c.embedding.device],
+    "emb.item": [c.vocab.item, c.embedding.item],
+    "emb.page": [c.vocab.page, c.embedding.page],
+    "emb.interaction": [c.vocab.interaction, c.embedding.interaction],
+    "emb.category": [c.vocab.category, c.embedding.category],
+    "user.dense0.kernel": [userInputWidth(c), c.hidden],
+    "user.dense0.bias": [c.hidden],
+    "user.dense1.kernel": [c.hidden, c.dim],
+    "user.dense1.bias": [c.dim],
+    "item.dense0.kernel": [itemInputWidth(c), c.hidden],
+    "item.dense0.bias": [c.hidden],
+    "item.dense1.kernel": [c.hidden, c.dim],
+    "item.dense1.bias": [c.dim],
+  };
+}
+
+/** Plain arrays of weights: what export, checkpoints and tests read. */
+export type TwoTowerWeights = Record<string, { shape: number[]; values: Float32Array }>;
+
+/**
+ * Seeded initial weights: Glorot-uniform kernels, zero biases, N(0, 0.05²) embeddings. Generated in JS rather
+ * than by tf.initializers so a seed gives the same weights on every backend.
+ */
+export function initialWeights(c: TwoTowerConfig, seed: number): TwoTowerWeights {
+  const rng = createSeededRandom(seed);
+  const weights: TwoTowerWeights = {};
+  for (const [name, shape] of Object.entries(parameterShapes(c))) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(size);
+    if (name.startsWith("emb.")) for (let i = 0; i < size; i++) values[i] = 0.05 * rng.normal();
+    else if (name.endsWith(".kernel")) {
+      const limit = Math.sqrt(6 / (shape[0]! + (shape[1] ?? 1)));
+      for (let i = 0; i < size; i++) values[i] = (2 * rng.next() - 1) * limit;
+    }
+    weights[name] = { shape: [...shape], values };
+  }
+  return weights;
+}
+
+export interface ForwardOptions {
+  /** Dropout rate on the hidden layer while training; 0 at inference. */
+  dropout?: number;
+  /** Seed for this call's dropout mask, so a training run is reproducible. */
+  dropoutSeed?: number;
+}
+
+let nextModelId = 0;
+
+/** The two towers over tfjs variables. Call the towers inside tf.tidy. */
+export class TwoTowerModel {
+  readonly variables: Record<string, tf.Variable>;
+
+  constructor(
+    readonly config: TwoTowerConfig,
+    weights: TwoTowerWeights,
+  ) {
+    const shapes = parameterShapes(config);
+    nextModelId++;
+    this.variables = {};
+    for (const [name, shape] of Object.entries(shapes)) {
+      const w = weights[name];
+      if (!w) throw new Error(`TwoTowerModel: weights are missing "${name}"`);
+      if (w.shape.join("x") !== shape.join("x")) {
+        throw new Error(`TwoTowerModel: weight "${name}" has shape [${w.shape}], the config needs [${shape}]`);
+      }
+      // tfjs variable names are process-global; the suffix lets several models (tests, sweeps) coexist.
+      this.variables[name] = tf.variable(tf.tensor(w.values, shape), true, `${name}#${nextModelId}`);
+    }
+  }
+
+  static create(config: TwoTowerConfig, seed: number): TwoTowerModel {
+    return new TwoTowerModel(config, initialWeights(config, seed));
+  }
+
+  private v(name: string): tf.Variable {
+    const variable = this.variables[name];
+    if (!variable) throw new Error(`TwoTowerModel: no variable "${name}"`);
+    return variable;
+  }
+
+  /** User rows → L2-normalised [count, dim] embeddings. */
+  userTower(users: UserTensors, options: ForwardOptions = {}): tf.Tensor2D {
+    const c = this.config;
+    const n = users.count;
+    const L = c.sequenceLength;
+    const features = tf.concat(
+      [
+        tf.tensor2d(users.numeric, [n, c.userNumericSize]),
+        embeddingBag(this.v("emb.device") as tf.Tensor2D, users.device, n, 1, "none"),
+        embeddingBag(this.v("emb.item") as tf.Tensor2D, users.recentItems, n, L, "masked-mean"),
+        embeddingBag(this.v("emb.page") as tf.Tensor2D, users.recentPages, n, L, "masked-mean"),
+      ],
+      1,
+    );
+    return this.mlp("user", features, options);
+  }
+
+  /** Item rows → L2-normalised [count, dim] embeddings. */
+  itemTower(items: ItemTensors, options: ForwardOptions = {}): tf.Tensor2D {
+    const c = this.config;
+    const n = items.count;
+    const features = tf.concat(
+      [
+        tf.tensor2d(items.numeric, [n, c.itemNumericSize]),
+        embeddingBag(this.v("emb.item") as tf.Tensor2D, items.itemIndex, n, 1, "none"),
+        embeddingBag(this.v("emb.page") as tf.Tensor2D, items.page, n, 1, "none"),
+        embeddingBag(this.v("emb.interaction") as tf.Tensor2D, items.interaction, n, 1, "none"),
+        embeddingBag(this.v("emb.category") as tf.Tensor2D, items.category, n, 1, "none"),
+      ],
+      1,
+    );
+    return this.mlp("item", features, options);
+  }
+
+  private mlp(side: "user" | "item", x: tf.Tensor2D, options: ForwardOptions): tf.Tensor2D {
+    let hidden = tf.relu(tf.add(matMul(x, this.v(`${side}.dense0.kernel`) as tf.Tensor2D), this.v(`${side}.dense0.bias`))) as tf.Tensor2D;
+    if (options.dropout && options.dropout > 0) hidden = tf.dropout(hidden, options.dropout, undefined, options.dropoutSeed) as tf.Tensor2D;
+    const out = tf.add(matMul(hidden, this.v(`${side}.dense1.kernel`) as tf.Tensor2D), this.v(`${side}.dense1.bias`)) as tf.Tensor2D;
+    return l2Normalize(out);
+  }
+
+  /** Copies the current weights out of tfjs. */
+  getWeights(): TwoTowerWeights {
+    const out: TwoTowerWeights = {};
+    for (const [name, variable] of Object.entries(this.variables)) {
+      out[name] = { shape: [...variable.shape], values: new Float32Array(variable.dataSync() as Float32Array) };
+    }
+    return out;
+  }
+
+  setWeights(weights: TwoTowerWeights): void {
+    for (const [name, variable] of Object.entries(this.variables)) {
+      const w = weights[name];
+      if (!w) throw new Error(`TwoTowerModel.setWeights: missing "${name}"`);
+      variable.assign(tf.tensor(w.values, variable.shape));
+    }
+  }
+
+  /** Embeds many rows in chunks so memory stays bounded; returns row-major float32. */
+  embedUsers(users: UserTensors, chunk = 4096): Float32Array {
+    return embedInChunks(users.count, this.config.dim, chunk, (start, end) => this.userTower(sliceUsers(users, start, end)));
+  }
+
+  embedItems(items: ItemTensors, chunk = 4096): Float32Array {
+    return embedInChunks(items.count, this.config.dim, chunk, (start, end) => this.itemTower(sliceItems(items, start, end)));
+  }
+
+  dispose(): void {
+    for (const variable of Object.values(this.variables)) variable.dispose();
+  }
+}
+
+/** x / max(‖x‖, 1e-6) row-wise; the same epsilon is used by the ONNX export. */
+export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.div(x, tf.sqrt(tf.maximum(tf.sum(tf.square(x), 1, true), L2_EPSILON_SQUARED))) as tf.Tensor2D;
+}
+export const L2_EPSILON_SQUARED = 1e-12;
+
+function embedInChunks(count: number, dim: number, chunk: number, run: (start: number, end: number) => tf.Tensor2D): Float32Array {
+  const out = new Float32Array(count * dim);
+  for (let start = 0; start < count; start += chunk) {
+    const end = Math.min(count, start + chunk);
+    const values = tf.tidy(() => run(start, end).dataSync() as Float32Array);
+    out.set(values, start * dim);
+  }
+  return out;
+}
+
+export function sliceUsers(u: UserTensors, start: number, end: number): UserTensors {
+  const w = u.numeric.length / Math.max(1, u.count);
+  const L = u.recentItems.length / Math.max(1, u.count);
+  return {
+    count: end - start,
+    numeric: u.numeric.subarray(start * w, end * w),
+    device: u.device.subarray(start, end),
+    recentItems: u.recentItems.subarray(start * L, end * L),
+    recentPages: u.recentPages.subarray(start * L, end * L),
+  };
+}
+
+export function sliceItems(t: ItemTensors, start: number, end: number): ItemTensors {
+  const w = t.numeric.length / Math.max(1, t.count);
+  return {
+    count: end - start,
+    numeric: t.numeric.subarray(start * w, end * w),
+    itemIndex: t.itemIndex.subarray(start, end),
+    page: t.page.subarray(start, end),
+    interaction: t.interaction.subarray(start, end),
+    category: t.category.subarray(start, end),
+  };
+}
