@@ -1,12 +1,11 @@
 import { DeviceType, InteractionType, ItemFeatures, PageType, UserFeatures } from "@funnel/proto";
 import { describe, expect, it } from "vitest";
-import type { InteractionEvent } from "../data/event.js";
 import { generateDataset } from "../data/generate-dataset.js";
 import { aggregateItemFeatures } from "./aggregate-item-features.js";
 import { aggregateUserFeatures } from "./aggregate-user-features.js";
 import { encodeItems, encodeUsers } from "./encode-features.js";
-import { FeatureEncodingError, FeatureSpecError } from "./errors.js";
-import { OOV_INDEX, PAD_INDEX, buildFeatureSpec, parseFeatureSpec } from "./feature-spec.js";
+import { FeatureEncodingError } from "./errors.js";
+import { OOV_INDEX, PAD_INDEX, buildFeatureSpec } from "./feature-spec.js";
 import { rawItemFeaturesFromProto, rawUserFeaturesFromProto } from "./raw-features-from-proto.js";
 import type { RawUserFeatures } from "./raw-features.js";
 
@@ -14,104 +13,6 @@ const data = generateDataset({ users: 300, seed: 21, items: 120 });
 const users = aggregateUserFeatures(data.events, { sequenceLength: 8 });
 const items = aggregateItemFeatures(data.events, data.items);
 const spec = buildFeatureSpec({ users: [...users.values()], items: [...items.values()] }, { sequenceLength: 8 });
-
-function event(overrides: Partial<InteractionEvent>): InteractionEvent {
-  return {
-    userId: "u1",
-    sessionId: "s1",
-    timestamp: 0,
-    device: "mobile",
-    page: "home",
-    interaction: "click",
-    durationSeconds: 1,
-    itemId: "i1",
-    converted: false,
-    ...overrides,
-  };
-}
-
-describe("aggregateUserFeatures", () => {
-  it("computes session, density and conversion features and the recent sequence (hand-checked)", () => {
-    const events = [
-      event({ timestamp: 30, sessionId: "s2", page: "payment", itemId: "i3", durationSeconds: 6 }),
-      event({ timestamp: 10, page: "home", itemId: "i1", durationSeconds: 2 }),
-      event({ timestamp: 20, page: "product", itemId: "i2", durationSeconds: 4, device: "desktop" }),
-      event({ timestamp: 40, sessionId: "s2", page: "confirmation", itemId: "i3", durationSeconds: 8, converted: true }),
-    ];
-    const raw = aggregateUserFeatures(events, { sequenceLength: 3 }).get("u1");
-    // Sessions: s1 = 2 + 4 = 6 s, s2 = 6 + 8 = 14 s → mean 10 s; 4 events / 2 sessions; 1 conversion / 2 sessions.
-    expect(raw).toEqual({
-      device: "mobile",
-      sessionCount: 2,
-      avgSessionDurationSeconds: 10,
-      interactionCount: 4,
-      interactionDensity: 2,
-      conversionCount: 1,
-      conversionRate: 0.5,
-      recentInteractions: [
-        { page: "product", interaction: "click", itemId: "i2", durationSeconds: 4 },
-        { page: "payment", interaction: "click", itemId: "i3", durationSeconds: 6 },
-        { page: "confirmation", interaction: "click", itemId: "i3", durationSeconds: 8 },
-      ],
-    });
-  });
-});
-
-describe("aggregateItemFeatures", () => {
-  it("takes the most frequent page and interaction, mean duration, and adds attribute-only items", () => {
-    const events = [
-      event({ itemId: "a", page: "product", interaction: "hover", durationSeconds: 10 }),
-      event({ itemId: "a", page: "product", interaction: "scroll", durationSeconds: 20 }),
-      event({ itemId: "a", page: "payment", interaction: "scroll", durationSeconds: 30 }),
-    ];
-    const result = aggregateItemFeatures(events, [
-      { itemId: "a", category: "books" },
-      { itemId: "b", category: "toys", page: "product" },
-    ]);
-    expect(result.get("a")).toEqual({ itemId: "a", page: "product", interaction: "scroll", avgDurationSeconds: 20, category: "books" });
-    expect(result.get("b")).toEqual({ itemId: "b", category: "toys", page: "product" });
-  });
-});
-
-describe("feature spec", () => {
-  it("declares the tensor inputs the ONNX towers use, with consistent sizes", () => {
-    expect(spec.inputs.user.map((i) => i.name)).toEqual(["numeric", "device", "recentItems", "recentPages"]);
-    expect(spec.inputs.item.map((i) => i.name)).toEqual(["numeric", "itemIndex", "page", "interaction", "category"]);
-    expect(spec.inputs.user[0]!.shape).toEqual([-1, spec.user.numericSize]);
-    expect(spec.inputs.user[2]!.shape).toEqual([-1, 8]);
-    expect(spec.vocab.device.size).toBe(5);
-    expect(spec.vocab.page.size).toBe(7);
-    expect(spec.vocab.item.size).toBe(120 + 2);
-    expect(spec.vocab.category.size).toBe(12 + 2);
-  });
-
-  it("round-trips through JSON and encodes identically afterwards (training == serving)", () => {
-    const reloaded = parseFeatureSpec(JSON.parse(JSON.stringify(spec)));
-    expect(reloaded).toEqual(spec);
-    const rawUsers = [...users.values()];
-    const rawItems = [...items.values()];
-    expect(encodeUsers(reloaded, rawUsers)).toEqual(encodeUsers(spec, rawUsers));
-    expect(encodeItems(reloaded, rawItems)).toEqual(encodeItems(spec, rawItems));
-  });
-
-  it("rejects a damaged spec with an error naming the field", () => {
-    const broken = JSON.parse(JSON.stringify(spec));
-    delete broken.vocab.item.size;
-    expect(() => parseFeatureSpec(broken)).toThrow(FeatureSpecError);
-    expect(() => parseFeatureSpec(broken)).toThrow(/featureSpec\.vocab\.item\.size/);
-
-    const wrongSize = JSON.parse(JSON.stringify(spec));
-    wrongSize.vocab.category.size = 3;
-    expect(() => parseFeatureSpec(wrongSize)).toThrow("featureSpec.vocab.category: size must equal tokens.length + 2");
-
-    expect(() => parseFeatureSpec({ ...spec, version: "funnel-features/v0" })).toThrow(/featureSpec\.version/);
-
-    const wrongInputs = JSON.parse(JSON.stringify(spec));
-    wrongInputs.inputs.user[2].shape = [-1, 9];
-    expect(() => parseFeatureSpec(wrongInputs)).toThrow(/featureSpec\.inputs\.user must be/);
-    expect(() => parseFeatureSpec("{}")).toThrow(FeatureSpecError);
-  });
-});
 
 describe("encoding", () => {
   // sessionCount 1, 3, 7 → log1p = ln 2, ln 4, ln 8: mean ln 4 (ln 64 / 3), std ln 2 · √(2/3), median 3.
