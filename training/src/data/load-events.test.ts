@@ -59,6 +59,19 @@ describe("loadEvents (CSV)", () => {
     });
   });
 
+  it("reads Windows line endings and a UTF-8 byte order mark", async () => {
+    const path = await file(
+      "crlf.csv",
+      "\uFEFF" + [HEADER, "u1,s1,1767348005000,mobile,home,click,3,item-1,0,", 'u2,s2,1767348005000,tablet,home,click,3,item-1,1,"a, b"', ""].join("\r\n"),
+    );
+    const { events, report } = await loadEvents([path]);
+    expect(report.errors).toEqual([]);
+    expect(events.map((e) => [e.userId, e.itemId, e.converted, e.text])).toEqual([
+      ["u1", "item-1", false, undefined],
+      ["u2", "item-1", true, "a, b"],
+    ]);
+  });
+
   it("reports every bad row with its file line and reason, keeps the good ones, and counts both", async () => {
     const path = await file(
       "bad.csv",

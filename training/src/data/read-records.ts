@@ -118,7 +118,11 @@ async function* readCsv(
     }
 
     let fields: string[] | undefined;
-    if (reason === undefined) {
+    // Without quotes RFC 4180 reduces to splitting on commas; csv-parse costs ~70 µs per call, which made
+    // 150,000 rows take 12 s, so it only sees the rows that need it.
+    if (reason === undefined && !text.includes('"')) {
+      fields = text.endsWith("\r") ? text.slice(0, -1).split(",") : text.split(",");
+    } else if (reason === undefined) {
       try {
         const rows = parseCsv(text, { relax_column_count: true }) as string[][];
         if (rows.length !== 1 || !rows[0]) reason = "could not parse as one CSV record";
