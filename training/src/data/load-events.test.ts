@@ -31,13 +31,14 @@ describe("loadEvents (CSV)", () => {
         HEADER,
         'u1,s1,2026-01-02T10:00:00Z,mobile,home,scroll,3.5,item-1,0,"Fast, cheap, ""great"""',
         "u1,s1,1767348005000,mobile,confirmation,click,2,item-9,true,",
+        "u1,s1,2026-01-02 10:00:30,mobile,search,form,2,item-9,false,",
         'u2,s2,2026-01-03T10:00:00.500+01:00,Desktop,payment,form,12,item-4,1,"line one',
         'line two, still the same field"',
         "",
       ].join("\n"),
     );
     const { events, report } = await loadEvents([path]);
-    expect(report).toEqual({ files: [path], rowsRead: 3, rowsAccepted: 3, rowsRejected: 0, errors: [] });
+    expect(report).toEqual({ files: [path], rowsRead: 4, rowsAccepted: 4, rowsRejected: 0, errors: [] });
     expect(events[0]).toEqual({
       userId: "u1",
       sessionId: "s1",
@@ -52,7 +53,9 @@ describe("loadEvents (CSV)", () => {
     });
     expect(events[1]).toMatchObject({ timestamp: 1767348005000, converted: true });
     expect(events[1]!.text).toBeUndefined();
-    expect(events[2]).toMatchObject({
+    // No offset means UTC, whatever the machine's time zone.
+    expect(events[2]).toMatchObject({ timestamp: Date.UTC(2026, 0, 2, 10, 0, 30), converted: false });
+    expect(events[3]).toMatchObject({
       device: "desktop",
       timestamp: Date.UTC(2026, 0, 3, 9, 0, 0, 500),
       text: "line one\nline two, still the same field",

@@ -52,7 +52,7 @@ export const EVENT_COLUMNS = [
 const REQUIRED_EVENT_COLUMNS = EVENT_COLUMNS.filter((c) => c !== "text");
 
 const PROGRESS_EVERY = 10_000;
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /** Loads events from CSV and/or JSONL files, validating every row (see training/README.md, "Events"). */
 export async function loadEvents(
@@ -197,8 +197,12 @@ function timestampField(value: unknown, problems: string[]): number | undefined 
   if (typeof value === "string") {
     const text = value.trim();
     if (/^\d+$/.test(text)) return Number(text);
-    if (ISO_8601.test(text)) {
-      const ms = Date.parse(text);
+    const iso = ISO_8601.exec(text);
+    if (iso) {
+      // Date.parse reads a date-time without offset as local time, which would make results depend on the
+      // machine's time zone; the schema defines such values as UTC.
+      const normalised = text.replace(" ", "T") + (iso[1] !== undefined && iso[2] === undefined ? "Z" : "");
+      const ms = Date.parse(normalised);
       if (Number.isFinite(ms)) return ms;
     }
   }
