@@ -47,3 +47,4 @@ export {
   RegistryUnavailableError,
   RegistryLockedError,
 } from "./errors.js";
+export type { GrpcStatusName } from "./errors.js";
