@@ -57,7 +57,7 @@ describe("renderRunReport", () => {
       "Loss per epoch",
       "Gradient norm",
       "Learning rate",
-      "Validation metrics per epoch",
+      "recall@10",
       "Users coloured by latent segment",
       "Users coloured by device",
     ]);

@@ -57,8 +57,11 @@ export function renderRunReport(run: RunReportInput): string {
     if (skipped > 0) sections.push(`<p class="bad">${skipped} epoch(s) had a non-finite loss and are not drawn.</p>`);
     sections.push(`<div class="pair">${lineChart({ title: "Gradient norm", xLabel: "epoch", yLabel: "global L2 norm", series: [series("gradient norm", "gradNorm")], width: 560, height: 280 })}${lineChart({ title: "Learning rate", xLabel: "epoch", yLabel: "learning rate", series: [series("learning rate", "learningRate")], width: 560, height: 280 })}</div>`);
     const extra = [...new Set(run.epochs.flatMap((e) => Object.keys(e)))].filter((k) => !FIXED_EPOCH_KEYS.has(k)).sort();
+    // One small chart per extra value: they come in unrelated units (recall, seconds, samples/s), so a
+    // shared axis would flatten all but the largest.
     if (extra.length > 0) {
-      sections.push(lineChart({ title: "Validation metrics per epoch", xLabel: "epoch", yLabel: "value", series: extra.map((k) => series(k, k)) }));
+      const charts = extra.map((k) => lineChart({ title: k, xLabel: "epoch", yLabel: k, series: [series(k, k)], width: 560, height: 260 }));
+      sections.push(`<h3>Other per-epoch values</h3><div class="pair">${charts.join("")}</div>`);
     }
   }
 
@@ -89,7 +92,7 @@ export function renderRunReport(run: RunReportInput): string {
 <title>${escapeHtml(run.title)}</title>
 <style>
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 1160px; color: #222; }
-h1 { font-size: 24px; } h2 { font-size: 19px; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+h1 { font-size: 24px; } h3 { font-size: 16px; } h2 { font-size: 19px; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 table { border-collapse: collapse; margin: 8px 0; } th, td { border: 1px solid #ccc; padding: 6px 12px; text-align: left; }
 td { font-variant-numeric: tabular-nums; } thead th { background: #f3f3f3; }
 .good { color: #1a7f37; font-weight: bold; } .bad { color: #b42318; font-weight: bold; }

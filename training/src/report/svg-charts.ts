@@ -3,7 +3,7 @@ import { scaleLinear } from "d3-scale";
 /** Tableau 10: distinguishable categorical colours that also survive common colour-vision deficiencies. */
 export const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 
-const MARGIN = { top: 40, bottom: 50, left: 70 };
+const MARGIN = { top: 40, bottom: 50, left: 84 };
 
 /** Room for the legend: about 7 px per character at 12 px, plus the marker. */
 function rightMargin(labels: string[]): number {
@@ -12,13 +12,6 @@ function rightMargin(labels: string[]): number {
 
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
-}
-
-function formatTick(value: number): string {
-  if (value === 0) return "0";
-  const abs = Math.abs(value);
-  if (abs >= 1e4 || abs < 1e-3) return value.toExponential(1);
-  return String(Number(value.toPrecision(4)));
 }
 
 function extent(values: number[]): [number, number] {
@@ -61,19 +54,22 @@ function frame(
   const [x0, x1] = x.range() as [number, number];
   const [y0, y1] = y.range() as [number, number];
   const xTicks = x.ticks(8).filter((t) => !integerX || Number.isInteger(t));
+  // d3's tick format gives every tick of an axis the same precision (0.0004, 0.0006, … rather than a mix).
+  const formatX = integerX ? (t: number) => String(t) : x.tickFormat(8);
+  const formatY = y.tickFormat(6);
   for (const t of y.ticks(6)) {
     svg.push(`<line x1="${x0}" x2="${x1}" y1="${y(t)}" y2="${y(t)}" stroke="#e5e5e5"/>`);
-    svg.push(`<text x="${x0 - 8}" y="${y(t) + 4}" text-anchor="end" font-size="12">${formatTick(t)}</text>`);
+    svg.push(`<text x="${x0 - 8}" y="${y(t) + 4}" text-anchor="end" font-size="12">${formatY(t)}</text>`);
   }
   for (const t of xTicks) {
     svg.push(`<line x1="${x(t)}" x2="${x(t)}" y1="${y0}" y2="${y0 + 5}" stroke="#333"/>`);
-    svg.push(`<text x="${x(t)}" y="${y0 + 20}" text-anchor="middle" font-size="12">${formatTick(t)}</text>`);
+    svg.push(`<text x="${x(t)}" y="${y0 + 20}" text-anchor="middle" font-size="12">${formatX(t)}</text>`);
   }
   svg.push(`<line x1="${x0}" x2="${x1}" y1="${y0}" y2="${y0}" stroke="#333"/>`);
   svg.push(`<line x1="${x0}" x2="${x0}" y1="${y0}" y2="${y1}" stroke="#333"/>`);
   svg.push(`<text x="${(x0 + x1) / 2}" y="${height - 10}" text-anchor="middle" font-size="13">${escapeHtml(xLabel)}</text>`);
   svg.push(
-    `<text transform="translate(18 ${(y0 + y1) / 2}) rotate(-90)" text-anchor="middle" font-size="13">${escapeHtml(yLabel)}</text>`,
+    `<text transform="translate(16 ${(y0 + y1) / 2}) rotate(-90)" text-anchor="middle" font-size="13">${escapeHtml(yLabel)}</text>`,
   );
   return { x: (v) => x(v), y: (v) => y(v), svg };
 }
