@@ -223,8 +223,9 @@ function simulateUser(
       emit("product", rng.pick(["click", "scroll", "hover"] as const), product);
       if (rng.next() < 0.4) emit("product", rng.pick(["scroll", "hover"] as const), product);
     }
-    const paceOfBuying = device === "mobile" ? 0.8 : 1;
-    if (rng.next() >= segment.buyRate * paceOfBuying) {
+    // Checkout on a phone is more awkward, so fewer mobile sessions go on to pay.
+    const mobileCheckout = device === "mobile" ? 0.8 : 1;
+    if (rng.next() >= segment.buyRate * mobileCheckout) {
       maybeFeedback(last!, ABANDONED, 0.08, categoryName, rng);
       continue;
     }
