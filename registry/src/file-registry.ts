@@ -16,8 +16,8 @@ import {
 } from "./errors.js";
 import { materializeModelDirectory, sha256Hex, writeVerifiedFile } from "./materialize-model-directory.js";
 import {
+  assertFilesMatchManifest,
   assertValidModelName,
-  listModelFiles,
   MANIFEST_FILE,
   parseModelManifest,
   readModelDirectory,
@@ -162,7 +162,7 @@ export class FileRegistry implements ModelRegistry {
     if (options.model !== undefined && options.model !== model) {
       throw new InvalidArgumentError(`model directory ${dir} is for model "${model}", not "${options.model}"`);
     }
-    await assertFilesMatchManifest(dir, Object.keys(manifest.files));
+    await assertFilesMatchManifest(dir, manifest);
     const manifestBytes = await readFile(path.join(dir, MANIFEST_FILE));
 
     return this.withLock(model, async (assertLockHeld) => {
@@ -178,8 +178,8 @@ export class FileRegistry implements ModelRegistry {
       const totalBytes = Object.values(manifest.files).reduce((sum, entry) => sum + entry.bytes, 0);
       let doneBytes = 0;
       for (const [rel, entry] of Object.entries(manifest.files)) {
-        const source = createReadStream(path.join(dir, ...rel.split("/")));
-        await writeVerifiedFile(source, path.join(staging, "model", ...rel.split("/")), rel, entry, (bytes) => {
+        const source = path.join(dir, ...rel.split("/"));
+        await writeVerifiedFile(() => createReadStream(source), path.join(staging, "model", ...rel.split("/")), rel, entry, (bytes) => {
           doneBytes += bytes;
           options.onProgress?.({ phase: "store", file: rel, doneBytes, totalBytes });
         });
@@ -400,18 +400,6 @@ export class FileRegistry implements ModelRegistry {
 
 async function readJson<T>(file: string): Promise<T> {
   return JSON.parse(await readFile(file, "utf8")) as T;
-}
-
-/** Extra files would otherwise be silently left out of the registered version. */
-async function assertFilesMatchManifest(dir: string, listed: string[]): Promise<void> {
-  const present = await listModelFiles(dir);
-  const listedSet = new Set(listed);
-  const unlisted = present.filter((rel) => !listedSet.has(rel));
-  if (unlisted.length > 0) {
-    throw new InvalidArgumentError(
-      `model directory ${dir} has files not listed in ${MANIFEST_FILE}: ${unlisted.join(", ")}; rewrite the manifest with writeModelDirectoryManifest`,
-    );
-  }
 }
 
 /** Removes a partial last line left by a writer killed mid-append, so the next append starts on a fresh line. */

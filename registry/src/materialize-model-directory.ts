@@ -8,9 +8,9 @@ import { ChecksumMismatchError, InvalidArgumentError } from "./errors.js";
 import { MANIFEST_FILE, type FileEntry, type ModelManifest } from "./model-directory.js";
 import type { ProgressListener, TransferProgress } from "./model-registry.js";
 
-/** Streams `source` into `destFile` while hashing it; throws ChecksumMismatchError when bytes or sha256 differ. */
+/** Streams the opened source into `destFile` while hashing it; throws ChecksumMismatchError when bytes or sha256 differ. */
 export async function writeVerifiedFile(
-  source: Readable,
+  openSource: () => Readable | Promise<Readable>,
   destFile: string,
   rel: string,
   expected: FileEntry,
@@ -27,7 +27,8 @@ export async function writeVerifiedFile(
     },
   });
   await mkdir(path.dirname(destFile), { recursive: true });
-  await pipeline(source, meter, createWriteStream(destFile));
+  // Opened only now and piped at once: a stream that errors while nobody listens would crash the process.
+  await pipeline(await openSource(), meter, createWriteStream(destFile));
   if (bytes !== expected.bytes) throw new ChecksumMismatchError(rel, `${expected.bytes} bytes`, `${bytes} bytes`);
   const actual = hash.digest("hex");
   if (actual !== expected.sha256) throw new ChecksumMismatchError(rel, expected.sha256, actual);
@@ -77,10 +78,16 @@ export async function materializeModelDirectory(options: {
   let doneBytes = 0;
   try {
     for (const [rel, entry] of Object.entries(manifest.files)) {
-      await writeVerifiedFile(await openFile(rel), path.join(temp, ...rel.split("/")), rel, entry, (bytes) => {
-        doneBytes += bytes;
-        onProgress?.({ phase, file: rel, doneBytes, totalBytes });
-      });
+      try {
+        await writeVerifiedFile(() => openFile(rel), path.join(temp, ...rel.split("/")), rel, entry, (bytes) => {
+          doneBytes += bytes;
+          onProgress?.({ phase, file: rel, doneBytes, totalBytes });
+        });
+      } catch (err) {
+        // A stored file that vanished is the same failure as one that changed: the version is incomplete.
+        if (isMissing(err)) throw new ChecksumMismatchError(rel, entry.sha256, "missing file");
+        throw err;
+      }
     }
     await writeFile(path.join(temp, MANIFEST_FILE), manifestBytes);
     if (destExists) await rmdir(dest);
@@ -89,4 +96,9 @@ export async function materializeModelDirectory(options: {
     await rm(temp, { recursive: true, force: true });
     throw err;
   }
+}
+
+function isMissing(err: unknown): boolean {
+  const e = err as { code?: unknown; status?: unknown } | null;
+  return e?.code === "ENOENT" || e?.status === 404;
 }

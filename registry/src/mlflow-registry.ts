@@ -14,7 +14,7 @@ import {
 } from "./errors.js";
 import { materializeModelDirectory, sha256Hex } from "./materialize-model-directory.js";
 import { MlflowApiError, MlflowClient, type MlflowClientOptions } from "./mlflow-client.js";
-import { listModelFiles, MANIFEST_FILE, parseModelManifest, readModelDirectory, sha256File, type ModelManifest } from "./model-directory.js";
+import { assertFilesMatchManifest, MANIFEST_FILE, parseModelManifest, readModelDirectory, sha256File, type ModelManifest } from "./model-directory.js";
 import {
   assertValidAlias,
   assertValidVersion,
@@ -167,11 +167,7 @@ export class MlflowRegistry implements ModelRegistry {
     if (options.model !== undefined && options.model !== model) {
       throw new InvalidArgumentError(`model directory ${dir} is for model "${model}", not "${options.model}"`);
     }
-    const present = await listModelFiles(dir);
-    const unlisted = present.filter((rel) => !(rel in manifest.files));
-    if (unlisted.length > 0) {
-      throw new InvalidArgumentError(`model directory ${dir} has files not listed in ${MANIFEST_FILE}: ${unlisted.join(", ")}; rewrite the manifest with writeModelDirectoryManifest`);
-    }
+    await assertFilesMatchManifest(dir, manifest);
     for (const [key, value] of Object.entries(manifest.params)) {
       if (String(value).length > MAX_PARAM_VALUE) {
         throw new InvalidArgumentError(`param "${key}" is longer than MLflow's ${MAX_PARAM_VALUE}-character limit; put it in trainingConfig instead`);

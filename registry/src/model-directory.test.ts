@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ChecksumMismatchError, InvalidModelDirectoryError } from "./errors.js";
 import {
+  assertFilesMatchManifest,
   MODEL_DIRECTORY_FORMAT,
   readModelDirectory,
   verifyModelDirectory,
@@ -80,5 +81,15 @@ describe("model directory", () => {
     await expect(
       writeModelDirectoryManifest(dir, { ...meta, lineage: { dataFingerprint: "" } }),
     ).rejects.toThrow(/dataFingerprint/);
+  });
+
+  it("pre-checks that listed files exist and nothing unlisted would be left behind", async () => {
+    const manifest = await writeModelDirectoryManifest(dir, meta);
+    await expect(assertFilesMatchManifest(dir, manifest)).resolves.toBeUndefined();
+    await writeFile(path.join(dir, "notes.txt"), "x");
+    await expect(assertFilesMatchManifest(dir, manifest)).rejects.toThrow(/not listed.*notes\.txt/);
+    await rm(path.join(dir, "notes.txt"));
+    await rm(path.join(dir, "user_tower.onnx"));
+    await expect(assertFilesMatchManifest(dir, manifest)).rejects.toThrow(ChecksumMismatchError);
   });
 });

@@ -195,3 +195,21 @@ export async function verifyModelDirectory(dir: string): Promise<void> {
   const extra = [...present][0];
   if (extra !== undefined) throw new ChecksumMismatchError(extra, "not listed in manifest", "present");
 }
+
+/**
+ * Cheap pre-check before storing a directory: every listed file exists and nothing unlisted would be
+ * silently left behind. Contents are verified while they are copied.
+ */
+export async function assertFilesMatchManifest(dir: string, manifest: ModelManifest): Promise<void> {
+  const present = await listModelFiles(dir);
+  const presentSet = new Set(present);
+  const missing = Object.entries(manifest.files).find(([rel]) => !presentSet.has(rel));
+  if (missing) throw new ChecksumMismatchError(missing[0], missing[1].sha256, "missing file");
+  const unlisted = present.filter((rel) => !(rel in manifest.files));
+  if (unlisted.length > 0) {
+    throw new InvalidModelDirectoryError(
+      dir,
+      `files not listed in ${MANIFEST_FILE}: ${unlisted.join(", ")}; rewrite the manifest with writeModelDirectoryManifest after adding files`,
+    );
+  }
+}

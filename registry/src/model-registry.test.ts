@@ -24,6 +24,7 @@ interface BackendFixture {
   create(actor?: string): ModelRegistry;
   /** Corrupts one stored artifact of a version the way a bad disk or a manual edit would. */
   tamper(version: ModelVersion, rel: string): Promise<void>;
+  remove(version: ModelVersion, rel: string): Promise<void>;
 }
 
 const mlflowUrl = inject("mlflowUrl");
@@ -36,6 +37,7 @@ const backends: BackendFixture[] = [
     available: true,
     create: (actor = "alice") => new FileRegistry({ dataDir: path.join(work, "file-registry"), actor }),
     tamper: (version, rel) => writeFile(path.join(version.source, ...rel.split("/")), "corrupted bytes"),
+    remove: (version, rel) => rm(path.join(version.source, ...rel.split("/"))),
   },
   {
     name: "mlflow",
@@ -44,6 +46,10 @@ const backends: BackendFixture[] = [
     tamper: async (version, rel) => {
       const artifactPath = new URL(version.source).pathname.replace(/^\/+/, "");
       await writeFile(path.join(mlflowArtifactsDir as string, artifactPath, ...rel.split("/")), "corrupted bytes");
+    },
+    remove: async (version, rel) => {
+      const artifactPath = new URL(version.source).pathname.replace(/^\/+/, "");
+      await rm(path.join(mlflowArtifactsDir as string, artifactPath, ...rel.split("/")));
     },
   },
 ];
@@ -250,6 +256,15 @@ for (const backend of backends) {
       await expect(stat(dest)).rejects.toThrow(/ENOENT/);
       const leftovers = (await readdir(work)).filter((name) => name.includes(path.basename(dest)));
       expect(leftovers).toEqual([]);
+    });
+
+    it("refuses a version one of whose stored artifacts has disappeared", async () => {
+      const model = uniqueModel("missing");
+      const version = await registerNew(model);
+      await backend.remove(version, "embeddings/users.ids.txt");
+      const err = await registry.download(model, 1, path.join(work, `dl-${randomBytes(3).toString("hex")}`)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ChecksumMismatchError);
+      expect((err as Error).message).toMatch(/embeddings\/users\.ids\.txt.*missing file/);
     });
 
     it("gives concurrent registrations distinct version numbers", async () => {
