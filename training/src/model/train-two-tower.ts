@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { createSeededRandom, type SeededRandom } from "../data/index.js";
 import type { ItemTensors, UserTensors } from "../features/index.js";
+import type { EpochLog } from "../report/index.js";
 import { AdamOptimizer } from "./adam-optimizer.js";
 import { inBatchSoftmaxLoss } from "./in-batch-softmax-loss.js";
 import { learningRateAt, type LearningRateSchedule } from "./learning-rate-schedule.js";
@@ -61,28 +62,20 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   seed: 7,
 };
 
-/** One row of epochs.json; the shape renderRunReport charts. */
-export interface EpochLog {
-  epoch: number;
-  trainLoss: number;
-  validationLoss: number;
-  /** Mean global L2 norm of the gradients over the epoch's steps. */
-  gradNorm: number;
-  learningRate: number;
-  seconds: number;
-  samplesPerSecond: number;
-  [metric: string]: number;
-}
+/** One row of epochs.json: A's report type plus timing. */
+export type TrainEpochLog = EpochLog & { seconds: number; samplesPerSecond: number };
 
 export interface TrainHooks {
   onEpochStart?: (epoch: number, steps: number) => void;
   onStep?: (info: { epoch: number; step: number; steps: number; loss: number }) => void;
-  onEpochEnd?: (log: EpochLog) => void;
+  onEpochEnd?: (log: TrainEpochLog) => void;
+  /** Extra per-epoch numbers (e.g. validation recall@10) merged into the epoch log; early stopping ignores them. */
+  epochMetrics?: (model: TwoTowerModel) => Record<string, number>;
 }
 
 export interface TrainResult {
   model: TwoTowerModel;
-  epochs: EpochLog[];
+  epochs: TrainEpochLog[];
   bestEpoch: number;
   stoppedEarly: boolean;
 }
@@ -103,7 +96,7 @@ export async function trainTwoTower(
   const stepsPerEpoch = Math.ceil(trainCount / options.batchSize);
   const totalSteps = stepsPerEpoch * options.epochs;
   const order = Int32Array.from({ length: trainCount }, (_, i) => i);
-  const epochs: EpochLog[] = [];
+  const epochs: TrainEpochLog[] = [];
   let best = { loss: Number.POSITIVE_INFINITY, epoch: 0, weights: undefined as TwoTowerWeights | undefined };
   let globalStep = 0;
   let stoppedEarly = false;
@@ -137,7 +130,7 @@ export async function trainTwoTower(
       }
       const seconds = (performance.now() - started) / 1000;
       const validationLoss = evaluateLoss(model, data, data.validation, options);
-      const log: EpochLog = {
+      const log: TrainEpochLog = {
         epoch,
         trainLoss: lossSum / stepsPerEpoch,
         validationLoss,
@@ -145,6 +138,7 @@ export async function trainTwoTower(
         learningRate,
         seconds,
         samplesPerSecond: trainCount / seconds,
+        ...hooks.epochMetrics?.(model),
       };
       epochs.push(log);
       hooks.onEpochEnd?.(log);

@@ -1,0 +1,114 @@
+"""PyTorch CPU reference of the tfjs two-tower training step, for the throughput benchmark.
+
+Same architecture (shared item/page tables, masked-mean history pooling, 2-layer MLP towers, L2 norm), same
+in-batch softmax with logQ correction and duplicate masking, same Adam with L2 decay on kernels, same batches:
+the TypeScript benchmark writes the exact input batches to a binary file this script reads.
+
+Usage: python3 torch_two_tower.py <config.json> <batches.bin>; prints one JSON object on stdout.
+"""
+
+import json
+import sys
+import time
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError:  # The TS side reports "torch not installed" from this exit code.
+    print(json.dumps({"error": "torch is not installed"}))
+    sys.exit(3)
+
+
+class TwoTower(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        e, v = c["embedding"], c["vocab"]
+        self.emb_device = nn.Embedding(v["device"], e["device"])
+        self.emb_item = nn.Embedding(v["item"], e["item"])
+        self.emb_page = nn.Embedding(v["page"], e["page"])
+        self.emb_interaction = nn.Embedding(v["interaction"], e["interaction"])
+        self.emb_category = nn.Embedding(v["category"], e["category"])
+        user_in = c["userNumericSize"] + e["device"] + e["item"] + e["page"]
+        item_in = c["itemNumericSize"] + e["item"] + e["page"] + e["interaction"] + e["category"]
+        self.user_mlp = nn.Sequential(nn.Linear(user_in, c["hidden"]), nn.ReLU(), nn.Linear(c["hidden"], c["dim"]))
+        self.item_mlp = nn.Sequential(nn.Linear(item_in, c["hidden"]), nn.ReLU(), nn.Linear(c["hidden"], c["dim"]))
+
+    @staticmethod
+    def masked_mean(table, idx):
+        mask = (idx > 0).float().unsqueeze(-1)
+        return (table(idx) * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+    def user(self, b):
+        x = torch.cat([b["u_numeric"], self.emb_device(b["u_device"]).flatten(1),
+                       self.masked_mean(self.emb_item, b["u_items"]), self.masked_mean(self.emb_page, b["u_pages"])], 1)
+        return F.normalize(self.user_mlp(x), dim=1, eps=1e-6)
+
+    def item(self, b):
+        x = torch.cat([b["i_numeric"], self.emb_item(b["i_index"]).flatten(1), self.emb_page(b["i_page"]).flatten(1),
+                       self.emb_interaction(b["i_interaction"]).flatten(1), self.emb_category(b["i_category"]).flatten(1)], 1)
+        return F.normalize(self.item_mlp(x), dim=1, eps=1e-6)
+
+
+def in_batch_loss(u, v, log_q, item_ids, temperature):
+    logits = u @ v.T / temperature - log_q.unsqueeze(0)
+    duplicate = (item_ids.unsqueeze(0) == item_ids.unsqueeze(1)) & ~torch.eye(len(item_ids), dtype=torch.bool)
+    logits = logits.masked_fill(duplicate, -1e9)
+    return F.cross_entropy(logits, torch.arange(len(item_ids)))
+
+
+def read_batches(path, c):
+    """Layout per batch, little-endian, in this order (see train-throughput.ts writeBatches)."""
+    raw = open(path, "rb").read()
+    n, L, un, inn = c["batchSize"], c["sequenceLength"], c["userNumericSize"], c["itemNumericSize"]
+    fields = [("u_numeric", torch.float32, (n, un)), ("u_device", torch.int32, (n, 1)), ("u_items", torch.int32, (n, L)),
+              ("u_pages", torch.int32, (n, L)), ("i_numeric", torch.float32, (n, inn)), ("i_index", torch.int32, (n, 1)),
+              ("i_page", torch.int32, (n, 1)), ("i_interaction", torch.int32, (n, 1)), ("i_category", torch.int32, (n, 1)),
+              ("log_q", torch.float32, (n,)), ("item_ids", torch.int32, (n,))]
+    batches, offset = [], 0
+    for _ in range(c["batches"]):
+        b = {}
+        for name, dtype, shape in fields:
+            count = 1
+            for s in shape:
+                count *= s
+            t = torch.frombuffer(bytearray(raw[offset:offset + 4 * count]), dtype=dtype).reshape(shape)
+            offset += 4 * count
+            b[name] = t.long() if dtype == torch.int32 else t
+        batches.append(b)
+    return batches
+
+
+def main():
+    c = json.load(open(sys.argv[1]))
+    batches = read_batches(sys.argv[2], c)
+    results = {"torch": torch.__version__}
+    for threads in c["threads"]:
+        torch.set_num_threads(threads)
+        torch.manual_seed(c["seed"])
+        model = TwoTower(c)
+        kernels = [p for n, p in model.named_parameters() if n.endswith("weight") and "mlp" in n]
+        others = [p for n, p in model.named_parameters() if not (n.endswith("weight") and "mlp" in n)]
+        opt = torch.optim.Adam([{"params": kernels, "weight_decay": c["weightDecay"]}, {"params": others, "weight_decay": 0.0}],
+                               lr=c["learningRate"])
+
+        def step(i):
+            b = batches[i % len(batches)]
+            opt.zero_grad()
+            loss = in_batch_loss(model.user(b), model.item(b), b["log_q"], b["item_ids"], c["temperature"])
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        for i in range(c["warmupSteps"]):
+            step(i)
+        start = time.perf_counter()
+        for i in range(c["steps"]):
+            last = step(i)
+        seconds = time.perf_counter() - start
+        results[f"threads={threads}"] = {"samplesPerSecond": c["steps"] * c["batchSize"] / seconds, "seconds": seconds, "lastLoss": last}
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

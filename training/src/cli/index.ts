@@ -1,0 +1,11 @@
+export { runTraining, trainAndEvaluate, headline, trainOptionsOf } from "./run-training.js";
+export type { RunTrainingOptions, RunSummary, TrainedRun } from "./run-training.js";
+export { evaluateModelDirectory } from "./evaluate-model-directory.js";
+export type { ModelEvaluation } from "./evaluate-model-directory.js";
+export { runSweep, formatSweepTable, SWEEP_DIMS, SWEEP_LEARNING_RATES } from "./run-sweep.js";
+export type { SweepRow } from "./run-sweep.js";
+export { parseRunConfig, readRunConfigFile, mergeRunConfig, runConfigSchema } from "./run-config.js";
+export type { RunConfig, RunConfigInput } from "./run-config.js";
+export { loadDataset } from "./load-dataset.js";
+export type { Dataset } from "./load-dataset.js";
+export { trainingProgress, progressBar } from "./training-progress.js";

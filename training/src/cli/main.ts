@@ -1,0 +1,234 @@
+#!/usr/bin/env node
+// CLI entry point: the only place in the training package that reads process.env and process.argv.
+import { execFileSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { readRegistryConfig, registerAndMaybePromote, registryFromConfig } from "@funnel/registry";
+import { DEFAULT_BENCHMARK_OPTIONS, runTrainingBenchmark } from "../../bench/train-throughput.js";
+import { generateDataset, writeEvents } from "../data/index.js";
+import { evaluateModelDirectory } from "./evaluate-model-directory.js";
+import { loadDataset } from "./load-dataset.js";
+import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput } from "./run-config.js";
+import { formatSweepTable, runSweep } from "./run-sweep.js";
+import { runTraining } from "./run-training.js";
+
+/** Used only when neither --salt nor FUNNEL_PSEUDONYM_SALT is set; fine for generated data, never for real users. */
+const DEV_SALT = "funnel-dev-salt";
+
+const int = (name: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${value}"`);
+  return n;
+};
+const num = (name: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${value}"`);
+  return n;
+};
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync("git", ["rev-parse", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function salt(option: string | undefined): string {
+  const value = option ?? process.env.FUNNEL_PSEUDONYM_SALT;
+  if (value) return value;
+  process.stderr.write("warning: no --salt or FUNNEL_PSEUDONYM_SALT; pseudonymising user ids with the development salt\n");
+  return DEV_SALT;
+}
+
+interface DataFlags {
+  data?: string[];
+  items?: string;
+  generate?: boolean;
+  users?: number;
+  seed?: number;
+  itemCount?: number;
+  strict?: boolean;
+  progress: boolean;
+}
+
+function dataSource(flags: DataFlags): RunConfigInput["data"] {
+  if (flags.generate) return { files: [], generate: { users: flags.users ?? 10_000, seed: flags.seed ?? 7, ...(flags.itemCount ? { items: flags.itemCount } : {}) } };
+  if (flags.data && flags.data.length > 0) return { files: flags.data, ...(flags.items ? { itemsFile: flags.items } : {}) };
+  return undefined;
+}
+
+function addDataOptions(cmd: Command): Command {
+  return cmd
+    .option("--data <file...>", "event files (CSV with header or JSONL)")
+    .option("--items <file>", "item attribute table (item_id, category, ...)")
+    .option("--generate", "use a generated dataset instead of files")
+    .option("--users <n>", "users to generate", int("--users"))
+    .option("--item-count <n>", "items to generate", int("--item-count"))
+    .option("--seed <n>", "seed (data generation, split, initialisation)", int("--seed"))
+    .option("--strict", "stop at the first bad row instead of reporting and skipping it")
+    .option("--no-progress", "no progress bars");
+}
+
+function addTrainingOptions(cmd: Command): Command {
+  return cmd
+    .option("--config <file>", "run config JSON (flags override it)")
+    .option("--dim <n>", "embedding dimension: 64, 128 or 256", int("--dim"))
+    .option("--hidden <n>", "hidden width of each tower's MLP", int("--hidden"))
+    .option("--epochs <n>", "maximum epochs", int("--epochs"))
+    .option("--batch-size <n>", "batch size (also the in-batch negatives)", int("--batch-size"))
+    .option("--lr <x>", "peak learning rate", num("--lr"))
+    .addOption(new Option("--schedule <s>", "learning-rate schedule").choices(["constant", "cosine", "step"]))
+    .option("--temperature <x>", "softmax temperature", num("--temperature"))
+    .option("--weight-decay <x>", "L2 decay on dense kernels", num("--weight-decay"))
+    .option("--dropout <x>", "dropout on the hidden layers", num("--dropout"))
+    .option("--extra-negatives <n>", "uniformly sampled extra negatives per step", int("--extra-negatives"))
+    .option("--no-logq", "disable the logQ (sampling-probability) correction")
+    .option("--patience <n>", "early-stopping patience in epochs", int("--patience"))
+    .addOption(new Option("--split <strategy>", "time: later events held out; user: held-out users").choices(["time", "user"]));
+}
+
+interface TrainFlags extends DataFlags {
+  config?: string;
+  dim?: number;
+  hidden?: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  schedule?: string;
+  temperature?: number;
+  weightDecay?: number;
+  dropout?: number;
+  extraNegatives?: number;
+  logq: boolean;
+  patience?: number;
+  split?: "time" | "user";
+  out?: string;
+  name?: string;
+}
+
+async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parseRunConfig>> {
+  const fromFile = flags.config ? await readRunConfigFile(flags.config) : {};
+  const overrides: RunConfigInput = {
+    data: dataSource(flags),
+    split: flags.split ? { strategy: flags.split } : undefined,
+    model: { dim: flags.dim, hidden: flags.hidden },
+    training: {
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      learningRate: flags.lr,
+      schedule: flags.schedule as "constant" | "cosine" | "step" | undefined,
+      temperature: flags.temperature,
+      weightDecay: flags.weightDecay,
+      dropout: flags.dropout,
+      extraNegatives: flags.extraNegatives,
+      logQ: flags.logq === false ? false : undefined,
+      patience: flags.patience,
+    },
+    seed: flags.seed,
+    out: flags.out,
+    name: flags.name,
+  };
+  return parseRunConfig(mergeRunConfig(fromFile, overrides), flags.config ? `run config ${flags.config} (with flags)` : "run flags");
+}
+
+export function buildProgram(): Command {
+  const program = new Command("funnel-training").description("Two-tower training, evaluation, export and benchmarks").showHelpAfterError();
+
+  program
+    .command("gen-data")
+    .description("write a generated event dataset (and its item attribute table)")
+    .requiredOption("--out <file>", "output file: .csv or .jsonl")
+    .option("--users <n>", "users", int("--users"), 10_000)
+    .option("--seed <n>", "seed", int("--seed"), 7)
+    .option("--item-count <n>", "items in the catalogue", int("--item-count"))
+    .option("--items-out <file>", "item attribute CSV (default: <out>.items.csv)")
+    .action(async (flags: { out: string; users: number; seed: number; itemCount?: number; itemsOut?: string }) => {
+      const data = generateDataset({ users: flags.users, seed: flags.seed, ...(flags.itemCount ? { items: flags.itemCount } : {}) });
+      await mkdir(path.dirname(path.resolve(flags.out)), { recursive: true });
+      await writeEvents(flags.out, data.events);
+      const itemsOut = flags.itemsOut ?? `${flags.out.replace(/\.(csv|jsonl)$/i, "")}.items.csv`;
+      await writeFile(itemsOut, `item_id,category\n${data.items.map((i) => `${i.itemId},${i.category}`).join("\n")}\n`);
+      process.stderr.write(`wrote ${data.events.length} events (${data.users.length} users) to ${flags.out} and ${data.items.length} items to ${itemsOut}\n`);
+    });
+
+  addTrainingOptions(addDataOptions(program.command("train").description("train a two-tower model and write a model directory")))
+    .option("--out <dir>", "model directory to write (must not exist or be empty)")
+    .option("--name <name>", "registered model name")
+    .option("--salt <salt>", "salt for user-id pseudonyms (default: FUNNEL_PSEUDONYM_SALT)")
+    .option("--publish", "register the model directory with the registry (FUNNEL_REGISTRY, ...)")
+    .option("--promote-if-better <metric>", "with --publish: move the alias only if this metric beats its current version")
+    .option("--alias <alias>", "alias moved by --promote-if-better", "production")
+    .action(async (flags: TrainFlags & { salt?: string; publish?: boolean; promoteIfBetter?: string; alias: string }) => {
+      const config = await runConfigFrom(flags);
+      const summary = await runTraining(config, { salt: salt(flags.salt), gitCommit: gitCommit(), progress: flags.progress });
+      const result: Record<string, unknown> = { out: summary.out, metrics: summary.headlineMetrics };
+      if (flags.publish) {
+        const registry = registryFromConfig(readRegistryConfig(process.env));
+        const published = await registerAndMaybePromote(registry, summary.out, {
+          model: config.name,
+          ...(flags.promoteIfBetter ? { promoteIfBetter: { metric: flags.promoteIfBetter, alias: flags.alias } } : {}),
+        });
+        result.published = { model: published.version.model, version: published.version.version, promoted: published.promoted, reason: published.reason };
+      } else if (flags.promoteIfBetter) {
+        throw new InvalidArgumentError("--promote-if-better needs --publish");
+      }
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    });
+
+  addDataOptions(program.command("evaluate").description("score a model directory on any dataset in the event schema"))
+    .requiredOption("--model <dir>", "model directory (as written by train or downloaded from the registry)")
+    .option("--holdout <x>", "latest share of events held out as positives", num("--holdout"), 0.15)
+    .option("--out <file>", "also write the evaluation JSON here")
+    .action(async (flags: DataFlags & { model: string; holdout: number; out?: string }) => {
+      const source = dataSource(flags);
+      if (!source) throw new InvalidArgumentError("evaluate needs --data <file...> or --generate");
+      const dataset = await loadDataset(source as Parameters<typeof loadDataset>[0], { progress: flags.progress, strict: flags.strict });
+      const evaluation = await evaluateModelDirectory(flags.model, dataset, { holdout: flags.holdout });
+      const json = `${JSON.stringify({ modelDirectory: flags.model, data: dataset.source, ...evaluation }, null, 2)}\n`;
+      if (flags.out) await writeFile(flags.out, json);
+      process.stdout.write(json);
+    });
+
+  addTrainingOptions(addDataOptions(program.command("sweep").description("train dim 64/128/256 × lr 1e-3/1e-4/1e-5; print a table and write JSON")))
+    .option("--dims <list>", "comma-separated dims", (v) => v.split(",").map(int("--dims")))
+    .option("--lrs <list>", "comma-separated learning rates", (v) => v.split(",").map(num("--lrs")))
+    .option("--out <file>", "sweep results JSON", "sweep.json")
+    .action(async (flags: TrainFlags & { dims?: number[]; lrs?: number[]; out: string }) => {
+      const { out, ...rest } = flags;
+      const config = await runConfigFrom({ ...rest, ...(dataSource(rest) ? {} : { generate: true, users: rest.users ?? 2000 }) });
+      const dataset = await loadDataset(config.data, { progress: flags.progress, strict: flags.strict });
+      const { rows, best } = await runSweep(config, dataset, { dims: flags.dims, learningRates: flags.lrs, out, progress: flags.progress });
+      process.stdout.write(`${formatSweepTable(rows)}\nbest by validation recall@10: dim ${best.dim}, lr ${best.learningRate}\nwrote ${out}\n`);
+    });
+
+  program
+    .command("bench")
+    .description("training throughput: tfjs two-tower vs a PyTorch CPU reference of the same model (JSON)")
+    .option("--users <n>", "generated users for the batches", int("--users"), DEFAULT_BENCHMARK_OPTIONS.users)
+    .option("--dim <n>", "embedding dimension", int("--dim"), DEFAULT_BENCHMARK_OPTIONS.dim)
+    .option("--batch-size <n>", "batch size", int("--batch-size"), DEFAULT_BENCHMARK_OPTIONS.batchSize)
+    .option("--steps <n>", "timed steps", int("--steps"), DEFAULT_BENCHMARK_OPTIONS.steps)
+    .option("--python <exe>", "Python with torch", DEFAULT_BENCHMARK_OPTIONS.python)
+    .option("--no-kernels", "skip the per-kernel timings")
+    .option("--out <file>", "also write the JSON here")
+    .action(async (flags: { users: number; dim: number; batchSize: number; steps: number; python: string; kernels: boolean; out?: string }) => {
+      const result = await runTrainingBenchmark({ ...DEFAULT_BENCHMARK_OPTIONS, ...flags });
+      const json = `${JSON.stringify(result, null, 2)}\n`;
+      if (flags.out) {
+        await mkdir(path.dirname(path.resolve(flags.out)), { recursive: true });
+        await writeFile(flags.out, json);
+      }
+      process.stdout.write(json);
+    });
+
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  process.stderr.write(`error: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+}

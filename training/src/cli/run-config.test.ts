@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { mergeRunConfig, parseRunConfig } from "./run-config.js";
+
+describe("parseRunConfig", () => {
+  it("fills every default from a minimal config", () => {
+    const config = parseRunConfig({ data: { generate: { users: 10, seed: 1 } } });
+    expect(config.model.dim).toBe(128);
+    expect(config.split).toEqual({ strategy: "time", ratios: [0.7, 0.15, 0.15] });
+    expect(config.training.batchSize).toBeGreaterThan(1);
+  });
+
+  it("names each bad field by its path", () => {
+    const bad = (): unknown =>
+      parseRunConfig({ data: { files: ["a.csv"] }, model: { dim: 100 }, training: { learningRate: 3 }, split: { ratios: [0.5, 0.5, 0.5] } });
+    expect(bad).toThrow(/model\.dim: dim must be one of 64, 128, 256/);
+    expect(bad).toThrow(/training\.learningRate: /);
+    expect(bad).toThrow(/split\.ratios: ratios must sum to 1/);
+    expect(() => parseRunConfig({ training: { epoch: 3 }, data: { files: ["a.csv"] } })).toThrow(/training: Unrecognized key/);
+  });
+
+  it("requires a data source", () => {
+    expect(() => parseRunConfig({})).toThrow(/give data\.files \(--data <file\.\.\.>\) or data\.generate/);
+  });
+
+  it("lets flags override a config file without erasing its other fields", () => {
+    const merged = mergeRunConfig(
+      { data: { files: ["a.csv"] }, training: { epochs: 3, batchSize: 64 } },
+      { training: { epochs: 9, batchSize: undefined }, model: { dim: 64 } },
+    );
+    expect(parseRunConfig(merged).training).toMatchObject({ epochs: 9, batchSize: 64 });
+    expect(parseRunConfig(merged).model.dim).toBe(64);
+  });
+});

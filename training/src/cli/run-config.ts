@@ -1,0 +1,128 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { DEFAULT_TRAIN_OPTIONS } from "../model/train-two-tower.js";
+import { DEFAULT_EMBEDDING_WIDTHS, OUTPUT_DIMS } from "../model/two-tower-model.js";
+
+const ratios = z
+  .tuple([z.number().min(0), z.number().min(0), z.number().min(0)])
+  .refine((r) => Math.abs(r[0] + r[1] + r[2] - 1) < 1e-6, { message: "ratios must sum to 1" });
+
+/**
+ * A training run, declared once: what `train --config run.json` reads and what params.json records. Every
+ * field has a default, so `{}` is a valid run on generated data; command-line flags override the file.
+ */
+export const runConfigSchema = z
+  .object({
+    data: z
+      .object({
+        /** Event files (CSV with header or JSONL, see training/README.md). */
+        files: z.array(z.string().min(1)).default([]),
+        /** Optional item attribute table (item_id, category, ...). */
+        itemsFile: z.string().min(1).optional(),
+        /** Generate a synthetic dataset instead of reading files. */
+        generate: z.object({ users: z.number().int().min(1), seed: z.number().int(), items: z.number().int().optional() }).optional(),
+      })
+      .strict()
+      .prefault({}),
+    split: z
+      .object({
+        /** "time": train on the earliest 70 %, validate/test on later events; "user": held-out users, stratified by device. */
+        strategy: z.enum(["time", "user"]).default("time"),
+        ratios: ratios.default([0.7, 0.15, 0.15]),
+      })
+      .strict()
+      .prefault({}),
+    model: z
+      .object({
+        dim: z.number().int().refine((d) => (OUTPUT_DIMS as readonly number[]).includes(d), { message: `dim must be one of ${OUTPUT_DIMS.join(", ")}` }).default(128),
+        hidden: z.number().int().min(1).default(256),
+        sequenceLength: z.number().int().min(1).default(20),
+        embedding: z
+          .object({
+            item: z.number().int().min(1),
+            page: z.number().int().min(1),
+            device: z.number().int().min(1),
+            interaction: z.number().int().min(1),
+            category: z.number().int().min(1),
+          })
+          .partial()
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    training: z
+      .object({
+        epochs: z.number().int().min(1).default(DEFAULT_TRAIN_OPTIONS.epochs),
+        batchSize: z.number().int().min(2).default(DEFAULT_TRAIN_OPTIONS.batchSize),
+        learningRate: z.number().gt(0).lt(1).default(DEFAULT_TRAIN_OPTIONS.learningRate),
+        schedule: z.enum(["constant", "cosine", "step"]).default(DEFAULT_TRAIN_OPTIONS.schedule),
+        warmupSteps: z.number().int().min(0).default(DEFAULT_TRAIN_OPTIONS.warmupSteps),
+        temperature: z.number().gt(0).default(DEFAULT_TRAIN_OPTIONS.temperature),
+        weightDecay: z.number().min(0).default(DEFAULT_TRAIN_OPTIONS.weightDecay),
+        dropout: z.number().min(0).lt(1).default(DEFAULT_TRAIN_OPTIONS.dropout),
+        extraNegatives: z.number().int().min(0).default(DEFAULT_TRAIN_OPTIONS.extraNegatives),
+        logQ: z.boolean().default(DEFAULT_TRAIN_OPTIONS.logQ),
+        patience: z.number().int().min(1).default(DEFAULT_TRAIN_OPTIONS.patience),
+      })
+      .strict()
+      .prefault({}),
+    /** Seeds the split, initial weights, shuffling, dropout and sampled negatives. */
+    seed: z.number().int().default(7),
+    /** Output model directory. */
+    out: z.string().min(1).default("runs/two-tower"),
+    /** Registered model name (manifest name). */
+    name: z.string().min(1).default("two-tower"),
+  })
+  .strict();
+
+export type RunConfig = z.output<typeof runConfigSchema>;
+export type RunConfigInput = z.input<typeof runConfigSchema>;
+
+/** Validates a run config; the error lists every bad field by its path, e.g. `training.learningRate`. */
+export function parseRunConfig(raw: unknown, where = "run config"): RunConfig {
+  const result = runConfigSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new Error(`invalid ${where}: ${problems.join("; ")}`);
+  }
+  const config = result.data;
+  if (config.data.files.length === 0 && !config.data.generate) {
+    throw new Error(`invalid ${where}: give data.files (--data <file...>) or data.generate (--generate --users N --seed S)`);
+  }
+  return config;
+}
+
+export async function readRunConfigFile(path: string): Promise<RunConfigInput> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new Error(`cannot read run config ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as RunConfigInput;
+  } catch (error) {
+    throw new Error(`run config ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Deep-merges flag overrides into a config file's content (flags win; undefined flags are ignored). */
+export function mergeRunConfig(base: RunConfigInput, overrides: RunConfigInput): RunConfigInput {
+  return deepMerge(base as Record<string, unknown>, overrides as Record<string, unknown>) as RunConfigInput;
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    if (v === undefined) continue;
+    const existing = out[k];
+    out[k] =
+      v && typeof v === "object" && !Array.isArray(v) && existing && typeof existing === "object" && !Array.isArray(existing)
+        ? deepMerge(existing as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+export { DEFAULT_EMBEDDING_WIDTHS };

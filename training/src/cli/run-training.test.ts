@@ -1,0 +1,102 @@
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { verifyModelDirectory } from "@funnel/registry";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateDataset, pseudonymiseUserId, writeEvents } from "../data/index.js";
+import { aggregateUserFeatures, encodeUsers, parseFeatureSpec } from "../features/index.js";
+import { MODEL_FILES, OnnxTowers, readFloat32LittleEndian } from "../export/index.js";
+import { evaluateModelDirectory } from "./evaluate-model-directory.js";
+import { loadDataset } from "./load-dataset.js";
+import { parseRunConfig } from "./run-config.js";
+import { runTraining, type RunSummary } from "./run-training.js";
+
+const SALT = "test-salt";
+
+describe("runTraining model directory", () => {
+  let root: string;
+  let summary: RunSummary;
+  const quiet = (): void => {};
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), "two-tower-run-"));
+    const config = parseRunConfig({
+      data: { generate: { users: 160, seed: 4, items: 60 } },
+      model: { dim: 64, hidden: 16, sequenceLength: 6, embedding: { item: 8, page: 4, device: 4, interaction: 4, category: 4 } },
+      training: { epochs: 2, batchSize: 64 },
+      seed: 4,
+      out: path.join(root, "model"),
+    });
+    summary = await runTraining(config, { salt: SALT, gitCommit: "abc123", progress: false, log: quiet });
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it("writes every promised file and a manifest whose checksums verify", async () => {
+    const dir = summary.out;
+    const files = [...(await readdir(dir)), ...(await readdir(path.join(dir, "embeddings"))).map((f) => `embeddings/${f}`)].filter((f) => f !== "embeddings");
+    expect(files.sort()).toEqual([...Object.values(MODEL_FILES), "manifest.json"].sort());
+    await expect(verifyModelDirectory(dir)).resolves.toBeUndefined();
+    const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8"));
+    expect(manifest.kind).toBe("two-tower");
+    expect(Object.keys(manifest.files).sort()).toEqual(Object.values(MODEL_FILES).sort());
+    expect(manifest.lineage).toMatchObject({ gitCommit: "abc123", seed: 4 });
+    expect(manifest.lineage.dataFingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.metrics["recall@10"]).toBe(summary.headlineMetrics["recall@10"]);
+    expect(manifest.params).toMatchObject({ dim: 64, split: "time", seed: 4 });
+  });
+
+  it("stores pseudonymised user ids with one embedding row each, matching the exported user tower", async () => {
+    const dir = summary.out;
+    const ids = (await readFile(path.join(dir, MODEL_FILES.userIds), "utf8")).trimEnd().split("\n");
+    const vectors = readFloat32LittleEndian(await readFile(path.join(dir, MODEL_FILES.userEmbeddings)));
+    const data = generateDataset({ users: 160, seed: 4, items: 60 });
+    const rawIds = [...new Set(data.events.map((e) => e.userId))].sort();
+    expect(ids).toEqual(rawIds.map((id) => pseudonymiseUserId(id, SALT)));
+    expect(vectors.length).toBe(ids.length * 64);
+    // Served vectors are what the ONNX user tower gives for each user's full history.
+    const spec = parseFeatureSpec(JSON.parse(await readFile(path.join(dir, MODEL_FILES.featureSpec), "utf8")));
+    const raw = aggregateUserFeatures(data.events, { sequenceLength: spec.sequenceLength });
+    const towers = await OnnxTowers.load(dir);
+    const fromOnnx = await towers.embedUsers(encodeUsers(spec, rawIds.map((id) => raw.get(id)!)));
+    await towers.release();
+    let maxDiff = 0;
+    for (let i = 0; i < vectors.length; i++) maxDiff = Math.max(maxDiff, Math.abs(vectors[i]! - fromOnnx[i]!));
+    expect(maxDiff).toBeLessThan(1e-5);
+    const itemIds = (await readFile(path.join(dir, MODEL_FILES.itemIds), "utf8")).trimEnd().split("\n");
+    expect(itemIds).toEqual(spec.vocab.item.tokens);
+    expect((await readFile(path.join(dir, MODEL_FILES.itemEmbeddings))).length).toBe(itemIds.length * 64 * 4);
+  });
+
+  it("records epochs, metrics against the baseline and a self-contained report", async () => {
+    const dir = summary.out;
+    const epochs = JSON.parse(await readFile(path.join(dir, MODEL_FILES.epochs), "utf8"));
+    expect(epochs).toHaveLength(summary.run.result.epochs.length);
+    expect(Object.keys(epochs[0])).toEqual(expect.arrayContaining(["trainLoss", "validationLoss", "gradNorm", "learningRate", "validation recall@10"]));
+    const metrics = JSON.parse(await readFile(path.join(dir, MODEL_FILES.metrics), "utf8"));
+    expect(metrics.test.users).toBeGreaterThan(0);
+    expect(metrics.baseline.users).toBe(metrics.test.users);
+    expect(metrics.similarUserAccuracy.label).toBe("segment");
+    const params = JSON.parse(await readFile(path.join(dir, MODEL_FILES.params), "utf8"));
+    expect(params.model.dim).toBe(64);
+    const html = await readFile(path.join(dir, MODEL_FILES.report), "utf8");
+    expect(html).toContain("<svg");
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
+  });
+
+  it("refuses to overwrite a non-empty directory", async () => {
+    const config = parseRunConfig({ data: { generate: { users: 40, seed: 1, items: 40 } }, training: { epochs: 1, batchSize: 16 }, out: summary.out });
+    await expect(runTraining(config, { salt: SALT, progress: false, log: quiet })).rejects.toThrow(/is not empty/);
+  });
+
+  it("evaluates the directory on an event file through its ONNX towers", async () => {
+    const data = generateDataset({ users: 160, seed: 4, items: 60 });
+    const file = path.join(root, "events.jsonl");
+    await writeEvents(file, data.events);
+    const itemsFile = path.join(root, "items.csv");
+    await writeFile(itemsFile, `item_id,category\n${data.items.map((i) => `${i.itemId},${i.category}`).join("\n")}\n`);
+    const dataset = await loadDataset({ files: [file], itemsFile }, { progress: false, log: quiet });
+    const evaluation = await evaluateModelDirectory(summary.out, dataset, { holdout: 0.2 });
+    expect(evaluation.model.users).toBeGreaterThan(0);
+    expect(evaluation.model.users).toBe(evaluation.baseline.users);
+    expect(evaluation.historyEvents + evaluation.heldOutEvents).toBe(data.events.length);
+  });
+});

@@ -1,0 +1,105 @@
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { writeModelDirectoryManifest, type ModelLineage, type ModelManifest } from "@funnel/registry";
+import type { FeatureSpec } from "../features/index.js";
+import type { TwoTowerConfig, TwoTowerWeights } from "../model/two-tower-model.js";
+import { buildOnnxTowers } from "./build-onnx-towers.js";
+
+/** Files of a two-tower model directory, relative to its root (manifest.json is added last). */
+export const MODEL_FILES = {
+  userTower: "user_tower.onnx",
+  itemTower: "item_tower.onnx",
+  featureSpec: "feature-spec.json",
+  metrics: "metrics.json",
+  params: "params.json",
+  epochs: "epochs.json",
+  userEmbeddings: "embeddings/users.f32",
+  userIds: "embeddings/users.ids.txt",
+  itemEmbeddings: "embeddings/items.f32",
+  itemIds: "embeddings/items.ids.txt",
+  report: "report.html",
+} as const;
+
+export const MODEL_KIND = "two-tower";
+
+export interface ModelDirectoryContents {
+  name: string;
+  spec: FeatureSpec;
+  config: TwoTowerConfig;
+  weights: TwoTowerWeights;
+  /** Full metrics (nested), written to metrics.json. */
+  metrics: Record<string, unknown>;
+  /** Flat headline metrics for the manifest (what the registry compares and promotes on). */
+  headlineMetrics: Record<string, number>;
+  /** Full parameters, written to params.json; must include `model` (the TwoTowerConfig) for loading. */
+  params: Record<string, unknown>;
+  headlineParams: Record<string, string | number | boolean>;
+  epochs: object[];
+  /** Row-major float32 [ids.length, dim]; ids are already pseudonymised. */
+  users: { ids: string[]; embeddings: Float32Array };
+  items: { ids: string[]; embeddings: Float32Array };
+  reportHtml: string;
+  lineage: ModelLineage;
+}
+
+/**
+ * Writes the self-describing model directory that the registry stores and services load, finishing with
+ * manifest.json (checksums of every file). Refuses a non-empty directory so files of two runs never mix.
+ */
+export async function writeModelDirectory(dir: string, c: ModelDirectoryContents): Promise<ModelManifest> {
+  const existing = await readdir(dir).catch(() => [] as string[]);
+  if (existing.length > 0) throw new Error(`model directory ${dir} is not empty; choose a new --out or remove it first`);
+  checkEmbeddings("users", c.users, c.config.dim);
+  checkEmbeddings("items", c.items, c.config.dim);
+  await mkdir(path.join(dir, "embeddings"), { recursive: true });
+  const towers = buildOnnxTowers(c.spec, c.config, c.weights, { model: c.name });
+  const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+  const file = (rel: string): string => path.join(dir, ...rel.split("/"));
+  await Promise.all([
+    writeFile(file(MODEL_FILES.userTower), towers.user),
+    writeFile(file(MODEL_FILES.itemTower), towers.item),
+    writeFile(file(MODEL_FILES.featureSpec), json(c.spec)),
+    writeFile(file(MODEL_FILES.metrics), json(c.metrics)),
+    writeFile(file(MODEL_FILES.params), json(c.params)),
+    writeFile(file(MODEL_FILES.epochs), json(c.epochs)),
+    writeFile(file(MODEL_FILES.userEmbeddings), float32LittleEndian(c.users.embeddings)),
+    writeFile(file(MODEL_FILES.userIds), idLines(c.users.ids)),
+    writeFile(file(MODEL_FILES.itemEmbeddings), float32LittleEndian(c.items.embeddings)),
+    writeFile(file(MODEL_FILES.itemIds), idLines(c.items.ids)),
+    writeFile(file(MODEL_FILES.report), c.reportHtml),
+  ]);
+  return writeModelDirectoryManifest(dir, {
+    name: c.name,
+    kind: MODEL_KIND,
+    metrics: c.headlineMetrics,
+    params: c.headlineParams,
+    lineage: c.lineage,
+  });
+}
+
+/** The file format promises little-endian whatever the host is. */
+export function float32LittleEndian(values: Float32Array): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
+  return out;
+}
+
+export function readFloat32LittleEndian(bytes: Uint8Array): Float32Array {
+  if (bytes.length % 4 !== 0) throw new RangeError(`float32 file has ${bytes.length} bytes, not a multiple of 4`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Float32Array.from({ length: bytes.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
+}
+
+function idLines(ids: string[]): string {
+  for (const [i, id] of ids.entries()) {
+    if (id.length === 0 || /[\r\n]/.test(id)) throw new Error(`embedding id at row ${i} is empty or contains a line break`);
+  }
+  return ids.length === 0 ? "" : `${ids.join("\n")}\n`;
+}
+
+function checkEmbeddings(what: string, e: { ids: string[]; embeddings: Float32Array }, dim: number): void {
+  if (e.embeddings.length !== e.ids.length * dim) {
+    throw new Error(`${what}: ${e.embeddings.length} values for ${e.ids.length} ids of dim ${dim} (expected ${e.ids.length * dim})`);
+  }
+}

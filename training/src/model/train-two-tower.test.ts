@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { tinyTrainedModel } from "./testing/tiny-trained-model.js";
+import { DEFAULT_TRAIN_OPTIONS, evaluateLoss, trainTwoTower } from "./train-two-tower.js";
+
+describe("trainTwoTower", () => {
+  it("is deterministic for a seed and differs for another seed", async () => {
+    const options = { epochs: 2, dropout: 0.1, extraNegatives: 4, patience: 5 };
+    const a = await tinyTrainedModel({ ...options, seed: 5 });
+    const b = await tinyTrainedModel({ ...options, seed: 5 });
+    const c = await tinyTrainedModel({ ...options, seed: 6 });
+    const wa = a.result.model.getWeights();
+    const wb = b.result.model.getWeights();
+    const wc = c.result.model.getWeights();
+    for (const name of Object.keys(wa)) expect(wb[name]!.values, name).toEqual(wa[name]!.values);
+    expect(b.result.epochs.map((e) => [e.trainLoss, e.validationLoss, e.gradNorm])).toEqual(
+      a.result.epochs.map((e) => [e.trainLoss, e.validationLoss, e.gradNorm]),
+    );
+    expect(wc["user.dense0.kernel"]!.values).not.toEqual(wa["user.dense0.kernel"]!.values);
+    for (const r of [a, b, c]) r.result.model.dispose();
+  });
+
+  it("lowers the training loss and logs every epoch", async () => {
+    const { result } = await tinyTrainedModel({ epochs: 4, patience: 10, learningRate: 5e-3, schedule: "constant" });
+    const epochs = result.epochs;
+    expect(epochs.map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
+    expect(epochs[3]!.trainLoss).toBeLessThan(epochs[0]!.trainLoss);
+    for (const e of epochs) {
+      expect(Number.isFinite(e.validationLoss)).toBe(true);
+      expect(e.gradNorm).toBeGreaterThan(0);
+      expect(e.learningRate).toBe(5e-3);
+    }
+    result.model.dispose();
+  });
+
+  it("stops early and keeps the best epoch's weights", async () => {
+    // A learning rate this high overfits 150 users within a couple of epochs, so validation loss turns up.
+    const { task, result } = await tinyTrainedModel({ epochs: 12, patience: 1, learningRate: 0.05, schedule: "constant" });
+    const best = Math.min(...result.epochs.map((e) => e.validationLoss));
+    expect(result.epochs[result.bestEpoch - 1]!.validationLoss).toBe(best);
+    expect(result.stoppedEarly).toBe(true);
+    expect(result.epochs.length).toBe(result.bestEpoch + 1);
+    expect(result.epochs.at(-1)!.validationLoss).toBeGreaterThan(best);
+    // The restored weights reproduce the best validation loss, not the last epoch's.
+    const again = evaluateLoss(result.model, task.training, task.training.validation, { ...DEFAULT_TRAIN_OPTIONS, batchSize: 64 });
+    expect(again).toBeCloseTo(best, 4);
+    result.model.dispose();
+  });
+
+  it("rejects bad options with every problem named", async () => {
+    const { task, config, result } = await tinyTrainedModel();
+    result.model.dispose();
+    await expect(trainTwoTower(config, task.training, { ...DEFAULT_TRAIN_OPTIONS, batchSize: 1, learningRate: 2 })).rejects.toThrow(
+      /batchSize must be an integer >= 2.*learningRate must be in \(0, 1\)/,
+    );
+  });
+});
