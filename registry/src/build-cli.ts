@@ -91,6 +91,7 @@ export function buildCli(io: CliIo): Command {
       },
       stop: () => {
         if (started) bar.stop();
+        started = false;
       },
     };
   };

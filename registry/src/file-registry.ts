@@ -223,10 +223,19 @@ export class FileRegistry implements ModelRegistry {
   async listVersions(model: string): Promise<ModelVersionSummary[]> {
     const versions = await this.requireModel(model);
     const aliases = await this.getAliases(model);
-    return Promise.all(versions.map((version) => this.summary(model, version, aliases)));
+    return Promise.all(
+      versions.map(async (version) => {
+        const { record: _record, ...summary } = await this.summary(model, version, aliases);
+        return summary;
+      }),
+    );
   }
 
-  private async summary(model: string, version: number, aliases: Record<string, number>): Promise<ModelVersionSummary> {
+  private async summary(
+    model: string,
+    version: number,
+    aliases: Record<string, number>,
+  ): Promise<ModelVersionSummary & { record: VersionRecord }> {
     const dir = this.versionDir(model, version);
     const record = await readJson<VersionRecord>(path.join(dir, VERSION_FILE));
     const archived = await readJson<ArchiveRecord>(path.join(dir, ARCHIVE_FILE)).then(
@@ -237,6 +246,7 @@ export class FileRegistry implements ModelRegistry {
       },
     );
     return {
+      record,
       model,
       version,
       registeredAt: record.registeredAt,
@@ -254,8 +264,7 @@ export class FileRegistry implements ModelRegistry {
     const versions = await this.requireModel(model);
     if (!versions.includes(version)) throw new VersionNotFoundError(model, version, `latest is ${versions.at(-1)}`);
     const dir = this.versionDir(model, version);
-    const summary = await this.summary(model, version, await this.getAliases(model));
-    const record = await readJson<VersionRecord>(path.join(dir, VERSION_FILE));
+    const { record, ...summary } = await this.summary(model, version, await this.getAliases(model));
     const manifestPath = path.join(dir, "model", MANIFEST_FILE);
     const manifestBytes = await readFile(manifestPath);
     const actual = sha256Hex(manifestBytes);

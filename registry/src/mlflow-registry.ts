@@ -328,7 +328,9 @@ export class MlflowRegistry implements ModelRegistry {
       pageToken = body.next_page_token;
     } while (pageToken);
     const summaries: RegisteredModelSummary[] = [];
-    for (const rm of models.sort((a, b) => a.name.localeCompare(b.name))) {
+    // MLflow 3 stores prompts as registered models too; they are not funnel models.
+    const realModels = models.filter((rm) => tagValue(rm.tags, "mlflow.prompt.is_prompt") !== "true");
+    for (const rm of realModels.sort((a, b) => a.name.localeCompare(b.name))) {
       const versions = await this.searchVersions(rm.name);
       const latest = versions.at(-1);
       if (!latest) continue;
