@@ -90,7 +90,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
       "--backend-store-uri", `sqlite:///${path.join(work, "mlflow.db")}`,
       "--artifacts-destination", artifactsDir,
     ],
-    { cwd: work, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd: work,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      // The job runner forks several huey consumers the registry never uses; on shared CPUs they only cost.
+      env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false" },
+    },
   );
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);
