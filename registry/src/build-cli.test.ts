@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli } from "./build-cli.js";
 import { makeModelDir } from "./test-support/make-model-dir.js";
@@ -53,6 +55,11 @@ describe("registry CLI (file backend)", () => {
     expect(diff).toMatch(/loss\s*│\s*0\.7\s*│\s*0\.6\s*│\s*-0\.1/);
     expect(diff).toContain("trained on different data");
 
+    const now = new Date().toISOString();
+    expect(await run("history", "two-tower", "--alias", "production", "--at", now)).toContain(`production at ${now}: v1`);
+    expect(await run("history", "two-tower", "--alias", "production", "--at", "2000-01-01T00:00:00Z")).toContain("(unset)");
+    await expect(run("history", "two-tower", "--alias", "production", "--at", "yesterday-ish")).rejects.toThrow(/not a date/);
+
     expect(await run("show", "two-tower", "production")).toMatch(/two-tower v1 \(production\)[\s\S]*recallAt10=0\.3/);
     expect(await run("list")).toMatch(/two-tower\s*│\s*2\s*│\s*2\s*│\s*production→1/);
   });
@@ -81,5 +88,15 @@ describe("registry CLI (file backend)", () => {
     expect((await readdir(path.join(work, "downloaded"))).sort()).toEqual(["embeddings", "feature-spec.json", "item_tower.onnx", "manifest.json", "user_tower.onnx"]);
     await expect(run("show", "sentiment", "production")).rejects.toThrow(/no alias "production"/);
     await expect(run("promote", "sentiment", "zero", "--alias", "production")).rejects.toThrow();
+  });
+
+  it("as a process, exits 1 with the domain error's message and no stack trace", () => {
+    const cli = fileURLToPath(new URL("./cli.ts", import.meta.url));
+    const result = spawnSync(process.execPath, ["--import", "tsx", cli, "--dir", dataDir, "show", "no-such-model", "1"], {
+      encoding: "utf8",
+      env: { ...process.env, FUNNEL_REGISTRY: "file" },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('error: model "no-such-model" is not registered; run `registry list` to see registered models');
   });
 });

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RegistryError, VersionNotFoundError } from "./errors.js";
+import lockfile from "proper-lockfile";
+import { RegistryError, RegistryLockedError, VersionNotFoundError } from "./errors.js";
 import { FileRegistry } from "./file-registry.js";
 import { makeModelDir } from "./test-support/make-model-dir.js";
 
@@ -126,5 +127,24 @@ describe("FileRegistry on disk", () => {
     const text = await readFile(manifestPath, "utf8");
     await writeFile(manifestPath, text.replace('"recallAt10": 0.1', '"recallAt10": 0.9'));
     await expect(registry.getVersion("edited", 1)).rejects.toThrow(/manifest\.json/);
+  });
+
+  it("gives up with RegistryLockedError when a live writer holds the lock too long", async () => {
+    const dataDir = path.join(work, "locked");
+    const registry = new FileRegistry({ dataDir, actor: "test", lockTimeoutMs: 300 });
+    await registry.register((await makeModelDir({ name: "busy", parent: work })).dir);
+    const modelDir = path.join(dataDir, "models", "busy");
+    // A live holder keeps refreshing the lock, so it never goes stale.
+    const release = await lockfile.lock(modelDir, { lockfilePath: path.join(modelDir, ".lock"), realpath: false });
+    try {
+      const err = await registry.setAlias("busy", "production", 1).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RegistryLockedError);
+      expect((err as Error).message).toContain(path.join(modelDir, ".lock"));
+      expect(await registry.getAliases("busy")).toEqual({});
+    } finally {
+      await release();
+    }
+    await registry.setAlias("busy", "production", 1);
+    expect(await registry.getAliases("busy")).toEqual({ production: 1 });
   });
 });
