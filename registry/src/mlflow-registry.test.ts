@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import axios from "axios";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -40,6 +41,35 @@ describe.skipIf(mlflowUrl === null)("MlflowRegistry against a real server with i
   afterAll(async () => {
     await proxy.close();
     await rm(work, { recursive: true, force: true });
+  });
+
+  it("stores a version as a run with metrics, params, lineage tags and the training config", async () => {
+    const model = `run-${randomBytes(4).toString("hex")}`;
+    const registry = new MlflowRegistry({ url: mlflowUrl as string, actor: "carol" });
+    const { dir, manifest } = await makeModelDir({ name: model, metrics: { recallAt10: 0.25, ndcg: 0.125 }, parent: work });
+    const version = await registry.register(dir);
+    expect(version.runId).toMatch(/^[0-9a-f]{32}$/);
+
+    const api = `${mlflowUrl}/api/2.0`;
+    const { data } = await axios.get(`${api}/mlflow/runs/get`, { params: { run_id: version.runId } });
+    const run = data.run as {
+      info: { status: string; artifact_uri: string };
+      data: { metrics: { key: string; value: number }[]; params: { key: string; value: string }[]; tags: { key: string; value: string }[] };
+    };
+    expect(run.info.status).toBe("FINISHED");
+    expect(Object.fromEntries(run.data.metrics.map((m) => [m.key, m.value]))).toEqual({ recallAt10: 0.25, ndcg: 0.125 });
+    expect(Object.fromEntries(run.data.params.map((p) => [p.key, p.value]))).toEqual({ epochs: "2", optimizer: "adam", normalize: "true" });
+    const tags = Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
+    expect(tags).toMatchObject({
+      "funnel.data_fingerprint": manifest.lineage.dataFingerprint,
+      "mlflow.source.git.commit": "0123abc",
+      "funnel.seed": "42",
+      "funnel.registered_by": "carol",
+      "funnel.feature_spec_sha256": manifest.files["feature-spec.json"]?.sha256,
+    });
+    const runArtifacts = new URL(run.info.artifact_uri).pathname.replace(/^\/+/, "");
+    const config = await axios.get(`${api}/mlflow-artifacts/artifacts/${runArtifacts}/training-config.json`);
+    expect(config.data).toEqual({ lr: 0.01 });
   });
 
   it("rides out a burst of 5xx answers with backoff", async () => {

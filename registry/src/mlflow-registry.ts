@@ -73,10 +73,13 @@ const TAG = {
   dataFingerprint: "funnel.data_fingerprint",
   seed: "funnel.seed",
   gitCommit: "mlflow.source.git.commit",
+  featureSpecSha256: "funnel.feature_spec_sha256",
   auditPrefix: "funnel.audit.",
 } as const;
 
 const EXPERIMENT_PREFIX = "funnel-registry/";
+const FEATURE_SPEC_FILE = "feature-spec.json";
+const TRAINING_CONFIG_ARTIFACT = "training-config.json";
 const MAX_PARAM_VALUE = 6000;
 const BATCH_LIMIT = 100;
 
@@ -219,6 +222,8 @@ export class MlflowRegistry implements ModelRegistry {
     ];
     if (manifest.lineage.gitCommit) tags.push({ key: TAG.gitCommit, value: manifest.lineage.gitCommit });
     if (manifest.lineage.seed !== undefined) tags.push({ key: TAG.seed, value: String(manifest.lineage.seed) });
+    const featureSpec = manifest.files[FEATURE_SPEC_FILE];
+    if (featureSpec) tags.push({ key: TAG.featureSpecSha256, value: featureSpec.sha256 });
     return tags;
   }
 
@@ -256,6 +261,11 @@ export class MlflowRegistry implements ModelRegistry {
       onProgress?.({ phase: "store", file: rel, doneBytes, totalBytes });
     }
     await this.client.uploadArtifact(`${base}/${MANIFEST_FILE}`, () => manifestBytes, manifestBytes.length);
+    if (manifest.lineage.trainingConfig !== undefined) {
+      // Beside model/, not in it: readable in the MLflow UI without changing the model directory's contents.
+      const config = Buffer.from(`${JSON.stringify(manifest.lineage.trainingConfig, null, 2)}\n`);
+      await this.client.uploadArtifact(`${artifactPathOf(artifactUri)}/${TRAINING_CONFIG_ARTIFACT}`, () => config, config.length);
+    }
   }
 
   private async waitUntilReady(model: string, version: number): Promise<void> {
