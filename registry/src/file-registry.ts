@@ -215,14 +215,14 @@ export class FileRegistry implements ModelRegistry {
       const versions = await this.visibleVersionNumbers(name);
       const latestVersion = versions.at(-1);
       if (latestVersion === undefined) continue;
-      models.push({ name, latestVersion, versionCount: versions.length, aliases: await this.getAliases(name) });
+      models.push({ name, latestVersion, versionCount: versions.length, aliases: await this.aliasesOf(name) });
     }
     return models;
   }
 
   async listVersions(model: string): Promise<ModelVersionSummary[]> {
     const versions = await this.requireModel(model);
-    const aliases = await this.getAliases(model);
+    const aliases = await this.aliasesOf(model);
     return Promise.all(
       versions.map(async (version) => {
         const { record: _record, ...summary } = await this.summary(model, version, aliases);
@@ -264,7 +264,7 @@ export class FileRegistry implements ModelRegistry {
     const versions = await this.requireModel(model);
     if (!versions.includes(version)) throw new VersionNotFoundError(model, version, `latest is ${versions.at(-1)}`);
     const dir = this.versionDir(model, version);
-    const { record, ...summary } = await this.summary(model, version, await this.getAliases(model));
+    const { record, ...summary } = await this.summary(model, version, await this.aliasesOf(model));
     const manifestPath = path.join(dir, "model", MANIFEST_FILE);
     const manifestBytes = await readFile(manifestPath);
     const actual = sha256Hex(manifestBytes);
@@ -279,12 +279,17 @@ export class FileRegistry implements ModelRegistry {
     const parsed = parseVersionRef(ref);
     if (parsed.kind === "version") return this.getVersion(model, parsed.version);
     await this.requireModel(model);
-    const version = (await this.getAliases(model))[parsed.alias];
+    const version = (await this.aliasesOf(model))[parsed.alias];
     if (version === undefined) throw new AliasNotFoundError(model, parsed.alias);
     return this.getVersion(model, version);
   }
 
   async getAliases(model: string): Promise<Record<string, number>> {
+    await this.requireModel(model);
+    return this.aliasesOf(model);
+  }
+
+  private async aliasesOf(model: string): Promise<Record<string, number>> {
     return aliasesFromHistory(await this.readAudit(model));
   }
 
@@ -297,7 +302,7 @@ export class FileRegistry implements ModelRegistry {
       if (target.archived) {
         throw new FailedPreconditionError(`version ${version} of model "${model}" is archived; it cannot receive alias "${alias}"`);
       }
-      const previous = (await this.getAliases(model))[alias] ?? null;
+      const previous = (await this.aliasesOf(model))[alias] ?? null;
       return this.appendAudit(model, {
         model,
         alias,
@@ -315,7 +320,7 @@ export class FileRegistry implements ModelRegistry {
     assertValidAlias(alias);
     await this.requireModel(model);
     return this.withLock(model, async () => {
-      const previous = (await this.getAliases(model))[alias];
+      const previous = (await this.aliasesOf(model))[alias];
       if (previous === undefined) throw new AliasNotFoundError(model, alias);
       return this.appendAudit(model, {
         model,

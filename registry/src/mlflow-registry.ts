@@ -396,6 +396,7 @@ export class MlflowRegistry implements ModelRegistry {
   async setAlias(model: string, alias: string, version: number, options: SetAliasOptions = {}): Promise<AliasEvent> {
     assertValidAlias(alias);
     assertValidVersion(version);
+    const rm = await this.getRegisteredModel(model);
     const target = await this.getRawVersion(model, version);
     if (target.status !== undefined && target.status !== "READY") {
       throw new VersionNotFoundError(model, version, `its registration is ${target.status}`);
@@ -403,7 +404,7 @@ export class MlflowRegistry implements ModelRegistry {
     if (tagValue(target.tags, TAG.archived) !== undefined) {
       throw new FailedPreconditionError(`version ${version} of model "${model}" is archived; it cannot receive alias "${alias}"`);
     }
-    const previous = (await this.getAliases(model))[alias] ?? null;
+    const previous = aliasMap(rm)[alias] ?? null;
     await this.client.call("POST", "registered-models/alias", { name: model, alias, version: String(version) });
     const event: AliasEvent = {
       model,

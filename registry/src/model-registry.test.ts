@@ -137,6 +137,27 @@ for (const backend of backends) {
       await expect(registry.deleteAlias(model, "candidate")).rejects.toThrow(AliasNotFoundError);
     });
 
+    it("answers every operation on an unknown model with ModelNotFoundError", async () => {
+      const model = uniqueModel("ghost");
+      const dest = path.join(work, `dl-${randomBytes(3).toString("hex")}`);
+      const attempts: [string, () => Promise<unknown>][] = [
+        ["listVersions", () => registry.listVersions(model)],
+        ["getVersion", () => registry.getVersion(model, 1)],
+        ["resolve", () => registry.resolve(model, "production")],
+        ["getAliases", () => registry.getAliases(model)],
+        ["setAlias", () => registry.setAlias(model, "production", 1)],
+        ["deleteAlias", () => registry.deleteAlias(model, "production")],
+        ["aliasHistory", () => registry.aliasHistory(model)],
+        ["archive", () => registry.archive(model, 1)],
+        ["download", () => registry.download(model, 1, dest)],
+      ];
+      for (const [operation, attempt] of attempts) {
+        const err = await attempt().catch((e: unknown) => e);
+        expect(err, operation).toBeInstanceOf(ModelNotFoundError);
+      }
+      expect((await registry.listModels()).map((m) => m.name)).not.toContain(model);
+    });
+
     it("records every alias set, move and delete with time, versions and actor", async () => {
       const model = uniqueModel("audit");
       await registerNew(model);
