@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { inBatchSoftmaxLoss } from "./in-batch-softmax-loss.js";
+import { diagonalSoftmaxCrossEntropy, inBatchSoftmaxLoss } from "./in-batch-softmax-loss.js";
 import { initBackend } from "./init-backend.js";
 
 describe("inBatchSoftmaxLoss", () => {
@@ -59,5 +59,14 @@ describe("inBatchSoftmaxLoss", () => {
       }).dataSync()[0]!,
     );
     expect(loss).toBeCloseTo((row1 + row2) / 2, 5);
+  });
+
+  it("has the value and gradient of tf's softmax cross-entropy with the diagonal as labels", () => {
+    const logits = tf.tensor2d(Float32Array.from({ length: 3 * 5 }, (_, i) => Math.sin(i * 1.3) * 4), [3, 5]);
+    const labels = tf.eye(3, 5);
+    const ours = tf.valueAndGrad((x: tf.Tensor) => diagonalSoftmaxCrossEntropy(x as tf.Tensor2D))(logits);
+    const theirs = tf.valueAndGrad((x: tf.Tensor) => tf.losses.softmaxCrossEntropy(labels, x, undefined, 0, tf.Reduction.MEAN))(logits);
+    expect(ours.value.dataSync()[0]).toBeCloseTo(theirs.value.dataSync()[0]!, 5);
+    expect(Array.from(ours.grad.dataSync())).toEqual(Array.from(theirs.grad.dataSync()).map((v) => expect.closeTo(v, 6)));
   });
 });

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { createSeededRandom } from "../data/index.js";
 import type { FeatureSpec, ItemTensors, UserTensors } from "../features/index.js";
 import { embeddingBag } from "./embedding-bag.js";
-import { matMul } from "./mat-mul.js";
+import { dense } from "./mat-mul.js";
 
 export const OUTPUT_DIMS = [64, 128, 256] as const;
 
@@ -182,9 +182,9 @@ export class TwoTowerModel {
   }
 
   private mlp(side: "user" | "item", x: tf.Tensor2D, options: ForwardOptions): tf.Tensor2D {
-    let hidden = tf.relu(tf.add(matMul(x, this.v(`${side}.dense0.kernel`) as tf.Tensor2D), this.v(`${side}.dense0.bias`))) as tf.Tensor2D;
+    let hidden = dense(x, this.v(`${side}.dense0.kernel`) as tf.Tensor2D, this.v(`${side}.dense0.bias`) as tf.Tensor1D, "relu");
     if (options.dropout && options.dropout > 0) hidden = tf.dropout(hidden, options.dropout, undefined, options.dropoutSeed) as tf.Tensor2D;
-    const out = tf.add(matMul(hidden, this.v(`${side}.dense1.kernel`) as tf.Tensor2D), this.v(`${side}.dense1.bias`)) as tf.Tensor2D;
+    const out = dense(hidden, this.v(`${side}.dense1.kernel`) as tf.Tensor2D, this.v(`${side}.dense1.bias`) as tf.Tensor1D, "linear");
     return l2Normalize(out);
   }
 
