@@ -110,3 +110,8 @@ export class RegistryLockedError extends RegistryError {
 export class FailedPreconditionError extends RegistryError {
   override readonly grpcStatus = "FAILED_PRECONDITION" as const;
 }
+
+/** A stored registry record (audit line, alias event tag, version record) cannot be parsed. gRPC: `DATA_LOSS`. */
+export class CorruptRecordError extends RegistryError {
+  override readonly grpcStatus = "DATA_LOSS" as const;
+}

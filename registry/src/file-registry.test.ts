@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import lockfile from "proper-lockfile";
-import { RegistryError, RegistryLockedError, VersionNotFoundError } from "./errors.js";
+import { CorruptRecordError, RegistryLockedError, VersionNotFoundError } from "./errors.js";
 import { FileRegistry } from "./file-registry.js";
 import { makeModelDir } from "./test-support/make-model-dir.js";
 
@@ -115,7 +115,7 @@ describe("FileRegistry on disk", () => {
 
     await writeFile(audit, `${lines[0]}\nnot json\n${lines[1]}\n`);
     const err = await registry.aliasHistory("audited").catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RegistryError);
+    expect(err).toBeInstanceOf(CorruptRecordError);
     expect((err as Error).message).toContain(`${audit}:2`);
   });
 

@@ -7,6 +7,7 @@ import { aliasesFromHistory } from "./alias-history.js";
 import {
   AliasNotFoundError,
   ChecksumMismatchError,
+  CorruptRecordError,
   FailedPreconditionError,
   InvalidArgumentError,
   ModelNotFoundError,
@@ -413,7 +414,12 @@ export class FileRegistry implements ModelRegistry {
 }
 
 async function readJson<T>(file: string): Promise<T> {
-  return JSON.parse(await readFile(file, "utf8")) as T;
+  const text = await readFile(file, "utf8");
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new CorruptRecordError(`corrupt registry record ${file}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** Removes a partial last line left by a writer killed mid-append, so the next append starts on a fresh line. */

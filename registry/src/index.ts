@@ -46,5 +46,6 @@ export {
   FailedPreconditionError,
   RegistryUnavailableError,
   RegistryLockedError,
+  CorruptRecordError,
 } from "./errors.js";
 export type { GrpcStatusName } from "./errors.js";

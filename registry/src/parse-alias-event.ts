@@ -1,4 +1,4 @@
-import { RegistryError } from "./errors.js";
+import { CorruptRecordError } from "./errors.js";
 import type { AliasEvent } from "./model-registry.js";
 
 const ACTIONS = new Set(["set", "rollback", "delete"]);
@@ -13,7 +13,7 @@ export function parseAliasEvent(text: string, where: string): AliasEvent {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new RegistryError(`corrupt audit record at ${where}: not valid JSON (${(err as Error).message})`, { cause: err });
+    throw new CorruptRecordError(`corrupt audit record at ${where}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
   const event = raw as Partial<AliasEvent> | null;
   if (
@@ -29,7 +29,7 @@ export function parseAliasEvent(text: string, where: string): AliasEvent {
     !isVersionOrNull(event.newVersion) ||
     typeof event.actor !== "string"
   ) {
-    throw new RegistryError(
+    throw new CorruptRecordError(
       `corrupt audit record at ${where}: expected {model, alias, at, action: set|rollback|delete, previousVersion, newVersion, actor}, got ${text.slice(0, 200)}`,
     );
   }
