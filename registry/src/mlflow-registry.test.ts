@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { RegistryUnavailableError, VersionNotFoundError } from "./errors.js";
 import { MlflowRegistry } from "./mlflow-registry.js";
 import { makeModelDir } from "./test-support/make-model-dir.js";
-import { startFaultProxy, type FaultProxy } from "./test-support/fault-proxy.js";
+import { startFaultProxy, type FaultProxy } from "./test-support/start-fault-proxy.js";
 
 const mlflowUrl = inject("mlflowUrl");
 
