@@ -1,9 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { matMulTransposeB } from "./mat-mul.js";
 
-/** Logit given to a batch column that holds the row's own positive item again: never a negative for that row. */
-const MASKED_LOGIT = -1e9;
-
 export interface InBatchLossInput {
   /** [batch, dim] user embeddings. */
   users: tf.Tensor2D;
@@ -35,54 +32,70 @@ export function inBatchSoftmaxLoss(input: InBatchLossInput): tf.Scalar {
   const extraCount = input.extra ? input.extra.items.shape[0] : 0;
   const columns = batch + extraCount;
   const candidates = input.extra ? tf.concat([items, input.extra.items], 0) : items;
-  const bias = new Float32Array(batch * columns);
   const columnLogQ = new Float32Array(columns);
   if (input.logQ) columnLogQ.set(input.logQ.subarray(0, batch), 0);
   if (input.extra) columnLogQ.set(input.extra.logQ, batch);
-  const columnIds = input.itemIds ? new Int32Array(columns).fill(-1) : undefined;
-  if (columnIds && input.itemIds) {
+  let columnIds: Int32Array | undefined;
+  if (input.itemIds) {
+    columnIds = new Int32Array(columns).fill(-1);
     columnIds.set(input.itemIds, 0);
     if (input.extra?.itemIds) columnIds.set(input.extra.itemIds, batch);
   }
-  for (let i = 0; i < batch; i++) {
-    const positive = input.itemIds?.[i];
-    for (let j = 0; j < columns; j++) {
-      const duplicate = columnIds !== undefined && j !== i && columnIds[j] === positive;
-      bias[i * columns + j] = duplicate ? MASKED_LOGIT : -columnLogQ[j]!;
-    }
-  }
-  const logits = tf.add(tf.div(matMulTransposeB(users, candidates), temperature), tf.tensor2d(bias, [batch, columns]));
-  return diagonalSoftmaxCrossEntropy(logits as tf.Tensor2D);
+  return sampledSoftmaxLoss(matMulTransposeB(users, candidates), { temperature, columnLogQ, columnIds });
 }
 
-/** Probabilities below this are clamped before the log: a per-row loss is capped at about 87 instead of Infinity. */
-const MIN_PROBABILITY = 1e-38;
-
 /**
- * mean_i (logsumexp_j logits_ij − logits_ii) = mean_i −log softmax(logits)_ii, with the analytic gradient
- * (softmax − I) / batch.
+ * The loss on raw scores s = u·vᵀ, all in one JS pass over the [batch, columns] matrix:
+ * logits_ij = s_ij / T − log q_j, masked to −∞ where column j repeats row i's positive (j ≠ i); loss = mean_i
+ * (logsumexp_j logits_ij − logits_ii); gradient (softmax − I) / (batch · T), 0 at masked entries.
  *
- * Why custom: tf's logSumExp gradient goes through max's gradient, an Equal over the broadcast [batch, columns]
- * matrix that took 28 ms per step on WASM, as long as all the step's matMuls together; and WASM's Exp is several
- * times slower than its fused Softmax. One Softmax kernel serves both the value and the gradient.
+ * Why custom: tf's logSumExp gradient goes through max's gradient, an Equal over the broadcast matrix that took
+ * 28 ms per step on WASM (as long as all the step's matMuls together), and building the logQ/mask matrix as a
+ * tensor cost another upload and two kernels. One read of the scores serves both value and gradient.
  */
-export function diagonalSoftmaxCrossEntropy(logits: tf.Tensor2D): tf.Scalar {
-  const [batch, columns] = logits.shape;
-  if (columns < batch) throw new RangeError(`diagonalSoftmaxCrossEntropy: ${columns} columns cannot hold the diagonal of ${batch} rows`);
+export function sampledSoftmaxLoss(
+  scores: tf.Tensor2D,
+  options: { temperature: number; columnLogQ?: Float32Array; columnIds?: Int32Array },
+): tf.Scalar {
+  const [batch, columns] = scores.shape;
+  if (columns < batch) throw new RangeError(`sampledSoftmaxLoss: ${columns} columns cannot hold the diagonal of ${batch} rows`);
+  const inverseT = 1 / options.temperature;
+  const logQ = options.columnLogQ;
+  const ids = options.columnIds;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const probabilities = tf.softmax(args[0] as tf.Tensor2D).dataSync() as Float32Array;
-    let sum = 0;
-    for (let i = 0; i < batch; i++) sum -= Math.log(Math.max(probabilities[i * columns + i]!, MIN_PROBABILITY));
+    const s = (args[0] as tf.Tensor2D).dataSync() as Float32Array;
+    const grad = new Float32Array(batch * columns);
+    const row = new Float64Array(columns);
+    let total = 0;
+    for (let i = 0; i < batch; i++) {
+      const o = i * columns;
+      const positive = ids?.[i];
+      let max = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < columns; j++) {
+        const masked = ids !== undefined && j !== i && ids[j] === positive;
+        const logit = masked ? Number.NEGATIVE_INFINITY : s[o + j]! * inverseT - (logQ ? logQ[j]! : 0);
+        row[j] = logit;
+        if (logit > max) max = logit;
+      }
+      let sum = 0;
+      for (let j = 0; j < columns; j++) {
+        const e = Math.exp(row[j]! - max);
+        row[j] = e;
+        sum += e;
+      }
+      const positiveLogit = s[o + i]! * inverseT - (logQ ? logQ[i]! : 0);
+      total += max + Math.log(sum) - positiveLogit;
+      const scale = inverseT / (batch * sum);
+      for (let j = 0; j < columns; j++) grad[o + j] = row[j]! * scale;
+      grad[o + i]! -= inverseT / batch;
+    }
     return {
-      value: tf.scalar(sum / batch),
+      value: tf.scalar(total / batch),
       gradFunc: (dy: tf.Tensor) => {
-        const scale = (dy.dataSync()[0] ?? 1) / batch;
-        const grad = new Float32Array(probabilities.length);
-        for (let k = 0; k < grad.length; k++) grad[k] = probabilities[k]! * scale;
-        for (let i = 0; i < batch; i++) grad[i * columns + i]! -= scale;
-        return [tf.tensor2d(grad, [batch, columns])];
+        const upstream = dy.dataSync()[0] ?? 1;
+        return [tf.tensor2d(upstream === 1 ? grad : grad.map((g) => g * upstream), [batch, columns])];
       },
     };
   });
-  return op(logits) as tf.Scalar;
+  return op(scores) as tf.Scalar;
 }

@@ -52,7 +52,9 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, activation
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [px, pw, pout] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
         const dz = (activation === "relu" ? tf.mul(dy, tf.step(pout)) : dy) as tf.Tensor2D;
-        return [tf.matMul(dz, tf.transpose(pw)), tf.matMul(tf.transpose(px), dz), tf.sum(dz, 0)];
+        // The bias gradient is a column sum; as ones · dz it is one small matMul instead of WASM's slow axis-0 Sum.
+        const columnSum = tf.reshape(tf.matMul(tf.ones([1, dz.shape[0]]) as tf.Tensor2D, dz), [dz.shape[1]]);
+        return [tf.matMul(dz, tf.transpose(pw)), tf.matMul(tf.transpose(px), dz), columnSum];
       },
     };
   });

@@ -219,9 +219,26 @@ export class TwoTowerModel {
   }
 }
 
-/** x / max(‖x‖, 1e-6) row-wise; the same epsilon is used by the ONNX export. */
+/**
+ * x / max(‖x‖, 1e-6) row-wise; the same epsilon is used by the ONNX export. The gradient is written out,
+ * dx = (dy − y·⟨dy, y⟩) / ‖x‖ (zero-free because of the epsilon), a handful of kernels instead of the dozen tf's
+ * tape records for square/sum/maximum/sqrt/div.
+ */
 export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.div(x, tf.sqrt(tf.maximum(tf.sum(tf.square(x), 1, true), L2_EPSILON_SQUARED))) as tf.Tensor2D;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    const norm = tf.sqrt(tf.maximum(tf.sum(tf.square(input), 1, true), L2_EPSILON_SQUARED));
+    const y = tf.div(input, norm) as tf.Tensor2D;
+    save([y, norm]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sy, sn] = saved as [tf.Tensor2D, tf.Tensor2D];
+        return [tf.div(tf.sub(dy, tf.mul(sy, tf.sum(tf.mul(dy, sy), 1, true))), sn)];
+      },
+    };
+  });
+  return op(x) as tf.Tensor2D;
 }
 export const L2_EPSILON_SQUARED = 1e-12;
 
