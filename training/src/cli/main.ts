@@ -4,11 +4,12 @@ import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { readRegistryConfig, registerAndMaybePromote, registryFromConfig } from "@funnel/registry";
+import { readRegistryConfig, registryFromConfig } from "@funnel/registry";
 import { DEFAULT_BENCHMARK_OPTIONS, runTrainingBenchmark } from "../../bench/train-throughput.js";
 import { generateDataset, writeEvents } from "../data/index.js";
 import { evaluateModelDirectory } from "./evaluate-model-directory.js";
 import { loadDataset } from "./load-dataset.js";
+import { publishModelDirectory } from "./publish-model-directory.js";
 import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput } from "./run-config.js";
 import { formatSweepTable, runSweep } from "./run-sweep.js";
 import { runTraining } from "./run-training.js";
@@ -161,18 +162,13 @@ export function buildProgram(): Command {
     .option("--promote-if-better <metric>", "with --publish: move the alias only if this metric beats its current version")
     .option("--alias <alias>", "alias moved by --promote-if-better", "production")
     .action(async (flags: TrainFlags & { salt?: string; publish?: boolean; promoteIfBetter?: string; alias: string }) => {
+      if (flags.promoteIfBetter && !flags.publish) throw new InvalidArgumentError("--promote-if-better needs --publish");
       const config = await runConfigFrom(flags);
       const summary = await runTraining(config, { salt: salt(flags.salt), gitCommit: gitCommit(), progress: flags.progress });
       const result: Record<string, unknown> = { out: summary.out, metrics: summary.headlineMetrics };
       if (flags.publish) {
         const registry = registryFromConfig(readRegistryConfig(process.env));
-        const published = await registerAndMaybePromote(registry, summary.out, {
-          model: config.name,
-          ...(flags.promoteIfBetter ? { promoteIfBetter: { metric: flags.promoteIfBetter, alias: flags.alias } } : {}),
-        });
-        result.published = { model: published.version.model, version: published.version.version, promoted: published.promoted, reason: published.reason };
-      } else if (flags.promoteIfBetter) {
-        throw new InvalidArgumentError("--promote-if-better needs --publish");
+        result.published = await publishModelDirectory(registry, summary.out, { name: config.name, promoteIfBetter: flags.promoteIfBetter, alias: flags.alias });
       }
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     });

@@ -1,13 +1,14 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { verifyModelDirectory } from "@funnel/registry";
+import { FileRegistry, verifyModelDirectory } from "@funnel/registry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateDataset, pseudonymiseUserId, writeEvents } from "../data/index.js";
 import { aggregateUserFeatures, encodeUsers, parseFeatureSpec } from "../features/index.js";
 import { MODEL_FILES, OnnxTowers, readFloat32LittleEndian } from "../export/index.js";
 import { evaluateModelDirectory } from "./evaluate-model-directory.js";
 import { loadDataset } from "./load-dataset.js";
+import { publishModelDirectory } from "./publish-model-directory.js";
 import { parseRunConfig } from "./run-config.js";
 import { runTraining, type RunSummary } from "./run-training.js";
 
@@ -98,5 +99,16 @@ describe("runTraining model directory", () => {
     expect(evaluation.model.users).toBeGreaterThan(0);
     expect(evaluation.model.users).toBe(evaluation.baseline.users);
     expect(evaluation.historyEvents + evaluation.heldOutEvents).toBe(data.events.length);
+  });
+
+  it("publishes to a file registry, promoting only when the metric improves", async () => {
+    const registry = new FileRegistry({ dataDir: path.join(root, "registry"), actor: "test" });
+    const first = await publishModelDirectory(registry, summary.out, { name: "two-tower", promoteIfBetter: "recall@10", alias: "production" });
+    expect(first).toMatchObject({ model: "two-tower", version: 1, promoted: true });
+    // Same directory again: recall@10 ties, and a tie does not move the alias.
+    const second = await publishModelDirectory(registry, summary.out, { name: "two-tower", promoteIfBetter: "recall@10", alias: "production" });
+    expect(second).toMatchObject({ version: 2, promoted: false });
+    expect(second.reason).toMatch(/does not beat/);
+    expect((await registry.getAliases("two-tower")).production).toBe(1);
   });
 });
