@@ -1,0 +1,1 @@
+export { tinyTrainedModel } from "./tiny-trained-model.js";
