@@ -1,14 +1,28 @@
-// The one place where a thrown value becomes a gRPC status. Known ServiceErrors keep their code and message;
+// The one place where a thrown value becomes a gRPC status. Known errors keep their code and message;
 // anything else is logged with its stack and answered with generic text (internals never reach the client).
 import { Metadata, status, type StatusObject } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { ServiceError } from "./errors.js";
 
+/**
+ * Errors from libraries that must not depend on gRPC (the model registry) name their status instead:
+ * `grpcStatus: "NOT_FOUND"`. Their messages are written for callers, like ServiceError's.
+ */
+interface NamesGrpcStatus extends Error {
+  grpcStatus: keyof typeof status;
+}
+
+function namesGrpcStatus(error: unknown): error is NamesGrpcStatus {
+  if (!(error instanceof Error)) return false;
+  const name = (error as Partial<NamesGrpcStatus>).grpcStatus;
+  return typeof name === "string" && typeof status[name as keyof typeof status] === "number";
+}
+
 export function errorToStatus(error: unknown, log: Logger): StatusObject {
-  if (error instanceof ServiceError) {
-    if (error.code === status.INTERNAL || error.code === status.UNKNOWN) log.error({ err: error }, "internal service error");
-    return { code: error.code, details: error.message, metadata: new Metadata() };
+  const code = error instanceof ServiceError ? error.code : namesGrpcStatus(error) ? status[error.grpcStatus] : undefined;
+  if (code === undefined || code === status.INTERNAL || code === status.UNKNOWN) {
+    log.error({ err: error }, "unhandled error in handler");
+    return { code: status.INTERNAL, details: "internal error; the server logged the details", metadata: new Metadata() };
   }
-  log.error({ err: error }, "unhandled error in handler");
-  return { code: status.INTERNAL, details: "internal error; the server logged the details", metadata: new Metadata() };
+  return { code, details: (error as Error).message, metadata: new Metadata() };
 }
