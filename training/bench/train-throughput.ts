@@ -65,7 +65,8 @@ export async function runTrainingBenchmark(options: BenchmarkOptions): Promise<B
   const data = generateDataset({ users: options.users, seed: options.seed });
   const task = buildRetrievalTask(data.events, { strategy: "time", seed: options.seed, itemAttributes: data.items });
   const config = towerConfigFromSpec(task.spec, { dim: options.dim });
-  const trainOptions: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, batchSize: options.batchSize, seed: options.seed };
+  // No dropout: the PyTorch reference has none, and both sides must run the same computation.
+  const trainOptions: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, dropout: 0, batchSize: options.batchSize, seed: options.seed };
   const pairCount = task.training.train.pairs.user.length;
   const batchCount = Math.min(8, Math.floor(pairCount / options.batchSize));
   if (batchCount < 1) throw new RangeError(`--users ${options.users} gives ${pairCount} training pairs, fewer than one batch of ${options.batchSize}`);

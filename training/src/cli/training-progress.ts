@@ -2,7 +2,7 @@ import cliProgress from "cli-progress";
 import type { TrainEpochLog, TrainHooks } from "../model/train-two-tower.js";
 
 /**
- * Two progress bars (epochs, steps of the current epoch) plus one log line per epoch with loss, validation loss,
+ * Two progress bars (epochs, steps of the current epoch; only on a terminal and when enabled) plus one log line per epoch with loss, validation loss,
  * gradient norm and learning rate. Bars go to stderr so stdout stays parseable (JSON summaries).
  */
 export function trainingProgress(totalEpochs: number, options: { enabled?: boolean; label?: string } = {}): TrainHooks & { stop(): void } {
@@ -21,8 +21,8 @@ export function trainingProgress(totalEpochs: number, options: { enabled?: boole
   );
   let epochBar: cliProgress.SingleBar | undefined;
   let stepBar: cliProgress.SingleBar | undefined;
+  // Epoch lines are the run's record in logs, so they print even without bars.
   const log = (line: string): void => {
-    if (!enabled) return;
     if (showBars) bars.log(`${line}\n`);
     else process.stderr.write(`${line}\n`);
   };
