@@ -160,8 +160,17 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     testUsersWithoutHistory: task.test.usersWithoutHistory,
   };
   const reportHtml = renderRunReport({
-    title: `${config.name}: two-tower, dim ${towerConfig.dim}, ${dataset.source}`,
-    params: { ...params, model: undefined, ...headlineParams(run) },
+    title: `Two-tower run "${config.name}": dim ${towerConfig.dim}, ${dataset.source}`,
+    params: {
+      ...headlineParams(run),
+      split_ratios: config.split.ratios.join("/"),
+      embedding_widths: Object.entries(towerConfig.embedding).map(([k, v]) => `${k} ${v}`).join(", "),
+      sequence_length: towerConfig.sequenceLength,
+      data: dataset.source,
+      events: dataset.events.length,
+      rows_rejected: dataset.report?.rowsRejected ?? 0,
+      best_epoch: result.bestEpoch,
+    },
     epochs: result.epochs,
     metrics: { model: test.model, baseline: test.baseline, ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
     userMap,
