@@ -58,6 +58,6 @@ export async function loadDataset(
 /** Every rejected row is counted; the first ones are printed with file and line so they can be fixed. */
 function reportRejections(report: LoadReport, log: (line: string) => void, shown = 20): void {
   log(`read ${report.rowsRead} rows from ${report.files.join(", ")}: ${report.rowsAccepted} accepted, ${report.rowsRejected} rejected`);
-  report.errors.slice(0, shown).forEach((e: RowError) => log(`  ${e.file}:${e.line}: ${e.reason}`));
+  for (const e of report.errors.slice(0, shown) as RowError[]) log(`  ${e.file}:${e.line}: ${e.reason}`);
   if (report.errors.length > shown) log(`  ... and ${report.errors.length - shown} more rejected rows (use --strict to stop at the first)`);
 }

@@ -145,9 +145,9 @@ export function historyContext(
 export function ownHistoryContext(spec: FeatureSpec, events: InteractionEvent[], itemRow: Map<string, number>): RetrievalContext {
   const byUser = new Map<string, InteractionEvent[]>();
   for (const e of events) {
-    let list = byUser.get(e.userId);
-    if (!list) byUser.set(e.userId, (list = []));
-    list.push(e);
+    const list = byUser.get(e.userId);
+    if (list) list.push(e);
+    else byUser.set(e.userId, [e]);
   }
   const history: InteractionEvent[] = [];
   const future: InteractionEvent[] = [];
@@ -166,9 +166,9 @@ function emptyContext(userIds: string[], users: UserTensors): RetrievalContext {
 
 function addTo(map: Map<number, Set<number>>, u: number | undefined, it: number | undefined): void {
   if (u === undefined || it === undefined) return;
-  let set = map.get(u);
-  if (!set) map.set(u, (set = new Set()));
-  set.add(it);
+  const set = map.get(u);
+  if (set) set.add(it);
+  else map.set(u, new Set([it]));
 }
 
 function distinctPairs(events: InteractionEvent[], userRow: Map<string, number>, itemRow: Map<string, number>): PairSet {
