@@ -55,7 +55,10 @@ function lookup(g: OnnxGraphBuilder, name: string, table: { shape: number[]; val
   return g.node("Flatten", [g.node("Gather", [t, indices], { axis: 0 })], { axis: 1 });
 }
 
-/** [batch, L] indices → mean of the non-padding (index ≠ 0) embeddings; all-padding rows give zeros. */
+/**
+ * [batch, L] indices → mean of the non-padding (index ≠ 0) embeddings; all-padding rows give zeros. A plain
+ * ReduceMean would average the padding slots in too, so it is a masked ReduceSum divided by max(count, 1).
+ */
 function maskedMean(g: OnnxGraphBuilder, name: string, table: { shape: number[]; values: Float32Array }, indices: string): string {
   const t = g.initializer(name, table.values, table.shape);
   const gathered = g.node("Gather", [t, indices], { axis: 0 }); // [batch, L, width]
