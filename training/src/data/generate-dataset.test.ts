@@ -10,7 +10,10 @@ function sessionsReaching(events: InteractionEvent[]): Record<string, number> {
   const pagesBySession = new Map<string, Set<string>>();
   for (const e of events) {
     let pages = pagesBySession.get(e.sessionId);
-    if (!pages) pagesBySession.set(e.sessionId, (pages = new Set()));
+    if (!pages) {
+      pages = new Set();
+      pagesBySession.set(e.sessionId, pages);
+    }
     pages.add(e.page);
   }
   const counts: Record<string, number> = {};

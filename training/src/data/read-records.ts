@@ -147,7 +147,9 @@ async function* readCsv(
       continue;
     }
     const record: Record<string, unknown> = {};
-    header.forEach((name, i) => (record[name] = fields[i]));
+    header.forEach((name, i) => {
+      record[name] = fields[i];
+    });
     yield { line: first.line, fields: record };
   }
   if (!header) throw new DataFileError(path, 1, "file is empty: expected a header row");

@@ -32,7 +32,10 @@ describe("splitEvents", () => {
     for (const part of ["train", "validation", "test"] as const) {
       for (const e of split[part]) {
         let parts = partsOf.get(e.userId);
-        if (!parts) partsOf.set(e.userId, (parts = new Set()));
+        if (!parts) {
+          parts = new Set();
+          partsOf.set(e.userId, parts);
+        }
         parts.add(part);
       }
     }

@@ -56,7 +56,10 @@ function splitByUser(events: InteractionEvent[], ratios: [number, number, number
   const deviceCounts = new Map<string, Record<Device, number>>();
   for (const event of events) {
     let counts = deviceCounts.get(event.userId);
-    if (!counts) deviceCounts.set(event.userId, (counts = { desktop: 0, mobile: 0, tablet: 0 }));
+    if (!counts) {
+      counts = { desktop: 0, mobile: 0, tablet: 0 };
+      deviceCounts.set(event.userId, counts);
+    }
     counts[event.device]++;
   }
   const strata = new Map<Device, string[]>(DEVICES.map((d) => [d, []]));
@@ -71,7 +74,9 @@ function splitByUser(events: InteractionEvent[], ratios: [number, number, number
   for (const users of strata.values()) {
     rng.shuffle(users);
     const [nTrain, nValidation] = apportion(users.length, ratios);
-    users.forEach((userId, i) => partOf.set(userId, i < nTrain ? 0 : i < nTrain + nValidation ? 1 : 2));
+    users.forEach((userId, i) => {
+      partOf.set(userId, i < nTrain ? 0 : i < nTrain + nValidation ? 1 : 2);
+    });
   }
   const split: Split<InteractionEvent> = { train: [], validation: [], test: [] };
   const parts = [split.train, split.validation, split.test];

@@ -22,7 +22,10 @@ export function aggregateItemFeatures(events: InteractionEvent[], attributeRows:
   const stats = new Map<string, { pages: number[]; kinds: number[]; seconds: number; count: number }>();
   for (const e of events) {
     let s = stats.get(e.itemId);
-    if (!s) stats.set(e.itemId, (s = { pages: PAGES.map(() => 0), kinds: INTERACTIONS.map(() => 0), seconds: 0, count: 0 }));
+    if (!s) {
+      s = { pages: PAGES.map(() => 0), kinds: INTERACTIONS.map(() => 0), seconds: 0, count: 0 };
+      stats.set(e.itemId, s);
+    }
     s.pages[PAGES.indexOf(e.page)]!++;
     s.kinds[INTERACTIONS.indexOf(e.interaction)]!++;
     s.seconds += e.durationSeconds;

@@ -21,7 +21,10 @@ export function aggregateUserFeatures(
   const byUser = new Map<string, InteractionEvent[]>();
   for (const event of events) {
     let list = byUser.get(event.userId);
-    if (!list) byUser.set(event.userId, (list = []));
+    if (!list) {
+      list = [];
+      byUser.set(event.userId, list);
+    }
     list.push(event);
   }
   const result = new Map<string, RawUserFeatures>();
