@@ -222,6 +222,9 @@ export function buildProgram(): Command {
   return program;
 }
 
+// npm runs workspace scripts inside training/; relative paths on the command line mean the caller's directory.
+if (process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {
