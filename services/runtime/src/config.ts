@@ -125,7 +125,7 @@ function parseFlags(spec: SettingsSpec, argv: readonly string[]): Map<string, st
     if (!known.has(flag)) {
       throw new ConfigError(`unknown flag ${flag}; known flags: ${[...known].sort().join(", ")}`);
     }
-    let value: string | undefined = eq === -1 ? argv[i + 1] : arg.slice(eq + 1);
+    const value: string | undefined = eq === -1 ? argv[i + 1] : arg.slice(eq + 1);
     if (eq === -1) {
       if (value === undefined || value.startsWith("--")) throw new ConfigError(`flag ${flag} needs a value`);
       i++;

@@ -19,7 +19,11 @@ describe("MicroBatcher", () => {
 
   it("runs a partial batch after maxDelayMs", async () => {
     const batches: string[][] = [];
-    const batcher = new MicroBatcher<string, string>({ maxBatchSize: 100, maxDelayMs: 20, run: async (inputs) => (batches.push(inputs), inputs.map((s) => s.toUpperCase())) });
+    const batcher = new MicroBatcher<string, string>({ maxBatchSize: 100, maxDelayMs: 20, run: async (inputs) => {
+        batches.push(inputs);
+        return inputs.map((s) => s.toUpperCase());
+      },
+    });
     const started = Date.now();
     expect(await Promise.all([batcher.submit("a"), batcher.submit("b")])).toEqual(["A", "B"]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(15);
@@ -47,7 +51,11 @@ describe("MicroBatcher", () => {
 
   it("does not compute items whose caller gave up", async () => {
     const seen: number[] = [];
-    const batcher = new MicroBatcher<number, number>({ maxBatchSize: 10, maxDelayMs: 20, run: async (xs) => (seen.push(...xs), xs) });
+    const batcher = new MicroBatcher<number, number>({ maxBatchSize: 10, maxDelayMs: 20, run: async (xs) => {
+        seen.push(...xs);
+        return xs;
+      },
+    });
     const controller = new AbortController();
     const dropped = batcher.submit(1, controller.signal);
     const kept = batcher.submit(2);

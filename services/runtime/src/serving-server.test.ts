@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { AnalyzeRequest, PageType, SentimentLabel, SentimentServiceClient, SentimentServiceService, type AnalyzeResponse } from "@funnel/proto";
+import { type AnalyzeRequest, PageType, SentimentLabel, SentimentServiceClient, SentimentServiceService, type AnalyzeResponse } from "@funnel/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkHealth, fileContainingSymbolByReflection, listServicesByReflection } from "./testing/index.js";
 import { createLogger } from "./logger.js";

@@ -208,7 +208,9 @@ export class ServingServer {
       release();
       this.metrics.inFlight.dec({ method: ctx.method });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.metrics.observe(ctx.method, grpc.status[code] ?? String(code), ctx.modelVersion, seconds);
+      const codeName = grpc.status[code] ?? String(code);
+      this.metrics.observe(ctx.method, codeName, ctx.modelVersion, seconds);
+      ctx.log.debug({ code: codeName, modelVersion: ctx.modelVersion, ms: Math.round(seconds * 1e4) / 10 }, "call finished");
       if (error) callback(error);
       else callback(null, response);
     };
