@@ -16,7 +16,9 @@ function hasTorch(): boolean {
 describe("runTrainingBenchmark", () => {
   it("reports tfjs alone, saying why, when the PyTorch reference cannot run", async () => {
     const result = await runTrainingBenchmark({ ...tiny, python: "python-that-does-not-exist" });
-    expect(result.tfjs.samplesPerSecond).toBeGreaterThan(0);
+    expect(result.tfjs.single.samplesPerSecond).toBeGreaterThan(0);
+    expect(result.tfjs.parallelTowers.samplesPerSecond).toBeGreaterThan(0);
+    expect(result.tfjs.parallelTowers.rounds).toHaveLength(1);
     expect(result.torch).toEqual({ available: false, reason: "python-that-does-not-exist not found" });
     expect(result.ratio).toEqual({});
   });
@@ -26,6 +28,7 @@ describe("runTrainingBenchmark", () => {
     expect(result.torch.available).toBe(true);
     const torch = result.torch.results!["threads=1"]!;
     expect(torch.samplesPerSecond).toBeGreaterThan(0);
-    expect(result.ratio["tfjs/torch threads=1"]).toBeCloseTo(result.tfjs.samplesPerSecond / torch.samplesPerSecond, 10);
+    expect(result.ratio["tfjs single/torch threads=1"]).toBeCloseTo(result.tfjs.single.samplesPerSecond / torch.samplesPerSecond, 10);
+    expect(result.ratio["tfjs parallelTowers/torch threads=1"]).toBeCloseTo(result.tfjs.parallelTowers.samplesPerSecond / torch.samplesPerSecond, 10);
   }, 120_000);
 });

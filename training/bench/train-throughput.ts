@@ -9,7 +9,8 @@ import { AdamOptimizer } from "../src/model/adam-optimizer.js";
 import { buildRetrievalTask } from "../src/model/build-retrieval-task.js";
 import { initBackend, type BackendInfo } from "../src/model/init-backend.js";
 import { assembleBatch, DEFAULT_TRAIN_OPTIONS, trainStep, type TrainOptions } from "../src/model/train-two-tower.js";
-import { towerConfigFromSpec, TwoTowerModel, type TwoTowerConfig } from "../src/model/two-tower-model.js";
+import { ParallelTowerTrainer } from "../src/model/parallel-tower-trainer.js";
+import { initialWeights, towerConfigFromSpec, TwoTowerModel, type TwoTowerConfig } from "../src/model/two-tower-model.js";
 import { measureKernels, type KernelTiming } from "./kernel-timings.js";
 
 const run = promisify(execFile);
@@ -44,12 +45,18 @@ export const DEFAULT_BENCHMARK_OPTIONS: BenchmarkOptions = {
   kernels: true,
 };
 
+export interface Throughput {
+  samplesPerSecond: number;
+  rounds: number[];
+}
+
 export interface BenchmarkResult {
   benchmark: "two-tower training throughput";
   config: { users: number; dim: number; hidden: number; batchSize: number; steps: number; warmupSteps: number; rounds: number; model: TwoTowerConfig };
-  tfjs: { backend: BackendInfo; samplesPerSecond: number; rounds: number[] };
+  /** Both training modes: one thread, and the two towers in two worker threads (--parallel-towers). */
+  tfjs: { backend: BackendInfo; single: Throughput; parallelTowers: Throughput };
   torch: { available: boolean; version?: string; reason?: string; results?: Record<string, { samplesPerSecond: number; rounds: number[] }> };
-  /** tfjs samples/s ÷ PyTorch samples/s, per PyTorch thread count. */
+  /** tfjs samples/s ÷ PyTorch samples/s, per tfjs mode and PyTorch thread count. */
   ratio: Record<string, number>;
   kernels?: KernelTiming[];
   host: { cpus: number; node: string; platform: string };
@@ -72,26 +79,34 @@ export async function runTrainingBenchmark(options: BenchmarkOptions): Promise<B
   if (batchCount < 1) throw new RangeError(`--users ${options.users} gives ${pairCount} training pairs, fewer than one batch of ${options.batchSize}`);
   const batchRows = Array.from({ length: batchCount }, (_, b) => Int32Array.from({ length: options.batchSize }, (_, i) => (b * options.batchSize + i * 7919) % pairCount));
 
-  log(`tfjs (${backend.name}): ${options.warmupSteps} warm-up + ${options.steps} timed steps of ${options.batchSize}`);
+  log(`tfjs (${backend.name}), one thread: ${options.warmupSteps} warm-up + ${options.rounds} × ${options.steps} timed steps of ${options.batchSize}`);
   const model = TwoTowerModel.create(config, options.seed);
   const optimizer = new AdamOptimizer({ weightDecay: trainOptions.weightDecay, decays: (n) => n.endsWith(".kernel") });
-  const step = (i: number): void => {
+  const single = await timeRounds(options, (i) => {
     trainStep(model, optimizer, task.training, task.training.train, batchRows[i % batchCount]!, undefined, trainOptions, trainOptions.learningRate, i);
-  };
-  for (let i = 0; i < options.warmupSteps; i++) step(i);
-  const rounds: number[] = [];
-  for (let r = 0; r < options.rounds; r++) {
-    const started = performance.now();
-    for (let i = 0; i < options.steps; i++) step(i);
-    rounds.push((options.steps * options.batchSize) / ((performance.now() - started) / 1000));
-  }
+  });
   optimizer.dispose();
   model.dispose();
-  const tfjs = { backend, samplesPerSecond: Math.max(...rounds), rounds };
+
+  log(`tfjs (${backend.name}), parallel towers (two worker threads): same steps`);
+  const trainer = await ParallelTowerTrainer.create(config, initialWeights(config, options.seed), { weightDecay: trainOptions.weightDecay });
+  let parallelTowers: Throughput;
+  try {
+    parallelTowers = await timeRounds(options, async (i) => {
+      const batch = assembleBatch(task.training, task.training.train, batchRows[i % batchCount]!, undefined, trainOptions);
+      await trainer.step(batch, trainOptions, trainOptions.learningRate, i);
+    });
+  } finally {
+    await trainer.dispose();
+  }
+  const tfjs = { backend, single, parallelTowers };
 
   const torch = await runTorch(options, config, trainOptions, task.training, batchRows, log);
   const ratio: Record<string, number> = {};
-  for (const [key, r] of Object.entries(torch.results ?? {})) ratio[`tfjs/torch ${key}`] = tfjs.samplesPerSecond / r.samplesPerSecond;
+  for (const [key, r] of Object.entries(torch.results ?? {})) {
+    ratio[`tfjs single/torch ${key}`] = single.samplesPerSecond / r.samplesPerSecond;
+    ratio[`tfjs parallelTowers/torch ${key}`] = parallelTowers.samplesPerSecond / r.samplesPerSecond;
+  }
   const kernels = options.kernels ? measureKernels() : undefined;
   return {
     benchmark: "two-tower training throughput",
@@ -102,6 +117,18 @@ export async function runTrainingBenchmark(options: BenchmarkOptions): Promise<B
     ...(kernels ? { kernels } : {}),
     host: { cpus: os.availableParallelism(), node: process.version, platform: `${process.platform}-${process.arch}` },
   };
+}
+
+/** Warm-up steps, then `rounds` timed rounds of `steps` steps; the best round counts. */
+async function timeRounds(options: BenchmarkOptions, step: (i: number) => void | Promise<void>): Promise<Throughput> {
+  for (let i = 0; i < options.warmupSteps; i++) await step(i);
+  const rounds: number[] = [];
+  for (let r = 0; r < options.rounds; r++) {
+    const started = performance.now();
+    for (let i = 0; i < options.steps; i++) await step(i);
+    rounds.push((options.steps * options.batchSize) / ((performance.now() - started) / 1000));
+  }
+  return { samplesPerSecond: Math.max(...rounds), rounds };
 }
 
 async function runTorch(

@@ -86,6 +86,8 @@ function addTrainingOptions(cmd: Command): Command {
     .option("--dropout <x>", "dropout on the hidden layers", num("--dropout"))
     .option("--extra-negatives <n>", "uniformly sampled extra negatives per step", int("--extra-negatives"))
     .option("--no-logq", "disable the logQ (sampling-probability) correction")
+    .option("--parallel-towers", "train the two towers in two worker threads (default)")
+    .option("--no-parallel-towers", "train both towers in one thread")
     .option("--patience <n>", "early-stopping patience in epochs", int("--patience"))
     .addOption(new Option("--split <strategy>", "time: later events held out; user: held-out users").choices(["time", "user"]));
 }
@@ -103,6 +105,8 @@ interface TrainFlags extends DataFlags {
   dropout?: number;
   extraNegatives?: number;
   logq: boolean;
+  /** undefined unless given: commander's --no-x pair otherwise defaults it to true and would override the config file. */
+  parallelTowers?: boolean;
   patience?: number;
   split?: "time" | "user";
   out?: string;
@@ -126,6 +130,7 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
       extraNegatives: flags.extraNegatives,
       logQ: flags.logq === false ? false : undefined,
       patience: flags.patience,
+      parallelTowers: flags.parallelTowers,
     },
     seed: flags.seed,
     out: flags.out,

@@ -64,6 +64,8 @@ export const runConfigSchema = z
         extraNegatives: z.number().int().min(0).default(DEFAULT_TRAIN_OPTIONS.extraNegatives),
         logQ: z.boolean().default(DEFAULT_TRAIN_OPTIONS.logQ),
         patience: z.number().int().min(1).default(DEFAULT_TRAIN_OPTIONS.patience),
+        /** Train the two towers in two worker threads (the second core); same results up to float rounding. */
+        parallelTowers: z.boolean().default(DEFAULT_TRAIN_OPTIONS.parallelTowers),
       })
       .strict()
       .prefault({}),

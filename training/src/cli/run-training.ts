@@ -234,6 +234,7 @@ function headlineParams(run: TrainedRun): Record<string, string | number | boole
     dropout: t.dropout,
     extra_negatives: t.extraNegatives,
     logq: t.logQ,
+    parallel_towers: t.parallelTowers,
     split: run.config.split.strategy,
     seed: run.config.seed,
     backend: run.backend.name,

@@ -153,7 +153,7 @@ function buildCatalogue(itemCount: number, rng: SeededRandom): Catalogue {
   });
   const rank = (shelf: number[]): { order: number[]; weights: number[]; total: number } => {
     const order = rng.shuffle([...shelf]);
-    const weights = order.map((_, r) => 1 / Math.pow(r + 1, ZIPF_EXPONENT));
+    const weights = order.map((_, r) => 1 / (r + 1) ** ZIPF_EXPONENT);
     return { order, weights, total: weights.reduce((a, b) => a + b, 0) };
   };
   const segmentShelves = SEGMENTS.map(() =>

@@ -19,35 +19,50 @@ export class AdamOptimizer {
 
   /** Applies one update; `grads` is keyed like `variables`. */
   apply(variables: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, learningRate: number): void {
-    const beta1 = this.options.beta1 ?? 0.9;
-    const beta2 = this.options.beta2 ?? 0.999;
-    const epsilon = this.options.epsilon ?? 1e-8;
     this.t += 1;
-    const correction1 = 1 - beta1 ** this.t;
-    const correction2 = 1 - beta2 ** this.t;
     for (const [name, variable] of Object.entries(variables)) {
       const gradient = grads[name];
       if (!gradient) continue;
-      const decay = this.options.weightDecay && (this.options.decays?.(name) ?? true) ? this.options.weightDecay : 0;
-      const g = gradient.dataSync() as Float32Array;
       const p = Float32Array.from(variable.dataSync() as Float32Array);
-      let m = this.m.get(name);
-      let v = this.v.get(name);
-      if (!m || !v) {
-        m = new Float32Array(p.length);
-        v = new Float32Array(p.length);
-        this.m.set(name, m);
-        this.v.set(name, v);
-      }
-      for (let i = 0; i < p.length; i++) {
-        const gi = g[i]! + decay * p[i]!;
-        const mi = beta1 * m[i]! + (1 - beta1) * gi;
-        const vi = beta2 * v[i]! + (1 - beta2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = p[i]! - (learningRate * (mi / correction1)) / (Math.sqrt(vi / correction2) + epsilon);
-      }
+      this.update(name, p, gradient.dataSync() as Float32Array, learningRate);
       variable.assign(tf.tidy(() => tf.tensor(p, variable.shape)));
+    }
+  }
+
+  /**
+   * The same update on weights held as plain arrays, updated in place: the parallel-tower trainer keeps the
+   * embedding tables in JS on the main thread.
+   */
+  applyArrays(params: Record<string, Float32Array>, grads: Record<string, Float32Array>, learningRate: number): void {
+    this.t += 1;
+    for (const [name, p] of Object.entries(params)) {
+      const g = grads[name];
+      if (g) this.update(name, p, g, learningRate);
+    }
+  }
+
+  private update(name: string, p: Float32Array, g: Float32Array, learningRate: number): void {
+    const beta1 = this.options.beta1 ?? 0.9;
+    const beta2 = this.options.beta2 ?? 0.999;
+    const epsilon = this.options.epsilon ?? 1e-8;
+    const correction1 = 1 - beta1 ** this.t;
+    const correction2 = 1 - beta2 ** this.t;
+    const decay = this.options.weightDecay && (this.options.decays?.(name) ?? true) ? this.options.weightDecay : 0;
+    let m = this.m.get(name);
+    let v = this.v.get(name);
+    if (!m || !v) {
+      m = new Float32Array(p.length);
+      v = new Float32Array(p.length);
+      this.m.set(name, m);
+      this.v.set(name, v);
+    }
+    for (let i = 0; i < p.length; i++) {
+      const gi = g[i]! + decay * p[i]!;
+      const mi = beta1 * m[i]! + (1 - beta1) * gi;
+      const vi = beta2 * v[i]! + (1 - beta2) * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] = p[i]! - (learningRate * (mi / correction1)) / (Math.sqrt(vi / correction2) + epsilon);
     }
   }
 

