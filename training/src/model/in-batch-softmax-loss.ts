@@ -95,36 +95,47 @@ export function softmaxLossGradient(
   options: { temperature: number; columnLogQ?: Float32Array; columnIds?: Int32Array; rows?: { start: number; count: number } },
 ): { loss: number; grad: Float32Array } {
   const inverseT = 1 / options.temperature;
-  const logQ = options.columnLogQ;
+  const logQ = options.columnLogQ ?? new Float32Array(columns);
   const ids = options.columnIds;
   const first = options.rows?.start ?? 0;
   const count = options.rows?.count ?? batch;
   if (s.length !== count * columns) throw new RangeError(`softmaxLossGradient: ${s.length} scores for ${count} rows of ${columns} columns`);
+  // Columns holding each repeated item id, so the hot loops need no per-entry mask test.
+  const repeats = ids ? repeatedColumns(ids) : undefined;
   const grad = new Float32Array(count * columns);
   const row = new Float64Array(columns);
   let total = 0;
   for (let r = 0; r < count; r++) {
     const i = first + r;
     const o = r * columns;
-    const positive = ids?.[i];
+    for (let j = 0; j < columns; j++) row[j] = s[o + j]! * inverseT - logQ[j]!;
+    const positiveLogit = row[i]!;
+    const masked = repeats?.get(ids![i]!);
+    if (masked) for (const j of masked) if (j !== i) row[j] = Number.NEGATIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
-    for (let j = 0; j < columns; j++) {
-      const masked = ids !== undefined && j !== i && ids[j] === positive;
-      const logit = masked ? Number.NEGATIVE_INFINITY : s[o + j]! * inverseT - (logQ ? logQ[j]! : 0);
-      row[j] = logit;
-      if (logit > max) max = logit;
-    }
+    for (let j = 0; j < columns; j++) if (row[j]! > max) max = row[j]!;
     let sum = 0;
     for (let j = 0; j < columns; j++) {
       const e = Math.exp(row[j]! - max);
       row[j] = e;
       sum += e;
     }
-    const positiveLogit = s[o + i]! * inverseT - (logQ ? logQ[i]! : 0);
     total += max + Math.log(sum) - positiveLogit;
     const scale = inverseT / (batch * sum);
     for (let j = 0; j < columns; j++) grad[o + j] = row[j]! * scale;
     grad[o + i]! -= inverseT / batch;
   }
   return { loss: total / batch, grad };
+}
+
+/** Item id → the columns holding it, for ids that occur more than once. */
+function repeatedColumns(ids: Int32Array): Map<number, number[]> {
+  const columns = new Map<number, number[]>();
+  for (let j = 0; j < ids.length; j++) {
+    const list = columns.get(ids[j]!);
+    if (list) list.push(j);
+    else columns.set(ids[j]!, [j]);
+  }
+  for (const [id, list] of columns) if (list.length < 2) columns.delete(id);
+  return columns;
 }

@@ -33,11 +33,12 @@ type EmbeddingName = (typeof EMBEDDING_NAMES)[number];
  * Adam state. tfjs's WASM backend is single-threaded in Node, so one thread leaves the second core idle; the
  * towers only meet at the score matrix, so their forward and backward passes can run side by side.
  *
- * Per step the main thread pools the embeddings into each tower's input (in JS, as embeddingBag does), the
- * workers return U and V, the main thread computes S = U·Vᵀ and the loss with its gradient G in one JS pass,
- * the workers take G (and the other tower's embeddings) through their backward pass and Adam step and return
- * dL/dx, from which the main thread updates the shared embedding tables with its own Adam. The arithmetic is
- * that of trainStep, so a seed gives the same weights up to float rounding.
+ * Per step the main thread pools the embeddings into each tower's input (in JS, as embeddingBag does); the
+ * workers return U and V; each worker gets the other's embeddings and computes the scores, loss and dL/dS of
+ * half the batch's rows, and from them its rows' share of dL/dU and dL/dV; the shares are swapped, each worker
+ * runs its backward pass and returns dL/dx (then takes its Adam step), and the main thread scatters dL/dx into
+ * the shared embedding tables and updates them with its own Adam. The arithmetic is that of trainStep, so a seed
+ * gives the same weights up to float rounding (float32 softmax here, float64 there).
  */
 export class ParallelTowerTrainer {
   private readonly tables: Record<EmbeddingName, Float32Array>;
@@ -104,7 +105,8 @@ export class ParallelTowerTrainer {
     this.note("  of which worker compute (slower worker)", Math.max(u.ms ?? 0, v.ms ?? 0));
     const extra = batch.extraItems && batch.extraLogQ ? { count: batch.extraItems.count, logQ: batch.extraLogQ, ...(batch.extraIds ? { itemIds: batch.extraIds } : {}) } : undefined;
     const { columnLogQ, columnIds } = candidateColumns(n, batch.logQ, batch.itemIds, extra);
-    // Each worker scores half the rows (the softmax is row by row) after getting the other tower's embeddings.
+    // Each worker scores half the rows (the softmax is row by row) after getting the other tower's embeddings, and
+    // turns them into its rows' share of dL/dU and dL/dV.
     const half = Math.ceil(n / 2);
     const loss = { temperature: options.temperature, columnLogQ, ...(columnIds ? { columnIds } : {}) };
     const [top, bottom] = await Promise.all([
@@ -115,14 +117,12 @@ export class ParallelTowerTrainer {
         u.embeddings.buffer as ArrayBuffer,
       ]),
     ]);
-    const grad = new Float32Array(n * columns);
-    grad.set(top.grad, 0);
-    grad.set(bottom.grad, half * columns);
     lap("scores + loss (workers, half the rows each)");
     this.note("  of which worker compute (slower worker) ", Math.max(top.ms ?? 0, bottom.ms ?? 0));
+    // Each worker's rows gave part of the other tower's gradient: swap the parts.
     const [du, dv] = await Promise.all([
-      this.workers.user.call<"backward">({ type: "backward", scoreGrad: grad, users: n, columns, learningRate }),
-      this.workers.item.call<"backward">({ type: "backward", scoreGrad: grad, users: n, columns, learningRate }, [grad.buffer as ArrayBuffer]),
+      this.workers.user.call<"backward">({ type: "backward", fromOther: bottom.forOther, learningRate }, [bottom.forOther.buffer as ArrayBuffer]),
+      this.workers.item.call<"backward">({ type: "backward", fromOther: top.forOther, learningRate }, [top.forOther.buffer as ArrayBuffer]),
     ]);
     lap("towers backward (workers)");
     this.note("  of which worker compute (slower worker)  ", Math.max(du.ms ?? 0, dv.ms ?? 0));

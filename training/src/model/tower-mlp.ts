@@ -32,8 +32,8 @@ export class TowerMlp {
   private readonly variables: Record<string, tf.Variable>;
   private readonly optimizer: AdamOptimizer;
   /** Activations the backward pass needs, kept from the last forward call. */
-  /** The other tower's embeddings for this step, given to scoreRows, used again by backward. */
-  private other: tf.Tensor2D | undefined;
+  /** This tower's part of dL/d(its embeddings) from scoreRows, completed in backward. */
+  private ownPart: tf.Tensor2D | undefined;
   /** Gradients of the last backward pass and their learning rate, applied by applyPendingUpdate. */
   private pending: { grads: Record<string, tf.Tensor>; learningRate: number } | undefined;
   private saved: { x: tf.Tensor2D; relu: tf.Tensor2D; hidden: tf.Tensor2D; y: tf.Tensor2D; norm: tf.Tensor2D; multiplier?: tf.Tensor2D } | undefined;
@@ -88,50 +88,63 @@ export class TowerMlp {
   }
 
   /**
-   * Scores S = U·Vᵀ for batch rows [start, start + count) and the loss's share and gradient for those rows.
-   * `other` is the other tower's [otherRows, dim] embeddings (V for the user tower, U for the item tower); it is
-   * kept for backward.
+   * The loss on batch rows [start, start + count) and what they contribute to dL/dU and dL/dV.
+   *
+   * `other` is the other tower's [otherRows, dim] embeddings (V for the user tower, U for the item tower). With
+   * S the rows' scores U_r·Vᵀ and G = dL/dS (softmax − I, over T·batch, 0 where masked), the rows give dL/dU_r =
+   * G·V in full and the part Gᵀ·U_r of dL/dV. The tower keeps the part of its own gradient and returns the
+   * other tower's part, which the trainer hands over in backward. The loss pass is sampledSoftmaxLoss's JS one
+   * (faster than tfjs's exp/logSoftmax kernels on WASM, and float64).
    */
   scoreRows(
     other: Float32Array,
     otherRows: number,
     rows: { start: number; count: number },
-    loss: { temperature: number; columnLogQ?: Float32Array; columnIds?: Int32Array },
-  ): { loss: number; grad: Float32Array } {
+    loss: { temperature: number; columnLogQ: Float32Array; columnIds?: Int32Array },
+  ): { loss: number; forOther: Float32Array } {
     const saved = this.saved;
     if (!saved) throw new Error("TowerMlp.scoreRows: call forward first");
     const dim = saved.y.shape[1];
-    this.other?.dispose();
-    this.other = tf.tensor2d(other, [otherRows, dim]);
-    const [users, items] = this.side === "user" ? [saved.y, this.other] : [this.other, saved.y];
+    const otherTensor = tf.tensor2d(other, [otherRows, dim]);
+    const [users, items] = this.side === "user" ? [saved.y, otherTensor] : [otherTensor, saved.y];
+    const batch = users.shape[0];
     const columns = items.shape[0];
+    const { start, count } = rows;
+    const u = tf.slice(users, [start, 0], [count, dim]);
     // Read outside tf.tidy: tidy walks a returned typed array element by element looking for tensors.
-    const scores = tf.tidy(() => tf.matMul(tf.slice(users, [rows.start, 0], [rows.count, dim]), tf.transpose(items)));
-    const values = scores.dataSync() as Float32Array;
+    const scores = tf.tidy(() => tf.matMul(u, tf.transpose(items)));
+    const { loss: lossShare, grad } = softmaxLossGradient(scores.dataSync() as Float32Array, batch, columns, { ...loss, rows });
     scores.dispose();
-    return softmaxLossGradient(values, users.shape[0], columns, { ...loss, rows });
+    const { own, forOther } = tf.tidy(() => {
+      const g = tf.tensor2d(grad, [count, columns]);
+      const dUsers = tf.matMul(g, items);
+      const dItems = tf.matMul(tf.transpose(g), u);
+      return this.side === "user" ? { own: dUsers, forOther: dItems } : { own: dItems, forOther: dUsers };
+    });
+    u.dispose();
+    otherTensor.dispose();
+    this.ownPart?.dispose();
+    this.ownPart = own as tf.Tensor2D;
+    const values = forOther.dataSync() as Float32Array;
+    forOther.dispose();
+    return { loss: lossShare, forOther: values };
   }
 
   /**
-   * Backward pass from the score gradient `scoreGrad` = dL/dS ([users, columns] row-major): the user tower's
-   * dL/dU = G·V, the item tower's dL/dV = Gᵀ·U, with the other tower's embeddings from scoreRows (or `other`).
+   * Backward pass from dL/d(embeddings): this tower's part from scoreRows plus `fromOther`, the other tower's
+   * rows' part (the user tower's are the later rows of dL/dU, the item tower's a second addend of dL/dV).
    * Returns dL/dx (the embedding part of which the main thread scatters into the tables) and the squared norm of
    * this tower's weight gradients. The Adam step on them waits for applyPendingUpdate (or the next forward), so a
    * worker can reply first and update while the main thread works on the embeddings.
    */
-  backward(scoreGrad: Float32Array, users: number, columns: number, learningRate: number, other?: Float32Array): { dx: Float32Array; gradSquared: number } {
+  backward(fromOther: Float32Array, learningRate: number): { dx: Float32Array; gradSquared: number } {
     const saved = this.saved;
-    if (!saved) throw new Error("TowerMlp.backward: call forward first");
+    const own = this.ownPart;
+    if (!saved || !own) throw new Error("TowerMlp.backward: call forward and scoreRows first");
     const dim = saved.y.shape[1];
-    if (other) {
-      this.other?.dispose();
-      this.other = tf.tensor2d(other, [this.side === "user" ? columns : users, dim]);
-    }
-    const otherTensor = this.other;
-    if (!otherTensor) throw new Error("TowerMlp.backward: no embeddings of the other tower (call scoreRows or pass them)");
     const { dx, grads, squared } = tf.tidy(() => {
-      const g = tf.tensor2d(scoreGrad, [users, columns]);
-      const dy = this.side === "user" ? tf.matMul(g, otherTensor) : tf.matMul(tf.transpose(g), otherTensor);
+      const rest = tf.tensor2d(fromOther, [fromOther.length / dim, dim]);
+      const dy = this.side === "user" ? tf.concat([own, rest], 0) : tf.add(rest, own);
       const dOut = tf.div(tf.sub(dy, tf.mul(saved.y, tf.sum(tf.mul(dy, saved.y), 1, true))), saved.norm) as tf.Tensor2D;
       const ones = tf.ones([1, dOut.shape[0]]) as tf.Tensor2D;
       const dKernel1 = tf.matMul(tf.transpose(saved.hidden), dOut);
@@ -182,13 +195,15 @@ export class TowerMlp {
     // relu and hidden are one tensor without dropout.
     tf.dispose([...new Set(Object.values(this.saved))]);
     this.saved = undefined;
+    this.ownPart?.dispose();
+    this.ownPart = undefined;
   }
 
   dispose(): void {
     this.applyPendingUpdate();
     this.release();
-    this.other?.dispose();
     this.optimizer.dispose();
     tf.dispose(Object.values(this.variables));
   }
 }
+

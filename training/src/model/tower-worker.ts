@@ -15,14 +15,14 @@ export type TowerRequest =
       columnLogQ: Float32Array;
       columnIds?: Int32Array;
     }
-  | { type: "backward"; scoreGrad: Float32Array; users: number; columns: number; learningRate: number }
+  | { type: "backward"; fromOther: Float32Array; learningRate: number }
   | { type: "weights" };
 
 /** `ms`: time the worker spent on the request, for the trainer's step profile. */
 export type TowerReply = (
   | { type: "ready"; backend: string }
   | { type: "forward"; embeddings: Float32Array }
-  | { type: "scores"; loss: number; grad: Float32Array }
+  | { type: "scores"; loss: number; forOther: Float32Array }
   | { type: "backward"; dx: Float32Array; gradSquared: number }
   | { type: "weights"; weights: TowerMlpWeights }
   | { type: "error"; message: string }
@@ -45,11 +45,12 @@ async function handle(request: TowerRequest): Promise<[TowerReply, ArrayBuffer[]
   }
   if (request.type === "scores") {
     const { other, otherRows, rows, temperature, columnLogQ, columnIds } = request;
-    const { loss, grad } = tower.scoreRows(other, otherRows, rows, { temperature, columnLogQ, ...(columnIds ? { columnIds } : {}) });
-    return [{ type: "scores", loss, grad }, [grad.buffer as ArrayBuffer]];
+    const { loss, forOther } = tower.scoreRows(other, otherRows, rows, { temperature, columnLogQ, ...(columnIds ? { columnIds } : {}) });
+    const copy = new Float32Array(forOther);
+    return [{ type: "scores", loss, forOther: copy }, [copy.buffer]];
   }
   if (request.type === "backward") {
-    const { dx, gradSquared } = tower.backward(request.scoreGrad, request.users, request.columns, request.learningRate);
+    const { dx, gradSquared } = tower.backward(request.fromOther, request.learningRate);
     const copy = new Float32Array(dx);
     return [{ type: "backward", dx: copy, gradSquared }, [copy.buffer]];
   }
