@@ -5,7 +5,7 @@ import { bagBackward, bagForward, bagWeights } from "./embedding-bag.js";
 import { candidateColumns } from "./in-batch-softmax-loss.js";
 import { initBackend } from "./init-backend.js";
 import { MLP_WEIGHT_NAMES, type TowerSide } from "./tower-mlp.js";
-import type { TowerReply, TowerRequest } from "./tower-worker.js";
+import type { TowerExchange, TowerReply, TowerRequest } from "./tower-worker.js";
 import { parameterShapes, userInputWidth, itemInputWidth, type TwoTowerConfig, type TwoTowerWeights } from "./two-tower-model.js";
 
 /** What one parallel step needs of a batch (the fields assembleBatch fills). */
@@ -33,11 +33,11 @@ type EmbeddingName = (typeof EMBEDDING_NAMES)[number];
  * Adam state. tfjs's WASM backend is single-threaded in Node, so one thread leaves the second core idle; the
  * towers only meet at the score matrix, so their forward and backward passes can run side by side.
  *
- * Per step the main thread pools the embeddings into each tower's input (in JS, as embeddingBag does); the
- * workers return U and V; each worker gets the other's embeddings and computes the scores, loss and dL/dS of
- * half the batch's rows, and from them its rows' share of dL/dU and dL/dV; the shares are swapped, each worker
- * runs its backward pass and returns dL/dx (then takes its Adam step), and the main thread scatters dL/dx into
- * the shared embedding tables and updates them with its own Adam. The arithmetic is that of trainStep, so a seed
+ * Per step the main thread pools the embeddings into each tower's input (in JS, as embeddingBag does) and sends
+ * each worker its input. The workers compute U and V and swap them through shared memory; each computes
+ * the scores, loss and dL/dS of half the batch's rows and from them its rows' share of dL/dU and dL/dV; they swap
+ * the shares, run their backward passes and return dL/dx (then take their Adam steps), and the main thread
+ * scatters dL/dx into the shared embedding tables and updates them with its own Adam. The arithmetic is that of trainStep, so a seed
  * gives the same weights up to float rounding (float32 softmax here, float64 there).
  */
 export class ParallelTowerTrainer {
@@ -45,6 +45,8 @@ export class ParallelTowerTrainer {
   private readonly optimizer: AdamOptimizer;
   /** Milliseconds spent per phase of step(), summed over all steps: where a step's time goes. */
   readonly timings: Record<string, number> = {};
+  private exchange: TowerExchange | undefined;
+  private sequence = 0;
 
   private constructor(
     readonly config: TwoTowerConfig,
@@ -88,6 +90,7 @@ export class ParallelTowerTrainer {
       this.timings[phase] = (this.timings[phase] ?? 0) + now - mark;
       mark = now;
     };
+    const c = this.config;
     const n = batch.users.count;
     const items = batch.extraItems ? concatItems(batch.items, batch.extraItems) : batch.items;
     const columns = items.count;
@@ -96,36 +99,26 @@ export class ParallelTowerTrainer {
     const dropoutSeed = options.seed * 1_000_003 + step;
     const itemSegments = [{ rows: n, seed: dropoutSeed + 1 }];
     if (batch.extraItems) itemSegments.push({ rows: batch.extraItems.count, seed: dropoutSeed + 2 });
-    lap("embeddings forward (main)");
-    const [u, v] = await Promise.all([
-      this.workers.user.call<"forward">({ type: "forward", x: user.x, rows: n, dropout: options.dropout, segments: [{ rows: n, seed: dropoutSeed }] }, [user.x.buffer as ArrayBuffer]),
-      this.workers.item.call<"forward">({ type: "forward", x: item.x, rows: columns, dropout: options.dropout, segments: itemSegments }, [item.x.buffer as ArrayBuffer]),
-    ]);
-    lap("towers forward (workers)");
-    this.note("  of which worker compute (slower worker)", Math.max(u.ms ?? 0, v.ms ?? 0));
     const extra = batch.extraItems && batch.extraLogQ ? { count: batch.extraItems.count, logQ: batch.extraLogQ, ...(batch.extraIds ? { itemIds: batch.extraIds } : {}) } : undefined;
     const { columnLogQ, columnIds } = candidateColumns(n, batch.logQ, batch.itemIds, extra);
-    // Each worker scores half the rows (the softmax is row by row) after getting the other tower's embeddings, and
-    // turns them into its rows' share of dL/dU and dL/dV.
+    lap("embeddings forward (main)");
+    // Each worker scores half the rows (the softmax is row by row) once it has the other's embeddings.
     const half = Math.ceil(n / 2);
-    const loss = { temperature: options.temperature, columnLogQ, ...(columnIds ? { columnIds } : {}) };
-    const [top, bottom] = await Promise.all([
-      this.workers.user.call<"scores">({ type: "scores", other: v.embeddings, otherRows: columns, rows: { start: 0, count: half }, ...loss }, [
-        v.embeddings.buffer as ArrayBuffer,
-      ]),
-      this.workers.item.call<"scores">({ type: "scores", other: u.embeddings, otherRows: n, rows: { start: half, count: n - half }, ...loss }, [
-        u.embeddings.buffer as ArrayBuffer,
-      ]),
-    ]);
-    lap("scores + loss (workers, half the rows each)");
-    this.note("  of which worker compute (slower worker) ", Math.max(top.ms ?? 0, bottom.ms ?? 0));
-    // Each worker's rows gave part of the other tower's gradient: swap the parts.
+    const exchange = this.exchangeFor(Math.max(n, columns) * c.dim);
+    this.sequence++;
+    const shared = { type: "step" as const, exchange, sequence: this.sequence, dropout: options.dropout, temperature: options.temperature, columnLogQ, ...(columnIds ? { columnIds } : {}), learningRate };
     const [du, dv] = await Promise.all([
-      this.workers.user.call<"backward">({ type: "backward", fromOther: bottom.forOther, learningRate }, [bottom.forOther.buffer as ArrayBuffer]),
-      this.workers.item.call<"backward">({ type: "backward", fromOther: top.forOther, learningRate }, [top.forOther.buffer as ArrayBuffer]),
+      this.workers.user.call<"step">({ ...shared, x: user.x, rows: n, segments: [{ rows: n, seed: dropoutSeed }], scoreRows: { start: 0, count: half } }, [
+        user.x.buffer as ArrayBuffer,
+      ]),
+      this.workers.item.call<"step">({ ...shared, x: item.x, rows: columns, segments: itemSegments, scoreRows: { start: half, count: n - half } }, [
+        item.x.buffer as ArrayBuffer,
+      ]),
     ]);
-    lap("towers backward (workers)");
-    this.note("  of which worker compute (slower worker)  ", Math.max(du.ms ?? 0, dv.ms ?? 0));
+    lap("towers (workers)");
+    for (const [side, reply] of [["user", du], ["item", dv]] as const) {
+      for (const [phase, ms] of Object.entries(reply.phases)) this.note(`  ${side} worker: ${phase}`, ms);
+    }
     const grads = Object.fromEntries(EMBEDDING_NAMES.map((name) => [name, new Float32Array(this.tables[name].length)])) as Record<EmbeddingName, Float32Array>;
     this.userBackward(batch.users, user.weights, du.dx, grads);
     this.itemBackward(items, item.weights, dv.dx, grads);
@@ -133,7 +126,15 @@ export class ParallelTowerTrainer {
     for (const g of Object.values(grads)) for (let i = 0; i < g.length; i++) squared += g[i]! * g[i]!;
     this.optimizer.applyArrays(this.tables, grads, learningRate);
     lap("embeddings backward + Adam (main)");
-    return { loss: top.loss + bottom.loss, gradNorm: Math.sqrt(squared) };
+    return { loss: du.loss + dv.loss, gradNorm: Math.sqrt(squared) };
+  }
+
+  /** Shared slots of at least `floats` values each, reallocated only when a batch needs more. */
+  private exchangeFor(floats: number): TowerExchange {
+    if (!this.exchange || this.exchange.slots[0]!.byteLength < floats * 4) {
+      this.exchange = { flags: new SharedArrayBuffer(4 * 4), slots: Array.from({ length: 4 }, () => new SharedArrayBuffer(floats * 4)) };
+    }
+    return this.exchange;
   }
 
   private note(phase: string, ms: number): void {
