@@ -92,9 +92,13 @@ export async function runTrainingBenchmark(options: BenchmarkOptions): Promise<B
   const trainer = await ParallelTowerTrainer.create(config, initialWeights(config, options.seed), { weightDecay: trainOptions.weightDecay });
   let parallelTowers: Throughput;
   try {
+    const assemble = (i: number) => assembleBatch(task.training, task.training.train, batchRows[i % batchCount]!, undefined, trainOptions);
+    let next = assemble(0);
     parallelTowers = await timeRounds(options, async (i) => {
-      const batch = assembleBatch(task.training, task.training.train, batchRows[i % batchCount]!, undefined, trainOptions);
-      await trainer.step(batch, trainOptions, trainOptions.learningRate, i);
+      const pending = trainer.step(next, trainOptions, trainOptions.learningRate, i);
+      // As trainTwoTower does: the next batch is gathered while the workers run this step.
+      next = assemble(i + 1);
+      await pending;
     });
   } finally {
     await trainer.dispose();

@@ -120,8 +120,15 @@ export async function trainTwoTower(
       let lossSum = 0;
       let normSum = 0;
       let learningRate = options.learningRate;
+      const pick = (step: number): { rows: Int32Array; extra: Int32Array | undefined } => ({
+        rows: order.subarray(step * options.batchSize, Math.min(trainCount, (step + 1) * options.batchSize)),
+        extra: options.extraNegatives > 0 ? sampleItems(data.items.count, options.extraNegatives, rng) : undefined,
+      });
+      let next = pick(0);
+      let nextBatch = trainer ? assembleBatch(data, data.train, next.rows, next.extra, options) : undefined;
       for (let step = 0; step < stepsPerEpoch; step++) {
-        const rows = order.subarray(step * options.batchSize, Math.min(trainCount, (step + 1) * options.batchSize));
+        const current = next;
+        const batch = nextBatch;
         learningRate = learningRateAt({
           schedule: options.schedule,
           base: options.learningRate,
@@ -130,10 +137,21 @@ export async function trainTwoTower(
           stepsPerEpoch,
           warmupSteps: options.warmupSteps,
         });
-        const extra = options.extraNegatives > 0 ? sampleItems(data.items.count, options.extraNegatives, rng) : undefined;
-        const { loss, gradNorm } = trainer
-          ? await trainer.step(assembleBatch(data, data.train, rows, extra, options), options, learningRate, globalStep)
-          : trainStep(model, optimizer, data, data.train, rows, extra, options, learningRate, globalStep);
+        let result: { loss: number; gradNorm: number };
+        if (trainer && batch) {
+          const pending = trainer.step(batch, options, learningRate, globalStep);
+          // The next batch is gathered while the workers run this step (the main thread would sit idle). The
+          // random draws keep their order, so both modes see the same batches.
+          if (step + 1 < stepsPerEpoch) {
+            next = pick(step + 1);
+            nextBatch = assembleBatch(data, data.train, next.rows, next.extra, options);
+          }
+          result = await pending;
+        } else {
+          result = trainStep(model, optimizer, data, data.train, current.rows, current.extra, options, learningRate, globalStep);
+          if (step + 1 < stepsPerEpoch) next = pick(step + 1);
+        }
+        const { loss, gradNorm } = result;
         if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} at epoch ${epoch} step ${step + 1}; lower --lr`);
         lossSum += loss;
         normSum += gradNorm;
