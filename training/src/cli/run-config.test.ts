@@ -30,4 +30,11 @@ describe("parseRunConfig", () => {
     expect(parseRunConfig(merged).training).toMatchObject({ epochs: 9, batchSize: 64 });
     expect(parseRunConfig(merged).model.dim).toBe(64);
   });
+
+  it("trains the towers in parallel unless the config turns it off, and an unset flag keeps the file's choice", () => {
+    expect(parseRunConfig({ data: { files: ["a.csv"] } }).training.parallelTowers).toBe(true);
+    const off = mergeRunConfig({ data: { files: ["a.csv"] }, training: { parallelTowers: false } }, { training: { parallelTowers: undefined } });
+    expect(parseRunConfig(off).training.parallelTowers).toBe(false);
+    expect(() => parseRunConfig({ data: { files: ["a.csv"] }, training: { parallelTowers: "yes" } } as never)).toThrow(/training\.parallelTowers/);
+  });
 });

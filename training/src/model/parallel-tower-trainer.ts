@@ -106,7 +106,7 @@ export class ParallelTowerTrainer {
     const half = Math.ceil(n / 2);
     const exchange = this.exchangeFor(Math.max(n, columns) * c.dim);
     this.sequence++;
-    const shared = { type: "step" as const, exchange, sequence: this.sequence, dropout: options.dropout, temperature: options.temperature, columnLogQ, ...(columnIds ? { columnIds } : {}), learningRate };
+    const shared = { type: "step" as const, exchange, sequence: this.sequence, sentAt: performance.timeOrigin + performance.now(), dropout: options.dropout, temperature: options.temperature, columnLogQ, ...(columnIds ? { columnIds } : {}), learningRate };
     const [du, dv] = await Promise.all([
       this.workers.user.call<"step">({ ...shared, x: user.x, rows: n, segments: [{ rows: n, seed: dropoutSeed }], scoreRows: { start: 0, count: half } }, [
         user.x.buffer as ArrayBuffer,

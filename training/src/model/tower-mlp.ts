@@ -35,7 +35,7 @@ export class TowerMlp {
   /** This tower's part of dL/d(its embeddings) from scoreRows, completed in backward. */
   private ownPart: tf.Tensor2D | undefined;
   /** Gradients of the last backward pass and their learning rate, applied by applyPendingUpdate. */
-  private pending: { grads: Record<string, tf.Tensor>; learningRate: number } | undefined;
+  private pending: { grads: Record<string, Float32Array>; learningRate: number } | undefined;
   private saved: { x: tf.Tensor2D; relu: tf.Tensor2D; hidden: tf.Tensor2D; y: tf.Tensor2D; norm: tf.Tensor2D; multiplier?: tf.Tensor2D } | undefined;
 
   constructor(
@@ -142,7 +142,7 @@ export class TowerMlp {
     const own = this.ownPart;
     if (!saved || !own) throw new Error("TowerMlp.backward: call forward and scoreRows first");
     const dim = saved.y.shape[1];
-    const { dx, grads, squared } = tf.tidy(() => {
+    const { dx, grads } = tf.tidy(() => {
       const rest = tf.tensor2d(fromOther, [fromOther.length / dim, dim]);
       const dy = this.side === "user" ? tf.concat([own, rest], 0) : tf.add(rest, own);
       const dOut = tf.div(tf.sub(dy, tf.mul(saved.y, tf.sum(tf.mul(dy, saved.y), 1, true))), saved.norm) as tf.Tensor2D;
@@ -161,13 +161,19 @@ export class TowerMlp {
         [`${this.side}.dense1.kernel`]: dKernel1,
         [`${this.side}.dense1.bias`]: dBias1,
       };
-      const squared = tf.addN(Object.values(grads).map((t) => tf.sum(tf.square(t))));
-      return { dx, grads, squared };
+      return { dx, grads };
     });
-    const gradSquared = squared.dataSync()[0]!;
     const dxValues = dx.dataSync() as Float32Array;
-    tf.dispose([dx, squared]);
-    this.pending = { grads, learningRate };
+    // Read out once: Adam runs in JS anyway, and the squared norm is a JS sum instead of nine small kernels.
+    const values: Record<string, Float32Array> = {};
+    let gradSquared = 0;
+    for (const [name, g] of Object.entries(grads)) {
+      const v = g.dataSync() as Float32Array;
+      for (let i = 0; i < v.length; i++) gradSquared += v[i]! * v[i]!;
+      values[name] = v;
+    }
+    tf.dispose([dx, ...Object.values(grads)]);
+    this.pending = { grads: values, learningRate };
     this.release();
     return { dx: dxValues, gradSquared };
   }
@@ -177,8 +183,10 @@ export class TowerMlp {
     const pending = this.pending;
     if (!pending) return;
     this.pending = undefined;
-    this.optimizer.apply(this.variables, pending.grads, pending.learningRate);
-    tf.dispose(Object.values(pending.grads));
+    const params: Record<string, Float32Array> = {};
+    for (const [name, variable] of Object.entries(this.variables)) params[name] = Float32Array.from(variable.dataSync() as Float32Array);
+    this.optimizer.applyArrays(params, pending.grads, pending.learningRate);
+    for (const [name, variable] of Object.entries(this.variables)) variable.assign(tf.tidy(() => tf.tensor(params[name]!, variable.shape)));
   }
 
   getWeights(): TowerMlpWeights {

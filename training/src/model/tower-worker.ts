@@ -19,6 +19,8 @@ export interface TowerStepRequest {
   exchange: TowerExchange;
   /** Increases by one per step: the value a filled exchange slot is marked with. */
   sequence: number;
+  /** performance.timeOrigin + performance.now() when the trainer sent the request. */
+  sentAt: number;
 }
 
 /**
@@ -69,7 +71,7 @@ function take(exchange: TowerExchange, slot: number, sequence: number, length: n
 }
 
 async function step(t: TowerMlp, r: TowerStepRequest): Promise<[TowerReply, ArrayBuffer[]]> {
-  const phases: Record<string, number> = {};
+  const phases: Record<string, number> = { "message latency": performance.timeOrigin + performance.now() - r.sentAt };
   let mark = performance.now();
   const lap = (phase: string): void => {
     const now = performance.now();

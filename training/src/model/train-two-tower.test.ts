@@ -19,6 +19,23 @@ describe("trainTwoTower", () => {
     for (const r of [a, b, c]) r.result.model.dispose();
   });
 
+  it("trains the same in one thread and with parallel towers, up to float rounding", async () => {
+    const options = { epochs: 2, dropout: 0.2, extraNegatives: 3, patience: 5 };
+    const single = await tinyTrainedModel({ ...options, parallelTowers: false });
+    const parallel = await tinyTrainedModel({ ...options, parallelTowers: true });
+    const logs = (r: typeof single) => r.result.epochs.map((e) => [e.trainLoss, e.validationLoss, e.gradNorm]);
+    for (const [i, [trainLoss, validationLoss, gradNorm]] of logs(single).entries()) {
+      const [pt, pv, pg] = logs(parallel)[i]!;
+      expect(pt, `epoch ${i + 1} train loss`).toBeCloseTo(trainLoss!, 4);
+      expect(pv, `epoch ${i + 1} validation loss`).toBeCloseTo(validationLoss!, 4);
+      expect(pg! / gradNorm!, `epoch ${i + 1} gradient norm`).toBeCloseTo(1, 3);
+    }
+    // The model handed back holds the workers' weights: it scores validation as the epoch log says.
+    const again = evaluateLoss(parallel.result.model, parallel.task.training, parallel.task.training.validation, { ...DEFAULT_TRAIN_OPTIONS, batchSize: 64 });
+    expect(again).toBeCloseTo(parallel.result.epochs[parallel.result.bestEpoch - 1]!.validationLoss, 5);
+    for (const r of [single, parallel]) r.result.model.dispose();
+  });
+
   it("lowers the training loss and logs every epoch", async () => {
     const { result } = await tinyTrainedModel({ epochs: 4, patience: 10, learningRate: 5e-3, schedule: "constant" });
     const epochs = result.epochs;
