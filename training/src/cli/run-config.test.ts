@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { mergeRunConfig, parseRunConfig } from "./run-config.js";
 
@@ -31,8 +32,8 @@ describe("parseRunConfig", () => {
     expect(parseRunConfig(merged).model.dim).toBe(64);
   });
 
-  it("trains the towers in parallel unless the config turns it off, and an unset flag keeps the file's choice", () => {
-    expect(parseRunConfig({ data: { files: ["a.csv"] } }).training.parallelTowers).toBe(true);
+  it("trains the towers in parallel (given two cores) unless the config turns it off, and an unset flag keeps the file's choice", () => {
+    expect(parseRunConfig({ data: { files: ["a.csv"] } }).training.parallelTowers).toBe(availableParallelism() > 1);
     const off = mergeRunConfig({ data: { files: ["a.csv"] }, training: { parallelTowers: false } }, { training: { parallelTowers: undefined } });
     expect(parseRunConfig(off).training.parallelTowers).toBe(false);
     expect(() => parseRunConfig({ data: { files: ["a.csv"] }, training: { parallelTowers: "yes" } } as never)).toThrow(/training\.parallelTowers/);

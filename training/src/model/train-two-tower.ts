@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { createSeededRandom, type SeededRandom } from "../data/index.js";
 import type { ItemTensors, UserTensors } from "../features/index.js";
@@ -69,8 +70,9 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   logQ: true,
   patience: 2,
   seed: 7,
-  // 1.4× the single-thread throughput at batch 512, dim 128, hidden 256 on 2 cores (npm run bench).
-  parallelTowers: true,
+  // ~1.45× the single-thread throughput at batch 512, dim 128, hidden 256 on 2 cores (npm run bench); with one
+  // core the workers would only take turns.
+  parallelTowers: availableParallelism() > 1,
 };
 
 /** One row of epochs.json: A's report type plus timing. */
