@@ -54,7 +54,13 @@ const trainer = await ParallelTowerTrainer.create(config, initialWeights(config,
 for (let s = 0; s < 5; s++) await trainer.step(assembleBatch(task.training, task.training.train, rows, undefined, o), o, 1e-3, s);
 for (const k of Object.keys(trainer.timings)) trainer.timings[k] = 0;
 const started = performance.now();
-for (let s = 0; s < S; s++) await trainer.step(assembleBatch(task.training, task.training.train, rows, undefined, o), o, 1e-3, s);
+let next = trainer.prepare(assembleBatch(task.training, task.training.train, rows, undefined, o));
+for (let s = 0; s < S; s++) {
+  const pending = trainer.step(next, o, 1e-3, s);
+  // As trainTwoTower does: the next batch is prepared while the workers run this step.
+  next = trainer.prepare(assembleBatch(task.training, task.training.train, rows, undefined, o));
+  await pending;
+}
 console.log(`parallel step total ${((performance.now() - started) / S).toFixed(2)} ms`);
 for (const [k, v] of Object.entries(trainer.timings)) console.log(`  ${k.padEnd(36)} ${(v / S).toFixed(2)} ms`);
 await trainer.dispose();

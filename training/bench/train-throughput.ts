@@ -92,7 +92,7 @@ export async function runTrainingBenchmark(options: BenchmarkOptions): Promise<B
   const trainer = await ParallelTowerTrainer.create(config, initialWeights(config, options.seed), { weightDecay: trainOptions.weightDecay });
   let parallelTowers: Throughput;
   try {
-    const assemble = (i: number) => assembleBatch(task.training, task.training.train, batchRows[i % batchCount]!, undefined, trainOptions);
+    const assemble = (i: number) => trainer.prepare(assembleBatch(task.training, task.training.train, batchRows[i % batchCount]!, undefined, trainOptions));
     let next = assemble(0);
     parallelTowers = await timeRounds(options, async (i) => {
       const pending = trainer.step(next, trainOptions, trainOptions.learningRate, i);

@@ -19,6 +19,21 @@ export interface TowerBatch {
   extraLogQ?: Float32Array;
 }
 
+/**
+ * A batch with everything that does not depend on the weights done (index checks, pooling weights, the inputs'
+ * numeric columns, column log q), so it can be made while the workers run the step before. Use it once: its
+ * input arrays are handed to the workers.
+ */
+export interface PreparedTowerBatch {
+  readonly prepared: true;
+  batch: TowerBatch;
+  items: ItemTensors;
+  user: { x: Float32Array; weights: Float32Array[] };
+  item: { x: Float32Array; weights: Float32Array[] };
+  columnLogQ: Float32Array;
+  columnIds?: Int32Array;
+}
+
 export interface ParallelStepOptions {
   temperature: number;
   dropout: number;
@@ -83,7 +98,23 @@ export class ParallelTowerTrainer {
   }
 
   /** One optimisation step; returns the batch loss and the global gradient norm, as trainStep does. */
-  async step(batch: TowerBatch, options: ParallelStepOptions, learningRate: number, step: number): Promise<{ loss: number; gradNorm: number }> {
+  prepare(batch: TowerBatch): PreparedTowerBatch {
+    const n = batch.users.count;
+    const items = batch.extraItems ? concatItems(batch.items, batch.extraItems) : batch.items;
+    const extra = batch.extraItems && batch.extraLogQ ? { count: batch.extraItems.count, logQ: batch.extraLogQ, ...(batch.extraIds ? { itemIds: batch.extraIds } : {}) } : undefined;
+    const { columnLogQ, columnIds } = candidateColumns(n, batch.logQ, batch.itemIds, extra);
+    return {
+      prepared: true,
+      batch,
+      items,
+      user: this.userFeatures(batch.users),
+      item: this.itemFeatures(items),
+      columnLogQ,
+      ...(columnIds ? { columnIds } : {}),
+    };
+  }
+
+  async step(input: TowerBatch | PreparedTowerBatch, options: ParallelStepOptions, learningRate: number, step: number): Promise<{ loss: number; gradNorm: number }> {
     let mark = performance.now();
     const lap = (phase: string): void => {
       const now = performance.now();
@@ -91,16 +122,15 @@ export class ParallelTowerTrainer {
       mark = now;
     };
     const c = this.config;
+    const prepared = "prepared" in input ? input : this.prepare(input);
+    const { batch, items, user, item, columnLogQ, columnIds } = prepared;
     const n = batch.users.count;
-    const items = batch.extraItems ? concatItems(batch.items, batch.extraItems) : batch.items;
     const columns = items.count;
-    const user = this.userFeatures(batch.users);
-    const item = this.itemFeatures(items);
+    this.fill(this.userInputs(batch.users), user.weights, n, user.x, userInputWidth(c), c.userNumericSize);
+    this.fill(this.itemInputs(items), item.weights, columns, item.x, itemInputWidth(c), c.itemNumericSize);
     const dropoutSeed = options.seed * 1_000_003 + step;
     const itemSegments = [{ rows: n, seed: dropoutSeed + 1 }];
     if (batch.extraItems) itemSegments.push({ rows: batch.extraItems.count, seed: dropoutSeed + 2 });
-    const extra = batch.extraItems && batch.extraLogQ ? { count: batch.extraItems.count, logQ: batch.extraLogQ, ...(batch.extraIds ? { itemIds: batch.extraIds } : {}) } : undefined;
-    const { columnLogQ, columnIds } = candidateColumns(n, batch.logQ, batch.itemIds, extra);
     lap("embeddings forward (main)");
     // Each worker scores half the rows (the softmax is row by row) once it has the other's embeddings.
     const half = Math.ceil(n / 2);
@@ -160,16 +190,19 @@ export class ParallelTowerTrainer {
   private userFeatures(users: UserTensors): { x: Float32Array; weights: Float32Array[] } {
     const c = this.config;
     const n = users.count;
-    const L = c.sequenceLength;
     const width = userInputWidth(c);
     const x = new Float32Array(n * width);
     copyRows(users.numeric, c.userNumericSize, x, width, n);
-    const inputs: [EmbeddingName, Int32Array, number, "none" | "masked-mean"][] = [
+    return { x, weights: this.poolWeights(this.userInputs(users), n) };
+  }
+
+  private userInputs(users: UserTensors): [EmbeddingName, Int32Array, number, "none" | "masked-mean"][] {
+    const L = this.config.sequenceLength;
+    return [
       ["emb.device", users.device, 1, "none"],
       ["emb.item", users.recentItems, L, "masked-mean"],
       ["emb.page", users.recentPages, L, "masked-mean"],
     ];
-    return { x, weights: this.pool(inputs, n, x, width, c.userNumericSize) };
   }
 
   private itemFeatures(items: ItemTensors): { x: Float32Array; weights: Float32Array[] } {
@@ -178,7 +211,7 @@ export class ParallelTowerTrainer {
     const width = itemInputWidth(c);
     const x = new Float32Array(n * width);
     copyRows(items.numeric, c.itemNumericSize, x, width, n);
-    return { x, weights: this.pool(this.itemInputs(items), n, x, width, c.itemNumericSize) };
+    return { x, weights: this.poolWeights(this.itemInputs(items), n) };
   }
 
   private itemInputs(items: ItemTensors): [EmbeddingName, Int32Array, number, "none" | "masked-mean"][] {
@@ -190,16 +223,28 @@ export class ParallelTowerTrainer {
     ];
   }
 
-  private pool(inputs: [EmbeddingName, Int32Array, number, "none" | "masked-mean"][], n: number, x: Float32Array, stride: number, start: number): Float32Array[] {
-    let offset = start;
+  /** Checks the indices and returns each input's per-slot pooling weights. */
+  private poolWeights(inputs: [EmbeddingName, Int32Array, number, "none" | "masked-mean"][], n: number): Float32Array[] {
     return inputs.map(([name, indices, length, mode]) => {
-      const table = this.tables[name];
+      checkIndices(name, indices, this.tables[name].length / this.tableWidth(name));
+      return bagWeights(indices, n, length, mode);
+    });
+  }
+
+  /** Writes the pooled embeddings (with the current tables) into their columns of x. */
+  private fill(
+    inputs: [EmbeddingName, Int32Array, number, "none" | "masked-mean"][],
+    weights: Float32Array[],
+    n: number,
+    x: Float32Array,
+    stride: number,
+    start: number,
+  ): void {
+    let offset = start;
+    inputs.forEach(([name, indices, length], i) => {
       const width = this.tableWidth(name);
-      checkIndices(name, indices, table.length / width);
-      const weights = bagWeights(indices, n, length, mode);
-      bagForward(table, width, indices, weights, n, length, x, stride, offset);
+      bagForward(this.tables[name], width, indices, weights[i]!, n, length, x, stride, offset);
       offset += width;
-      return weights;
     });
   }
 

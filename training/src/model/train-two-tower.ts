@@ -127,7 +127,7 @@ export async function trainTwoTower(
         extra: options.extraNegatives > 0 ? sampleItems(data.items.count, options.extraNegatives, rng) : undefined,
       });
       let next = pick(0);
-      let nextBatch = trainer ? assembleBatch(data, data.train, next.rows, next.extra, options) : undefined;
+      let nextBatch = trainer?.prepare(assembleBatch(data, data.train, next.rows, next.extra, options));
       for (let step = 0; step < stepsPerEpoch; step++) {
         const current = next;
         const batch = nextBatch;
@@ -146,7 +146,7 @@ export async function trainTwoTower(
           // random draws keep their order, so both modes see the same batches.
           if (step + 1 < stepsPerEpoch) {
             next = pick(step + 1);
-            nextBatch = assembleBatch(data, data.train, next.rows, next.extra, options);
+            nextBatch = trainer.prepare(assembleBatch(data, data.train, next.rows, next.extra, options));
           }
           result = await pending;
         } else {
