@@ -54,7 +54,12 @@ export interface BenchmarkResult {
   benchmark: "two-tower training throughput";
   config: { users: number; dim: number; hidden: number; batchSize: number; steps: number; warmupSteps: number; rounds: number; model: TwoTowerConfig };
   /** Both training modes: one thread, and the two towers in two worker threads (--parallel-towers). */
-  tfjs: { backend: BackendInfo; single: Throughput; parallelTowers: Throughput };
+  tfjs: {
+    backend: BackendInfo;
+    single: Throughput;
+    /** With where a step's time went (ms per step, averaged over every step run): the trainer's own profile. */
+    parallelTowers: Throughput & { stepProfileMs: Record<string, number> };
+  };
   torch: { available: boolean; version?: string; reason?: string; results?: Record<string, { samplesPerSecond: number; rounds: number[] }> };
   /** tfjs samples/s ÷ PyTorch samples/s, per tfjs mode and PyTorch thread count. */
   ratio: Record<string, number>;
@@ -90,16 +95,19 @@ export async function runTrainingBenchmark(options: BenchmarkOptions): Promise<B
 
   log(`tfjs (${backend.name}), parallel towers (two worker threads): same steps`);
   const trainer = await ParallelTowerTrainer.create(config, initialWeights(config, options.seed), { weightDecay: trainOptions.weightDecay });
-  let parallelTowers: Throughput;
+  let parallelTowers: BenchmarkResult["tfjs"]["parallelTowers"];
   try {
     const assemble = (i: number) => trainer.prepare(assembleBatch(task.training, task.training.train, batchRows[i % batchCount]!, undefined, trainOptions));
     let next = assemble(0);
-    parallelTowers = await timeRounds(options, async (i) => {
+    const timed = await timeRounds(options, async (i) => {
       const pending = trainer.step(next, trainOptions, trainOptions.learningRate, i);
       // As trainTwoTower does: the next batch is gathered while the workers run this step.
       next = assemble(i + 1);
       await pending;
     });
+    const steps = options.warmupSteps + options.rounds * options.steps;
+    const stepProfileMs = Object.fromEntries(Object.entries(trainer.timings).map(([phase, ms]) => [phase.trim(), ms / steps]));
+    parallelTowers = { ...timed, stepProfileMs };
   } finally {
     await trainer.dispose();
   }
