@@ -134,9 +134,10 @@ export class ParallelTowerTrainer {
     lap("embeddings forward (main)");
     // Each worker scores half the rows (the softmax is row by row) once it has the other's embeddings.
     const half = Math.ceil(n / 2);
+    // Sent only when new: cloning shared buffers into a message cost ~0.3 ms a step.
     const exchange = this.exchangeFor(Math.max(n, columns) * c.dim);
     this.sequence++;
-    const shared = { type: "step" as const, exchange, sequence: this.sequence, sentAt: performance.timeOrigin + performance.now(), dropout: options.dropout, temperature: options.temperature, columnLogQ, ...(columnIds ? { columnIds } : {}), learningRate };
+    const shared = { type: "step" as const, ...(exchange ? { exchange } : {}), sequence: this.sequence, sentAt: performance.timeOrigin + performance.now(), dropout: options.dropout, temperature: options.temperature, columnLogQ, ...(columnIds ? { columnIds } : {}), learningRate };
     const [du, dv] = await Promise.all([
       this.workers.user.call<"step">({ ...shared, x: user.x, rows: n, segments: [{ rows: n, seed: dropoutSeed }], scoreRows: { start: 0, count: half } }, [
         user.x.buffer as ArrayBuffer,
@@ -159,11 +160,10 @@ export class ParallelTowerTrainer {
     return { loss: du.loss + dv.loss, gradNorm: Math.sqrt(squared) };
   }
 
-  /** Shared slots of at least `floats` values each, reallocated only when a batch needs more. */
-  private exchangeFor(floats: number): TowerExchange {
-    if (!this.exchange || this.exchange.slots[0]!.byteLength < floats * 4) {
-      this.exchange = { flags: new SharedArrayBuffer(4 * 4), slots: Array.from({ length: 4 }, () => new SharedArrayBuffer(floats * 4)) };
-    }
+  /** New shared slots when the current ones (if any) hold fewer than `floats` values, else undefined. */
+  private exchangeFor(floats: number): TowerExchange | undefined {
+    if (this.exchange && this.exchange.slots[0]!.byteLength >= floats * 4) return undefined;
+    this.exchange = { flags: new SharedArrayBuffer(4 * 4), slots: Array.from({ length: 4 }, () => new SharedArrayBuffer(floats * 4)) };
     return this.exchange;
   }
 

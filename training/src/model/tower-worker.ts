@@ -16,7 +16,8 @@ export interface TowerStepRequest {
   columnLogQ: Float32Array;
   columnIds?: Int32Array;
   learningRate: number;
-  exchange: TowerExchange;
+  /** Sent with the first step and whenever a larger batch needs bigger slots; the worker keeps the last one. */
+  exchange?: TowerExchange;
   /** Increases by one per step: the value a filled exchange slot is marked with. */
   sequence: number;
   /** performance.timeOrigin + performance.now() when the trainer sent the request. */
@@ -51,6 +52,8 @@ const port = parentPort;
 if (!port) throw new Error("tower-worker.ts runs only as a worker thread (see ParallelTowerTrainer)");
 let tower: TowerMlp | undefined;
 let side: TowerSide = "user";
+/** When the last Adam step (run after the reply) ended, and how long it took, for the step profile. */
+let lastUpdate = { endedAt: 0, ms: 0 };
 
 function put(exchange: TowerExchange, slot: number, sequence: number, values: Float32Array): void {
   new Float32Array(exchange.slots[slot]!, 0, values.length).set(values);
@@ -70,8 +73,19 @@ function take(exchange: TowerExchange, slot: number, sequence: number, length: n
   return new Float32Array(exchange.slots[slot]!, 0, length).slice();
 }
 
+let exchange: TowerExchange | undefined;
+
 async function step(t: TowerMlp, r: TowerStepRequest): Promise<[TowerReply, ArrayBuffer[]]> {
-  const phases: Record<string, number> = { "message latency": performance.timeOrigin + performance.now() - r.sentAt };
+  if (r.exchange) exchange = r.exchange;
+  if (!exchange) throw new Error("tower worker: the first step carries no exchange buffers");
+  const shared = exchange;
+  const now = performance.timeOrigin + performance.now();
+  // The request waits while the last step's Adam update still runs; what remains is delivery.
+  const phases: Record<string, number> = {
+    "Adam update of the step before (after its reply)": lastUpdate.ms,
+    "request delivery": now - Math.max(r.sentAt, lastUpdate.endedAt),
+    "request queued behind the Adam update": Math.max(0, lastUpdate.endedAt - r.sentAt),
+  };
   let mark = performance.now();
   const lap = (phase: string): void => {
     const now = performance.now();
@@ -84,19 +98,19 @@ async function step(t: TowerMlp, r: TowerStepRequest): Promise<[TowerReply, Arra
   // The user worker scores the first rows, the item worker the rest; both need all of U and V.
   const users = user ? r.rows : r.scoreRows.start + r.scoreRows.count;
   const columns = user ? r.columnLogQ.length : r.rows;
-  put(r.exchange, user ? 0 : 1, r.sequence, embeddings);
+  put(shared, user ? 0 : 1, r.sequence, embeddings);
   lap("forward");
-  const other = take(r.exchange, user ? 1 : 0, r.sequence, (user ? columns : users) * dim);
+  const other = take(shared, user ? 1 : 0, r.sequence, (user ? columns : users) * dim);
   lap("wait for the other tower's embeddings");
   const { loss, forOther } = t.scoreRows(other, other.length / dim, r.scoreRows, {
     temperature: r.temperature,
     columnLogQ: r.columnLogQ,
     ...(r.columnIds ? { columnIds: r.columnIds } : {}),
   });
-  put(r.exchange, user ? 2 : 3, r.sequence, forOther);
+  put(shared, user ? 2 : 3, r.sequence, forOther);
   lap("scores, loss, dL/dS products");
   // The user worker gets the item worker's rows of dL/dU; the item worker an addend of dL/dV.
-  const fromOther = take(r.exchange, user ? 3 : 2, r.sequence, (user ? users - r.scoreRows.count : columns) * dim);
+  const fromOther = take(shared, user ? 3 : 2, r.sequence, (user ? users - r.scoreRows.count : columns) * dim);
   lap("wait for the other tower's gradient part");
   const { dx, gradSquared } = t.backward(fromOther, r.learningRate);
   const copy = new Float32Array(dx);
@@ -124,7 +138,11 @@ port.on("message", (request: TowerRequest) => {
       port.postMessage(reply, transfer);
       // After the reply, so the Adam step overlaps the main thread's embedding update; the next request waits
       // for it (forward and getWeights apply it first).
-      if (reply.type === "step") tower?.applyPendingUpdate();
+      if (reply.type === "step") {
+        const started = performance.now();
+        tower?.applyPendingUpdate();
+        lastUpdate = { endedAt: performance.timeOrigin + performance.now(), ms: performance.now() - started };
+      }
     },
     (error: unknown) => port.postMessage({ type: "error", message: (error as Error).stack ?? String(error) } satisfies TowerReply),
   );
