@@ -52,8 +52,11 @@ type EmbeddingName = (typeof EMBEDDING_NAMES)[number];
  * each worker its input. The workers compute U and V and swap them through shared memory; each computes
  * the scores, loss and dL/dS of half the batch's rows and from them its rows' share of dL/dU and dL/dV; they swap
  * the shares, run their backward passes and return dL/dx (then take their Adam steps), and the main thread
- * scatters dL/dx into the shared embedding tables and updates them with its own Adam. The arithmetic is that of trainStep, so a seed
- * gives the same weights up to float rounding (float32 softmax here, float64 there).
+ * scatters dL/dx into the shared embedding tables and updates them with its own Adam.
+ *
+ * The arithmetic is that of trainStep (same ops, same dropout masks, same JS loss pass), so a seed gives the
+ * same weights up to float rounding (sums split in two add up in another order), and the same weights on every
+ * run: the row split is fixed, and each worker's part is added in a fixed order.
  */
 export class ParallelTowerTrainer {
   private readonly tables: Record<EmbeddingName, Float32Array>;
