@@ -141,14 +141,15 @@ export class ParallelTowerTrainer {
     const exchange = this.exchangeFor(Math.max(n, columns) * c.dim);
     this.sequence++;
     const shared = { type: "step" as const, ...(exchange ? { exchange } : {}), sequence: this.sequence, sentAt: performance.timeOrigin + performance.now(), dropout: options.dropout, temperature: options.temperature, columnLogQ, ...(columnIds ? { columnIds } : {}), learningRate };
-    const [du, dv] = await Promise.all([
-      this.workers.user.call<"step">({ ...shared, x: user.x, rows: n, segments: [{ rows: n, seed: dropoutSeed }], scoreRows: { start: 0, count: half } }, [
-        user.x.buffer as ArrayBuffer,
-      ]),
-      this.workers.item.call<"step">({ ...shared, x: item.x, rows: columns, segments: itemSegments, scoreRows: { start: half, count: n - half } }, [
-        item.x.buffer as ArrayBuffer,
-      ]),
+    // The item worker first: its tower is the wider one, and whichever is woken second starts later
+    // (measured: ~1% more samples/s this way round).
+    const itemReply = this.workers.item.call<"step">({ ...shared, x: item.x, rows: columns, segments: itemSegments, scoreRows: { start: half, count: n - half } }, [
+      item.x.buffer as ArrayBuffer,
     ]);
+    const userReply = this.workers.user.call<"step">({ ...shared, x: user.x, rows: n, segments: [{ rows: n, seed: dropoutSeed }], scoreRows: { start: 0, count: half } }, [
+      user.x.buffer as ArrayBuffer,
+    ]);
+    const [du, dv] = await Promise.all([userReply, itemReply]);
     lap("towers (workers)");
     for (const [side, reply] of [["user", du], ["item", dv]] as const) {
       for (const [phase, ms] of Object.entries(reply.phases)) this.note(`  ${side} worker: ${phase}`, ms);
