@@ -6,7 +6,7 @@ import type { EpochLog } from "../report/index.js";
 import { AdamOptimizer } from "./adam-optimizer.js";
 import { inBatchSoftmaxLoss } from "./in-batch-softmax-loss.js";
 import { learningRateAt, type LearningRateSchedule } from "./learning-rate-schedule.js";
-import { ParallelTowerTrainer } from "./parallel-tower-trainer.js";
+import { ParallelTowerTrainer, type TowerBatch } from "./parallel-tower-trainer.js";
 import { sliceItems, TwoTowerModel, type TwoTowerConfig, type TwoTowerWeights } from "./two-tower-model.js";
 
 /** (user row, item row) training examples; row indices into a UserTensors / ItemTensors. */
@@ -262,15 +262,8 @@ export function evaluateLoss(
   return sum / Math.max(1, batches);
 }
 
-interface Batch {
-  users: UserTensors;
-  items: ItemTensors;
-  itemIds: Int32Array;
-  logQ?: Float32Array;
-  extraItems?: ItemTensors;
-  extraIds?: Int32Array;
-  extraLogQ?: Float32Array;
-}
+/** A training batch: the parallel trainer takes the same shape. */
+type Batch = TowerBatch;
 
 /**
  * Gathers the rows of a batch. The positive item is blanked out of the user's history (leave-target-out), so the
