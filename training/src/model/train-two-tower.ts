@@ -7,7 +7,7 @@ import { AdamOptimizer } from "./adam-optimizer.js";
 import { inBatchSoftmaxLoss } from "./in-batch-softmax-loss.js";
 import { learningRateAt, type LearningRateSchedule } from "./learning-rate-schedule.js";
 import { ParallelTowerTrainer, type TowerBatch } from "./parallel-tower-trainer.js";
-import { sliceItems, TwoTowerModel, type TwoTowerConfig, type TwoTowerWeights } from "./two-tower-model.js";
+import { TwoTowerModel, type TwoTowerConfig, type TwoTowerWeights } from "./two-tower-model.js";
 
 /** (user row, item row) training examples; row indices into a UserTensors / ItemTensors. */
 export interface PairSet {
@@ -289,14 +289,7 @@ export function assembleBatch(
     recentItems: new Int32Array(n * L),
     recentPages: new Int32Array(n * L),
   };
-  const bi: ItemTensors = {
-    count: n,
-    numeric: new Float32Array(n * iw),
-    itemIndex: new Int32Array(n),
-    page: new Int32Array(n),
-    interaction: new Int32Array(n),
-    category: new Int32Array(n),
-  };
+  const bi = allocateItems(n, iw);
   const itemIds = new Int32Array(n);
   for (let b = 0; b < n; b++) {
     const pair = rows[b]!;
@@ -311,11 +304,7 @@ export function assembleBatch(
       bu.recentItems[b * L + l] = item;
       bu.recentPages[b * L + l] = users.recentPages[u * L + l]!;
     }
-    bi.numeric.set(items.numeric.subarray(it * iw, (it + 1) * iw), b * iw);
-    bi.itemIndex[b] = target;
-    bi.page[b] = items.page[it]!;
-    bi.interaction[b] = items.interaction[it]!;
-    bi.category[b] = items.category[it]!;
+    copyItemRow(items, it, bi, b, iw);
     itemIds[b] = it;
   }
   const batch: Batch = { users: bu, items: bi, itemIds };
@@ -335,25 +324,30 @@ export function assembleBatch(
 }
 
 function gatherItems(items: ItemTensors, rows: Int32Array): ItemTensors {
-  const n = rows.length;
   const iw = items.numeric.length / Math.max(1, items.count);
-  const out: ItemTensors = {
+  const out = allocateItems(rows.length, iw);
+  rows.forEach((row, b) => copyItemRow(items, row, out, b, iw));
+  return out;
+}
+
+function allocateItems(n: number, numericWidth: number): ItemTensors {
+  return {
     count: n,
-    numeric: new Float32Array(n * iw),
+    numeric: new Float32Array(n * numericWidth),
     itemIndex: new Int32Array(n),
     page: new Int32Array(n),
     interaction: new Int32Array(n),
     category: new Int32Array(n),
   };
-  rows.forEach((row, b) => {
-    const one = sliceItems(items, row, row + 1);
-    out.numeric.set(one.numeric, b * iw);
-    out.itemIndex[b] = one.itemIndex[0]!;
-    out.page[b] = one.page[0]!;
-    out.interaction[b] = one.interaction[0]!;
-    out.category[b] = one.category[0]!;
-  });
-  return out;
+}
+
+/** Copies item row `from` of `items` into row `to` of `out`. */
+function copyItemRow(items: ItemTensors, from: number, out: ItemTensors, to: number, numericWidth: number): void {
+  out.numeric.set(items.numeric.subarray(from * numericWidth, (from + 1) * numericWidth), to * numericWidth);
+  out.itemIndex[to] = items.itemIndex[from]!;
+  out.page[to] = items.page[from]!;
+  out.interaction[to] = items.interaction[from]!;
+  out.category[to] = items.category[from]!;
 }
 
 function sampleItems(itemCount: number, k: number, rng: SeededRandom): Int32Array {
