@@ -1,6 +1,6 @@
-import { CLIP, OOV_INDEX, PAD_INDEX, type FeatureSpec, type NumericFeature, type Vocabulary } from "./feature-spec.js";
 import { FeatureEncodingError } from "./errors.js";
-import { ITEM_NUMERIC_FIELDS, USER_NUMERIC_FIELDS, type RawItemFeatures, type RawUserFeatures } from "./raw-features.js";
+import { CLIP, type FeatureSpec, type NumericFeature, OOV_INDEX, PAD_INDEX, type Vocabulary } from "./feature-spec.js";
+import { ITEM_NUMERIC_FIELDS, type RawItemFeatures, type RawUserFeatures, USER_NUMERIC_FIELDS } from "./raw-features.js";
 
 export interface UserTensors {
   count: number;

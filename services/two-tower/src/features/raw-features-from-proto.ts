@@ -1,5 +1,5 @@
 import type { Interaction, ItemFeatures, UserFeatures } from "@funnel/proto";
-import { DEVICES, INTERACTIONS, PAGES } from "../data/event.js";
+import { DEVICES, INTERACTIONS, PAGES } from "../event.js";
 import type { RawInteraction, RawItemFeatures, RawUserFeatures } from "./raw-features.js";
 
 // proto enums number their values 1..n in the same order as DEVICES / PAGES / INTERACTIONS; 0 (UNSPECIFIED)

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { DEVICES, INTERACTIONS, PAGES } from "../data/event.js";
+import { DEVICES, INTERACTIONS, PAGES } from "../event.js";
 import { DEFAULT_SEQUENCE_LENGTH } from "./aggregate-user-features.js";
 import { FeatureSpecError } from "./errors.js";
-import { ITEM_NUMERIC_FIELDS, USER_NUMERIC_FIELDS, type RawItemFeatures, type RawUserFeatures } from "./raw-features.js";
+import { ITEM_NUMERIC_FIELDS, type RawItemFeatures, type RawUserFeatures, USER_NUMERIC_FIELDS } from "./raw-features.js";
 
 /** Bumped on any change to how a spec encodes; serving refuses specs of another version. */
 export const FEATURE_SPEC_VERSION = "funnel-features/v1";

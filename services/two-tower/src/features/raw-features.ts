@@ -1,4 +1,4 @@
-import type { Device, InteractionKind, Page } from "../data/event.js";
+import type { Device, InteractionKind, Page } from "../event.js";
 
 // Field names mirror proto funnel.v1 UserFeatures / ItemFeatures / Interaction (camelCase, enums as the
 // lower-case names), so a served request maps to these one to one (see raw-features-from-proto.ts).

@@ -1,15 +1,15 @@
 import { DeviceType, InteractionType, ItemFeatures, PageType, UserFeatures } from "@funnel/proto";
 import { describe, expect, it } from "vitest";
-import { generateDataset } from "../data/generate-dataset.js";
+import { sampleEvents } from "../testing/sample-events.js";
 import { aggregateItemFeatures } from "./aggregate-item-features.js";
 import { aggregateUserFeatures } from "./aggregate-user-features.js";
 import { encodeItems, encodeUsers } from "./encode-features.js";
 import { FeatureEncodingError } from "./errors.js";
-import { OOV_INDEX, PAD_INDEX, buildFeatureSpec } from "./feature-spec.js";
-import { rawItemFeaturesFromProto, rawUserFeaturesFromProto } from "./raw-features-from-proto.js";
+import { buildFeatureSpec, OOV_INDEX, PAD_INDEX } from "./feature-spec.js";
 import type { RawUserFeatures } from "./raw-features.js";
+import { rawItemFeaturesFromProto, rawUserFeaturesFromProto } from "./raw-features-from-proto.js";
 
-const data = generateDataset({ users: 300, seed: 21, items: 120 });
+const data = sampleEvents({ users: 300, seed: 21, items: 120 });
 const users = aggregateUserFeatures(data.events, { sequenceLength: 8 });
 const items = aggregateItemFeatures(data.events, data.items);
 const spec = buildFeatureSpec({ users: [...users.values()], items: [...items.values()] }, { sequenceLength: 8 });

@@ -1,9 +1,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
-import { parseFeatureSpec, type FeatureSpec, type ItemTensors, type UserTensors } from "../features/index.js";
-import { ONNX_OUTPUT_NAME } from "./build-onnx-towers.js";
-import { MODEL_FILES } from "./write-model-directory.js";
+import { type FeatureSpec, type ItemTensors, parseFeatureSpec, type UserTensors } from "./features/index.js";
+import { MODEL_FILES, ONNX_OUTPUT_NAME } from "./model-directory.js";
 
 /** The exported towers of a model directory run with onnxruntime: evaluation sees exactly what serving sees. */
 export class OnnxTowers {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { generateDataset } from "../data/generate-dataset.js";
+import { sampleEvents } from "../testing/sample-events.js";
 import { aggregateItemFeatures } from "./aggregate-item-features.js";
 import { aggregateUserFeatures } from "./aggregate-user-features.js";
 import { encodeItems, encodeUsers } from "./encode-features.js";
 import { FeatureSpecError } from "./errors.js";
 import { buildFeatureSpec, parseFeatureSpec } from "./feature-spec.js";
 
-const data = generateDataset({ users: 300, seed: 21, items: 120 });
+const data = sampleEvents({ users: 300, seed: 21, items: 120 });
 const users = aggregateUserFeatures(data.events, { sequenceLength: 8 });
 const items = aggregateItemFeatures(data.events, data.items);
 const spec = buildFeatureSpec({ users: [...users.values()], items: [...items.values()] }, { sequenceLength: 8 });

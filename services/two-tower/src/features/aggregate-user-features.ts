@@ -1,5 +1,5 @@
-import type { InteractionEvent } from "../data/event.js";
-import { DEVICES } from "../data/event.js";
+import type { InteractionEvent } from "../event.js";
+import { DEVICES } from "../event.js";
 import type { RawUserFeatures } from "./raw-features.js";
 
 export const DEFAULT_SEQUENCE_LENGTH = 20;

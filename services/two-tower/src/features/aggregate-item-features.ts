@@ -1,5 +1,5 @@
-import type { InteractionEvent } from "../data/event.js";
-import { INTERACTIONS, PAGES, isPage, isInteractionKind } from "../data/event.js";
+import type { InteractionEvent } from "../event.js";
+import { INTERACTIONS, isInteractionKind, isPage, PAGES } from "../event.js";
 import type { RawItemFeatures } from "./raw-features.js";
 
 /**

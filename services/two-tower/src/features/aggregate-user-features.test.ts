@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { InteractionEvent } from "../data/event.js";
+import type { InteractionEvent } from "../event.js";
 import { aggregateUserFeatures } from "./aggregate-user-features.js";
 
 function event(overrides: Partial<InteractionEvent>): InteractionEvent {
