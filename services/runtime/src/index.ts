@@ -27,5 +27,5 @@ export type { ServiceModule, RunningServices } from "./service-module.js";
 export type { SharedResources } from "./service-module.js";
 export { ModelSlot } from "./model-slot.js";
 export type { ModelSource, ServableModel, ModelLease, LoadedVersion, ModelSlotStatus, ModelSlotOptions } from "./model-slot.js";
-export { ModelHub, modelSettings, modelSourceFromConfig } from "./model-hub.js";
+export { ModelHub, modelSettings, registryFromModelConfig } from "./model-hub.js";
 export type { ModelConfig, SlotRequest } from "./model-hub.js";

@@ -1,7 +1,7 @@
 // One model slot per (model, ref, kind) in a process: in embedded mode the services that need the same
 // two-tower version share one loaded copy instead of each loading the towers again.
 import path from "node:path";
-import { readRegistryConfig, registryFromConfig } from "@funnel/registry";
+import { readRegistryConfig, registryFromConfig, type ModelRegistry } from "@funnel/registry";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Logger } from "pino";
 import { setting, type ConfigOf } from "./config.js";
@@ -55,8 +55,8 @@ export const modelSettings = {
 
 export type ModelConfig = ConfigOf<typeof modelSettings>;
 
-/** Builds the configured registry as a slot's model source. */
-export function modelSourceFromConfig(config: ModelConfig): ModelSource {
+/** Builds the configured registry (a slot's model source; the platform's first run also registers into it). */
+export function registryFromModelConfig(config: Pick<ModelConfig, "registry" | "registryDir" | "mlflowTrackingUri">): ModelRegistry {
   return registryFromConfig(
     readRegistryConfig({
       FUNNEL_REGISTRY: config.registry,
@@ -125,7 +125,7 @@ export class ModelHub {
     const key = `${request.kind}\u0000${request.name}\u0000${request.ref}`;
     const existing = this.slots.get(key);
     if (existing) return existing;
-    this.source ??= modelSourceFromConfig(this.options.config);
+    this.source ??= registryFromModelConfig(this.options.config);
     const { config, log } = this.options;
     const slot: ModelSlot<M> = new ModelSlot<M>({
       name: request.name,

@@ -49,15 +49,23 @@ export async function runServices(
     handleSignals?: boolean;
     /** Where model slots load versions from; the configured registry when absent. */
     modelSource?: ModelSource;
+    /**
+     * Runs once settings are parsed, before any port is bound (e.g. the embedded platform's first run trains
+     * and registers a model). Throwing stops start-up with its message.
+     */
+    prepare?: (config: Record<string, unknown>, log: Logger) => Promise<void>;
+    /** Settings of the process itself (beside the modules'), e.g. the platform's first-run options. */
+    settings?: SettingsSpec;
   },
 ): Promise<RunningServices> {
-  const spec: SettingsSpec = Object.assign({}, servingSettings, modelSettings, ...modules.map((m) => m.settings));
+  const spec: SettingsSpec = Object.assign({}, servingSettings, modelSettings, source.settings, ...modules.map((m) => m.settings));
   if (source.argv.includes("--help")) {
     process.stdout.write(`Settings (flag, env var, default):\n${formatConfigHelp(spec)}\n`);
     process.exit(0);
   }
   const config = loadConfig(spec, source) as ConfigOf<typeof servingSettings> & Record<string, unknown>;
   const log = createLogger(config.logLevel, "funnel");
+  await source.prepare?.(config, log);
   const server = new ServingServer({ config, log });
   const models = new ModelHub({ config: config as unknown as ModelConfig, log: log.child({ component: "models" }), registry: server.metrics.registry, source: source.modelSource });
   const shutdown = async () => {
@@ -78,8 +86,8 @@ export async function runServices(
 }
 
 /** Entry-point helper: runs the modules with process env/argv, printing config errors without a stack. */
-export function main(modules: ServiceModule<any>[]): void {
-  runServices(modules, { env: process.env, argv: process.argv.slice(2), handleSignals: true }).catch((error: unknown) => {
+export function main(modules: ServiceModule<any>[], options: Pick<Parameters<typeof runServices>[1], "prepare" | "settings"> = {}): void {
+  runServices(modules, { env: process.env, argv: process.argv.slice(2), handleSignals: true, ...options }).catch((error: unknown) => {
     if (error instanceof ConfigError) {
       process.stderr.write(`configuration error: ${error.message}\n`);
     } else {
