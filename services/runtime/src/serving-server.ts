@@ -1,15 +1,13 @@
 // gRPC server bootstrap shared by every service: typed handlers with a call context, one error boundary,
 // deadlines, metrics, standard health (NOT_SERVING until models are loaded), reflection, graceful shutdown.
-import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
-import { PROTO_FILES, PROTO_ROOT } from "@funnel/proto";
+import { HealthImplementation } from "grpc-health-check";
+import { DESCRIPTOR_SET_FILES } from "@funnel/proto";
 import type { Logger } from "pino";
 import { CallContext } from "./call-context.js";
 import type { ServingConfig } from "./config.js";
 import { errorToStatus } from "./error-boundary.js";
+import { ReflectionService } from "./reflection-service.js";
 import { CancelledError, DeadlineExceededError, UnavailableError } from "./errors.js";
 import { ServingMetrics } from "./serving-metrics.js";
 
@@ -158,12 +156,7 @@ export class ServingServer {
   }
 
   private addReflection(): void {
-    const healthRoot = path.resolve(path.dirname(healthProtoPath), "../..");
-    const definition = protoLoader.loadSync([...PROTO_FILES, "health/v1/health.proto"], {
-      includeDirs: [PROTO_ROOT, healthRoot],
-      keepCase: true,
-    });
-    new ReflectionService(definition, { services: [...this.ready.keys(), "grpc.health.v1.Health"] }).addToServer(this.server);
+    ReflectionService.fromDescriptorSetFiles(DESCRIPTOR_SET_FILES, [...this.ready.keys(), "grpc.health.v1.Health"]).addToServer(this.server);
   }
 
   private openCall(
