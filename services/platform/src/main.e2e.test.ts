@@ -1,5 +1,6 @@
 // The embedded platform as an operator runs it: a real process, real port, SIGTERM to stop.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
@@ -54,6 +55,19 @@ describe("embedded platform process", () => {
     child!.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(logs.some((line) => line.includes('"msg":"server stopped"'))).toBe(true);
+  });
+
+  it("refuses a busy metrics port at start-up, naming the setting, without a stack trace", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const busy = (blocker.address() as { port: number }).port;
+    try {
+      const failure = await startPlatform(["--port", "0", "--metrics-port", String(busy)]).catch((error: Error) => error.message);
+      expect(failure).toMatch(new RegExp(`configuration error: --metrics-port \\(env FUNNEL_METRICS_PORT\\): port ${busy} on 127\\.0\\.0\\.1 is already in use`));
+      expect(failure).not.toMatch(/\n\s+at /);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
   });
 
   it("refuses to start on a bad setting, naming it", async () => {
