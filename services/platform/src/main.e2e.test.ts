@@ -1,8 +1,9 @@
 // The embedded platform as an operator runs it: a real process, real port, SIGTERM to stop.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { PageType, SentimentLabel, SentimentServiceClient, type AnalyzeResponse } from "@funnel/proto";
 import { checkHealth } from "@funnel/runtime/testing";
@@ -67,6 +68,13 @@ describe("embedded platform process", () => {
       expect(failure).not.toMatch(/\n\s+at /);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  it("lists every setting once with --help", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "src/main.ts", "--help"], { cwd: packageDir });
+    for (const flag of ["--port", "--metrics-port", "--log-level", "--sentiment-cache-entries", "--sentiment-max-batch"]) {
+      expect(stdout.match(new RegExp(`^  ${flag} <`, "gm")), flag).toHaveLength(1);
     }
   });
 

@@ -1,7 +1,8 @@
 export { ServingServer, exitOnSignals } from "./serving-server.js";
 export type { ServiceDefinition, ServiceHandlers, ServingServerOptions } from "./serving-server.js";
 export { CallContext } from "./call-context.js";
-export { loadConfig, formatConfigHelp, setting, servingSettings, ConfigError } from "./config.js";
+export { loadConfig, formatConfigHelp, distinctSettings, setting, servingSettings, ConfigError } from "./config.js";
+export { modelSettings, registrySettings, pseudonymSettings } from "./model-settings.js";
 export type { ConfigOf, ConfigSource, ServingConfig, SettingSpec, SettingsSpec } from "./config.js";
 export {
   ServiceError,
@@ -22,5 +23,5 @@ export type { ResponseCacheOptions } from "./response-cache.js";
 export { ServingMetrics } from "./serving-metrics.js";
 export { createLogger } from "./logger.js";
 export type { Logger } from "./logger.js";
-export { runServices, main } from "./service-module.js";
+export { runServices, main, settingsOf } from "./service-module.js";
 export type { ServiceModule, RunningServices } from "./service-module.js";
