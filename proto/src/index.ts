@@ -21,3 +21,13 @@ export const PROTO_FILES = [
   "funnel/v1/sentiment.proto",
   "funnel/v1/model_status.proto",
 ] as const;
+
+/**
+ * Binary FileDescriptorSets written by `buf build` in the generate task (imports, well-known types and
+ * comments included): the funnel.v1 API, and grpc.health.v1 from the grpc-health-check package the runtime
+ * serves health with. Server reflection answers from these, so tools see the files as compiled.
+ */
+export const DESCRIPTOR_SET_FILES = [
+  fileURLToPath(new URL("./gen/descriptor-set.binpb", import.meta.url)),
+  fileURLToPath(new URL("./gen/health-descriptor-set.binpb", import.meta.url)),
+] as const;

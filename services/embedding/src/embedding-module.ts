@@ -12,6 +12,7 @@ export const TWO_TOWER_SLOT_KIND = "two-tower";
 /** The Embedding service as a module: runs alone (main.ts) or inside the embedded platform. */
 export const embeddingModule: ServiceModule<typeof embeddingSettings> = {
   name: "embedding",
+  namespace: "embedding",
   settings: embeddingSettings,
   register(server, config, log, shared) {
     const slot = shared.models.slot({

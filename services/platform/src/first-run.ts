@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { AliasNotFoundError, ModelNotFoundError, registerAndMaybePromote } from "@funnel/registry";
-import { registryFromModelConfig, setting, type ConfigOf, type Logger, type ModelConfig } from "@funnel/runtime";
+import { registryFromModelConfig, setting, type ConfigOf, type Logger, type ProcessConfig } from "@funnel/runtime";
 import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
 
 export const firstRunSettings = {
@@ -33,15 +33,17 @@ export const firstRunSettings = {
   }),
 };
 
-type FirstRunConfig = ConfigOf<typeof firstRunSettings> & ModelConfig & { embeddingModel: string; embeddingModelRef: string };
-
-/** Trains, registers and promotes a first model when the followed alias resolves to nothing. */
-export async function trainFirstModelIfMissing(rawConfig: Record<string, unknown>, log: Logger): Promise<void> {
-  const config = rawConfig as FirstRunConfig;
-  const model = config.embeddingModel;
-  const alias = config.embeddingModelRef;
-  if (!config.firstRun || /^v?\d+$/.test(alias)) return;
-  const registry = registryFromModelConfig(config);
+/**
+ * Trains, registers and promotes a first model when the two-tower version the embedding service follows
+ * (its model and ref settings) resolves to nothing.
+ */
+export async function trainFirstModelIfMissing(config: ProcessConfig, log: Logger): Promise<void> {
+  const own = config.process as ConfigOf<typeof firstRunSettings>;
+  const embedding = config.modules.embedding as { model: string; modelRef: string } | undefined;
+  if (!own.firstRun || !embedding) return;
+  const { model, modelRef: alias } = embedding;
+  if (/^v?\d+$/.test(alias)) return;
+  const registry = registryFromModelConfig(config.models);
   try {
     await registry.resolve(model, alias);
     return;
@@ -58,13 +60,13 @@ export async function trainFirstModelIfMissing(rawConfig: Record<string, unknown
     const summary = await runTraining(
       parseRunConfig({
         name: model,
-        data: { generate: { users: config.firstRunUsers, seed: 7 } },
+        data: { generate: { users: own.firstRunUsers, seed: 7 } },
         model: { dim: 128 },
-        training: { epochs: config.firstRunEpochs },
+        training: { epochs: own.firstRunEpochs },
         seed: 7,
         out,
       }),
-      { salt: config.pseudonymSalt || DEVELOPMENT_PSEUDONYM_SALT, gitCommit: "first-run", progress: process.stderr.isTTY === true, log: (line) => process.stderr.write(`${line}\n`) },
+      { salt: config.models.pseudonym.salt || DEVELOPMENT_PSEUDONYM_SALT, gitCommit: "first-run", progress: process.stderr.isTTY === true, log: (line) => process.stderr.write(`${line}\n`) },
     );
     const published = await registerAndMaybePromote(registry, summary.out, { model, promoteIfBetter: { metric: "recall@10", alias } });
     log.info(

@@ -1,7 +1,9 @@
 export { ServingServer, exitOnSignals } from "./serving-server.js";
 export type { ServiceDefinition, ServiceHandlers, ServingServerOptions } from "./serving-server.js";
 export { CallContext } from "./call-context.js";
-export { loadConfig, formatConfigHelp, setting, servingSettings, ConfigError } from "./config.js";
+export { loadConfig, formatConfigHelp, distinctSettings, setting, servingSettings, ConfigError } from "./config.js";
+export { modelSettings, registrySettings, pseudonymSettings, slotSettings } from "./model-settings.js";
+export type { ModelConfig } from "./model-settings.js";
 export type { ConfigOf, ConfigSource, ServingConfig, SettingSpec, SettingsSpec } from "./config.js";
 export {
   ServiceError,
@@ -22,10 +24,10 @@ export type { ResponseCacheOptions } from "./response-cache.js";
 export { ServingMetrics } from "./serving-metrics.js";
 export { createLogger } from "./logger.js";
 export type { Logger } from "./logger.js";
-export { runServices, main } from "./service-module.js";
+export { runServices, main, settingsOf } from "./service-module.js";
 export type { ServiceModule, RunningServices } from "./service-module.js";
-export type { SharedResources } from "./service-module.js";
+export type { SharedResources, RunOptions, ProcessConfig } from "./service-module.js";
 export { ModelSlot } from "./model-slot.js";
 export type { ModelSource, ServableModel, ModelLease, LoadedVersion, ModelSlotStatus, ModelSlotOptions } from "./model-slot.js";
-export { ModelHub, modelSettings, registryFromModelConfig } from "./model-hub.js";
-export type { ModelConfig, SlotRequest } from "./model-hub.js";
+export { ModelHub, registryFromModelConfig } from "./model-hub.js";
+export type { SlotRequest } from "./model-hub.js";

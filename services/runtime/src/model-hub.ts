@@ -1,69 +1,15 @@
 // One model slot per (model, ref, kind) in a process: in embedded mode the services that need the same
 // two-tower version share one loaded copy instead of each loading the towers again.
 import path from "node:path";
-import { readRegistryConfig, registryFromConfig, type ModelRegistry } from "@funnel/registry";
+import { registryConfigFrom, registryFromConfig, type ModelRegistry } from "@funnel/registry";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Logger } from "pino";
-import { setting, type ConfigOf } from "./config.js";
+import type { ModelConfig } from "./model-settings.js";
 import { ModelSlot, type ModelSlotStatus, type ModelSource, type ServableModel } from "./model-slot.js";
 
-/** Settings of the models a process serves: where they come from, where they are unpacked, how often aliases are re-read. */
-export const modelSettings = {
-  registry: setting.oneOf({
-    env: "FUNNEL_REGISTRY",
-    flag: "--registry",
-    default: "file",
-    values: ["file", "mlflow"] as const,
-    description: "Model registry backend: file (a directory on disk, the embedded default) or mlflow.",
-  }),
-  registryDir: setting.text({
-    env: "FUNNEL_REGISTRY_DIR",
-    flag: "--registry-dir",
-    default: ".data/registry",
-    description: "File registry data directory (relative to the working directory).",
-  }),
-  mlflowTrackingUri: setting.text({
-    env: "MLFLOW_TRACKING_URI",
-    flag: "--mlflow-tracking-uri",
-    default: "",
-    allowEmpty: true,
-    description: "MLflow tracking server URL (started with --serve-artifacts) when --registry is mlflow.",
-  }),
-  modelCacheDir: setting.text({
-    env: "FUNNEL_MODEL_CACHE_DIR",
-    flag: "--model-cache-dir",
-    default: ".data/model-cache",
-    description: "Where served model versions are downloaded and verified before loading.",
-  }),
-  pseudonymSalt: setting.text({
-    env: "FUNNEL_PSEUDONYM_SALT",
-    flag: "--pseudonym-salt",
-    default: "",
-    allowEmpty: true,
-    description:
-      "Secret salt of the user-id pseudonyms in model versions (must equal the one training used); empty uses the development salt, fine only for generated data. Prefer the env var: flags show in process lists.",
-  }),
-  modelPollMs: setting.integer({
-    env: "FUNNEL_MODEL_POLL_MS",
-    flag: "--model-poll-ms",
-    default: 2_000,
-    min: 0,
-    max: 3_600_000,
-    description: "How often a followed alias (e.g. production) is re-read to pick up a new version; 0 stops watching.",
-  }),
-};
-
-export type ModelConfig = ConfigOf<typeof modelSettings>;
-
 /** Builds the configured registry (a slot's model source; the platform's first run also registers into it). */
-export function registryFromModelConfig(config: Pick<ModelConfig, "registry" | "registryDir" | "mlflowTrackingUri">): ModelRegistry {
-  return registryFromConfig(
-    readRegistryConfig({
-      FUNNEL_REGISTRY: config.registry,
-      FUNNEL_REGISTRY_DIR: config.registryDir,
-      MLFLOW_TRACKING_URI: config.mlflowTrackingUri || undefined,
-    }),
-  );
+export function registryFromModelConfig(config: Pick<ModelConfig, "registry">): ModelRegistry {
+  return registryFromConfig(registryConfigFrom(config.registry));
 }
 
 export interface SlotRequest<M extends ServableModel> {
@@ -117,7 +63,7 @@ export class ModelHub {
 
   /** Configured salt of the user-id pseudonyms in model versions; undefined when none is set. */
   get pseudonymSalt(): string | undefined {
-    return this.options.config.pseudonymSalt || undefined;
+    return this.options.config.pseudonym.salt || undefined;
   }
 
   /** The shared slot for this request, created (not yet started) on first use. */
@@ -131,9 +77,9 @@ export class ModelHub {
       name: request.name,
       ref: request.ref,
       source: this.source,
-      cacheDir: path.resolve(config.modelCacheDir, request.kind),
+      cacheDir: path.resolve(config.slots.cacheDir, request.kind),
       load: request.load,
-      pollIntervalMs: config.modelPollMs,
+      pollIntervalMs: config.slots.pollMs,
       log: log.child({ slot: request.kind }),
       onLoadAttempt: ({ name, ok, seconds }) => {
         this.loads.inc({ model: name, result: ok ? "ok" : "refused" });

@@ -1,29 +1,48 @@
 // How a service plugs into a process: its own settings plus a register function. The same module runs alone
 // (its own entry point, one Deployment in Kubernetes) or with the others in one process (embedded mode).
 import type { Logger } from "pino";
-import { loadConfig, formatConfigHelp, servingSettings, ConfigError, type ConfigOf, type SettingsSpec } from "./config.js";
+import {
+  loadConfig,
+  formatConfigHelp,
+  distinctSettings,
+  isSettingSpec,
+  servingSettings,
+  ConfigError,
+  type ConfigOf,
+  type ServingConfig,
+  type SettingsSpec,
+} from "./config.js";
+import { ModelStatusServiceService } from "@funnel/proto";
 import { createLogger } from "./logger.js";
+import { ModelHub } from "./model-hub.js";
+import { modelSettings, type ModelConfig } from "./model-settings.js";
 import type { ModelSource } from "./model-slot.js";
-import { ModelHub, modelSettings, type ModelConfig } from "./model-hub.js";
 import { modelStatusHandlers } from "./model-status-service.js";
 import { ServingServer, exitOnSignals } from "./serving-server.js";
-import { ModelStatusServiceService } from "@funnel/proto";
 
 export interface ServiceModule<S extends SettingsSpec = SettingsSpec> {
   /** Short name for logs, e.g. "sentiment". */
   readonly name: string;
+  /**
+   * Settings namespace, e.g. "sentiment": every own setting's flag starts with `--sentiment-` and its env var
+   * with `FUNNEL_SENTIMENT_`. Nested groups in `settings` are shared groups (e.g. modelSettings) and keep
+   * their own names.
+   */
+  readonly namespace: string;
   readonly settings: S;
   /**
    * Adds the service's handlers to the server (before it starts) and returns its model loader. The loader
    * runs once the port is bound, so health answers NOT_SERVING while models load; it calls
-   * server.setReady(...) when done, or throws to stop start-up.
+   * server.setReady(...) when done, or throws to stop start-up. `config` holds this module's settings only
+   * (no other module's values); `shared` what every module of the process shares.
    */
   register(server: ServingServer, config: ConfigOf<S>, log: Logger, shared: SharedResources): () => Promise<void>;
 }
 
 /** What the modules of one process share. */
 export interface SharedResources {
-  /** Model slots, one per (model, ref, kind) in the process; closed on shutdown. */
+  serving: ServingConfig;
+  /** Model slots, one per (model, ref, kind) in the process, so embedded services load a version once. */
   models: ModelHub;
 }
 
@@ -33,8 +52,31 @@ export interface RunningServices {
   metricsPort: number | undefined;
   log: Logger;
   models: ModelHub;
-  /** Graceful shutdown of the server, then every module's close and the model slots. */
+  /** Graceful shutdown of the server, then the model slots are released. */
   shutdown(): Promise<void>;
+}
+
+export interface RunOptions {
+  env: Record<string, string | undefined>;
+  argv: readonly string[];
+  handleSignals?: boolean;
+  /** Where model slots load versions from; the configured registry when absent (tests pass one). */
+  modelSource?: ModelSource;
+  /** Settings of the process itself, beside the modules' (e.g. the platform's first-run options). */
+  settings?: SettingsSpec;
+  /**
+   * Runs once settings are parsed, before any port is bound (the embedded platform's first run trains and
+   * registers a model here). Gets the whole settings tree; throwing stops start-up with its message.
+   */
+  prepare?: (config: ProcessConfig, log: Logger) => Promise<void>;
+}
+
+/** The resolved settings tree of a process. */
+export interface ProcessConfig {
+  serving: ServingConfig;
+  models: ModelConfig;
+  process: Record<string, unknown>;
+  modules: Record<string, Record<string, unknown>>;
 }
 
 /**
@@ -43,37 +85,26 @@ export interface RunningServices {
  */
 export async function runServices(
   modules: ServiceModule<any>[],
-  source: {
-    env: Record<string, string | undefined>;
-    argv: readonly string[];
-    handleSignals?: boolean;
-    /** Where model slots load versions from; the configured registry when absent. */
-    modelSource?: ModelSource;
-    /**
-     * Runs once settings are parsed, before any port is bound (e.g. the embedded platform's first run trains
-     * and registers a model). Throwing stops start-up with its message.
-     */
-    prepare?: (config: Record<string, unknown>, log: Logger) => Promise<void>;
-    /** Settings of the process itself (beside the modules'), e.g. the platform's first-run options. */
-    settings?: SettingsSpec;
-  },
+  source: RunOptions,
 ): Promise<RunningServices> {
-  const spec: SettingsSpec = Object.assign({}, servingSettings, modelSettings, source.settings, ...modules.map((m) => m.settings));
+  const spec = settingsOf(modules, source.settings);
   if (source.argv.includes("--help")) {
     process.stdout.write(`Settings (flag, env var, default):\n${formatConfigHelp(spec)}\n`);
     process.exit(0);
   }
-  const config = loadConfig(spec, source) as ConfigOf<typeof servingSettings> & Record<string, unknown>;
-  const log = createLogger(config.logLevel, "funnel");
+  const config = loadConfig(spec, source) as unknown as ProcessConfig;
+  const log = createLogger(config.serving.logLevel, "funnel");
   await source.prepare?.(config, log);
-  const server = new ServingServer({ config, log });
-  const models = new ModelHub({ config: config as unknown as ModelConfig, log: log.child({ component: "models" }), registry: server.metrics.registry, source: source.modelSource });
+  const server = new ServingServer({ config: config.serving, log });
+  const models = new ModelHub({ config: config.models, log: log.child({ component: "models" }), registry: server.metrics.registry, source: source.modelSource });
   const shutdown = async () => {
     await server.shutdown();
     await models.close();
   };
   if (source.handleSignals) exitOnSignals([{ shutdown }], log);
-  const loaders = modules.map((module) => module.register(server, config as never, log.child({ service: module.name }), { models }));
+  const shared: SharedResources = { serving: config.serving, models };
+  const loaders = modules.map((module) => module.register(server, config.modules[module.namespace] as never, log.child({ service: module.name }), shared));
+  // Always answers (ready from the start): operators ask it what is loading and why a version was refused.
   server.setReady(server.addService(ModelStatusServiceService, modelStatusHandlers(models)), true);
   const ports = await server.start();
   try {
@@ -85,8 +116,37 @@ export async function runServices(
   return { server, port: ports.port, metricsPort: ports.metricsPort, log, models, shutdown };
 }
 
+/**
+ * The settings tree of a process: the serving settings plus each module's under its namespace. Checks that
+ * namespaces are distinct and that each module's own settings carry its prefix; loadConfig then refuses a
+ * flag or env var declared by two different settings. Throws ConfigError naming the offender.
+ */
+export function settingsOf(
+  modules: readonly ServiceModule<any>[],
+  processSettings: SettingsSpec = {},
+): { serving: typeof servingSettings; models: typeof modelSettings; process: SettingsSpec; modules: Record<string, SettingsSpec> } {
+  const byNamespace: Record<string, SettingsSpec> = {};
+  for (const module of modules) {
+    const namespace = module.namespace;
+    if (!/^[a-z][a-z0-9-]*$/.test(namespace)) throw new ConfigError(`module ${module.name}: settings namespace "${namespace}" must be lower-case letters, digits and dashes`);
+    if (Object.hasOwn(byNamespace, namespace)) throw new ConfigError(`two modules use the settings namespace "${namespace}"; each module needs its own`);
+    const flagPrefix = `--${namespace}-`;
+    const envPrefix = `FUNNEL_${namespace.toUpperCase().replaceAll("-", "_")}_`;
+    for (const [key, item] of Object.entries(module.settings as SettingsSpec)) {
+      if (!isSettingSpec(item)) continue;
+      if (!item.flag.startsWith(flagPrefix) || !item.env.startsWith(envPrefix)) {
+        throw new ConfigError(`module ${module.name}: setting ${key} (${item.flag}, ${item.env}) must be namespaced as ${flagPrefix}… and ${envPrefix}…`);
+      }
+    }
+    byNamespace[namespace] = module.settings;
+  }
+  const spec = { serving: servingSettings, models: modelSettings, process: processSettings, modules: byNamespace };
+  distinctSettings(spec);
+  return spec;
+}
+
 /** Entry-point helper: runs the modules with process env/argv, printing config errors without a stack. */
-export function main(modules: ServiceModule<any>[], options: Pick<Parameters<typeof runServices>[1], "prepare" | "settings"> = {}): void {
+export function main(modules: ServiceModule<any>[], options: Pick<RunOptions, "prepare" | "settings"> = {}): void {
   runServices(modules, { env: process.env, argv: process.argv.slice(2), handleSignals: true, ...options }).catch((error: unknown) => {
     if (error instanceof ConfigError) {
       process.stderr.write(`configuration error: ${error.message}\n`);

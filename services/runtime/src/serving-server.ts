@@ -1,15 +1,13 @@
 // gRPC server bootstrap shared by every service: typed handlers with a call context, one error boundary,
 // deadlines, metrics, standard health (NOT_SERVING until models are loaded), reflection, graceful shutdown.
-import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
-import { PROTO_FILES, PROTO_ROOT } from "@funnel/proto";
+import { HealthImplementation } from "grpc-health-check";
+import { DESCRIPTOR_SET_FILES } from "@funnel/proto";
 import type { Logger } from "pino";
 import { CallContext } from "./call-context.js";
-import type { ServingConfig } from "./config.js";
+import { ConfigError, servingSettings, type ServingConfig, type SettingSpec } from "./config.js";
 import { errorToStatus } from "./error-boundary.js";
+import { ReflectionService } from "./reflection-service.js";
 import { CancelledError, DeadlineExceededError, UnavailableError } from "./errors.js";
 import { ServingMetrics } from "./serving-metrics.js";
 
@@ -99,14 +97,20 @@ export class ServingServer {
     const { host, port, metricsPort } = this.options.config;
     const bound = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
-        error ? reject(new Error(`cannot bind gRPC port ${host}:${port}: ${error.message}`)) : resolve(p),
+        error ? reject(portError(servingSettings.port, host, port, error)) : resolve(p),
       );
     });
     let metricsBound: number | undefined;
     if (metricsPort >= 0) {
-      const metrics = await this.metrics.listen(host, metricsPort);
-      metricsBound = metrics.port;
-      this.closeMetrics = metrics.close;
+      try {
+        const metrics = await this.metrics.listen(host, metricsPort);
+        metricsBound = metrics.port;
+        this.closeMetrics = metrics.close;
+      } catch (error) {
+        this.server.forceShutdown();
+        this.state = "stopped";
+        throw portError(servingSettings.metricsPort, host, metricsPort, error as Error);
+      }
     }
     this.state = "serving";
     this.publishHealth();
@@ -158,12 +162,7 @@ export class ServingServer {
   }
 
   private addReflection(): void {
-    const healthRoot = path.resolve(path.dirname(healthProtoPath), "../..");
-    const definition = protoLoader.loadSync([...PROTO_FILES, "health/v1/health.proto"], {
-      includeDirs: [PROTO_ROOT, healthRoot],
-      keepCase: true,
-    });
-    new ReflectionService(definition, { services: [...this.ready.keys(), "grpc.health.v1.Health"] }).addToServer(this.server);
+    ReflectionService.fromDescriptorSetFiles(DESCRIPTOR_SET_FILES, [...this.ready.keys(), "grpc.health.v1.Health"]).addToServer(this.server);
   }
 
   private openCall(
@@ -231,6 +230,18 @@ export class ServingServer {
     // A handler that keeps running after the race was lost must not surface as an unhandled rejection.
     work.catch(() => undefined);
   }
+}
+
+/**
+ * A port that cannot be bound is a start-up configuration error naming the setting to change, not a stack
+ * trace: the usual cause is another process (or a second instance) already listening there.
+ */
+function portError(spec: SettingSpec<number>, host: string, port: number, error: Error): ConfigError {
+  const inUse = /EADDRINUSE|address already in use/i.test(`${(error as NodeJS.ErrnoException).code ?? ""} ${error.message}`);
+  const reason = inUse ? "is already in use by another process" : `cannot be bound (${error.message})`;
+  return new ConfigError(
+    `${spec.flag} (env ${spec.env}): port ${port} on ${host} ${reason}; choose another port, or 0 for a free one${spec === servingSettings.metricsPort ? ", or -1 to turn metrics off" : ""}`,
+  );
 }
 
 /** "/funnel.v1.SentimentService/Analyze" → "funnel.v1.SentimentService". */

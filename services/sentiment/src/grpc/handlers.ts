@@ -28,6 +28,16 @@ import { deviceName, pageName, toDistribution, toSentimentResult } from "./proto
 /** How many texts are scored between cancellation checks: small enough to stop quickly, big enough to be cheap. */
 const CHECK_EVERY = 32;
 
+/**
+ * Lets timers and I/O run (the deadline timer, the client's cancel), then stops if the call has ended. A
+ * check alone is not enough: scoring is synchronous, so without yielding the abort could never fire mid-loop.
+ * Batches under CHECK_EVERY items never yield, so small calls pay nothing.
+ */
+async function yieldToEventLoop(ctx: CallContext): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  ctx.throwIfStopped();
+}
+
 export function sentimentHandlers(
   /** The analyzer serving now; a function so a reloaded rule set can be swapped in without new handlers. */
   currentAnalyzer: () => SentimentAnalyzer,
@@ -56,7 +66,7 @@ export function sentimentHandlers(
       const analyzer = currentAnalyzer();
       const results = [];
       for (let i = 0; i < request.items.length; i++) {
-        if (i % CHECK_EVERY === 0) ctx.throwIfStopped();
+        if (i > 0 && i % CHECK_EVERY === 0) await yieldToEventLoop(ctx);
         const item = request.items[i]!;
         results.push(toSentimentResult(analyzer.analyze(item.text, pageName(item.page))));
       }
@@ -87,7 +97,7 @@ export function sentimentHandlers(
           timestamp: record.timestamp,
           score: analyzer.analyze(record.text, page),
         });
-        if (++index % CHECK_EVERY === 0) ctx.throwIfStopped();
+        if (++index % CHECK_EVERY === 0) await yieldToEventLoop(ctx);
       }
       const summary = aggregator.summary();
       const groups = (list: Group[]) => list.map((g) => ({ key: g.key, distribution: toDistribution(g.distribution) }));
