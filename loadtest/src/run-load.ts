@@ -114,8 +114,8 @@ class Recorder {
     this.all.record(code, latency, message);
     if (this.groupOf) {
       const key = this.groupOf(i);
-      let stats = this.groups.get(key);
-      if (!stats) this.groups.set(key, (stats = new LoadStats()));
+      const stats = this.groups.get(key) ?? new LoadStats();
+      this.groups.set(key, stats);
       stats.record(code, latency, message);
     }
   }
