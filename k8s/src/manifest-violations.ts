@@ -108,8 +108,11 @@ function experimentUpstreams(configMap: ConfigMap): { names: string[]; error?: s
     if (key === "upstream" && typeof value === "string") {
       const match = /^dns:\/\/\/([a-z0-9-]+):(\d+)$/.exec(value);
       names.add(match ? match[1]! : `<unparsable ${value}>`);
-    } else if (Array.isArray(value)) value.forEach((item) => visit(item));
-    else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) visit(v, k);
+    } else if (Array.isArray(value)) {
+      for (const item of value) visit(item);
+    } else if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) visit(v, k);
+    }
   };
   visit(parsed);
   return { names: [...names] };
