@@ -11,7 +11,7 @@ let good: Resource[];
 
 beforeAll(() => {
   if (findKubectl()) good = renderOverlay(path.resolve(prodDir));
-});
+}, 60_000);
 
 /** A deep copy of the good overlay with one change applied to the named object. */
 function broken(kind: string, name: string, change: (resource: any) => void): Resource[] {

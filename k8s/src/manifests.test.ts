@@ -4,7 +4,7 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { manifestViolations } from "./manifest-violations.js";
 import { findKubectl, renderOverlay, type Resource } from "./render-overlay.js";
 import { validateResource } from "./validate-resource.js";
@@ -25,10 +25,21 @@ describe("kubectl", () => {
 });
 
 describe.skipIf(!kubectl)("k8s overlays", () => {
-  const rendered = new Map<string, Resource[]>();
-  const render = (overlay: string) => {
-    if (!rendered.has(overlay)) rendered.set(overlay, renderOverlay(path.join(overlaysDir, overlay)));
-    return rendered.get(overlay)!;
+  const rendered = new Map<string, Resource[] | Error>();
+  // Rendering takes a second or more per overlay (longer on a busy CI machine): once, up front.
+  beforeAll(() => {
+    for (const overlay of overlays) {
+      try {
+        rendered.set(overlay, renderOverlay(path.join(overlaysDir, overlay)));
+      } catch (error) {
+        rendered.set(overlay, error as Error);
+      }
+    }
+  }, 120_000);
+  const render = (overlay: string): Resource[] => {
+    const result = rendered.get(overlay);
+    if (result instanceof Error) throw result;
+    return result!;
   };
 
   it("are dev, prod and prod-canary, each with its namespace", () => {

@@ -36,7 +36,7 @@ beforeAll(async () => {
       maxInFlight = Math.max(maxInFlight, inFlight);
       const [, delay = "0", code = "0"] = call.request.text.split("|");
       // Texts from the real sentiment mix carry no script; "slow" ones stand for a model that stalls.
-      const wait = call.request.text.includes("|") ? Number(delay) : call.request.text.includes("slow") ? 300 : 0;
+      const wait = call.request.text.includes("|") ? Number(delay) : call.request.text.includes("slow") ? 2_500 : 0;
       if (wait > 0) await sleep(wait);
       inFlight--;
       if (Number(code) !== grpc.status.OK) callback({ code: Number(code), details: `scripted ${grpc.status[Number(code)]}` });
@@ -186,7 +186,7 @@ describe("grpcMixCaller", () => {
   it("sends the sentiment mix by method share, and counts deadline misses as DEADLINE_EXCEEDED", async () => {
     reset();
     const mix = serviceMix("sentiment");
-    const caller = grpcMixCaller({ target: address, mix, deadlineMs: 100, connections: 2 });
+    const caller = grpcMixCaller({ target: address, mix, deadlineMs: 1_000, connections: 2 });
     try {
       const result = await runLoad({ call: caller.call, group: caller.method, mode: { concurrency: 8 }, requests: 300 });
       // What the mix itself says calls 0..299 are: which method, and which Analyze texts the server stalls on.
