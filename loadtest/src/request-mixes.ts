@@ -98,6 +98,7 @@ function coldStart(options: MixOptions, i: number): boolean {
   return unitHash(i, 31) < options.coldStartShare;
 }
 
+/** A user by id, or (the cold-start share) by raw features: the oneof every user-facing request has. */
 function userInput(options: MixOptions, i: number): Record<string, unknown> {
   return coldStart(options, i) ? { features: userFeatures(options, i) } : { userId: userId(options, i) };
 }
@@ -173,7 +174,7 @@ export function serviceMix(service: ServiceName, options: MixOptions = DEFAULT_M
             method: "SimilarityService/FindSimilarUsers",
             weight: 1,
             request: (i) => ({
-              ...(coldStart(options, i) ? { features: userFeatures(options, i) } : { userId: userId(options, i) }),
+              ...userInput(options, i),
               topK: pick([10, 10, 10, 20, 50], i, 61),
             }),
           },
@@ -188,7 +189,7 @@ export function serviceMix(service: ServiceName, options: MixOptions = DEFAULT_M
             method: "RecommendationService/RecommendItems",
             weight: 1,
             request: (i) => ({
-              ...(coldStart(options, i) ? { features: userFeatures(options, i) } : { userId: userId(options, i) }),
+              ...userInput(options, i),
               context: context(options, i),
               topK: pick([10, 10, 20], i, 71),
             }),
