@@ -47,6 +47,7 @@ describe.skipIf(!findKubectl())("manifestViolations catches", () => {
     ["replicas next to an HPA", () => broken("Deployment", "funnel-router", (d) => (d.spec.replicas = 3)), /sets replicas/],
     ["missing scrape annotations", () => broken("Deployment", "funnel-router", (d) => delete d.spec.template.metadata.annotations), /prometheus.io\/scrape/],
     ["a router upstream with no Service", () => broken("ConfigMap", "funnel-router-experiments", (c) => (c.data["experiments.yaml"] = c.data["experiments.yaml"].replace("funnel-embedding:", "funnel-embeding:"))), /upstream funnel-embeding is not a Service/],
+    ["a spread constraint that selects no pods of its own", () => broken("Deployment", "funnel-router", (d) => delete d.spec.template.metadata.labels["app.kubernetes.io/part-of"]), /topologySpreadConstraint's labelSelector does not select its own pods/],
     ["an object in another namespace", () => broken("Service", "mlflow", (s) => (s.metadata.namespace = "default")), /Service mlflow: namespace default, expected funnel/],
   ];
   for (const [what, make, expected] of cases) {

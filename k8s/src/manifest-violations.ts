@@ -33,6 +33,7 @@ interface PodTemplate {
     containers: Container[];
     securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
     volumes?: { name: string; configMap?: { name: string } }[];
+    topologySpreadConstraints?: { labelSelector?: { matchLabels?: Record<string, string> } }[];
   };
 }
 
@@ -157,6 +158,9 @@ export function manifestViolations(resources: Resource[], options: { namespace: 
         const version = container.env?.find((e) => e.name === "FUNNEL_MODEL_VERSION")?.value;
         if (!version || !/^\d+$/.test(version)) problems.push(`${where}: FUNNEL_MODEL_VERSION must pin a version number in the pod template, got "${version ?? ""}"`);
       }
+    }
+    for (const spread of template.spec.topologySpreadConstraints ?? []) {
+      if (!matches(spread.labelSelector?.matchLabels, labels)) problems.push(`${where}: a topologySpreadConstraint's labelSelector does not select its own pods`);
     }
     for (const volume of template.spec.volumes ?? []) {
       if (volume.configMap && !configMapNames.has(volume.configMap.name)) problems.push(`${where}: volume ConfigMap ${volume.configMap.name} is not in the overlay`);
