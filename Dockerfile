@@ -39,5 +39,5 @@ COPY --from=deps /app /app
 WORKDIR /app/services/${SERVICE}
 USER 10001:10001
 EXPOSE 50051 9464
-# node itself is PID 1's child-free process, so SIGTERM reaches the server's drain directly (no npm/tsx wrapper).
+# node is PID 1 with no npm or tsx wrapper around it, so SIGTERM reaches the server's drain directly.
 CMD ["node", "--import", "tsx", "src/main.ts"]
