@@ -36,7 +36,7 @@ beforeAll(async () => {
       maxInFlight = Math.max(maxInFlight, inFlight);
       const [, delay = "0", code = "0"] = call.request.text.split("|");
       // Texts from the real sentiment mix carry no script; "slow" ones stand for a model that stalls.
-      const wait = call.request.text.includes("|") ? Number(delay) : call.request.text.includes("slow") ? 2_500 : 0;
+      const wait = call.request.text.includes("|") ? Number(delay) : call.request.text.includes("slow") ? 1_500 : 0;
       if (wait > 0) await sleep(wait);
       inFlight--;
       if (Number(code) !== grpc.status.OK) callback({ code: Number(code), details: `scripted ${grpc.status[Number(code)]}` });
@@ -68,7 +68,8 @@ function reset(): void {
   maxInFlight = 0;
 }
 
-describe("runLoad, closed model", () => {
+// Generous timeouts: CI machines are shared; nothing here asserts speed.
+describe("runLoad, closed model", { timeout: 30_000 }, () => {
   it("makes exactly the requested calls, never more than `concurrency` at once, and counts each status", async () => {
     reset();
     const outcome = (i: number) => (i % 10 === 3 ? grpc.status.INVALID_ARGUMENT : i % 10 === 7 ? grpc.status.UNAVAILABLE : grpc.status.OK);
@@ -139,7 +140,7 @@ describe("runLoad, closed model", () => {
   });
 });
 
-describe("runLoad, open model", () => {
+describe("runLoad, open model", { timeout: 30_000 }, () => {
   it("starts calls on the arrival schedule, not all at once, and offers the configured rate", async () => {
     reset();
     const t0 = performance.now();
@@ -182,11 +183,11 @@ describe("runLoad, open model", () => {
   });
 });
 
-describe("grpcMixCaller", () => {
+describe("grpcMixCaller", { timeout: 30_000 }, () => {
   it("sends the sentiment mix by method share, and counts deadline misses as DEADLINE_EXCEEDED", async () => {
     reset();
     const mix = serviceMix("sentiment");
-    const caller = grpcMixCaller({ target: address, mix, deadlineMs: 1_000, connections: 2 });
+    const caller = grpcMixCaller({ target: address, mix, deadlineMs: 500, connections: 2 });
     try {
       const result = await runLoad({ call: caller.call, group: caller.method, mode: { concurrency: 8 }, requests: 300 });
       // What the mix itself says calls 0..299 are: which method, and which Analyze texts the server stalls on.
