@@ -111,6 +111,12 @@ async function main(): Promise<void> {
     bar?.stop();
     const thresholds = SERVICE_LOAD[options.service].thresholds;
     const verdict = checkThresholds(result, thresholds);
+    // The generator's own limits, said out loud: a run that did not offer its load measured less than asked.
+    const warnings: string[] = [];
+    if (result.dropped > 0) warnings.push(`${result.dropped} arrivals dropped: ${options.maxInFlight ?? 10_000} calls were already in flight`);
+    if (result.scheduleLagMs && result.scheduleLagMs.p99Ms > 100) {
+      warnings.push(`calls started up to ${result.scheduleLagMs.p99Ms} ms late (p99): this machine, not the server, limited the rate`);
+    }
     const report = {
       loadtest: {
         target: options.target,
@@ -123,6 +129,7 @@ async function main(): Promise<void> {
       },
       thresholds,
       ...verdict,
+      warnings,
       result,
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

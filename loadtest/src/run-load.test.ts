@@ -1,6 +1,8 @@
 // runLoad and grpcMixCaller against a real grpc-js server on port 0 that implements funnel.v1.SentimentService
 // with scripted outcomes, so every count in the report can be checked exactly. Timing assertions are one-sided
 // or loose (nothing here fails because the machine is busy).
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { SentimentServiceClient, SentimentServiceService, type AnalyzeRequest, type AnalyzeResponse } from "@funnel/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -203,5 +205,25 @@ describe("grpcMixCaller", { timeout: 30_000 }, () => {
     } finally {
       caller.close();
     }
+  });
+});
+
+describe("npm run loadtest (the CLI)", { timeout: 60_000 }, () => {
+  it("prints one JSON report whose counts match the mix, and exits 99 exactly when a bound is crossed", async () => {
+    reset();
+    const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+    const args = ["--import", "tsx", main, "--target", address, "--scenario", "closed", "--concurrency", "4", "--requests", "60", "--warmup", "0", "--deadline-ms", "500", "--no-progress"];
+    const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(process.execPath, args, { cwd: fileURLToPath(new URL("..", import.meta.url)) }, (error, out) => resolve({ code: error ? Number(error.code) : 0, stdout: out })),
+    );
+    const report = JSON.parse(stdout);
+    const mix = serviceMix("sentiment");
+    const slow = Array.from({ length: 60 }, (_, i) => pickEntry(mix, i)).filter((e, i) => e.method === "SentimentService/Analyze" && String(e.request(i).text).includes("slow")).length;
+    expect(report.loadtest).toMatchObject({ target: address, service: "sentiment", scenario: { kind: "constant-vus", concurrency: 4 } });
+    expect(report.result.requests).toBe(60);
+    expect(report.result.codes).toEqual(slow > 0 ? { DEADLINE_EXCEEDED: slow, OK: 60 - slow } : { OK: 60 });
+    expect(report.pass).toBe(report.failures.length === 0);
+    expect(code).toBe(report.pass ? 0 : 99);
+    expect(Array.isArray(report.warnings)).toBe(true);
   });
 });
