@@ -1,6 +1,12 @@
 export { ServingServer, exitOnSignals } from "./serving-server.js";
 export type { ServiceDefinition, ServiceHandlers, ServingServerOptions } from "./serving-server.js";
 export { CallContext } from "./call-context.js";
+export { ContextValues, createContextKey, modelVersionKey, requestIdKey } from "./context-values.js";
+export type { ContextKey } from "./context-values.js";
+export { composeServerMiddleware } from "./server-middleware.js";
+export type { CallHandler, MethodInfo, ServerCall, ServerMiddleware } from "./server-middleware.js";
+export { StatusError } from "./middleware/error-boundary-middleware.js";
+export { REQUEST_ID_HEADER } from "./middleware/request-logging-middleware.js";
 export { loadConfig, formatConfigHelp, setting, servingSettings, ConfigError } from "./config.js";
 export type { ConfigOf, ConfigSource, ServingConfig, SettingSpec, SettingsSpec } from "./config.js";
 export {
@@ -20,6 +26,7 @@ export type { MicroBatcherOptions } from "./micro-batcher.js";
 export { ResponseCache } from "./response-cache.js";
 export type { ResponseCacheOptions } from "./response-cache.js";
 export { ServingMetrics } from "./serving-metrics.js";
+export type { CallMetricLabel } from "./serving-metrics.js";
 export { createLogger } from "./logger.js";
 export type { Logger } from "./logger.js";
 export { runServices, main } from "./service-module.js";

@@ -14,6 +14,7 @@ import {
 import {
   InvalidArgumentError,
   ResourceExhaustedError,
+  modelVersionKey,
   requireCount,
   requireKnownEnum,
   requireText,
@@ -34,7 +35,7 @@ export function sentimentHandlers(
   config: Pick<SentimentConfig, "maxTextChars" | "maxBatchItems" | "maxStreamRecords">,
 ): ServiceHandlers<typeof SentimentServiceService> {
   const model = (ctx: CallContext, analyzer: SentimentAnalyzer): ModelRef => {
-    ctx.modelVersion = analyzer.version;
+    ctx.values.set(modelVersionKey, analyzer.version);
     return { name: SentimentAnalyzer.MODEL_NAME, version: analyzer.version };
   };
 
