@@ -1,10 +1,12 @@
 // The Sentiment service's unary path against the transport ceiling: a plain grpc-js server answering every
 // Analyze with one fixed AnalyzeResponse (the real service's answer to the first text, so messages are the
-// same size). A closed-loop client drives each at concurrency 1, 16 and 64. Texts repeat, so the service
-// answers from its response cache and what is measured is the runtime's per-call cost, not the scorer's.
-// Both servers run at once and the client alternates between them in short rounds, so load from other
-// processes on the machine falls on both alike. Servers run in a child process by default (the client's CPU does not steal from the server);
-// `--in-process` runs them in the client's process instead. Prints JSON.
+// same size). Between the two, the runtime's ServingServer answering that same fixed response shows what
+// the runtime itself costs. A closed-loop client drives each at concurrency 1, 16 and 64. Texts repeat, so
+// the service answers from its response cache: what is measured is the per-call serving cost, not scoring.
+// All servers run at once and the client alternates between them in short rounds, so load from other
+// processes on the machine falls on all alike. Servers run in child processes by default (the client's CPU
+// does not steal from the server, and each server's CPU time per call is reported); `--in-process` runs
+// them in the client's process instead. Prints JSON.
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
@@ -110,13 +112,13 @@ interface Options {
 
 /** Both targets up at once; per level, `rounds` alternating slices of seconds/rounds each. */
 async function measure(fixed: AnalyzeResponse, options: Options): Promise<Record<Target, Point[]>> {
-  const targets: Target[] = ["plain", "service"];
+  const targets: Target[] = ["plain", "runtime", "service"];
   const inProcess = async (t: Target): Promise<MeasuredTarget> => ({ ...(await startTarget(t, fixed, "warn")), cpuMicros: async () => undefined });
   const running = await Promise.all(targets.map((t) => (options.inProcess ? inProcess(t) : startChild(t, fixed))));
   const clients = running.map((r) => new SentimentServiceClient(`127.0.0.1:${r.port}`, grpc.credentials.createInsecure()));
   try {
     for (const client of clients) await drive(client, 16, 1, []); // warm-up: connection, JIT, cache
-    const result: Record<Target, Point[]> = { plain: [], service: [] };
+    const result: Record<Target, Point[]> = { plain: [], runtime: [], service: [] };
     for (const concurrency of options.levels) {
       const latencies = targets.map(() => [] as number[]);
       const elapsed = targets.map(() => 0);
@@ -159,8 +161,9 @@ async function main(): Promise<void> {
   probeClient.close();
   await probe.close();
 
-  const { plain, service } = await measure(fixed, run);
-  const ratios = Object.fromEntries(levels.map((c, i) => [`c${c}`, Number((service[i]!.callsPerSecond / plain[i]!.callsPerSecond).toFixed(3))]));
+  const { plain, runtime, service } = await measure(fixed, run);
+  const over = (points: Point[]) =>
+    Object.fromEntries(levels.map((c, i) => [`c${c}`, Number((points[i]!.callsPerSecond / plain[i]!.callsPerSecond).toFixed(3))]));
   process.stdout.write(
     `${JSON.stringify(
       {
@@ -170,8 +173,10 @@ async function main(): Promise<void> {
         rounds: run.rounds,
         clientDeadlineMs: run.deadlineMs,
         ceiling: plain,
+        runtime,
         service,
-        serviceOverCeiling: ratios,
+        serviceOverCeiling: over(service),
+        runtimeOverCeiling: over(runtime),
         node: process.version,
       },
       null,

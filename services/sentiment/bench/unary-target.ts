@@ -1,12 +1,13 @@
-// One gRPC server for the unary-ceiling benchmark, either the real Sentiment service or a plain grpc-js
-// server that answers every Analyze with one fixed response (the transport ceiling). Run as a child process
+// One gRPC server for the unary-ceiling benchmark: the real Sentiment service, a plain grpc-js server that
+// answers every Analyze with one fixed response (the transport ceiling), or the runtime's ServingServer
+// (all its middleware) answering with that same fixed response (the runtime's own cost, without scoring). Run as a child process
 // by unary-ceiling.bench.ts, or imported to run in the client's own process.
 import * as grpc from "@grpc/grpc-js";
 import { SentimentServiceService, type AnalyzeResponse } from "@funnel/proto";
-import { runServices } from "@funnel/runtime";
+import { ServingServer, createLogger, runServices } from "@funnel/runtime";
 import { sentimentModule } from "../src/sentiment-module.js";
 
-export type Target = "plain" | "service";
+export type Target = "plain" | "runtime" | "service";
 
 export interface RunningTarget {
   port: number;
@@ -21,6 +22,17 @@ export async function startTarget(target: Target, fixed: AnalyzeResponse, logLev
       argv: ["--port", "0", "--metrics-port", "-1", "--log-level", logLevel],
     });
     return { port: running.port, close: () => running.server.shutdown() };
+  }
+  if (target === "runtime") {
+    const server = new ServingServer({
+      config: { host: "127.0.0.1", port: 0, metricsPort: -1, maxMessageBytes: 4 * 1024 * 1024, shutdownGraceMs: 1_000 },
+      log: createLogger(logLevel),
+    });
+    const unavailable = () => Promise.reject(new Error("not part of the benchmark"));
+    const name = server.addService(SentimentServiceService, { analyze: async () => fixed, analyzeBatch: unavailable, aggregateFeedback: unavailable });
+    const { port } = await server.start();
+    server.setReady(name, true);
+    return { port, close: () => server.shutdown() };
   }
   const server = new grpc.Server();
   const unimplemented = (_: unknown, callback: grpc.sendUnaryData<unknown>) => callback({ code: grpc.status.UNIMPLEMENTED });
