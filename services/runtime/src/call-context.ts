@@ -11,7 +11,8 @@ export class CallContext {
   /** Typed per-call values (model version, request id, a router's variant...). */
   readonly values = new ContextValues();
   private logger: Logger | undefined;
-  private logBindings: Record<string, unknown>;
+  /** Bindings for the child logger, until it is made; one object per call, filled in place. */
+  private readonly logBindings: Record<string, unknown>;
   private controller: AbortController | undefined;
   private stopReason: Error | undefined;
   private trailerMetadata: Metadata | undefined;
@@ -35,7 +36,7 @@ export class CallContext {
   /** Adds fields to every later log line of this call (e.g. the request id, a variant). */
   addLogBindings(bindings: Record<string, unknown>): void {
     if (this.logger) this.logger = this.logger.child(bindings);
-    else this.logBindings = { ...this.logBindings, ...bindings };
+    else Object.assign(this.logBindings, bindings);
   }
 
   /** True when `level` would be written; checks without making the call's child logger. */

@@ -12,9 +12,11 @@ export interface CallMetricLabel {
   readonly key: ContextKey<string>;
 }
 
+/** One label-value combination of the per-call metrics. */
 interface CallSeries {
-  requests: { inc(): void };
-  errors: { inc(): void } | undefined;
+  readonly labels: Record<string, string>;
+  readonly code: string;
+  calls: number;
   latency: { observe(value: number): void };
 }
 
@@ -22,26 +24,33 @@ interface CallMetrics {
   requests: Counter<string>;
   errors: Counter<string>;
   latency: Histogram<string>;
-  /** Label children per label-value combination, so a call does not rebuild and validate label objects. */
   series: Map<string, CallSeries>;
 }
 
+// Calls are counted in plain numbers and handed to prom-client when /metrics is scraped (its `collect`
+// hook): a labelled prom-client update builds and validates a label key on every call, which showed in the
+// per-call profile. The latency histogram is observed per call, through a child kept per label set.
 export class ServingMetrics {
   /** One registry per server, so several servers in one process (tests, embedded mode) do not collide. */
   readonly registry = new Registry();
 
-  readonly inFlight = new Gauge({
-    name: "funnel_grpc_in_flight_requests",
-    help: "Calls currently being handled.",
-    labelNames: ["method"] as const,
-    registers: [this.registry],
-  });
-
   private readonly labels: CallMetricLabel[] = [{ name: "model_version", key: modelVersionKey }];
   private callMetrics: CallMetrics | undefined;
-  private readonly inFlightByMethod = new Map<string, { inc(): void; dec(): void }>();
+  private readonly inFlightByMethod = new Map<string, { value: number }>();
+
+  readonly inFlight: Gauge<"method">;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
+    const inFlightByMethod = this.inFlightByMethod;
+    this.inFlight = new Gauge({
+      name: "funnel_grpc_in_flight_requests",
+      help: "Calls currently being handled.",
+      labelNames: ["method"] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [method, count] of inFlightByMethod) this.set({ method }, count.value);
+      },
+    });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "funnel_" });
   }
 
@@ -56,11 +65,6 @@ export class ServingMetrics {
     this.labels.push({ name, key });
   }
 
-  /** The per-call metrics; creating them fixes their labels. */
-  get calls(): Pick<CallMetrics, "requests" | "errors" | "latency"> {
-    return this.created();
-  }
-
   /** Creates the per-call metrics now (the server does at start), so a label added later fails loudly. */
   fixLabels(): void {
     this.created();
@@ -69,18 +73,27 @@ export class ServingMetrics {
   private created(): CallMetrics {
     if (this.callMetrics) return this.callMetrics;
     const extra = this.labels.map((l) => l.name);
+    const series = new Map<string, CallSeries>();
     this.callMetrics = {
       requests: new Counter({
         name: "funnel_grpc_requests_total",
         help: `gRPC calls handled, by method, status code, ${extra.join(", ")}.`,
         labelNames: ["method", "code", ...extra],
         registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const s of series.values()) this.inc(s.labels, s.calls);
+        },
       }),
       errors: new Counter({
         name: "funnel_grpc_errors_total",
         help: `gRPC calls that ended with a non-OK status, by method, code, ${extra.join(", ")}.`,
         labelNames: ["method", "code", ...extra],
         registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const s of series.values()) if (s.code !== "OK") this.inc(s.labels, s.calls);
+        },
       }),
       latency: new Histogram({
         name: "funnel_grpc_request_duration_seconds",
@@ -89,19 +102,19 @@ export class ServingMetrics {
         buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
         registers: [this.registry],
       }),
-      series: new Map(),
+      series,
     };
     return this.callMetrics;
   }
 
-  /** The in-flight gauge of one method. */
-  inFlightFor(method: string): { inc(): void; dec(): void } {
-    let gauge = this.inFlightByMethod.get(method);
-    if (!gauge) {
-      gauge = this.inFlight.labels({ method });
-      this.inFlightByMethod.set(method, gauge);
+  /** The in-flight count of one method: the caller adds 1 when a call starts and takes it off when it ends. */
+  inFlightFor(method: string): { value: number } {
+    let count = this.inFlightByMethod.get(method);
+    if (!count) {
+      count = { value: 0 };
+      this.inFlightByMethod.set(method, count);
     }
-    return gauge;
+    return count;
   }
 
   /** Records one finished call. `code` is the gRPC status name, e.g. "OK", "INVALID_ARGUMENT". */
@@ -113,15 +126,10 @@ export class ServingMetrics {
     if (!series) {
       const labels: Record<string, string> = {};
       for (const label of this.labels) labels[label.name] = values.get(label.key);
-      series = {
-        requests: metrics.requests.labels({ method, code, ...labels }),
-        errors: code === "OK" ? undefined : metrics.errors.labels({ method, code, ...labels }),
-        latency: metrics.latency.labels({ method, ...labels }),
-      };
+      series = { labels: { method, code, ...labels }, code, calls: 0, latency: metrics.latency.labels({ method, ...labels }) };
       metrics.series.set(key, series);
     }
-    series.requests.inc();
-    series.errors?.inc();
+    series.calls++;
     series.latency.observe(seconds);
   }
 

@@ -8,16 +8,16 @@ export function metricsMiddleware(metrics: ServingMetrics): ServerMiddleware {
   return async (call, ctx, next) => {
     const started = performance.now();
     const inFlight = metrics.inFlightFor(call.method.name);
-    inFlight.inc();
+    inFlight.value++;
+    let code = "OK";
     try {
-      const response = await next(call, ctx);
-      metrics.observe(call.method.name, "OK", ctx.values, (performance.now() - started) / 1000);
-      return response;
+      return await next(call, ctx);
     } catch (error) {
-      metrics.observe(call.method.name, statusNameOf(error), ctx.values, (performance.now() - started) / 1000);
+      code = statusNameOf(error);
       throw error;
     } finally {
-      inFlight.dec();
+      inFlight.value--;
+      metrics.observe(call.method.name, code, ctx.values, (performance.now() - started) / 1000);
     }
   };
 }

@@ -2,7 +2,8 @@
 // the call and back to the caller in trailing metadata, whatever the outcome.
 import { randomUUID } from "node:crypto";
 import { requestIdKey } from "../context-values.js";
-import type { ServerMiddleware } from "../server-middleware.js";
+import type { CallContext } from "../call-context.js";
+import type { CallHandler, ServerCall, ServerMiddleware } from "../server-middleware.js";
 import { statusNameOf } from "./error-boundary-middleware.js";
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -10,14 +11,18 @@ export const REQUEST_ID_HEADER = "x-request-id";
 /** What a caller-supplied id may look like: visible ASCII, bounded, so it is safe in logs and headers. */
 const ACCEPTABLE_ID = /^[\x21-\x7e]{1,128}$/;
 
-export const requestLoggingMiddleware: ServerMiddleware = async (call, ctx, next) => {
+export const requestLoggingMiddleware: ServerMiddleware = (call, ctx, next) => {
   const given = ctx.metadata.get(REQUEST_ID_HEADER)[0];
   const requestId = typeof given === "string" && ACCEPTABLE_ID.test(given) ? given : randomUUID();
   ctx.values.set(requestIdKey, requestId);
   ctx.addLogBindings({ requestId });
   ctx.trailer.set(REQUEST_ID_HEADER, requestId);
-  // The per-call line is debug: at info the hot path neither times nor serialises anything for it.
-  if (!ctx.isLogLevelEnabled("debug")) return next(call, ctx);
+  // The per-call line is debug: at info the hot path neither times nor serialises anything for it, and
+  // adds no promise of its own.
+  return ctx.isLogLevelEnabled("debug") ? logFinished(call, ctx, next) : next(call, ctx);
+};
+
+async function logFinished(call: ServerCall, ctx: CallContext, next: CallHandler): Promise<unknown> {
   const started = performance.now();
   const ms = () => Math.round((performance.now() - started) * 10) / 10;
   try {
@@ -28,4 +33,4 @@ export const requestLoggingMiddleware: ServerMiddleware = async (call, ctx, next
     ctx.log.debug({ code: statusNameOf(error), ms: ms() }, "call finished");
     throw error;
   }
-};
+}

@@ -22,16 +22,13 @@ export class ServingGate {
     for (const ctx of this.inFlight) ctx.abort(reason);
   }
 
-  readonly middleware: ServerMiddleware = async (call, ctx, next) => {
-    if (this.state !== "serving") throw new UnavailableError("server is shutting down; retry on another instance");
+  /** Refuses calls unless serving and ready; no promise of its own on the way through (per-call cost). */
+  readonly middleware: ServerMiddleware = (call, ctx, next) => {
+    if (this.state !== "serving") return Promise.reject(new UnavailableError("server is shutting down; retry on another instance"));
     if (!this.ready.get(call.method.service)) {
-      throw new UnavailableError(`${call.method.service} is not ready: its models are still loading; retry shortly`);
+      return Promise.reject(new UnavailableError(`${call.method.service} is not ready: its models are still loading; retry shortly`));
     }
     this.inFlight.add(ctx);
-    try {
-      return await next(call, ctx);
-    } finally {
-      this.inFlight.delete(ctx);
-    }
+    return next(call, ctx).finally(() => this.inFlight.delete(ctx));
   };
 }

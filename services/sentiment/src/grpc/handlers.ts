@@ -9,6 +9,7 @@ import {
   type AnalyzeRequest,
   type AnalyzeResponse,
   type ModelRef,
+  type SentimentResult,
   type SentimentServiceService,
 } from "@funnel/proto";
 import {
@@ -23,6 +24,7 @@ import {
 } from "@funnel/runtime";
 import { FeedbackAggregator, type Group } from "../aggregation/index.js";
 import type { SentimentConfig } from "../config.js";
+import type { SentimentScore } from "../scoring/index.js";
 import { SentimentAnalyzer } from "../sentiment-analyzer.js";
 import { deviceName, pageName, toDistribution, toSentimentResult } from "./proto-mapping.js";
 
@@ -38,13 +40,23 @@ export function sentimentHandlers(
     ctx.values.set(modelVersionKey, analyzer.version);
     return { name: SentimentAnalyzer.MODEL_NAME, version: analyzer.version };
   };
+  // A cached score is the same object on every hit, so its wire form is built once, not per call.
+  const wireResults = new WeakMap<SentimentScore, SentimentResult>();
+  const wireResult = (score: SentimentScore): SentimentResult => {
+    let result = wireResults.get(score);
+    if (!result) {
+      result = toSentimentResult(score);
+      wireResults.set(score, result);
+    }
+    return result;
+  };
 
   return {
     async analyze(request: AnalyzeRequest, ctx): Promise<AnalyzeResponse> {
       requireText(request.text, "text", config.maxTextChars);
       requireKnownEnum(request.page, PageType, "page");
       const analyzer = currentAnalyzer();
-      return { result: toSentimentResult(analyzer.analyze(request.text, pageName(request.page))), model: model(ctx, analyzer) };
+      return { result: wireResult(analyzer.analyze(request.text, pageName(request.page))), model: model(ctx, analyzer) };
     },
 
     async analyzeBatch(request: AnalyzeBatchRequest, ctx): Promise<AnalyzeBatchResponse> {
@@ -59,7 +71,7 @@ export function sentimentHandlers(
       for (let i = 0; i < request.items.length; i++) {
         if (i % CHECK_EVERY === 0) ctx.throwIfStopped();
         const item = request.items[i]!;
-        results.push(toSentimentResult(analyzer.analyze(item.text, pageName(item.page))));
+        results.push(wireResult(analyzer.analyze(item.text, pageName(item.page))));
       }
       return { results, model: model(ctx, analyzer) };
     },
