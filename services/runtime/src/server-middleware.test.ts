@@ -142,6 +142,22 @@ describe("ServingServer middleware chain", () => {
     expect(error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: "variant: unknown experiment arm" });
   });
 
+  it("answers with the status of a handler or layer that throws instead of rejecting, and releases the call", async () => {
+    await start(
+      (s) =>
+        s.use((call, ctx, next) => {
+          if ((call.request as { text: string }).text === "layer") throw new InvalidArgumentError("text", "refused by a layer");
+          return next(call, ctx);
+        }),
+      (text) => {
+        throw new InvalidArgumentError("text", `refused ${text}`);
+      },
+    );
+    expect((await call("handler")).error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: "text: refused handler" });
+    expect((await call("layer")).error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: "text: refused by a layer" });
+    expect(server!.inFlightCalls).toBe(0);
+  });
+
   it("echoes the caller's x-request-id in the trailer and puts it on every log line of the call", async () => {
     const { log, lines } = memoryLogger();
     await start(

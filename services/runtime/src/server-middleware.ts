@@ -40,8 +40,19 @@ export function composeServerMiddleware(first: ServerMiddleware, ...rest: Server
 
 /**
  * Builds the chain for one method once (at start-up), outermost layer first, so that a call allocates no
- * closures to go through it.
+ * closures to go through it. A layer or handler that throws instead of rejecting is turned into a
+ * rejection, so the layers around it still see the failure.
  */
 export function chainServerMiddleware(layers: readonly ServerMiddleware[], handler: CallHandler): CallHandler {
-  return layers.reduceRight<CallHandler>((next, layer) => (call, ctx) => layer(call, ctx, next), handler);
+  return layers.reduceRight<CallHandler>((next, layer) => rejectingThrows((call, ctx) => layer(call, ctx, next)), rejectingThrows(handler));
+}
+
+function rejectingThrows(run: CallHandler): CallHandler {
+  return (call, ctx) => {
+    try {
+      return run(call, ctx);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
 }
