@@ -195,8 +195,8 @@ describe("ServingServer middleware chain", () => {
     const second = await call("b", bad);
     const [id1] = first.trailer.get("x-request-id") as string[];
     const [id2] = second.trailer.get("x-request-id") as string[];
-    expect(id1).toMatch(/^[0-9a-f-]{36}$/);
-    expect(id2).toMatch(/^[0-9a-f-]{36}$/);
+    expect(id1).toMatch(/^[\w-]{12}-[0-9a-z]+$/);
+    expect(id2).toMatch(/^[\w-]{12}-[0-9a-z]+$/);
     expect(id1).not.toBe(id2);
     expect(lines.filter((l) => l.msg === "call finished").map((l) => l.requestId)).toEqual([id1, id2]);
   });

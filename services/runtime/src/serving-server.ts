@@ -236,10 +236,12 @@ export class ServingServer {
     route.run!({ method: route.info, request }, ctx).then(
       (response) => {
         answered = true;
+        this.gate.release(ctx);
         callback(null, response, ctx.trailerIfSet);
       },
       (error: unknown) => {
         answered = true;
+        this.gate.release(ctx);
         const status = error instanceof StatusError ? error.status : errorToStatus(error, ctx.log);
         const trailer = ctx.trailerIfSet;
         callback(trailer ? { ...status, metadata: mergedMetadata(status.metadata, trailer) } : status);
