@@ -142,9 +142,9 @@ async function measure(fixed: AnalyzeResponse, options: Options): Promise<Record
 
 async function main(): Promise<void> {
   const options = new Command()
-    .option("--seconds <n>", "seconds per concurrency level", "4")
+    .option("--seconds <n>", "seconds per concurrency level and target", "8")
     .option("--concurrency <list>", "concurrency levels", "1,16,64")
-    .option("--rounds <n>", "alternating plain/service slices per level", "4")
+    .option("--rounds <n>", "alternating slices per level (each target gets seconds/rounds per slice)", "8")
     .option("--deadline-ms <n>", "deadline the client sets on every call (0: none)", "5000")
     .option("--in-process", "run the servers in the client's process", false)
     .parse()
