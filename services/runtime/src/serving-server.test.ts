@@ -6,6 +6,7 @@ import { createLogger } from "./logger.js";
 import { InvalidArgumentError } from "./errors.js";
 import { ServingServer } from "./serving-server.js";
 import type { CallContext } from "./call-context.js";
+import { modelVersionKey } from "./context-values.js";
 
 // A fixture service on the real SentimentService definition whose handlers exercise the runtime's behaviour.
 // Text commands select the behaviour: "ok", "bad", "boom", "spin" (CPU loop that checks for cancellation),
@@ -20,7 +21,7 @@ function analyzeResponse(text: string): AnalyzeResponse {
 const observed = { spinStoppedBy: undefined as string | undefined };
 
 async function analyze(request: AnalyzeRequest, ctx: CallContext): Promise<AnalyzeResponse> {
-  ctx.modelVersion = "7";
+  ctx.values.set(modelVersionKey, "7");
   const text = request.text;
   if (text === "bad") throw new InvalidArgumentError("text", "must be a sentence");
   if (text === "boom") throw new Error("secret internal detail");

@@ -11,7 +11,7 @@ import {
   type ItemFeatures,
   type UserFeatures,
 } from "@funnel/proto";
-import { InvalidArgumentError, requireCount, requireKnownEnum, requireText, type CallContext, type ServiceHandlers } from "@funnel/runtime";
+import { InvalidArgumentError, modelVersionKey, requireCount, requireKnownEnum, requireText, type CallContext, type ServiceHandlers } from "@funnel/runtime";
 import { rawItemFeaturesFromProto, rawUserFeaturesFromProto } from "@funnel/two-tower";
 import type { EmbeddingConfig } from "../config.js";
 import type { Embedded, Embedder, ItemInput, UserInput } from "../embedder.js";
@@ -65,7 +65,7 @@ export function embeddingHandlers(embedder: Embedder, config: Pick<EmbeddingConf
 
 function toResponse(ctx: CallContext, embedded: Embedded, ids: string[]): EmbedUsersResponse {
   const version = String(embedded.version);
-  ctx.modelVersion = version;
+  ctx.values.set(modelVersionKey, version);
   return {
     embeddings: embedded.vectors.map((vector, i) => ({ id: ids[i]!, vector: { values: Array.from(vector) } })),
     model: { name: embedded.name, version },
