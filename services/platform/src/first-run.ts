@@ -18,15 +18,15 @@ export const firstRunSettings = {
   firstRunUsers: setting.integer({
     env: "FUNNEL_FIRST_RUN_USERS",
     flag: "--first-run-users",
-    default: 4_000,
+    default: 3_000,
     min: 50,
     max: 1_000_000,
-    description: "Generated users for the first-run model (4000 trains in well under two minutes on 2 cores).",
+    description: "Generated users for the first-run model (3000 users, 3 epochs: about a minute on 2 idle cores).",
   }),
   firstRunEpochs: setting.integer({
     env: "FUNNEL_FIRST_RUN_EPOCHS",
     flag: "--first-run-epochs",
-    default: 4,
+    default: 3,
     min: 1,
     max: 100,
     description: "Epochs of the first-run model.",

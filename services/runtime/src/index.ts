@@ -32,7 +32,7 @@ export type { CallMetricLabel } from "./serving-metrics.js";
 export { createLogger } from "./logger.js";
 export type { Logger } from "./logger.js";
 export { runServices, main, settingsOf } from "./service-module.js";
-export type { ServiceModule, RunningServices } from "./service-module.js";
+export type { ServiceModule, RunningServices, ModuleLoader, ModuleLifecycle } from "./service-module.js";
 export type { SharedResources, RunOptions, ProcessConfig } from "./service-module.js";
 export { ModelSlot } from "./model-slot.js";
 export type { ModelSource, ServableModel, ModelLease, LoadedVersion, ModelSlotStatus, ModelSlotOptions } from "./model-slot.js";

@@ -36,7 +36,16 @@ export interface ServiceModule<S extends SettingsSpec = SettingsSpec> {
    * server.setReady(...) when done, or throws to stop start-up. `config` holds this module's settings only
    * (no other module's values); `shared` what every module of the process shares.
    */
-  register(server: ServingServer, config: ConfigOf<S>, log: Logger, shared: SharedResources): () => Promise<void>;
+  register(server: ServingServer, config: ConfigOf<S>, log: Logger, shared: SharedResources): ModuleLoader | ModuleLifecycle;
+}
+
+/** Loads the module's models once the port is bound. */
+export type ModuleLoader = () => Promise<void>;
+
+/** A loader plus what to release on shutdown, after in-flight calls drained (batchers, clients, files). */
+export interface ModuleLifecycle {
+  load: ModuleLoader;
+  close(): Promise<void>;
 }
 
 /** What the modules of one process share. */
@@ -97,18 +106,23 @@ export async function runServices(
   await source.prepare?.(config, log);
   const server = new ServingServer({ config: config.serving, log });
   const models = new ModelHub({ config: config.models, log: log.child({ component: "models" }), registry: server.metrics.registry, source: source.modelSource });
+  const shared: SharedResources = { serving: config.serving, models };
+  const lifecycles: ModuleLifecycle[] = modules.map((module) => {
+    const registered = module.register(server, config.modules[module.namespace] as never, log.child({ service: module.name }), shared);
+    return typeof registered === "function" ? { load: registered, close: async () => undefined } : registered;
+  });
+  // Order matters: calls drain first, then modules release what those calls used, then the model versions.
   const shutdown = async () => {
     await server.shutdown();
+    for (const lifecycle of lifecycles) await lifecycle.close().catch((error: unknown) => log.warn({ err: error }, "closing a module failed"));
     await models.close();
   };
   if (source.handleSignals) exitOnSignals([{ shutdown }], log);
-  const shared: SharedResources = { serving: config.serving, models };
-  const loaders = modules.map((module) => module.register(server, config.modules[module.namespace] as never, log.child({ service: module.name }), shared));
   // Always answers (ready from the start): operators ask it what is loading and why a version was refused.
   server.setReady(server.addService(ModelStatusServiceService, modelStatusHandlers(models)), true);
   const ports = await server.start();
   try {
-    await Promise.all(loaders.map((load) => load()));
+    await Promise.all(lifecycles.map((lifecycle) => lifecycle.load()));
   } catch (error) {
     await shutdown();
     throw error;
@@ -147,6 +161,9 @@ export function settingsOf(
 
 /** Entry-point helper: runs the modules with process env/argv, printing config errors without a stack. */
 export function main(modules: ServiceModule<any>[], options: Pick<RunOptions, "prepare" | "settings"> = {}): void {
+  // npm runs a workspace's script inside the package; relative paths (registry, model cache) must mean the
+  // directory the user ran npm from, the same one `npm run train` and `npm run registry` resolve them against.
+  if (process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
   runServices(modules, { env: process.env, argv: process.argv.slice(2), handleSignals: true, ...options }).catch((error: unknown) => {
     if (error instanceof ConfigError) {
       process.stderr.write(`configuration error: ${error.message}\n`);
