@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { FileRegistry } from "@funnel/registry";
 import { MODEL_FILES, parseFeatureSpec, pseudonymiseUserId, readFloat32LittleEndian } from "@funnel/two-tower";
 
 export interface BenchModel {
@@ -61,4 +62,12 @@ export async function loadBenchModel(dir: string, salt: string): Promise<BenchMo
       return r === undefined ? undefined : vectors.subarray(r * dim, (r + 1) * dim);
     },
   };
+}
+
+/** A fresh file registry holding the bench model as version 1 of "two-tower", alias production. */
+export async function benchRegistry(modelDir: string, dataDir: string): Promise<{ dataDir: string; version: number }> {
+  const registry = new FileRegistry({ dataDir, actor: "embedding-bench" });
+  const registered = await registry.register(modelDir, { model: "two-tower" });
+  await registry.setAlias("two-tower", "production", registered.version, { reason: "embedding benchmark" });
+  return { dataDir, version: registered.version };
 }

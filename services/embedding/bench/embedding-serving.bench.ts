@@ -4,14 +4,14 @@
 // and by-feature users mixed, 1 and 8 inputs per call; then batching on/off and cached/uncached for our
 // service. Every server runs in its own child process, pinned apart from the client. Prints JSON.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { EmbeddingServiceClient, type EmbedUsersRequest, type EmbedUsersResponse, PROTO_ROOT } from "@funnel/proto";
 import { Command } from "commander";
-import { BENCH_TRAINING, type BenchModel, ensureBenchModel, loadBenchModel } from "./bench-model.js";
+import { BENCH_TRAINING, type BenchModel, benchRegistry, ensureBenchModel, loadBenchModel } from "./bench-model.js";
 import { type ClosedLoopResult, percentile, runClosedLoop } from "./closed-loop.js";
 import { summariseCpuProfile } from "./cpu-profile-summary.js";
 import { type ServerProcess, startServerProcess } from "./server-process.js";
@@ -349,17 +349,20 @@ async function main(): Promise<void> {
     await untilServing(() => embedUsers(client, userRequest(0, bench.requestOptions(1))), label);
     return contender;
   };
-  const ours = (label: string, settings: Partial<OurSettings> = {}) =>
-    start(label, () =>
-      nodeServer(label, "our-server.ts", [...embeddingServerArgs(model.dir, DEV_SALT, settings), ...(options.cpuProf ? ["--bench-cpu-profile", profileFile(options.cpuProf, label)] : [])], options),
-    );
+  const scratch = mkdtempSync(path.join(os.tmpdir(), "funnel-embedding-bench-"));
+  const registry = await benchRegistry(model.dir, path.join(scratch, "registry"));
+  const ours = (label: string, settings: Partial<OurSettings> = {}) => {
+    const place = { registryDir: registry.dataDir, modelCacheDir: path.join(scratch, `model-cache-${label}`), salt: DEV_SALT };
+    const profile = options.cpuProf ? ["--bench-cpu-profile", profileFile(options.cpuProf, label)] : [];
+    return start(label, () => nodeServer(label, "our-server.ts", [...embeddingServerArgs(place, settings), ...profile], options));
+  };
   const startPython = () =>
     start("python", () =>
       startServerProcess(
         "python",
         options.python,
         [path.join(HERE, "python_embedding_server.py"), "--proto-root", PROTO_ROOT, "--model-dir", model.dir, "--salt", DEV_SALT, "--max-workers", String(options.pythonMaxWorkers)],
-        { cpus: options.serverCpus, cwd: mkdtempSync(path.join(os.tmpdir(), "funnel-py-bench-")) },
+        { cpus: options.serverCpus, cwd: scratch },
       ),
     );
 
@@ -452,6 +455,7 @@ async function main(): Promise<void> {
   } finally {
     for (const c of contenders) c.client.close();
     await Promise.all(contenders.map((c) => c.server.stop()));
+    rmSync(scratch, { recursive: true, force: true });
   }
   if (options.cpuProf) report.cpuProfiles = await profiles(options.cpuProf, contenders);
   const round = (_key: string, value: unknown) =>

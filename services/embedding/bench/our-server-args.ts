@@ -3,7 +3,7 @@
 export interface OurSettings {
   /** Largest batch the micro-batcher forms; 1 turns batching off. */
   maxBatch: number;
-  maxBatchDelayMs: number;
+  batchDelayMs: number;
   /** Response cache entries; 0 turns the cache off. */
   cacheEntries: number;
 }
@@ -14,11 +14,19 @@ export const OUR_SETTINGS = {
   cacheOff: { cacheEntries: 0 },
 } as const satisfies Record<string, Partial<OurSettings>>;
 
-/** argv for our-server.ts: the model, quiet logs, free ports, and the scenario's settings. */
-export function embeddingServerArgs(modelDir: string, salt: string, settings: Partial<OurSettings>): string[] {
-  const args = ["--port", "0", "--metrics-port", "0", "--log-level", "warn", "--embedding-model-dir", modelDir, "--pseudonym-salt", salt];
+export interface OurServerPlace {
+  /** File registry holding the model under "two-tower", alias production. */
+  registryDir: string;
+  /** This server's own download cache (servers must not share one while they download). */
+  modelCacheDir: string;
+  salt: string;
+}
+
+/** argv for our-server.ts: the registry, quiet logs, free ports, no alias polling, the scenario's settings. */
+export function embeddingServerArgs(place: OurServerPlace, settings: Partial<OurSettings>): string[] {
+  const args = ["--port", "0", "--metrics-port", "0", "--log-level", "warn", "--registry", "file", "--registry-dir", place.registryDir, "--model-cache-dir", place.modelCacheDir, "--pseudonym-salt", place.salt, "--model-poll-ms", "0"];
   if (settings.maxBatch !== undefined) args.push("--embedding-max-batch", String(settings.maxBatch));
-  if (settings.maxBatchDelayMs !== undefined) args.push("--embedding-batch-delay-ms", String(settings.maxBatchDelayMs));
+  if (settings.batchDelayMs !== undefined) args.push("--embedding-batch-delay-ms", String(settings.batchDelayMs));
   if (settings.cacheEntries !== undefined) args.push("--embedding-cache-entries", String(settings.cacheEntries));
   return args;
 }
