@@ -7,6 +7,7 @@ export * from "./gen/funnel/v1/embedding.js";
 export * from "./gen/funnel/v1/similarity.js";
 export * from "./gen/funnel/v1/recommendation.js";
 export * from "./gen/funnel/v1/sentiment.js";
+export * from "./gen/funnel/v1/model_status.js";
 
 /** Directory holding `funnel/v1/*.proto`, for @grpc/proto-loader `includeDirs`. */
 export const PROTO_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -18,4 +19,5 @@ export const PROTO_FILES = [
   "funnel/v1/similarity.proto",
   "funnel/v1/recommendation.proto",
   "funnel/v1/sentiment.proto",
+  "funnel/v1/model_status.proto",
 ] as const;

@@ -24,3 +24,8 @@ export { createLogger } from "./logger.js";
 export type { Logger } from "./logger.js";
 export { runServices, main } from "./service-module.js";
 export type { ServiceModule, RunningServices } from "./service-module.js";
+export type { SharedResources } from "./service-module.js";
+export { ModelSlot } from "./model-slot.js";
+export type { ModelSource, ServableModel, ModelLease, LoadedVersion, ModelSlotStatus, ModelSlotOptions } from "./model-slot.js";
+export { ModelHub, modelSettings, modelSourceFromConfig } from "./model-hub.js";
+export type { ModelConfig, SlotRequest } from "./model-hub.js";

@@ -34,10 +34,20 @@ export class ResponseCache<V extends {}> {
     return this.cache?.size ?? 0;
   }
 
-  /** Returns the cached value for key, or computes, stores and returns it. */
-  getOrCompute(key: string, compute: () => V): V {
+  /** The cached value, counted as a hit or a miss; for values computed asynchronously (then `set`). */
+  get(key: string): V | undefined {
     const hit = this.cache?.get(key);
     this.lookups?.inc({ cache: this.options.name, result: hit === undefined ? "miss" : "hit" });
+    return hit;
+  }
+
+  set(key: string, value: V): void {
+    this.cache?.set(key, value);
+  }
+
+  /** Returns the cached value for key, or computes, stores and returns it. */
+  getOrCompute(key: string, compute: () => V): V {
+    const hit = this.get(key);
     if (hit !== undefined) return hit;
     const value = compute();
     this.cache?.set(key, value);
