@@ -28,7 +28,7 @@ async function main(): Promise<void> {
       const { profile } = await session.post("Profiler.stop");
       await writeFile(profileFile, JSON.stringify(profile));
     }
-    await running.server.shutdown();
+    await running.shutdown();
   });
 }
 
