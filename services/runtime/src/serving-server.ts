@@ -178,7 +178,11 @@ export class ServingServer {
     if (hasDeadline) {
       timer = setTimeout(() => controller.abort(new DeadlineExceededError()), Math.max(0, deadlineMs - Date.now()));
     }
+    let finished = false;
     call.on("cancelled", () => {
+      // grpc-js (1.14) also emits "cancelled" on every call right after it sends the status: only a cancel
+      // before the answer is the client's. Ignoring the rest saves an Error (stack capture) and an abort per call.
+      if (finished) return;
       // A client cancels its own call when its deadline passes, slightly before the server's copy of the
       // deadline (computed on arrival) runs out; a cancel that close to the deadline is the deadline.
       const expired = hasDeadline && Date.now() >= deadlineMs - DEADLINE_CANCEL_TOLERANCE_MS;
@@ -189,6 +193,7 @@ export class ServingServer {
     const log = this.options.log.child({ method });
     const ctx = new CallContext(method, call.metadata, log, controller.signal, hasDeadline ? new Date(deadlineMs) : undefined);
     const release = () => {
+      finished = true;
       clearTimeout(timer);
       this.inFlight.delete(controller);
     };
