@@ -13,6 +13,7 @@ import { EmbeddingServiceClient, type EmbedUsersRequest, type EmbedUsersResponse
 import { Command } from "commander";
 import { BENCH_TRAINING, type BenchModel, benchRegistry, ensureBenchModel, loadBenchModel } from "./bench-model.js";
 import { type ClosedLoopResult, percentile, runClosedLoop } from "./closed-loop.js";
+import { embeddingSettings } from "../src/config.js";
 import { summariseCpuProfile } from "./cpu-profile-summary.js";
 import { type ServerProcess, startServerProcess } from "./server-process.js";
 import { userRequest, type UserRequestOptions } from "./user-requests.js";
@@ -443,7 +444,11 @@ async function main(): Promise<void> {
           model: { dir: model.dir, dim: model.dim, training: BENCH_TRAINING },
           servers: {
             ceiling: "plain grpc-js server, generated EmbeddingServiceService, one fixed vector per input (no model, no runtime)",
-            embedding: { module: "embeddingModule under runServices (@funnel/runtime), service defaults", scenarios: OUR_SETTINGS },
+            embedding: {
+              module: "embeddingModule under runServices (@funnel/runtime), model from a file registry (alias production)",
+              defaults: Object.fromEntries(Object.values(embeddingSettings).map((s) => [s.flag, s.default])),
+              scenarios: OUR_SETTINGS,
+            },
             python: python.ok ? { ...py?.server.details, design: "grpc.server(ThreadPoolExecutor(max_workers)), one onnxruntime run per request (default session options), numpy feature encoding, no batching across requests, no cache" } : { skipped: python.reason },
           },
           agreement,
