@@ -15,10 +15,12 @@ Usage: python3 python_embedding_server.py --proto-root proto --model-dir DIR [--
 """
 
 import argparse
+import atexit
 import hashlib
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -56,6 +58,7 @@ class BadInput(Exception):
 
 def generate_stubs(proto_root):
     out = tempfile.mkdtemp(prefix="funnel-py-stubs-")
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     files = ["funnel/v1/common.proto", "funnel/v1/embedding.proto"]
     code = protoc.main(["grpc_tools.protoc", f"-I{proto_root}", f"--python_out={out}", f"--grpc_python_out={out}", *files])
     if code != 0:
