@@ -59,7 +59,10 @@ export class ServedTwoTower {
    * row each, so the first real call does not pay onnxruntime's first-run cost.
    */
   static async load(dir: string, version: number): Promise<ServedTwoTower> {
-    const towers = await OnnxTowers.load(dir);
+    // One onnxruntime thread per run: measured on the bench model, a 64-row user-tower run took 0.25-0.29 ms
+    // CPU with one thread against 0.44-0.56 ms with the default pool (wall 0.9-1.3 ms against 1.9-2.7 ms),
+    // pinned to one core or not; the default pool's threads spin between runs on the event loop's core.
+    const towers = await OnnxTowers.load(dir, { intraOpThreads: 1 });
     try {
       const [users, items] = await Promise.all([
         readStored(dir, MODEL_FILES.userIds, MODEL_FILES.userEmbeddings, towers.dim),
