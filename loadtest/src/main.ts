@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     .addOption(new Option("--scenario <name>", "constant: arrival rate; ramping: 10% → rate → 2× rate → 0; closed: fixed concurrency").choices(SCENARIO_NAMES).default("constant"))
     .option("--rate <per-second>", "arrival rate (open scenarios; default per service)", positive)
     .option("--concurrency <n>", "callers in the closed scenario", positiveInteger)
-    .option("--duration <time>", "measured window (ramping: the whole ramp)", parseDurationMs, 30_000)
+    .option("--duration <time>", "measured window, e.g. 500ms, 30s or 2m; a bare number is seconds (ramping: the whole ramp; default 30s)", parseDurationMs, 30_000)
     .option("--requests <n>", "stop after this many calls", positiveInteger)
     .option("--warmup <time>", "unmeasured warm-up at the starting rate", parseDurationMs, 3_000)
     .option("--deadline-ms <ms>", "per-call deadline", positiveInteger, 5_000)
