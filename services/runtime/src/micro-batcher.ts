@@ -1,5 +1,7 @@
 // Collects single requests into batches for a model that is cheaper per item in batches (Triton-style
-// dynamic batching): a batch runs when it reaches maxBatchSize or when the oldest item has waited maxDelayMs.
+// dynamic batching). A batch runs when it reaches maxBatchSize; otherwise, while the model is idle, at the
+// end of the current event-loop turn (so items submitted together run together and a lone call pays no
+// delay), and while a batch is running, when that batch finishes or the oldest item has waited maxDelayMs.
 import { ResourceExhaustedError } from "./errors.js";
 
 export interface MicroBatcherOptions<In, Out> {
@@ -26,6 +28,7 @@ export class QueueFullError extends ResourceExhaustedError {}
 export class MicroBatcher<In, Out> {
   private queue: Pending<In, Out>[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private running = 0;
 
   constructor(private readonly options: MicroBatcherOptions<In, Out>) {
@@ -52,6 +55,7 @@ export class MicroBatcher<In, Out> {
     return new Promise<Out>((resolve, reject) => {
       this.queue.push({ input, resolve, reject, signal });
       if (this.queue.length >= this.options.maxBatchSize) this.flush();
+      else if (this.running === 0) this.immediate ??= setImmediate(() => this.flush());
       else this.timer ??= setTimeout(() => this.flush(), this.options.maxDelayMs);
     });
   }
@@ -59,7 +63,9 @@ export class MicroBatcher<In, Out> {
   /** Runs everything queued now, in batches of at most maxBatchSize. */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxBatchSize);
       void this.execute(batch);
@@ -88,6 +94,8 @@ export class MicroBatcher<In, Out> {
       for (const item of live) item.reject(error);
     } finally {
       this.running--;
+      // Items that queued while this batch ran have waited long enough: run them now.
+      if (this.running === 0 && this.queue.length > 0) this.flush();
     }
   }
 }
