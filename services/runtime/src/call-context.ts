@@ -1,6 +1,15 @@
 import { Metadata } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { ContextValues } from "./context-values.js";
+import { CancelledError, DeadlineExceededError } from "./errors.js";
+
+/** What the context needs of the transport's call: whether the client has gone, and to be told when. */
+export interface CancellableCall {
+  readonly cancelled: boolean;
+  once(event: "cancelled", listener: () => void): unknown;
+}
+
+const DEADLINE_CANCEL_TOLERANCE_MS = 50;
 
 /**
  * Per-call state handed to every middleware and handler (nice-grpc style): cancellation, deadline,
@@ -23,6 +32,8 @@ export class CallContext {
     readonly metadata: Metadata,
     private readonly baseLog: Logger,
     readonly deadline: Date | undefined,
+    /** The transport call, watched for a client cancel only once something asks (signal, throwIfStopped). */
+    private readonly call?: CancellableCall,
   ) {
     this.logBindings = { method };
   }
@@ -48,9 +59,21 @@ export class CallContext {
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
+      // A listener per call cost more than most calls' own work, so the cancel is watched from here on.
+      if (!this.stopReason && this.call) {
+        if (this.call.cancelled) this.abort(this.clientGone());
+        else this.call.once("cancelled", () => this.abort(this.clientGone()));
+      }
       if (this.stopReason) this.controller.abort(this.stopReason);
     }
     return this.controller.signal;
+  }
+
+  private clientGone(): Error {
+    // A client cancels its own call when its deadline passes, slightly before the server's copy of the
+    // deadline (computed on arrival) runs out; a cancel that close to the deadline is the deadline.
+    const expired = this.deadline !== undefined && Date.now() >= this.deadline.getTime() - DEADLINE_CANCEL_TOLERANCE_MS;
+    return expired ? new DeadlineExceededError() : new CancelledError("the client cancelled the call");
   }
 
   /** Stops the call: `signal` aborts with `reason` and throwIfStopped throws it. The first reason wins. */
@@ -62,6 +85,7 @@ export class CallContext {
 
   /** Why the call was stopped, or undefined while it may go on. */
   get stoppedBy(): Error | undefined {
+    if (!this.stopReason && this.call?.cancelled) this.abort(this.clientGone());
     return this.stopReason;
   }
 
@@ -70,7 +94,8 @@ export class CallContext {
    * units of work so that an expired call stops consuming CPU instead of finishing for nobody.
    */
   throwIfStopped(): void {
-    if (this.stopReason) throw this.stopReason;
+    const reason = this.stoppedBy;
+    if (reason) throw reason;
   }
 
   /** Trailing metadata sent with the call's status, OK or not. */

@@ -19,7 +19,7 @@ export class ResponseCache<V extends {}> {
   // update per lookup showed in the per-call profile of the serving path.
   private readonly lookups = { hits: 0, misses: 0 };
 
-  constructor(private readonly options: ResponseCacheOptions) {
+  constructor(options: ResponseCacheOptions) {
     // maxEntries 0 disables caching (every call computes), e.g. to measure uncached cost.
     this.cache = options.maxEntries > 0 ? new LRUCache<string, V>({ max: options.maxEntries, ttl: options.ttlMs || undefined }) : undefined;
     if (options.registry) {

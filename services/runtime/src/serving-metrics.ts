@@ -2,7 +2,7 @@
 // adds, exposed over HTTP.
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Counter, Histogram, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import { modelVersionKey, type ContextKey, type ContextValues } from "./context-values.js";
 
 /** A call-metrics label whose value a layer or handler sets per call through a context key. */
@@ -17,19 +17,85 @@ interface CallSeries {
   readonly labels: Record<string, string>;
   readonly code: string;
   calls: number;
-  latency: { observe(value: number): void };
+  readonly latency: LatencySeries;
 }
 
 interface CallMetrics {
   requests: Counter<string>;
   errors: Counter<string>;
-  latency: Histogram<string>;
+  latency: CallLatencyHistogram;
   series: Map<string, CallSeries>;
+}
+
+interface LatencySeries {
+  readonly labels: Record<string, string>;
+  /** Observations per bucket (not cumulative); the last slot is above the highest bound. */
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * The call latency histogram, kept in plain arrays and rendered by the registry when /metrics is scraped
+ * (prom-client's Histogram builds and validates a label key on every observation, which showed in the
+ * per-call profile). Same exposition as a prom-client Histogram: cumulative `_bucket{le}`, `_sum`, `_count`.
+ */
+class CallLatencyHistogram {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  private readonly series = new Map<string, LatencySeries>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly upperBounds: readonly number[],
+  ) {}
+
+  seriesFor(key: string, labels: Record<string, string>): LatencySeries {
+    let series = this.series.get(key);
+    if (!series) {
+      series = { labels, buckets: new Float64Array(this.upperBounds.length + 1), sum: 0, count: 0 };
+      this.series.set(key, series);
+    }
+    return series;
+  }
+
+  observe(series: LatencySeries, seconds: number): void {
+    let i = 0;
+    while (i < this.upperBounds.length && seconds > this.upperBounds[i]!) i++;
+    series.buckets[i]!++;
+    series.sum += seconds;
+    series.count++;
+  }
+
+  /** The registry's read (text and JSON exposition). */
+  async get() {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (const { labels, buckets, sum, count } of this.series.values()) {
+      let cumulative = 0;
+      this.upperBounds.forEach((le, i) => {
+        cumulative += buckets[i]!;
+        values.push({ labels: { ...labels, le }, value: cumulative, metricName: `${this.name}_bucket` });
+      });
+      values.push({ labels: { ...labels, le: "+Inf" }, value: count, metricName: `${this.name}_bucket` });
+      values.push({ labels, value: sum, metricName: `${this.name}_sum` });
+      values.push({ labels, value: count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset(): void {
+    for (const series of this.series.values()) {
+      series.buckets.fill(0);
+      series.sum = 0;
+      series.count = 0;
+    }
+  }
 }
 
 // Calls are counted in plain numbers and handed to prom-client when /metrics is scraped (its `collect`
 // hook): a labelled prom-client update builds and validates a label key on every call, which showed in the
-// per-call profile. The latency histogram is observed per call, through a child kept per label set.
+// per-call profile.
 export class ServingMetrics {
   /** One registry per server, so several servers in one process (tests, embedded mode) do not collide. */
   readonly registry = new Registry();
@@ -95,15 +161,14 @@ export class ServingMetrics {
           for (const s of series.values()) if (s.code !== "OK") this.inc(s.labels, s.calls);
         },
       }),
-      latency: new Histogram({
-        name: "funnel_grpc_request_duration_seconds",
-        help: `Wall time from call start to response, by method, ${extra.join(", ")}.`,
-        labelNames: ["method", ...extra],
-        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-        registers: [this.registry],
-      }),
+      latency: new CallLatencyHistogram(
+        "funnel_grpc_request_duration_seconds",
+        `Wall time from call start to response, by method, ${extra.join(", ")}.`,
+        [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      ),
       series,
     };
+    this.registry.registerMetric(this.callMetrics.latency as unknown as Metric);
     return this.callMetrics;
   }
 
@@ -126,11 +191,13 @@ export class ServingMetrics {
     if (!series) {
       const labels: Record<string, string> = {};
       for (const label of this.labels) labels[label.name] = values.get(label.key);
-      series = { labels: { method, code, ...labels }, code, calls: 0, latency: metrics.latency.labels({ method, ...labels }) };
+      // The latency series leaves out the code: all outcomes of one method and label set share it.
+      const latencyKey = key.slice(0, method.length) + key.slice(method.length + 1 + code.length);
+      series = { labels: { method, code, ...labels }, code, calls: 0, latency: metrics.latency.seriesFor(latencyKey, { method, ...labels }) };
       metrics.series.set(key, series);
     }
     series.calls++;
-    series.latency.observe(seconds);
+    metrics.latency.observe(series.latency, seconds);
   }
 
   /** Serves GET /metrics on host:port (0 = free port). Resolves with the bound port. */

@@ -153,6 +153,17 @@ describe("ServingServer", () => {
     expect(server!.inFlightCalls).toBe(0);
   });
 
+  it("stops the handler's work when the client cancels the call", async () => {
+    await startFixture();
+    observed.spinStoppedBy = undefined;
+    const pending = client!.analyze({ text: "spin", page: PageType.PAGE_TYPE_HOME }, () => undefined);
+    await waitFor(() => server!.inFlightCalls === 1);
+    pending.cancel();
+    await waitFor(() => observed.spinStoppedBy !== undefined);
+    expect(observed.spinStoppedBy).toBe("CancelledError");
+    await waitFor(() => server!.inFlightCalls === 0);
+  });
+
   it("refuses a request over the size limit with RESOURCE_EXHAUSTED", async () => {
     await startFixture({ maxMessageBytes: 2048 });
     await expect(call("x".repeat(4096))).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });

@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { CallContext } from "./call-context.js";
 import { ConfigError, servingSettings, type ServingConfig, type SettingSpec } from "./config.js";
 import { errorToStatus } from "./error-boundary.js";
-import { CancelledError, DeadlineExceededError } from "./errors.js";
+import { CancelledError } from "./errors.js";
 import { deadlineMiddleware } from "./middleware/deadline-middleware.js";
 import { StatusError, errorBoundaryMiddleware } from "./middleware/error-boundary-middleware.js";
 import { metricsMiddleware } from "./middleware/metrics-middleware.js";
@@ -38,8 +38,6 @@ export interface ServingServerOptions {
   log: Logger;
   metrics?: ServingMetrics;
 }
-
-const DEADLINE_CANCEL_TOLERANCE_MS = 50;
 
 /** One served method: its info, its handler, and (from start()) its middleware chain. */
 interface Route {
@@ -112,10 +110,10 @@ export class ServingServer {
       implementation[key] = method.requestStream
         ? (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
             const ctx = this.openCall(info, call);
-            this.respond(route, ctx, call, readMessages(call, ctx), callback);
+            this.respond(route, ctx, readMessages(call, ctx), callback);
           }
         : (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-            this.respond(route, this.openCall(info, call), call, call.request, callback);
+            this.respond(route, this.openCall(info, call), call.request, callback);
           };
     }
     this.server.addService(definition, implementation);
@@ -211,35 +209,22 @@ export class ServingServer {
   private openCall(info: MethodInfo, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>): CallContext {
     const deadline = call.getDeadline();
     const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-    return new CallContext(info.name, call.metadata, this.options.log, Number.isFinite(deadlineMs) ? new Date(deadlineMs) : undefined);
+    return new CallContext(info.name, call.metadata, this.options.log, Number.isFinite(deadlineMs) ? new Date(deadlineMs) : undefined, call);
   }
 
   /** Runs the call through its chain and answers; the status carries the context's trailer either way. */
   private respond(
     route: Route,
     ctx: CallContext,
-    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>,
     request: unknown,
     callback: grpc.sendUnaryData<unknown>,
   ): void {
-    let answered = false;
-    // grpc-js reports every finished call as cancelled once its stream closes; only a cancel before the
-    // answer means the client gave up.
-    call.once("cancelled", () => {
-      if (answered) return;
-      // A client cancels its own call when its deadline passes, slightly before the server's copy of the
-      // deadline (computed on arrival) runs out; a cancel that close to the deadline is the deadline.
-      const expired = ctx.deadline !== undefined && Date.now() >= ctx.deadline.getTime() - DEADLINE_CANCEL_TOLERANCE_MS;
-      ctx.abort(expired ? new DeadlineExceededError() : new CancelledError("the client cancelled the call"));
-    });
     route.run!({ method: route.info, request }, ctx).then(
       (response) => {
-        answered = true;
         this.gate.release(ctx);
         callback(null, response, ctx.trailerIfSet);
       },
       (error: unknown) => {
-        answered = true;
         this.gate.release(ctx);
         const status = error instanceof StatusError ? error.status : errorToStatus(error, ctx.log);
         const trailer = ctx.trailerIfSet;
