@@ -1,0 +1,27 @@
+export type {
+  Attributes,
+  AttributeValue,
+  IndexVersion,
+  Metric,
+  SearchHit,
+  SearchOptions,
+  SearchResult,
+  UpsertRequest,
+  VectorIndex,
+  VersionedVectors,
+} from "./vector-index.js";
+export { MAX_K } from "./vector-index.js";
+export { ExactIndex, type ExactIndexOptions } from "./exact-index.js";
+export { DEFAULT_HNSW_PARAMS, HnswIndex, type HnswIndexOptions, type HnswParams, hnswIndexFile } from "./hnsw-index.js";
+export { exactTopK, type ExactTopKOptions, type TopKRows, topKOfScores } from "./exact-top-k.js";
+export { indexLabel } from "./check-request.js";
+export {
+  DimensionMismatchError,
+  type GrpcStatusName,
+  IndexNotFoundError,
+  IndexStateError,
+  InvalidVectorArgumentError,
+  VectorIndexError,
+  VectorStoreUnavailableError,
+  VersionMismatchError,
+} from "./errors.js";
