@@ -51,11 +51,13 @@ export class ExactIndex implements VectorIndex {
     const vectors = checkSearch(this, queries, k, options);
     const excluded = exclusionSets(options, vectors.length, (id) => this.rowOf.get(id));
     const { filter } = options;
+    // Evaluated once per row, not once per (query, row).
+    const rejected = filter ? Uint8Array.from(this.attributes, (a) => (matchesFilter(a, filter) ? 0 : 1)) : undefined;
     const tops = exactTopK(concatRows(vectors, this.dim), this.matrix, k, {
       dim: this.dim,
       rowCount: this.ids.length,
       minScore: options.minScore,
-      skip: (q, row) => excluded[q]!.has(row) || (filter !== undefined && !matchesFilter(this.attributes[row], filter)),
+      skip: (q, row) => rejected?.[row] === 1 || excluded[q]!.has(row),
     });
     return {
       version: this.version,

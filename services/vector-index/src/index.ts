@@ -25,3 +25,5 @@ export {
   VectorStoreUnavailableError,
   VersionMismatchError,
 } from "./errors.js";
+export { MilvusCatalog, type MilvusCatalogOptions, milvusAliasName, milvusCollectionName } from "./milvus-catalog.js";
+export { MilvusIndex, milvusFilter } from "./milvus-index.js";
