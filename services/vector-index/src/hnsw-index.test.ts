@@ -32,7 +32,7 @@ describe("HnswIndex save and load", () => {
     expect(file).toBe(path.join(dir, "index", "items.usearch"));
     await index.save(file);
 
-    const loaded = await HnswIndex.load(file, version);
+    const loaded = await HnswIndex.load(file, { expected: version });
     expect(await loaded.size()).toBe(799);
     const queries = data.slice(0, 20);
     const before = await index.search({ version, vectors: queries }, 5, { filter: { device: "mobile" } });
@@ -44,7 +44,7 @@ describe("HnswIndex save and load", () => {
     const both = await loaded.search({ version, vectors: [data[0]!] }, 2);
     expect(both.hits[0]!.map((h) => h.id).sort()).toEqual(["fresh", "i0"]);
 
-    await expect(HnswIndex.load(file, { ...version, version: "4" })).rejects.toBeInstanceOf(VersionMismatchError);
+    await expect(HnswIndex.load(file, { expected: { ...version, version: "4" } })).rejects.toBeInstanceOf(VersionMismatchError);
     const missing = await HnswIndex.load(path.join(dir, "nope.usearch")).catch((e) => e);
     expect(missing).toBeInstanceOf(IndexNotFoundError);
     expect(missing.grpcStatus).toBe("NOT_FOUND");

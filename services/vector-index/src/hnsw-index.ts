@@ -84,8 +84,12 @@ export class HnswIndex implements VectorIndex {
     this.native = this.newNative();
   }
 
-  /** Loads an index saved by `save`; refuses one saved for another version than `expected` (when given). */
-  static async load(file: string, expected?: IndexVersion): Promise<HnswIndex> {
+  /**
+   * Loads an index saved by `save`; refuses one saved for another version than `expected` (when given).
+   * Search-time parameters may differ from the saved ones (usearch fixes efSearch per native index).
+   */
+  static async load(file: string, options: { expected?: IndexVersion; params?: Partial<Pick<HnswParams, "efSearch" | "threads">> } = {}): Promise<HnswIndex> {
+    const { expected } = options;
     let meta: HnswMeta;
     try {
       meta = JSON.parse(await readFile(`${file}.meta.json`, "utf8")) as HnswMeta;
@@ -95,7 +99,7 @@ export class HnswIndex implements VectorIndex {
     if (expected && (expected.model !== meta.version.model || expected.version !== meta.version.version || expected.entity !== meta.version.entity)) {
       throw new VersionMismatchError(indexLabel(expected), indexLabel(meta.version));
     }
-    const index = new HnswIndex({ version: meta.version, dim: meta.dim, metric: meta.metric, params: meta.params });
+    const index = new HnswIndex({ version: meta.version, dim: meta.dim, metric: meta.metric, params: { ...meta.params, ...options.params } });
     index.native.load(file);
     index.nextKey = meta.nextKey;
     for (const [key, id, attributes] of meta.entries) {

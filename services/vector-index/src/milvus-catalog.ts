@@ -141,11 +141,13 @@ export class MilvusCatalog {
   }
 
   /**
-   * Moves the entity's alias to `index`'s collection, but only when it holds exactly `expectedCount` vectors
-   * (the backfill is complete); otherwise FAILED_PRECONDITION and the alias stays where it was. The collection
+   * Flushes `index`'s collection, then moves the entity's alias to it, but only when it holds exactly
+   * `expectedCount` vectors (the backfill is complete); otherwise FAILED_PRECONDITION and the alias stays where it was. The collection
    * the alias left is stamped as retired now, for `dropRetired`.
    */
   async publish(index: MilvusIndex, expectedCount: number, now: number = Date.now()): Promise<{ alias: string; previous?: string }> {
+    // Sealed and indexed before it takes traffic; then the count is of persisted rows.
+    await index.flush();
     const count = await index.size();
     const alias = milvusAliasName(index.version.model, index.version.entity);
     if (count !== expectedCount) {

@@ -142,6 +142,15 @@ export class MilvusIndex implements VectorIndex {
     return removed;
   }
 
+  /**
+   * Seals the collection's growing segments so Milvus persists them and builds their HNSW index; searches
+   * on sealed segments are much faster than on growing ones (milvus-lite: 20k × 128 from ~1.9 s to ~0.3 s).
+   */
+  async flush(): Promise<void> {
+    checkOpen(this);
+    await this.call("flush", () => this.client.flushSync({ collection_names: [this.collection] }));
+  }
+
   /** The client belongs to the catalog; closing an index only stops it answering. */
   async close(): Promise<void> {
     this.closed = true;
