@@ -96,7 +96,7 @@ export function checkUpsert(index: IndexShape, request: UpsertRequest): Float32A
     if (seen.has(id)) throw new InvalidVectorArgumentError(`ids[${i}]`, `"${id}" appears twice in one upsert; send each id once`);
     seen.add(id);
   });
-  request.attributes?.forEach((a, i) => a && checkAttributes(a, `attributes[${i}]`));
+  for (const [i, a] of (request.attributes ?? []).entries()) if (a) checkAttributes(a, `attributes[${i}]`);
   return vectors;
 }
 

@@ -44,7 +44,7 @@ class TopKHeap {
   }
 
   offer(row: number, score: number): void {
-    if (score !== score) return; // NaN never ranks
+    if (Number.isNaN(score)) return; // NaN never ranks
     const { rows, scores, k } = this;
     if (this.size < k) {
       let i = this.size++;

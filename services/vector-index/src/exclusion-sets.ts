@@ -21,6 +21,6 @@ export function exclusionSets(options: SearchOptions, queryCount: number, keyOf:
 /** Row-major copy of equal-length vectors, the layout the top-k loop and the native index take. */
 export function concatRows(vectors: readonly Float32Array[], dim: number): Float32Array {
   const flat = new Float32Array(vectors.length * dim);
-  vectors.forEach((v, i) => flat.set(v, i * dim));
+  for (const [i, v] of vectors.entries()) flat.set(v, i * dim);
   return flat;
 }
