@@ -30,6 +30,7 @@ const options = new Command()
   .option("--queries <n>", "queries measured per size", "1000")
   .option("--exact-queries <n>", "queries for exact search (ground truth and its q/s), at most --queries", "200")
   .option("--k <n>", "k", "10")
+  .option("--build-budget-s <n>", "stop an embedded build after this many seconds and report the projected full build", "600")
   .option("--m <n>", "HNSW M", String(DEFAULT_HNSW_PARAMS.m))
   .option("--ef-construction <n>", "HNSW efConstruction", String(DEFAULT_HNSW_PARAMS.efConstruction))
   .option("--ef-search <list>", "HNSW efSearch values to measure", `64,${DEFAULT_HNSW_PARAMS.efSearch},128,256`)
@@ -81,19 +82,32 @@ async function benchEmbedded(size: number) {
   const { data, queries, clusters } = makeData(size);
   const ids = Array.from({ length: size }, (_, i) => `v${i}`);
   const rows = rowsOf(data, dim);
-  const ground = exact(data, queries);
+  const budgetSeconds = Number(options.buildBudgetS);
 
   const index = new HnswIndex({ version, dim, params: { m: Number(options.m), efConstruction: Number(options.efConstruction), threads: 0 } });
   const chunk = 10_000;
   const progress = bar(`hnsw build ${size}`, size);
   const buildStarted = performance.now();
-  for (let start = 0; start < size; start += chunk) {
-    const end = Math.min(size, start + chunk);
-    await index.upsert({ version, ids: ids.slice(start, end), vectors: rows.slice(start, end) });
-    progress.update(end);
+  let built = 0;
+  // Checkpoints (vectors, seconds) show how the insert rate falls as the graph grows, for the projection.
+  const checkpoints: [number, number][] = [];
+  while (built < size) {
+    const end = Math.min(size, built + chunk);
+    await index.upsert({ version, ids: ids.slice(built, end), vectors: rows.slice(built, end) });
+    built = end;
+    progress.update(built);
+    const elapsed = (performance.now() - buildStarted) / 1000;
+    if (built % (size / 10) < chunk || built === size) checkpoints.push([built, round(elapsed)]);
+    if (elapsed > budgetSeconds && built < size) break;
   }
   const buildSeconds = (performance.now() - buildStarted) / 1000;
   progress.stop();
+  // A build stopped by the budget is measured as what it is: an index of the first `built` vectors, against
+  // exact search over the same vectors.
+  const ground = exact(data.subarray(0, built * dim), queries);
+  // HNSW insertion costs about log(n) per vector: project the rest at the rate of the last tenth, scaled.
+  const projectedBuildSeconds =
+    built === size ? buildSeconds : buildSeconds + ((size - built) / chunk) * lastChunkSeconds(checkpoints, chunk) * (Math.log(size) / Math.log(built));
 
   const rssMb = process.memoryUsage().rss / 2 ** 20;
   // usearch fixes efSearch per native index: save once, load once per efSearch measured.
@@ -116,19 +130,30 @@ async function benchEmbedded(size: number) {
   await rm(dir, { recursive: true, force: true });
   return {
     size,
+    builtVectors: built,
+    complete: built === size,
     dim,
     clusters,
     exact: { queries: exactCount, qps: round(ground.qps, 2) },
     hnsw: {
       params: { m: Number(options.m), efConstruction: Number(options.efConstruction) },
       buildSeconds: round(buildSeconds),
-      buildVectorsPerSecond: Math.round(size / buildSeconds),
+      projectedFullBuildSeconds: round(projectedBuildSeconds),
+      buildCheckpoints: checkpoints,
+      buildVectorsPerSecond: Math.round(built / buildSeconds),
       saveSeconds: round(saveSeconds),
       loadSeconds: round(loadSeconds),
       runs,
     },
     rssMb: Math.round(rssMb),
   };
+}
+
+/** Seconds per chunk over the last checkpoint interval. */
+function lastChunkSeconds(checkpoints: [number, number][], chunk: number): number {
+  const [n1, t1] = checkpoints.at(-1) ?? [chunk, 0];
+  const [n0, t0] = checkpoints.at(-2) ?? [0, 0];
+  return ((t1 - t0) / Math.max(1, n1 - n0)) * chunk;
 }
 
 async function measureEf(index: HnswIndex, efSearch: number, queryRows: Float32Array[], truth: string[][]) {
