@@ -67,13 +67,15 @@ function exact(data: Float32Array, queries: Float32Array) {
   return { truth: truth.map((t) => Array.from(t.rows, (r) => `v${r}`)), qps: exactCount / seconds };
 }
 
+/** Over the queries both sides answered (exact search may have run on fewer, or Milvus on fewer). */
 function recallAt(truth: string[][], got: string[][]): number {
+  const n = Math.min(truth.length, got.length);
   let hits = 0;
-  truth.forEach((ids, q) => {
+  for (let q = 0; q < n; q++) {
     const set = new Set(got[q]);
-    for (const id of ids) if (set.has(id)) hits++;
-  });
-  return hits / (truth.length * k);
+    for (const id of truth[q]!) if (set.has(id)) hits++;
+  }
+  return hits / (n * k);
 }
 
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
@@ -168,7 +170,7 @@ async function measureEf(index: HnswIndex, efSearch: number, queryRows: Float32A
   const batchQps = queryRows.length / ((performance.now() - batchStarted) / 1000);
   return {
     efSearch,
-    recallAt10: round(recallAt(truth, single.slice(0, truth.length)), 4),
+    recallAt10: round(recallAt(truth, single), 4),
     qpsSingleQuery: Math.round(singleQps),
     qpsBatched: Math.round(batchQps),
   };
@@ -220,7 +222,8 @@ async function benchMilvus(size: number) {
       insertSeconds: round(insertSeconds),
       flushIndexAndPublishSeconds: round(publishSeconds),
       firstSearchSeconds: round(firstSearchSeconds),
-      recallAt10: round(recallAt(ground.truth, got.slice(0, ground.truth.length)), 4),
+      recallAt10: round(recallAt(ground.truth, got), 4),
+      recallQueries: Math.min(ground.truth.length, got.length),
       qpsSingleQuery: Math.round(singleQps),
       qpsBatched: Math.round(batchQps),
       exactQps: round(ground.qps, 2),
