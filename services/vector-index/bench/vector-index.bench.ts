@@ -7,7 +7,8 @@ import path from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { exactTopK } from "../src/exact-top-k.js";
-import { HnswIndex, DEFAULT_HNSW_PARAMS } from "../src/hnsw-index.js";
+import { HnswIndex } from "../src/hnsw-index.js";
+import { DEFAULT_HNSW_PARAMS } from "../src/hnsw-params.js";
 import { MilvusCatalog } from "../src/milvus-catalog.js";
 import { randomUnitVectors, rowsOf } from "../src/test-support/random-vectors.js";
 import { findMilvusLite, startMilvusLite } from "../src/test-support/start-milvus-lite.js";
@@ -33,7 +34,7 @@ const options = new Command()
   .option("--build-budget-s <n>", "stop an embedded build after this many seconds and report the projected full build", "600")
   .option("--m <n>", "HNSW M", String(DEFAULT_HNSW_PARAMS.m))
   .option("--ef-construction <n>", "HNSW efConstruction", String(DEFAULT_HNSW_PARAMS.efConstruction))
-  .option("--ef-search <list>", "HNSW efSearch values to measure", `64,${DEFAULT_HNSW_PARAMS.efSearch},128,256`)
+  .option("--ef-search <list>", "HNSW efSearch values to measure", "64,128,256,512")
   .option("--clusters-per <n>", "one data cluster per this many vectors (0 = uniform on the sphere)", "100")
   .option("--seed <n>", "data seed", "7")
   .parse()

@@ -4,6 +4,7 @@ import { BatchMatches, Index, MetricKind, ScalarKind } from "usearch";
 import { checkOpen, checkSearch, checkUpsert, indexLabel, matchesFilter } from "./check-request.js";
 import { IndexNotFoundError, VersionMismatchError } from "./errors.js";
 import { concatRows, exclusionSets } from "./exclusion-sets.js";
+import { DEFAULT_HNSW_PARAMS, type HnswParams } from "./hnsw-params.js";
 import type {
   Attributes,
   IndexVersion,
@@ -15,21 +16,6 @@ import type {
   VectorIndex,
   VersionedVectors,
 } from "./vector-index.js";
-
-/** HNSW graph parameters (names as in the HNSW paper; usearch calls them connectivity and expansion). */
-export interface HnswParams {
-  /** Links per node (M): more = better recall, more memory, slower build. */
-  m: number;
-  /** Candidate list while inserting (efConstruction). */
-  efConstruction: number;
-  /** Candidate list while searching (efSearch); raised to the fetch size when a query asks for more. */
-  efSearch: number;
-  /** Native threads for batch add/search; 0 = all cores. */
-  threads: number;
-}
-
-/** Measured by `npm run bench`: recall@10 >= 0.95 at 1M × 128 (see the package README). */
-export const DEFAULT_HNSW_PARAMS: HnswParams = { m: 16, efConstruction: 128, efSearch: 96, threads: 0 };
 
 export interface HnswIndexOptions {
   version: IndexVersion;

@@ -12,7 +12,8 @@ export type {
 } from "./vector-index.js";
 export { MAX_K } from "./vector-index.js";
 export { ExactIndex, type ExactIndexOptions } from "./exact-index.js";
-export { DEFAULT_HNSW_PARAMS, HnswIndex, type HnswIndexOptions, type HnswParams, hnswIndexFile } from "./hnsw-index.js";
+export { HnswIndex, type HnswIndexOptions, hnswIndexFile } from "./hnsw-index.js";
+export { DEFAULT_HNSW_PARAMS, type HnswParams } from "./hnsw-params.js";
 export { exactTopK, type ExactTopKOptions, type TopKRows, topKOfScores } from "./exact-top-k.js";
 export { indexLabel } from "./check-request.js";
 export {

@@ -1,6 +1,7 @@
 import { DataType, MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { indexLabel } from "./check-request.js";
 import { IndexNotFoundError, IndexStateError, InvalidVectorArgumentError, VersionMismatchError } from "./errors.js";
+import { DEFAULT_HNSW_PARAMS } from "./hnsw-params.js";
 import { milvusCall } from "./milvus-call.js";
 import { MILVUS_FIELDS, MilvusIndex } from "./milvus-index.js";
 import type { IndexVersion, Metric } from "./vector-index.js";
@@ -53,7 +54,9 @@ export class MilvusCatalog {
 
   constructor(options: MilvusCatalogOptions) {
     this.address = options.address;
-    this.hnsw = { m: 16, efConstruction: 128, efSearch: 96, ...options.hnsw };
+    // Same graph defaults as the embedded index, so switching backends keeps recall.
+    const { m, efConstruction, efSearch } = DEFAULT_HNSW_PARAMS;
+    this.hnsw = { m, efConstruction, efSearch, ...options.hnsw };
     this.batchSize = options.batchSize ?? 1000;
     this.client = new MilvusClient({
       address: options.address,
