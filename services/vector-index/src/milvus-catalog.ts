@@ -180,7 +180,7 @@ export class MilvusCatalog {
     const dropped: string[] = [];
     for (const { name } of shown.data) {
       if (name === serving) continue;
-      const properties = await this.properties(name);
+      const { properties } = await this.describe(name);
       if (properties[PROPERTY.model] !== args.model || properties[PROPERTY.entity] !== args.entity) continue;
       const retiredAt = Number(properties[PROPERTY.retiredAt] || Number.NaN);
       if (!Number.isFinite(retiredAt) || now - retiredAt < args.graceMs) continue;
@@ -212,9 +212,10 @@ export class MilvusCatalog {
     }
   }
 
-  private async properties(name: string): Promise<Record<string, string>> {
+  private async describe(name: string) {
     const described = await this.call(`describe ${name}`, () => this.client.describeCollection({ collection_name: name }));
-    return Object.fromEntries(described.properties.map((p) => [p.key, String(p.value)]));
+    const properties: Record<string, string> = Object.fromEntries(described.properties.map((p) => [p.key, String(p.value)]));
+    return { described, properties };
   }
 
   private async setRetiredAt(name: string, value: string): Promise<void> {
@@ -222,8 +223,7 @@ export class MilvusCatalog {
   }
 
   private async openCollection(name: string): Promise<MilvusIndex> {
-    const properties = await this.properties(name);
-    const described = await this.call(`describe ${name}`, () => this.client.describeCollection({ collection_name: name }));
+    const { described, properties } = await this.describe(name);
     const model = properties[PROPERTY.model];
     const version = properties[PROPERTY.version];
     const entity = properties[PROPERTY.entity];
