@@ -15,6 +15,8 @@ const DEFAULT_DATA = fileURLToPath(new URL("../../../../shared/data/uci-sentimen
 // VADER's own neutral band, used to count how many texts plain VADER calls neutral.
 const VADER_NEUTRAL = 0.05;
 const BAD_ROWS_LISTED = 20;
+// A file with no usable rows is summarised by its first few bad rows, not by one line per row.
+const SUMMARY_ROWS = 5;
 const DECISION =
   "Both methods: positive iff score > 0 (rules: SentimentScore.score; vader: compound). A score of exactly 0 " +
   "(no evidence, or evidence that cancels) counts as negative; the neutral label plays no part in the binary " +
@@ -36,13 +38,38 @@ async function expand(patterns: string[]): Promise<string[]> {
   return [...new Set(files)];
 }
 
+/** "file: no usable rows (N bad): the first lines and why", so a wrong file or format is seen at once. */
+function describeUnusable(dataset: LabeledTsv): string {
+  const first = dataset.bad
+    .slice(0, SUMMARY_ROWS)
+    .map((bad) => `  line ${bad.line}: ${bad.reason}: ${JSON.stringify(bad.excerpt)}`)
+    .join("\n");
+  const more = dataset.bad.length > SUMMARY_ROWS ? `\n  … and ${dataset.bad.length - SUMMARY_ROWS} more bad rows` : "";
+  return (
+    `${dataset.file}: no usable rows (${dataset.bad.length} bad rows; expected text<TAB>0|1 per line, optionally a ` +
+    `header naming text and label columns). First rows:\n${first}${more}`
+  );
+}
+
+function reportBadRows(dataset: LabeledTsv): void {
+  for (const bad of dataset.bad.slice(0, BAD_ROWS_LISTED)) {
+    process.stderr.write(`${bad.file}:${bad.line}: skipped bad row: ${bad.reason}\n`);
+  }
+  const rest = dataset.bad.length - BAD_ROWS_LISTED;
+  if (rest > 0) process.stderr.write(`${dataset.file}: … and ${rest} more bad rows (all counted in the report)\n`);
+}
+
 async function main(): Promise<void> {
   const program = new Command()
     .name("eval-sentiment")
     .description("Accuracy and macro-F1 of the rule scorer and of plain VADER on labeled TSV files (text<TAB>0|1).")
     .option("--data <path...>", "labeled TSV files or globs (text<TAB>0|1, optional header)", [DEFAULT_DATA])
     .option("--rules <path>", "rule set JSON (default: the scorer's bundled page-rules file)")
-    .addOption(new Option("--page <page>", "score every text as feedback from this funnel page").choices([...PAGE_NAMES]))
+    .addOption(
+      new Option("--page <page>", "score every text as feedback from this funnel page (default: the file's page column, if any)").choices([
+        ...PAGE_NAMES,
+      ]),
+    )
     .option("--limit <n>", "use at most this many rows per file (from the top)", (value) => {
       const n = Number(value);
       if (!Number.isInteger(n) || n <= 0) throw new Error(`--limit must be a positive integer, got ${value}`);
@@ -55,7 +82,9 @@ async function main(): Promise<void> {
   const files = await expand(options.data);
   const datasets: LabeledTsv[] = files.map(readLabeledTsv);
   const badRows: BadRow[] = datasets.flatMap((dataset) => dataset.bad);
-  for (const bad of badRows) process.stderr.write(`${bad.file}:${bad.line}: skipped bad row: ${bad.reason}\n`);
+  const unusable = datasets.filter((dataset) => dataset.rows.length === 0);
+  if (unusable.length > 0) throw new Error(unusable.map(describeUnusable).join("\n"));
+  for (const dataset of datasets) reportBadRows(dataset);
 
   const total = datasets.reduce((sum, dataset) => sum + Math.min(dataset.rows.length, options.limit ?? Infinity), 0);
   const bar = new SingleBar({ format: "scoring [{bar}] {value}/{total} texts", stream: process.stderr }, Presets.shades_classic);
@@ -69,11 +98,17 @@ async function main(): Promise<void> {
   const overall = accumulators();
   const perFile = datasets.map((dataset) => {
     const metrics = accumulators();
+    const byCategory = new Map<string, BinaryMetricsAccumulator>();
     const rows = options.limit ? dataset.rows.slice(0, options.limit) : dataset.rows;
     for (const row of rows) {
-      const ours = scorer.score(row.text, options.page);
+      const ours = scorer.score(row.text, options.page ?? row.page);
       const ourPrediction = ours.score > 0 ? 1 : 0;
       metrics.rules.add(row.label, ourPrediction, ours.label === "neutral");
+      if (row.category !== undefined) {
+        const category = byCategory.get(row.category) ?? new BinaryMetricsAccumulator();
+        category.add(row.label, ourPrediction, ours.label === "neutral");
+        byCategory.set(row.category, category);
+      }
       (ours.unsure ? metrics.rulesUnsure : metrics.rulesSure).add(row.label, ourPrediction, ours.label === "neutral");
       const compound = SentimentIntensityAnalyzer.polarity_scores(row.text).compound;
       metrics.vader.add(row.label, compound > 0 ? 1 : 0, Math.abs(compound) < VADER_NEUTRAL);
@@ -89,6 +124,8 @@ async function main(): Promise<void> {
       rules: metrics.rules.result(),
       rulesBySureness: { sure: metrics.rulesSure.result(), unsure: metrics.rulesUnsure.result() },
       vader: metrics.vader.result(),
+      // Rules only, per value of the file's category column (absent when it has none).
+      ...(byCategory.size > 0 ? { rulesByCategory: Object.fromEntries([...byCategory].map(([name, m]) => [name, m.result()])) } : {}),
     };
   });
   bar.stop();
