@@ -99,10 +99,12 @@ async function main(): Promise<void> {
   const perFile = datasets.map((dataset) => {
     const metrics = accumulators();
     const byCategory = new Map<string, BinaryMetricsAccumulator>();
+    const unsupported: { line: number; language: string }[] = [];
     const rows = options.limit ? dataset.rows.slice(0, options.limit) : dataset.rows;
     for (const row of rows) {
       const ours = scorer.score(row.text, options.page ?? row.page);
       const ourPrediction = ours.score > 0 ? 1 : 0;
+      if (ours.unsupportedLanguage) unsupported.push({ line: row.line, language: ours.language });
       metrics.rules.add(row.label, ourPrediction, ours.label === "neutral");
       if (row.category !== undefined) {
         const category = byCategory.get(row.category) ?? new BinaryMetricsAccumulator();
@@ -119,6 +121,8 @@ async function main(): Promise<void> {
       file: dataset.file,
       headerDetected: dataset.hasHeader,
       rowsScored: rows.length,
+      // Rows the rules declined as another language (neutral, confidence 0); on English data, false flags.
+      unsupportedLanguage: { count: unsupported.length, rows: unsupported.slice(0, BAD_ROWS_LISTED) },
       badRows: dataset.bad.length,
       badRowsListed: dataset.bad.slice(0, BAD_ROWS_LISTED).map(({ line, reason }) => ({ line, reason })),
       rules: metrics.rules.result(),
@@ -139,6 +143,7 @@ async function main(): Promise<void> {
     files: perFile,
     overall: {
       rowsScored: rules.n,
+      unsupportedLanguage: perFile.reduce((sum, file) => sum + file.unsupportedLanguage.count, 0),
       badRows: badRows.length,
       rules,
       // How well the scorer's own "unsure" flag separates texts the transformer fallback should take.
