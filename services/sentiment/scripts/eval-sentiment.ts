@@ -2,7 +2,7 @@
 import { Command, Option } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { glob, isDynamicPattern } from "tinyglobby";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SentimentIntensityAnalyzer } from "vader-sentiment";
@@ -23,9 +23,14 @@ const DECISION =
   "decision and is only counted in predictedNeutral (rules: label 'neutral', |score| < neutralThreshold; " +
   "vader: |compound| < 0.05).";
 
+// `npm run -w` starts scripts in the package folder; relative paths mean the folder npm was called from.
+const CALLER_DIR = process.env.INIT_CWD ?? process.cwd();
+const fromCaller = (path: string): string => resolve(CALLER_DIR, path);
+
 async function expand(patterns: string[]): Promise<string[]> {
   const files: string[] = [];
-  for (const pattern of patterns) {
+  for (const given of patterns) {
+    const pattern = fromCaller(given);
     if (!isDynamicPattern(pattern)) {
       if (!existsSync(pattern)) throw new Error(`--data ${pattern}: no such file`);
       files.push(resolve(pattern));
@@ -64,6 +69,7 @@ async function main(): Promise<void> {
     .name("eval-sentiment")
     .description("Accuracy and macro-F1 of the rule scorer and of plain VADER on labeled TSV files (text<TAB>0|1).")
     .option("--data <path...>", "labeled TSV files or globs (text<TAB>0|1, optional header)", [DEFAULT_DATA])
+    .option("--out <file>", "write the JSON report to this file instead of stdout")
     .option("--rules <path>", "rule set JSON (default: the scorer's bundled page-rules file)")
     .addOption(
       new Option("--page <page>", "score every text as feedback from this funnel page (default: the file's page column, if any)").choices([
@@ -76,7 +82,7 @@ async function main(): Promise<void> {
       return n;
     })
     .parse();
-  const options = program.opts<{ data: string[]; rules?: string; page?: PageName; limit?: number }>();
+  const options = program.opts<{ data: string[]; out?: string; rules?: string; page?: PageName; limit?: number }>();
 
   const scorer = RuleScorer.load(options.rules ? { rulesPath: options.rules } : {});
   const files = await expand(options.data);
@@ -152,7 +158,14 @@ async function main(): Promise<void> {
       rulesMinusVader: { accuracy: rules.accuracy - vader.accuracy, macroF1: rules.macroF1 - vader.macroF1 },
     },
   };
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  // npm prints its script banner on stdout unless run with -s; --out gives a clean file either way.
+  if (options.out) {
+    writeFileSync(fromCaller(options.out), json);
+    process.stderr.write(`eval-sentiment: report written to ${options.out}\n`);
+  } else {
+    process.stdout.write(json);
+  }
 }
 
 main().catch((error: unknown) => {
