@@ -1,10 +1,11 @@
+import type { LexiconLemmatizer } from "./lexicon-lemmatizer.js";
 import type { SpellingCorrector } from "./spelling-corrector.js";
 
 /** One token of shopper feedback, with the facts the scorer needs about how it was written. */
 export interface FeedbackToken {
   /** surface form after edge punctuation is removed (case kept, for ALL CAPS emphasis) */
   surface: string;
-  /** lower-case form after elongation collapse and spelling correction: the lexicon key */
+  /** lower-case form after elongation collapse, spelling correction and lemmatization: the lexicon key */
   norm: string;
   /** `norm` without apostrophes, so "couldnt", "couldn't" and "could n't" match the same phrase */
   key: string;
@@ -30,6 +31,8 @@ export interface FeedbackTokenizerOptions {
   vocabulary: ReadonlySet<string>;
   /** corrects words outside the table and the lexicon; without it only the table applies */
   spelling?: SpellingCorrector;
+  /** lexicon entry behind an inflected word outside the lexicon; without it no lemmatization */
+  lemmas?: LexiconLemmatizer;
 }
 
 // U+0085 (NEL) is not in JavaScript's \s but occurs in real review text.
@@ -120,6 +123,9 @@ export class FeedbackTokenizer {
       token.english = verdict.english;
     }
     token.key = token.norm.replace(/'/g, "");
+    // The lemma serves the lexicon lookup only: the phrase key keeps the word as written (or corrected).
+    const lemma = this.options.lexicon.has(token.norm) ? undefined : this.options.lemmas?.lemma(token.norm);
+    if (lemma !== undefined) token.norm = lemma;
     return token;
   }
 

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { loadEmojiValences } from "./emoji-valences.js";
 import { FeedbackTokenizer, type FeedbackToken } from "./feedback-tokenizer.js";
 import { detectLanguage, RULES_LANGUAGE } from "./language-detector.js";
+import { LexiconLemmatizer } from "./lexicon-lemmatizer.js";
 import { loadRuleSet, PAGE_NAMES, type PhraseRule, type RuleSet } from "./rule-set.js";
 import { SpellingCorrector } from "./spelling-corrector.js";
 import { loadVaderResources, type VaderResources } from "./vader-resources.js";
@@ -116,7 +117,8 @@ export class RuleScorer {
     const spelling = spellingCorrection
       ? new SpellingCorrector({ targets: new Set([...vader.lexicon.keys(), ...vocabulary]), valence: (word) => vader.lexicon.get(word) })
       : undefined;
-    this.tokenizer = new FeedbackTokenizer({ lexicon: vader.lexicon, emoji, corrections: ruleSet.corrections, vocabulary, spelling });
+    const lemmas = new LexiconLemmatizer(vader.lexicon);
+    this.tokenizer = new FeedbackTokenizer({ lexicon: vader.lexicon, emoji, corrections: ruleSet.corrections, vocabulary, spelling, lemmas });
     const general = { rules: ruleSet.general, field: "general" };
     const indexes = new Map<PageName | undefined, PhraseIndex>();
     indexes.set(undefined, this.compile([general], ruleSet.file));
