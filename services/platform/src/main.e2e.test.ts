@@ -54,7 +54,8 @@ describe("embedded platform process", () => {
     child!.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(logs.some((line) => line.includes('"msg":"server stopped"'))).toBe(true);
-  });
+    // Start-up loads the rule scorer with its spelling dictionary; allow what startPlatform allows.
+  }, 90_000);
 
   it("refuses to start on a bad setting, naming it", async () => {
     await expect(startPlatform(["--port", "70000"])).rejects.toThrow(/configuration error: invalid flag --port \(port\): must be between 0 and 65535/);

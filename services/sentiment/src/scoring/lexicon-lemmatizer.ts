@@ -1,3 +1,4 @@
+/// <reference path="./wink-lemmatizer.d.ts" />
 import lemmatizer from "wink-lemmatizer";
 
 // Inflected forms are few; a bound keeps memory flat on open-ended text all the same.
