@@ -267,5 +267,9 @@ describe("RuleScorer on e-commerce feedback", () => {
   it("lets the clause after 'but' decide", () => {
     expect(scorer.score("Good prices, but my order never arrived", "confirmation").label).toBe("negative");
     expect(scorer.score("The payment failed twice, but support fixed it quickly", "payment").label).toBe("positive");
+    // However much praise comes first.
+    const praiseFirst = "Absolutely love the colours, gorgeous design, amazing price, but the checkout kept crashing";
+    expect(scorer.score(praiseFirst, "payment").label).toBe("negative");
+    expect(scorer.score("Terrible packaging, awful courier, horrible wait, but the product itself is good").label).toBe("positive");
   });
 });
