@@ -147,8 +147,17 @@ export class RuleScorer {
     const language = detectLanguage(text, tokens);
     if (language !== RULES_LANGUAGE) {
       // English words inside another language ("Die Zahlung", "a gift") would give a confident wrong label.
-      const base = { label: "neutral", score: 0, confidence: 0, method: "rules", contributions: [] } as const;
-      return { ...base, contributions: [], ruleSetVersion: this.ruleSetVersion, unsure: true, language, unsupportedLanguage: true };
+      return {
+        label: "neutral",
+        score: 0,
+        confidence: 0,
+        method: "rules",
+        contributions: [],
+        ruleSetVersion: this.ruleSetVersion,
+        unsure: true,
+        language,
+        unsupportedLanguage: true,
+      };
     }
     const terms = this.findTerms(tokens, page);
     const words = tokens.filter((token) => token.kind === "word" && token.surface.length > 1);
