@@ -1,11 +1,14 @@
 // Collects single requests into batches for a model that is cheaper per item in batches (Triton-style
 // dynamic batching): a batch runs when it reaches maxBatchSize or when the oldest item has waited maxDelayMs.
+import { ResourceExhaustedError } from "./errors.js";
 
 export interface MicroBatcherOptions<In, Out> {
   maxBatchSize: number;
   maxDelayMs: number;
   /** Largest number of items waiting; beyond it submit() rejects at once (back-pressure, not unbounded memory). */
   maxQueue?: number;
+  /** Retry hint sent with QueueFullError; default twice maxDelayMs, at least 10 ms. */
+  retryAfterMs?: number;
   /** Must return exactly one result per input, in order; a per-item Error fails only that item. */
   run: (inputs: In[]) => Promise<(Out | Error)[]>;
 }
@@ -17,10 +20,8 @@ interface Pending<In, Out> {
   signal?: AbortSignal;
 }
 
-/** Thrown by submit() when the queue is full. */
-export class QueueFullError extends Error {
-  override name = "QueueFullError";
-}
+/** Thrown by submit() when the queue is full. gRPC: RESOURCE_EXHAUSTED, with a retry hint (grpc-retry-pushback-ms). */
+export class QueueFullError extends ResourceExhaustedError {}
 
 export class MicroBatcher<In, Out> {
   private queue: Pending<In, Out>[] = [];
@@ -45,7 +46,8 @@ export class MicroBatcher<In, Out> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const maxQueue = this.options.maxQueue ?? Number.POSITIVE_INFINITY;
     if (this.queue.length >= maxQueue) {
-      return Promise.reject(new QueueFullError(`batch queue is full (${maxQueue} waiting); retry later`));
+      const retryAfterMs = this.options.retryAfterMs ?? Math.max(10, 2 * this.options.maxDelayMs);
+      return Promise.reject(new QueueFullError(`server is over capacity: batch queue is full (${maxQueue} waiting); retry in about ${retryAfterMs} ms`, { retryAfterMs }));
     }
     return new Promise<Out>((resolve, reject) => {
       this.queue.push({ input, resolve, reject, signal });

@@ -14,6 +14,7 @@ import { createLogger } from "./logger.js";
 import { InvalidArgumentError } from "./errors.js";
 import { ServingServer } from "./serving-server.js";
 import type { CallContext } from "./call-context.js";
+import { modelVersionKey } from "./context-values.js";
 
 // A fixture service on the real SentimentService definition whose handlers exercise the runtime's behaviour.
 // Text commands select the behaviour: "ok", "bad", "boom", "spin" (CPU loop that checks for cancellation),
@@ -26,10 +27,11 @@ function analyzeResponse(text: string): AnalyzeResponse {
   };
 }
 
-const observed = { spinStoppedBy: undefined as string | undefined };
+const observed = { spinStoppedBy: undefined as string | undefined, signals: [] as AbortSignal[] };
 
 async function analyze(request: AnalyzeRequest, ctx: CallContext): Promise<AnalyzeResponse> {
-  ctx.modelVersion = "7";
+  ctx.values.set(modelVersionKey, "7");
+  observed.signals.push(ctx.signal);
   const text = request.text;
   if (text === "bad") throw new InvalidArgumentError("text", "must be a sentence");
   if (text === "boom") throw new Error("secret internal detail");
@@ -103,6 +105,23 @@ describe("ServingServer", () => {
     const response = await call("ok");
     expect(response.model).toEqual({ name: "fixture", version: "7" });
     expect(response.result?.ruleSetVersion).toBe("ok");
+  });
+
+  it("aborts a call the client cancels, and never the signal of a call already answered", async () => {
+    await startFixture();
+    observed.signals = [];
+    await Promise.all(Array.from({ length: 20 }, () => call("ok")));
+    // grpc-js reports every finished call as "cancelled" once its status is sent; that is not the client's cancel.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(observed.signals).toHaveLength(20);
+    expect(observed.signals.filter((signal) => signal.aborted)).toHaveLength(0);
+
+    observed.spinStoppedBy = undefined;
+    const pending = client!.analyze({ text: "spin", page: PageType.PAGE_TYPE_HOME }, () => undefined);
+    await waitFor(() => observed.signals.length === 21);
+    pending.cancel();
+    await waitFor(() => observed.spinStoppedBy !== undefined);
+    expect(observed.spinStoppedBy).toBe("CancelledError");
   });
 
   it("reports NOT_SERVING and answers UNAVAILABLE until the service is marked ready", async () => {

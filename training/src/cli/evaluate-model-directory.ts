@@ -1,8 +1,8 @@
 import { verifyModelDirectory } from "@funnel/registry";
 import { splitEvents } from "../data/index.js";
 import { evaluateRetrieval, popularityBaseline, similarUserAccuracy, type RetrievalMetrics } from "../evaluation/index.js";
-import { OnnxTowers } from "../export/onnx-towers.js";
-import { aggregateItemFeatures, encodeItems, type RawItemFeatures } from "../features/index.js";
+import { OnnxTowers } from "@funnel/two-tower";
+import { aggregateItemFeatures, encodeItems, type RawItemFeatures } from "@funnel/two-tower";
 import { historyContext } from "../model/build-retrieval-task.js";
 import type { Dataset } from "./load-dataset.js";
 

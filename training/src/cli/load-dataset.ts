@@ -2,10 +2,10 @@ import {
   generateDataset,
   loadEvents,
   loadItemAttributes,
-  type InteractionEvent,
   type LoadReport,
   type RowError,
 } from "../data/index.js";
+import type { InteractionEvent } from "@funnel/two-tower";
 import type { ItemAttributeInput } from "../model/build-retrieval-task.js";
 import { progressBar } from "./training-progress.js";
 

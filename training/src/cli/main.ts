@@ -5,6 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { readRegistryConfig, registryFromConfig } from "@funnel/registry";
+import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
 import { DEFAULT_BENCHMARK_OPTIONS, runTrainingBenchmark } from "../../bench/train-throughput.js";
 import { generateDataset, writeEvents } from "../data/index.js";
 import { evaluateModelDirectory } from "./evaluate-model-directory.js";
@@ -14,8 +15,6 @@ import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput 
 import { formatSweepTable, runSweep } from "./run-sweep.js";
 import { runTraining } from "./run-training.js";
 
-/** Used only when neither --salt nor FUNNEL_PSEUDONYM_SALT is set; fine for generated data, never for real users. */
-const DEV_SALT = "funnel-dev-salt";
 
 const int = (name: string) => (value: string): number => {
   const n = Number(value);
@@ -40,7 +39,7 @@ function salt(option: string | undefined): string {
   const value = option ?? process.env.FUNNEL_PSEUDONYM_SALT;
   if (value) return value;
   process.stderr.write("warning: no --salt or FUNNEL_PSEUDONYM_SALT; pseudonymising user ids with the development salt\n");
-  return DEV_SALT;
+  return DEVELOPMENT_PSEUDONYM_SALT;
 }
 
 interface DataFlags {

@@ -1,9 +1,10 @@
 import path from "node:path";
 import type { ModelManifest } from "@funnel/registry";
-import { fingerprintEvents, pseudonymiseUserId } from "../data/index.js";
+import { pseudonymiseUserId } from "@funnel/two-tower";
+import { fingerprintEvents } from "../data/index.js";
 import { evaluateRetrieval, popularityBaseline, similarUserAccuracy, type RetrievalMetrics } from "../evaluation/index.js";
 import { writeModelDirectory } from "../export/write-model-directory.js";
-import { aggregateUserFeatures, encodeUsers } from "../features/index.js";
+import { aggregateUserFeatures, encodeUsers } from "@funnel/two-tower";
 import { buildRetrievalTask, type RetrievalContext, type RetrievalTask } from "../model/build-retrieval-task.js";
 import { initBackend, type BackendInfo } from "../model/init-backend.js";
 import { trainTwoTower, type TrainOptions, type TrainResult } from "../model/train-two-tower.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PAGES, type InteractionEvent } from "./event.js";
+import { PAGES, type InteractionEvent } from "@funnel/two-tower";
 import { CATEGORIES, SEGMENTS, generateDataset } from "./generate-dataset.js";
 import { fingerprintEvents } from "./split.js";
 

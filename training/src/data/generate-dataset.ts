@@ -1,4 +1,4 @@
-import type { Device, InteractionEvent, InteractionKind, Page } from "./event.js";
+import type { Device, InteractionEvent, InteractionKind, Page } from "@funnel/two-tower";
 import { createSeededRandom, type SeededRandom } from "./seeded-random.js";
 
 export { writeEvents } from "./write-events.js";

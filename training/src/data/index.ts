@@ -1,12 +1,9 @@
-export { DEVICES, PAGES, INTERACTIONS, isDevice, isPage, isInteractionKind } from "./event.js";
-export type { Device, Page, InteractionKind, InteractionEvent, ItemAttributes, UserAttributes } from "./event.js";
 export { loadEvents, loadItemAttributes, loadUserAttributes, parseEventRow, EVENT_COLUMNS } from "./load-events.js";
 export type { RowError, LoadReport, LoadOptions } from "./load-events.js";
 export { DataFileError } from "./errors.js";
 export { generateDataset, CATEGORIES, SEGMENTS } from "./generate-dataset.js";
 export type { GeneratedUser, GeneratedItem } from "./generate-dataset.js";
 export { writeEvents } from "./write-events.js";
-export { pseudonymiseUserId, pseudonymiseEvents } from "./pseudonymise.js";
 export { splitEvents, fingerprintEvents, DEFAULT_SPLIT_RATIOS } from "./split.js";
 export type { Split } from "./split.js";
 export { createSeededRandom } from "./seeded-random.js";

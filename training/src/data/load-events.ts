@@ -9,7 +9,7 @@ import {
   type InteractionEvent,
   type ItemAttributes,
   type UserAttributes,
-} from "./event.js";
+} from "@funnel/two-tower";
 import { readRecords, type RawRecord } from "./read-records.js";
 
 export interface RowError {

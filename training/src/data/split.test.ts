@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEVICES } from "./event.js";
+import { DEVICES } from "@funnel/two-tower";
 import { generateDataset } from "./generate-dataset.js";
 import { fingerprintEvents, splitEvents } from "./split.js";
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { DEVICES, type Device, type InteractionEvent } from "./event.js";
+import { DEVICES, type Device, type InteractionEvent } from "@funnel/two-tower";
 import { createSeededRandom } from "./seeded-random.js";
 
 export interface Split<T> {

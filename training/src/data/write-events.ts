@@ -1,7 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
-import type { InteractionEvent } from "./event.js";
+import type { InteractionEvent } from "@funnel/two-tower";
 import { EVENT_COLUMNS } from "./load-events.js";
 import { recordFormatOf } from "./read-records.js";
 

@@ -1,9 +1,10 @@
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ItemTensors, UserTensors } from "../features/index.js";
+import type { ItemTensors, UserTensors } from "@funnel/two-tower";
 import { tinyTrainedModel } from "../model/testing/tiny-trained-model.js";
 import type { TwoTowerModel } from "../model/two-tower-model.js";
-import { buildOnnxTowers, ONNX_OUTPUT_NAME } from "./build-onnx-towers.js";
+import { ONNX_OUTPUT_NAME } from "@funnel/two-tower";
+import { buildOnnxTowers } from "./build-onnx-towers.js";
 
 describe("ONNX towers", () => {
   let fixture: Awaited<ReturnType<typeof tinyTrainedModel>>;

@@ -1,9 +1,6 @@
-import type { FeatureSpec } from "../features/index.js";
+import { ONNX_OUTPUT_NAME, type FeatureSpec } from "@funnel/two-tower";
 import { L2_EPSILON_SQUARED, type TwoTowerConfig, type TwoTowerWeights } from "../model/two-tower-model.js";
 import { OnnxGraphBuilder } from "./onnx-graph-builder.js";
-
-/** Name of each tower's single output: [batch, dim] L2-normalised embeddings. */
-export const ONNX_OUTPUT_NAME = "embedding";
 
 /**
  * Writes both towers as ONNX graphs that compute exactly what TwoTowerModel computes at inference: Gather for

@@ -1,26 +1,9 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { writeModelDirectoryManifest, type ModelLineage, type ModelManifest } from "@funnel/registry";
-import type { FeatureSpec } from "../features/index.js";
+import { MODEL_FILES, MODEL_KIND, float32LittleEndian, type FeatureSpec } from "@funnel/two-tower";
 import type { TwoTowerConfig, TwoTowerWeights } from "../model/two-tower-model.js";
 import { buildOnnxTowers } from "./build-onnx-towers.js";
-
-/** Files of a two-tower model directory, relative to its root (manifest.json is added last). */
-export const MODEL_FILES = {
-  userTower: "user_tower.onnx",
-  itemTower: "item_tower.onnx",
-  featureSpec: "feature-spec.json",
-  metrics: "metrics.json",
-  params: "params.json",
-  epochs: "epochs.json",
-  userEmbeddings: "embeddings/users.f32",
-  userIds: "embeddings/users.ids.txt",
-  itemEmbeddings: "embeddings/items.f32",
-  itemIds: "embeddings/items.ids.txt",
-  report: "report.html",
-} as const;
-
-export const MODEL_KIND = "two-tower";
 
 export interface ModelDirectoryContents {
   name: string;
@@ -75,20 +58,6 @@ export async function writeModelDirectory(dir: string, c: ModelDirectoryContents
     params: c.headlineParams,
     lineage: c.lineage,
   });
-}
-
-/** The file format promises little-endian whatever the host is. */
-export function float32LittleEndian(values: Float32Array): Uint8Array {
-  const out = new Uint8Array(values.length * 4);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
-  return out;
-}
-
-export function readFloat32LittleEndian(bytes: Uint8Array): Float32Array {
-  if (bytes.length % 4 !== 0) throw new RangeError(`float32 file has ${bytes.length} bytes, not a multiple of 4`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Float32Array.from({ length: bytes.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
 }
 
 function idLines(ids: string[]): string {

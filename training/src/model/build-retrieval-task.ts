@@ -1,4 +1,5 @@
-import { splitEvents, type InteractionEvent } from "../data/index.js";
+import type { InteractionEvent } from "@funnel/two-tower";
+import { splitEvents } from "../data/index.js";
 import {
   aggregateItemFeatures,
   aggregateUserFeatures,
@@ -9,7 +10,7 @@ import {
   type ItemTensors,
   type RawItemFeatures,
   type UserTensors,
-} from "../features/index.js";
+} from "@funnel/two-tower";
 import type { PairSet, TrainingData } from "./train-two-tower.js";
 
 export type SplitStrategy = "time" | "user";

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import type { ItemTensors, UserTensors } from "../features/index.js";
+import type { ItemTensors, UserTensors } from "@funnel/two-tower";
 import { candidateColumns } from "./in-batch-softmax-loss.js";
 import { initBackend } from "./init-backend.js";
 import type { TowerInputLayout } from "./tower-embeddings.js";

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { createSeededRandom, type SeededRandom } from "../data/index.js";
-import type { ItemTensors, UserTensors } from "../features/index.js";
+import type { ItemTensors, UserTensors } from "@funnel/two-tower";
 import type { EpochLog } from "../report/index.js";
 import { AdamOptimizer } from "./adam-optimizer.js";
 import { inBatchSoftmaxLoss } from "./in-batch-softmax-loss.js";

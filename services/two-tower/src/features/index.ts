@@ -1,0 +1,11 @@
+export type { ItemAttributeRow } from "./aggregate-item-features.js";
+export { aggregateItemFeatures } from "./aggregate-item-features.js";
+export { aggregateUserFeatures, DEFAULT_SEQUENCE_LENGTH } from "./aggregate-user-features.js";
+export type { ItemTensors, UserTensors } from "./encode-features.js";
+export { encodeItems, encodeUsers } from "./encode-features.js";
+export { FeatureEncodingError, FeatureSpecError } from "./errors.js";
+export type { FeatureSpec, NumericFeature, TensorInput, Vocabulary } from "./feature-spec.js";
+export { buildFeatureSpec, CLIP, FEATURE_SPEC_VERSION, OOV_INDEX, PAD_INDEX, parseFeatureSpec } from "./feature-spec.js";
+export type { RawInteraction, RawItemFeatures, RawUserFeatures } from "./raw-features.js";
+export { ITEM_NUMERIC_FIELDS, USER_NUMERIC_FIELDS } from "./raw-features.js";
+export { rawInteractionFromProto, rawItemFeaturesFromProto, rawUserFeaturesFromProto } from "./raw-features-from-proto.js";

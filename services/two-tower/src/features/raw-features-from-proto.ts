@@ -1,0 +1,49 @@
+import type { Interaction, ItemFeatures, UserFeatures } from "@funnel/proto";
+import { DEVICES, INTERACTIONS, PAGES } from "../event.js";
+import type { RawInteraction, RawItemFeatures, RawUserFeatures } from "./raw-features.js";
+
+// proto enums number their values 1..n in the same order as DEVICES / PAGES / INTERACTIONS; 0 (UNSPECIFIED)
+// and -1 (UNRECOGNIZED) become "absent", which the spec imputes as OOV. Only types come from @funnel/proto,
+// so this module adds no runtime dependency to serving.
+function fromEnum<T>(values: readonly T[], value: number | undefined): T | undefined {
+  return value !== undefined && value >= 1 ? values[value - 1] : undefined;
+}
+
+function defined<T extends object>(record: T): T {
+  for (const key of Object.keys(record) as (keyof T)[]) if (record[key] === undefined) delete record[key];
+  return record;
+}
+
+export function rawInteractionFromProto(message: Interaction): RawInteraction {
+  return defined({
+    page: fromEnum(PAGES, message.page),
+    interaction: fromEnum(INTERACTIONS, message.interaction),
+    itemId: message.itemId || undefined,
+    durationSeconds: message.durationSeconds,
+  });
+}
+
+/** proto funnel.v1.UserFeatures → the raw record encodeUsers takes. */
+export function rawUserFeaturesFromProto(message: UserFeatures): RawUserFeatures {
+  return defined({
+    device: fromEnum(DEVICES, message.device),
+    sessionCount: message.sessionCount,
+    avgSessionDurationSeconds: message.avgSessionDurationSeconds,
+    interactionCount: message.interactionCount,
+    interactionDensity: message.interactionDensity,
+    conversionCount: message.conversionCount,
+    conversionRate: message.conversionRate,
+    recentInteractions: message.recentInteractions.map(rawInteractionFromProto),
+  });
+}
+
+/** proto funnel.v1.ItemFeatures → the raw record encodeItems takes. */
+export function rawItemFeaturesFromProto(message: ItemFeatures): RawItemFeatures {
+  return defined({
+    itemId: message.itemId || undefined,
+    page: fromEnum(PAGES, message.page),
+    interaction: fromEnum(INTERACTIONS, message.interaction),
+    avgDurationSeconds: message.avgDurationSeconds,
+    category: message.category || undefined,
+  });
+}

@@ -1,0 +1,46 @@
+import type { Device, InteractionKind, Page } from "../event.js";
+
+// Field names mirror proto funnel.v1 UserFeatures / ItemFeatures / Interaction (camelCase, enums as the
+// lower-case names), so a served request maps to these one to one (see raw-features-from-proto.ts).
+// Every field is optional: the feature spec imputes what is missing, which is what makes cold start work.
+
+export interface RawInteraction {
+  page?: Page;
+  interaction?: InteractionKind;
+  itemId?: string;
+  durationSeconds?: number;
+}
+
+export interface RawUserFeatures {
+  device?: Device;
+  sessionCount?: number;
+  avgSessionDurationSeconds?: number;
+  interactionCount?: number;
+  /** Interactions per session. */
+  interactionDensity?: number;
+  conversionCount?: number;
+  /** Conversions per session. */
+  conversionRate?: number;
+  /** Oldest first; the encoder keeps the most recent sequenceLength. */
+  recentInteractions?: RawInteraction[];
+}
+
+export interface RawItemFeatures {
+  itemId?: string;
+  page?: Page;
+  interaction?: InteractionKind;
+  avgDurationSeconds?: number;
+  category?: string;
+}
+
+/** The numeric user fields in tensor column order; the spec stores one scaler per entry. */
+export const USER_NUMERIC_FIELDS = [
+  "sessionCount",
+  "avgSessionDurationSeconds",
+  "interactionCount",
+  "interactionDensity",
+  "conversionCount",
+  "conversionRate",
+] as const satisfies readonly (keyof RawUserFeatures)[];
+
+export const ITEM_NUMERIC_FIELDS = ["avgDurationSeconds"] as const satisfies readonly (keyof RawItemFeatures)[];

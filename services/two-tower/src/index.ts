@@ -1,0 +1,29 @@
+// Serving side of the two-tower model, shared with training so a raw record becomes the same tensor in both.
+
+export type { Device, InteractionEvent, InteractionKind, ItemAttributes, Page, UserAttributes } from "./event.js";
+export { DEVICES, INTERACTIONS, isDevice, isInteractionKind, isPage, PAGES } from "./event.js";
+export type { FeatureSpec, ItemAttributeRow, ItemTensors, NumericFeature, RawInteraction, RawItemFeatures, RawUserFeatures, TensorInput, UserTensors, Vocabulary } from "./features/index.js";
+export {
+  aggregateItemFeatures,
+  aggregateUserFeatures,
+  buildFeatureSpec,
+  CLIP,
+  DEFAULT_SEQUENCE_LENGTH,
+  encodeItems,
+  encodeUsers,
+  FEATURE_SPEC_VERSION,
+  FeatureEncodingError,
+  FeatureSpecError,
+  ITEM_NUMERIC_FIELDS,
+  OOV_INDEX,
+  PAD_INDEX,
+  parseFeatureSpec,
+  rawInteractionFromProto,
+  rawItemFeaturesFromProto,
+  rawUserFeaturesFromProto,
+  USER_NUMERIC_FIELDS,
+} from "./features/index.js";
+export { float32LittleEndian, MODEL_FILES, MODEL_KIND, ONNX_OUTPUT_NAME, readFloat32LittleEndian } from "./model-directory.js";
+export { OnnxTowers } from "./onnx-towers.js";
+export { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseEvents, pseudonymiseUserId } from "./pseudonymise.js";
+export { ServedTwoTower, StoredEmbeddings, concatTensors } from "./served-two-tower.js";

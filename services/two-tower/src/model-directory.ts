@@ -1,0 +1,37 @@
+// The two-tower model directory format: what training writes, the registry stores and services load.
+// Kept here (not in training) so serving reads it without loading tfjs.
+
+/** Files of a two-tower model directory, relative to its root (manifest.json is added last). */
+export const MODEL_FILES = {
+  userTower: "user_tower.onnx",
+  itemTower: "item_tower.onnx",
+  featureSpec: "feature-spec.json",
+  metrics: "metrics.json",
+  params: "params.json",
+  epochs: "epochs.json",
+  userEmbeddings: "embeddings/users.f32",
+  userIds: "embeddings/users.ids.txt",
+  itemEmbeddings: "embeddings/items.f32",
+  itemIds: "embeddings/items.ids.txt",
+  report: "report.html",
+} as const;
+
+/** Manifest `kind` of a two-tower model directory. */
+export const MODEL_KIND = "two-tower";
+
+/** Name of the single output of both ONNX towers: the L2-normalised embedding [batch, dim]. */
+export const ONNX_OUTPUT_NAME = "embedding";
+
+/** The file format promises little-endian whatever the host is. */
+export function float32LittleEndian(values: Float32Array): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
+  return out;
+}
+
+export function readFloat32LittleEndian(bytes: Uint8Array): Float32Array {
+  if (bytes.length % 4 !== 0) throw new RangeError(`float32 file has ${bytes.length} bytes, not a multiple of 4`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Float32Array.from({ length: bytes.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
+}

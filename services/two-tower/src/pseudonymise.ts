@@ -1,0 +1,31 @@
+import { createHash } from "node:crypto";
+
+/** Used when no salt is configured: fine for generated data, never for real users (training and serving warn). */
+export const DEVELOPMENT_PSEUDONYM_SALT = "funnel-dev-salt";
+
+/** 24 hex characters (96 bits): collisions are negligible at any realistic user count. */
+const PSEUDONYM_LENGTH = 24;
+
+/**
+ * Salted SHA-256 pseudonym of a user id, so training artifacts (embeddings, reports) never carry raw ids.
+ * The salt must stay secret and stable across runs for pseudonyms to line up between training and serving.
+ */
+export function pseudonymiseUserId(userId: string, salt: string): string {
+  if (typeof salt !== "string" || salt.length === 0) throw new TypeError("pseudonymiseUserId: salt must be a non-empty string");
+  if (typeof userId !== "string" || userId.length === 0) throw new TypeError("pseudonymiseUserId: userId must be a non-empty string");
+  // The separator keeps ("ab", "c") and ("a", "bc") apart.
+  return createHash("sha256").update(salt).update("\u0000").update(userId).digest("hex").slice(0, PSEUDONYM_LENGTH);
+}
+
+/** Copies of the events with every userId replaced by its pseudonym (hashing each distinct id once). */
+export function pseudonymiseEvents<T extends { userId: string }>(events: readonly T[], salt: string): T[] {
+  const cache = new Map<string, string>();
+  return events.map((event) => {
+    let pseudonym = cache.get(event.userId);
+    if (pseudonym === undefined) {
+      pseudonym = pseudonymiseUserId(event.userId, salt);
+      cache.set(event.userId, pseudonym);
+    }
+    return { ...event, userId: pseudonym };
+  });
+}
