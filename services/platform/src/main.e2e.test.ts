@@ -82,7 +82,8 @@ describe("embedded platform process", () => {
     child!.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(logs.some((line) => line.includes('"msg":"server stopped"'))).toBe(true);
-  });
+    // Start-up loads the rule scorer with its spelling dictionary; allow what startPlatform allows.
+  }, 90_000);
 
   it("reuses the registered model on the next start instead of training again", async () => {
     const { logs } = await startPlatform(["--port", "0", "--metrics-port", "-1"]);

@@ -1,6 +1,6 @@
 // The error boundary as a client sees it: a real server on port 0, a real client, statuses and trailers.
 import * as grpc from "@grpc/grpc-js";
-import { PageType, SentimentServiceClient, SentimentServiceService, type AnalyzeResponse } from "@funnel/proto";
+import { PageType, SentimentResult, SentimentServiceClient, SentimentServiceService, type AnalyzeResponse } from "@funnel/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "./logger.js";
 import { MicroBatcher } from "./micro-batcher.js";
@@ -30,7 +30,7 @@ beforeAll(async () => {
     async analyze(request) {
       if (request.text === "encode") throw new FeatureEncodingError("items[0].sessionCount: must be >= 0, got -1");
       const text = await batcher.submit(request.text);
-      return { result: { label: 0, score: 0, confidence: 0, method: 0, contributions: [], ruleSetVersion: text }, model: undefined };
+      return { result: SentimentResult.fromPartial({ ruleSetVersion: text }), model: undefined };
     },
     analyzeBatch: fail,
     aggregateFeedback: fail,

@@ -2,7 +2,7 @@
 // trailer, context values across layers, and a metrics label added by a layer.
 import { Writable } from "node:stream";
 import * as grpc from "@grpc/grpc-js";
-import { PageType, SentimentLabel, SentimentServiceClient, SentimentServiceService, type AnalyzeResponse } from "@funnel/proto";
+import { PageType, SentimentLabel, SentimentResult, SentimentServiceClient, SentimentServiceService, type AnalyzeResponse } from "@funnel/proto";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { CallContext } from "./call-context.js";
@@ -15,7 +15,7 @@ const variantKey = createContextKey<string>("none", { description: "variant" });
 
 function response(text: string): AnalyzeResponse {
   return {
-    result: { label: SentimentLabel.SENTIMENT_LABEL_NEUTRAL, score: 0, confidence: 1, method: 1, contributions: [], ruleSetVersion: text },
+    result: SentimentResult.fromPartial({ label: SentimentLabel.SENTIMENT_LABEL_NEUTRAL, score: 0, confidence: 1, method: 1, ruleSetVersion: text }),
     model: { name: "fixture", version: "3" },
   };
 }

@@ -1,5 +1,13 @@
 import * as grpc from "@grpc/grpc-js";
-import { type AnalyzeRequest, PageType, SentimentLabel, SentimentServiceClient, SentimentServiceService, type AnalyzeResponse } from "@funnel/proto";
+import {
+  type AnalyzeRequest,
+  PageType,
+  SentimentLabel,
+  SentimentResult,
+  SentimentServiceClient,
+  SentimentServiceService,
+  type AnalyzeResponse,
+} from "@funnel/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkHealth, fileContainingSymbolByReflection, listServicesByReflection } from "./testing/index.js";
 import { createLogger } from "./logger.js";
@@ -13,7 +21,8 @@ import { modelVersionKey } from "./context-values.js";
 // "slow:<ms>".
 function analyzeResponse(text: string): AnalyzeResponse {
   return {
-    result: { label: SentimentLabel.SENTIMENT_LABEL_NEUTRAL, score: 0, confidence: 1, method: 1, contributions: [], ruleSetVersion: text },
+    // fromPartial: fields added to SentimentResult later take their defaults here.
+    result: SentimentResult.fromPartial({ label: SentimentLabel.SENTIMENT_LABEL_NEUTRAL, score: 0, confidence: 1, method: 1, ruleSetVersion: text }),
     model: { name: "fixture", version: "7" },
   };
 }
