@@ -13,6 +13,7 @@ import { publishModelDirectory } from "./publish-model-directory.js";
 import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput } from "./run-config.js";
 import { formatSweepTable, runSweep } from "./run-sweep.js";
 import { runTraining } from "./run-training.js";
+import { addTextClassifierCommands } from "./text-classifier-commands.js";
 
 /** Used only when neither --salt nor FUNNEL_PSEUDONYM_SALT is set; fine for generated data, never for real users. */
 const DEV_SALT = "funnel-dev-salt";
@@ -223,6 +224,8 @@ export function buildProgram(): Command {
       }
       process.stdout.write(json);
     });
+
+  addTextClassifierCommands(program, { registry: () => registryFromConfig(readRegistryConfig(process.env)), gitCommit });
 
   return program;
 }

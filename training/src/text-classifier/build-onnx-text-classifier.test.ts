@@ -2,7 +2,7 @@ import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../model/init-backend.js";
 import { buildOnnxTextClassifier, HF_ATTENTION_MASK, HF_INPUT_IDS, HF_LOGITS } from "./build-onnx-text-classifier.js";
-import { TextTransformerModel, initialWeights, padBatch, type TextTransformerConfig } from "./text-transformer-model.js";
+import { type TextTransformerModel, initialWeights, padBatch, type TextTransformerConfig } from "./text-transformer-model.js";
 import { trainTextClassifier } from "./train-text-classifier.js";
 
 const config: TextTransformerConfig = { vocabSize: 40, maxLength: 12, dim: 16, heads: 2, layers: 2, ffnDim: 24, numLabels: 3 };

@@ -37,7 +37,7 @@ export async function readLabeledText(file: string, options: { numLabels?: numbe
   const ext = extname(file).toLowerCase();
   const records: { line: number; cells: string[] }[] = [];
   if (ext === ".csv") {
-    const parsed = parseCsv(content, { relax_column_count: true, skip_empty_lines: true, info: true }) as { record: string[]; info: { lines: number } }[];
+    const parsed = parseCsv(content, { relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as { record: string[]; info: { lines: number } }[];
     for (const { record, info } of parsed) records.push({ line: info.lines, cells: record });
   } else if (ext === ".tsv" || ext === ".txt") {
     // Split on "\n" only: review text can hold U+0085 and stray quotes that line readers and CSV parsers treat as structure.

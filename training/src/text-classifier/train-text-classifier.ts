@@ -173,7 +173,7 @@ export function evaluateClassifier(model: TextTransformerModel, set: EncodedSet,
   for (let start = 0; start < order.length; start += batchSize) {
     const rows = order.slice(start, start + batchSize);
     const p = model.predict(padBatch(rows.map((r) => set.ids[r]!)));
-    rows.forEach((r, j) => probabilities.set(p.subarray(j * k, (j + 1) * k), r * k));
+    for (const [j, r] of rows.entries()) probabilities.set(p.subarray(j * k, (j + 1) * k), r * k);
   }
   const predictions = new Int32Array(set.ids.length);
   let loss = 0;

@@ -103,9 +103,9 @@ export function trainWordPiece(texts: Iterable<string>, options: WordPieceTrainO
       const k = key(symbols[i]!, symbols[i + 1]!);
       pairCounts.set(k, (pairCounts.get(k) ?? 0) + sign * count);
       if (sign === 1) {
-        let set = pairWords.get(k);
-        if (!set) pairWords.set(k, (set = new Set()));
-        set.add(w);
+        const set = pairWords.get(k);
+        if (set) set.add(w);
+        else pairWords.set(k, new Set([w]));
       }
     }
   };
