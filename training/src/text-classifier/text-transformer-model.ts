@@ -116,6 +116,9 @@ function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor
  * self-attention and a ReLU feed-forward, final LayerNorm), masked-mean pooling over real tokens, and a linear
  * classifier. build-onnx-text-classifier.ts writes the same computation as an ONNX graph.
  */
+/** tfjs variable names are global; a per-instance prefix lets two models (e.g. best and current) coexist. */
+let instances = 0;
+
 export class TextTransformerModel {
   readonly variables: Record<string, tf.Variable>;
 
@@ -125,11 +128,12 @@ export class TextTransformerModel {
   ) {
     const expected = parameterShapes(config);
     this.variables = {};
+    const prefix = `text${instances++}`;
     for (const [name, shape] of Object.entries(expected)) {
       const w = weights[name];
       if (!w) throw new Error(`TextTransformerModel: weights are missing "${name}"`);
       if (w.shape.join("x") !== shape.join("x")) throw new Error(`TextTransformerModel: "${name}" has shape [${w.shape}], expected [${shape}]`);
-      this.variables[name] = tf.variable(tf.tensor(w.values, shape), true, `text.${name}`);
+      this.variables[name] = tf.variable(tf.tensor(w.values, shape), true, `${prefix}.${name}`);
     }
   }
 
