@@ -89,6 +89,11 @@ export async function runTextTraining(
   try {
     result = await trainTextClassifier(modelConfig, initialWeights(modelConfig, config.seed), train, validation, trainOptions, {
       ...bars,
+      onStep: (info) => {
+        bars.onStep?.(info);
+        // Logs (no terminal, no bars) still show a long epoch moving.
+        if (process.stderr.isTTY !== true && info.step % 100 === 0) log(`epoch ${info.epoch} step ${info.step}/${info.steps}: loss ${info.loss.toFixed(4)}`);
+      },
       onEpochEnd: (e) => {
         bars.onEpochEnd?.(e);
         log(`epoch ${e.epoch}: validation accuracy ${e["validation accuracy"].toFixed(4)}`);
