@@ -134,6 +134,9 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 
+// npm runs workspace scripts inside services/sentiment; relative paths on the command line mean the caller's directory.
+if (process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+
 main().catch((error: unknown) => {
   process.stderr.write(`eval-hybrid: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
