@@ -8,7 +8,7 @@ import { Command } from "commander";
 import { SentimentIntensityAnalyzer } from "vader-sentiment";
 import { RuleScorer, type SentimentScore } from "../src/scoring/index.js";
 import { TransformerClassifier } from "../src/transformer/transformer-classifier.js";
-import { useTransformer } from "../src/transformer/use-transformer.js";
+import { hybridScore, type HybridPolicy } from "../src/transformer/use-transformer.js";
 import { BinaryMetricsAccumulator, type BinaryMetrics } from "./binary-metrics.js";
 import { readLabeledTsv, type LabeledRow } from "./labeled-tsv.js";
 
@@ -16,11 +16,14 @@ const DEFAULT_DATA = ["amazon_cells", "imdb", "yelp"].map((name) =>
   fileURLToPath(new URL(`../../../../shared/data/uci-sentiment/${name}_labelled.txt`, import.meta.url)),
 );
 /** Thresholds tried when tuning; 0 = fall back only when the rules are unsure. */
-const THRESHOLD_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
+const THRESHOLD_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01];
+/** Rule weights in the transformer path tried when tuning; 0 = the transformer alone. */
+const RULE_WEIGHT_GRID = [0, 0.2, 0.4];
 const BATCH = 64;
 const DECISION =
   "Binary decisions: rules positive iff score > 0; VADER iff compound > 0; transformer iff P(positive) − P(negative) > 0; " +
-  "hybrid = transformer when the rules are unsure or their confidence < threshold, else rules. fallbackRate = share decided by the transformer.";
+  "hybrid = rules when they are sure and their confidence >= threshold, else ruleWeight · rules + (1 − ruleWeight) · transformer; " +
+  "fallbackRate = share routed to the transformer.";
 
 interface Scored {
   file: string;
@@ -30,33 +33,35 @@ interface Scored {
   transformer: number;
 }
 
-function metricsFor(rows: Scored[], threshold: number) {
+function metricsFor(rows: Scored[], policy: HybridPolicy) {
   const acc = { vader: new BinaryMetricsAccumulator(), rules: new BinaryMetricsAccumulator(), transformer: new BinaryMetricsAccumulator(), hybrid: new BinaryMetricsAccumulator() };
   let fallbacks = 0;
   for (const r of rows) {
     acc.vader.add(r.label, r.vader > 0 ? 1 : 0, Math.abs(r.vader) < 0.05);
     acc.rules.add(r.label, r.rules.score > 0 ? 1 : 0, r.rules.label === "neutral");
     acc.transformer.add(r.label, r.transformer > 0 ? 1 : 0, false);
-    const fallback = useTransformer(r.rules, threshold);
-    if (fallback) fallbacks++;
-    acc.hybrid.add(r.label, (fallback ? r.transformer : r.rules.score) > 0 ? 1 : 0, false);
+    const hybrid = hybridScore(r.rules, r.transformer, policy);
+    if (hybrid.method === "transformer") fallbacks++;
+    acc.hybrid.add(r.label, hybrid.score > 0 ? 1 : 0, false);
   }
   const brief = (m: BinaryMetrics) => ({ n: m.n, accuracy: round(m.accuracy), macroF1: round(m.macroF1) });
   return {
     vader: brief(acc.vader.result()),
     rules: brief(acc.rules.result()),
     transformer: brief(acc.transformer.result()),
-    hybrid: { ...brief(acc.hybrid.result()), threshold, fallbackRate: round(rows.length === 0 ? 0 : fallbacks / rows.length) },
+    hybrid: { ...brief(acc.hybrid.result()), ...policy, fallbackRate: round(rows.length === 0 ? 0 : fallbacks / rows.length) },
   };
 }
 
 const round = (x: number): number => Math.round(x * 10_000) / 10_000;
 
 function sweep(rows: Scored[]) {
-  return THRESHOLD_GRID.map((t) => {
-    const m = metricsFor(rows, t).hybrid;
-    return { threshold: t, accuracy: m.accuracy, macroF1: m.macroF1, fallbackRate: m.fallbackRate };
-  });
+  return RULE_WEIGHT_GRID.flatMap((ruleWeight) =>
+    THRESHOLD_GRID.map((threshold) => {
+      const m = metricsFor(rows, { threshold, ruleWeight }).hybrid;
+      return { threshold, ruleWeight, accuracy: m.accuracy, macroF1: m.macroF1, fallbackRate: m.fallbackRate };
+    }),
+  );
 }
 
 async function score(rows: (LabeledRow & { file: string })[], scorer: RuleScorer, classifier: TransformerClassifier): Promise<Scored[]> {
@@ -88,9 +93,10 @@ async function main(): Promise<void> {
     .requiredOption("--model <dir>", "Hugging Face-layout ONNX classifier directory (train-text output or an import)")
     .option("--data <file...>", "labeled TSV files (default: the three UCI sentiment files)", DEFAULT_DATA)
     .option("--split <split.json>", "split.json written by train-text: evaluate only its held-out lines of the --data file")
-    .option("--threshold <t|auto>", "hybrid confidence threshold, or auto: tune on the split's validation lines (needs --split)", "0")
+    .option("--threshold <t|auto>", "hybrid confidence threshold, or auto: tune it and --rule-weight on the split's validation lines (needs --split)", "0")
+    .option("--rule-weight <w>", "weight of the rule score in the transformer path (0..1)", "0")
     .parse()
-    .opts<{ model: string; data: string[]; split?: string; threshold: string }>();
+    .opts<{ model: string; data: string[]; split?: string; threshold: string; ruleWeight: string }>();
 
   const scorer = RuleScorer.load();
   const classifier = await TransformerClassifier.load(options.model);
@@ -101,7 +107,7 @@ async function main(): Promise<void> {
     rows.push(...parsed.rows.map((r) => ({ ...r, file })));
   }
   const report: Record<string, unknown> = { decision: DECISION, model: options.model, ruleSetVersion: scorer.ruleSetVersion, maxLength: classifier.maxLength };
-  let threshold = Number(options.threshold);
+  const policy: HybridPolicy = { threshold: Number(options.threshold), ruleWeight: Number(options.ruleWeight) };
   let evaluated = rows;
   if (options.split) {
     if (options.data.length !== 1) throw new Error("--split selects lines of one file: pass exactly one --data file");
@@ -117,19 +123,20 @@ async function main(): Promise<void> {
       const validation = await score(pick(split.validationLines), scorer, classifier);
       const table = sweep(validation);
       const best = table.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
-      threshold = best.threshold;
-      report.tuning = { on: "validation lines of the split", chosenThreshold: threshold, sweep: table };
+      Object.assign(policy, { threshold: best.threshold, ruleWeight: best.ruleWeight });
+      report.tuning = { on: "validation lines of the split", chosen: policy, validation: metricsFor(validation, policy), sweep: table };
     }
     report.rows = "test lines of the split (never trained on)";
   } else if (options.threshold === "auto") {
     throw new Error("--threshold auto tunes on the split's validation lines: pass --split too, or a number");
   }
-  if (!Number.isFinite(threshold) || threshold < 0) throw new Error(`--threshold must be a number >= 0 or auto, got ${options.threshold}`);
+  if (!Number.isFinite(policy.threshold) || policy.threshold < 0) throw new Error(`--threshold must be a number >= 0 or auto, got ${options.threshold}`);
+  if (!(policy.ruleWeight >= 0 && policy.ruleWeight <= 1)) throw new Error(`--rule-weight must be in 0..1, got ${options.ruleWeight}`);
 
   const scored = await score(evaluated, scorer, classifier);
   await classifier.close();
-  report.files = options.data.map((file) => ({ file, ...metricsFor(scored.filter((s) => s.file === file), threshold) }));
-  report.overall = metricsFor(scored, threshold);
+  report.files = options.data.map((file) => ({ file, ...metricsFor(scored.filter((s) => s.file === file), policy) }));
+  report.overall = metricsFor(scored, policy);
   report.sweep = sweep(scored);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
