@@ -3,6 +3,7 @@ import type { ModelRegistry } from "@funnel/registry";
 import { importHfClassifier } from "../text-classifier/import-hf-classifier.js";
 import { runTextTraining } from "../text-classifier/run-text-training.js";
 import { DEFAULT_TEXT_TRAIN_OPTIONS } from "../text-classifier/train-text-classifier.js";
+import { readTextClassifierCheckpoint, writeHfFiles } from "../text-classifier/write-text-classifier-directory.js";
 import { publishModelDirectory } from "./publish-model-directory.js";
 
 const int = (name: string) => (value: string): number => {
@@ -114,6 +115,17 @@ export function addTextClassifierCommands(program: Command, env: { registry: () 
         result.published = await publishModelDirectory(env.registry(), summary.out, { name: f.name, promoteIfBetter: f.promoteIfBetter, alias: f.alias });
       }
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    });
+
+  program
+    .command("export-text")
+    .description("write the Hugging Face files (model.onnx, config.json, tokenizer.json, ...) from a train-text checkpoint or model directory")
+    .requiredOption("--from <dir>", "a directory holding tfjs-weights.json/.bin (e.g. <out>.checkpoint of an interrupted run)")
+    .requiredOption("--out <dir>", "directory to write")
+    .option("--name <name>", "model name recorded in the ONNX metadata", "sentiment-transformer")
+    .action(async (f: { from: string; out: string; name: string }) => {
+      await writeHfFiles(f.out, await readTextClassifierCheckpoint(f.from), f.name);
+      process.stdout.write(`${JSON.stringify({ out: f.out }, null, 2)}\n`);
     });
 
   program

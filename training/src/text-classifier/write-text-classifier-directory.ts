@@ -103,6 +103,21 @@ export async function readTextClassifierCheckpoint(dir: string): Promise<TextCla
   return { config: index.config, labels: index.labels, vocab: index.vocab, weights };
 }
 
+/** The Hugging Face files alone (model.onnx, config.json, tokenizer files) from a checkpoint. */
+export async function writeHfFiles(dir: string, c: TextClassifierCheckpoint, name: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const tokenizer = new WordPieceTokenizer(c.vocab);
+  const file = (f: string): string => path.join(dir, f);
+  const f = TEXT_CLASSIFIER_FILES;
+  await Promise.all([
+    writeFile(file(f.onnx), buildOnnxTextClassifier(c.config, c.weights, { model: name })),
+    writeFile(file(f.config), json(hfConfig(c.config, c.labels))),
+    writeFile(file(f.tokenizer), json(tokenizer.toTokenizerJson(c.config.maxLength))),
+    writeFile(file(f.tokenizerConfig), json(WordPieceTokenizer.tokenizerConfig(c.config.maxLength))),
+    writeFile(file(f.specialTokensMap), json({ unk_token: "[UNK]", sep_token: "[SEP]", pad_token: "[PAD]", cls_token: "[CLS]", mask_token: "[MASK]" })),
+  ]);
+}
+
 /**
  * Writes a Hugging Face sequence-classification directory (model.onnx, config.json, tokenizer.json,
  * tokenizer_config.json) with the run's records, finishing with manifest.json. Refuses a non-empty directory.
@@ -111,15 +126,10 @@ export async function writeTextClassifierDirectory(dir: string, c: TextClassifie
   const existing = await readdir(dir).catch(() => [] as string[]);
   if (existing.length > 0) throw new Error(`model directory ${dir} is not empty; choose a new --out or remove it first`);
   await writeTextClassifierCheckpoint(dir, c);
-  const tokenizer = new WordPieceTokenizer(c.vocab);
+  await writeHfFiles(dir, c, c.name);
   const file = (name: string): string => path.join(dir, name);
   const f = TEXT_CLASSIFIER_FILES;
   await Promise.all([
-    writeFile(file(f.onnx), buildOnnxTextClassifier(c.config, c.weights, { model: c.name })),
-    writeFile(file(f.config), json(hfConfig(c.config, c.labels))),
-    writeFile(file(f.tokenizer), json(tokenizer.toTokenizerJson(c.config.maxLength))),
-    writeFile(file(f.tokenizerConfig), json(WordPieceTokenizer.tokenizerConfig(c.config.maxLength))),
-    writeFile(file(f.specialTokensMap), json({ unk_token: "[UNK]", sep_token: "[SEP]", pad_token: "[PAD]", cls_token: "[CLS]", mask_token: "[MASK]" })),
     writeFile(file(f.metrics), json(c.metrics)),
     writeFile(file(f.epochs), json(c.epochs)),
     writeFile(file(f.params), json(c.params)),
