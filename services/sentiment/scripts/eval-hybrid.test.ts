@@ -30,7 +30,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe("eval-hybrid CLI", () => {
+// Each case starts a tsx process and loads onnxruntime: seconds on a busy shared machine.
+describe("eval-hybrid CLI", { timeout: 60_000 }, () => {
   it("reports vader, rules, transformer and hybrid with the fallback rate on every row of the files", async () => {
     const { stdout } = await evalCli("--data", join(dir, "data.tsv"), "--threshold", "1.01");
     const report = JSON.parse(stdout);
