@@ -19,10 +19,10 @@ function builtInTexts(): string[] {
   return subjects.flatMap((s) => verdicts.map((v) => `Honestly, ${s} ${v}.`));
 }
 
-function texts(count: number): string[] {
+function texts(count: number, file: string): string[] {
   let pool: string[];
   try {
-    pool = readFileSync(UCI, "utf8").split("\n").map((l) => l.slice(0, l.lastIndexOf("\t")).trim()).filter((t) => t.length > 0);
+    pool = readFileSync(file, "utf8").split("\n").map((l) => l.slice(0, l.lastIndexOf("\t")).trim()).filter((t) => t.length > 0);
   } catch {
     pool = builtInTexts();
   }
@@ -47,14 +47,15 @@ async function main(): Promise<void> {
     .name("transformer-paths-bench")
     .description("Per-text latency of the rule, transformer (batch 1/16/64) and hybrid paths; prints JSON")
     .option("--model <dir>", "Hugging Face-layout ONNX classifier (default: the tiny test fixture)", FIXTURE)
+    .option("--data <file>", "labeled TSV to take texts from (default: UCI yelp beside the repository, else built-in sentences)", UCI)
     .option("--texts <n>", "texts per round", (v) => Number(v), 256)
     .option("--rounds <n>", "measured rounds", (v) => Number(v), 5)
     .option("--threshold <t>", "hybrid confidence threshold", (v) => Number(v), 0)
     .parse()
-    .opts<{ model: string; texts: number; rounds: number; threshold: number }>();
+    .opts<{ model: string; data: string; texts: number; rounds: number; threshold: number }>();
   const scorer = RuleScorer.load();
   const classifier = await TransformerClassifier.load(options.model);
-  const all = texts(options.texts);
+  const all = texts(options.texts, options.data);
   const rules = await timePerText(all, options.rounds, (batch) => batch.map((t) => scorer.score(t)), 1);
   const transformer: Record<string, unknown> = {};
   for (const size of BATCH_SIZES) transformer[`batch${size}`] = await timePerText(all, options.rounds, (batch) => classifier.predict(batch), size);
