@@ -31,15 +31,27 @@ function texts(count: number, file: string): string[] {
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-async function timePerText(all: string[], rounds: number, run: (texts: string[]) => Promise<unknown> | unknown, batch: number): Promise<{ medianUsPerText: number; rounds: number }> {
-  const perRound: number[] = [];
-  for (let r = 0; r < rounds + 1; r++) {
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < all.length; i += batch) await run(all.slice(i, i + batch));
-    const us = Number(process.hrtime.bigint() - started) / 1000 / all.length;
-    if (r > 0) perRound.push(us); // round 0 warms up caches and onnxruntime's allocator
+interface Path {
+  name: string;
+  batch: number;
+  run: (texts: string[]) => Promise<unknown> | unknown;
+}
+
+/**
+ * Per-text wall time of each path, median over rounds. The paths take turns within every round, so load
+ * from other processes on a shared machine hits them alike; round 0 is a warm-up (caches, onnxruntime's
+ * allocator) and not counted.
+ */
+async function timePaths(all: string[], rounds: number, paths: Path[]): Promise<Record<string, number>> {
+  const samples = new Map<string, number[]>(paths.map((p) => [p.name, []]));
+  for (let r = 0; r <= rounds; r++) {
+    for (const path of paths) {
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < all.length; i += path.batch) await path.run(all.slice(i, i + path.batch));
+      if (r > 0) samples.get(path.name)!.push(Number(process.hrtime.bigint() - started) / 1000 / all.length);
+    }
   }
-  return { medianUsPerText: Math.round(median(perRound) * 10) / 10, rounds };
+  return Object.fromEntries([...samples].map(([name, us]) => [name, Math.round(median(us) * 10) / 10]));
 }
 
 async function main(): Promise<void> {
@@ -56,20 +68,20 @@ async function main(): Promise<void> {
   const scorer = RuleScorer.load();
   const classifier = await TransformerClassifier.load(options.model);
   const all = texts(options.texts, options.data);
-  const rules = await timePerText(all, options.rounds, (batch) => batch.map((t) => scorer.score(t)), 1);
-  const transformer: Record<string, unknown> = {};
-  for (const size of BATCH_SIZES) transformer[`batch${size}`] = await timePerText(all, options.rounds, (batch) => classifier.predict(batch), size);
   const fallbackShare = all.filter((t) => useTransformer(scorer.score(t), options.threshold)).length / all.length;
-  const hybrid = await timePerText(
-    all,
-    options.rounds,
-    async (batch) => {
-      const scored = batch.map((t) => scorer.score(t));
-      const routed = batch.filter((_, i) => useTransformer(scored[i]!, options.threshold));
-      if (routed.length > 0) await classifier.predict(routed);
+  const us = await timePaths(all, options.rounds, [
+    { name: "rules", batch: 1, run: (batch) => batch.map((t) => scorer.score(t)) },
+    ...BATCH_SIZES.map((size) => ({ name: `transformer.batch${size}`, batch: size, run: (batch: string[]) => classifier.predict(batch) })),
+    {
+      name: "hybrid",
+      batch: 64,
+      run: async (batch) => {
+        const scored = batch.map((t) => scorer.score(t));
+        const routed = batch.filter((_, i) => useTransformer(scored[i]!, options.threshold));
+        if (routed.length > 0) await classifier.predict(routed);
+      },
     },
-    64,
-  );
+  ]);
   await classifier.close();
   const result = {
     benchmark: "sentiment paths: per-text latency",
@@ -77,10 +89,16 @@ async function main(): Promise<void> {
     maxLength: classifier.maxLength,
     texts: all.length,
     cpus: (await import("node:os")).cpus().length,
-    rules,
-    transformer,
-    hybrid: { ...hybrid, batch: 64, threshold: options.threshold, fallbackShare: Math.round(fallbackShare * 1000) / 1000 },
-    note: "median over rounds of (round wall time / texts); the machine is shared, so compare ratios within one run",
+    rounds: options.rounds,
+    usPerText: {
+      rules: us.rules,
+      transformer: Object.fromEntries(BATCH_SIZES.map((size) => [`batch${size}`, us[`transformer.batch${size}`]])),
+      hybrid: us.hybrid,
+    },
+    hybrid: { batch: 64, threshold: options.threshold, fallbackShare: Math.round(fallbackShare * 1000) / 1000 },
+    transformerBatch64VsBatch1: Math.round((us["transformer.batch1"]! / us["transformer.batch64"]!) * 100) / 100,
+    hybridVsRules: Math.round((us.hybrid! / us.rules!) * 100) / 100,
+    note: "median over rounds of (path wall time / texts), paths interleaved within each round; compare ratios within one run",
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
