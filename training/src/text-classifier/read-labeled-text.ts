@@ -37,8 +37,16 @@ export async function readLabeledText(file: string, options: { numLabels?: numbe
   const ext = extname(file).toLowerCase();
   const records: { line: number; cells: string[] }[] = [];
   if (ext === ".csv") {
-    const parsed = parseCsv(content, { relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as { record: string[]; info: { lines: number } }[];
-    for (const { record, info } of parsed) records.push({ line: info.lines, cells: record });
+    const parsed = parseCsv(content, { relax_column_count: true, skip_empty_lines: true, info: true, raw: true }) as unknown as {
+      record: string[];
+      raw: string;
+      info: { lines: number };
+    }[];
+    // info.lines is where a record ends; a quoted field with line breaks starts earlier, and that is the line to report.
+    for (const { record, raw, info } of parsed) {
+      const breaks = raw.replace(/\r?\n$/, "").split("\n").length - 1;
+      records.push({ line: info.lines - breaks, cells: record });
+    }
   } else if (ext === ".tsv" || ext === ".txt") {
     // Split on "\n" only: review text can hold U+0085 and stray quotes that line readers and CSV parsers treat as structure.
     const lines = content.split("\n");
