@@ -24,7 +24,7 @@ export const DEFAULT_TEXT_TRAIN_OPTIONS: TextTrainOptions = {
   epochs: 8,
   batchSize: 64,
   learningRate: 1e-3,
-  warmupSteps: 300,
+  warmupSteps: 200,
   weightDecay: 0,
   dropout: 0.1,
   patience: 2,
