@@ -10,6 +10,7 @@ import { initBackend } from "../src/model/init-backend.js";
 import { initialWeights, padBatch, TextTransformerModel } from "../src/text-classifier/text-transformer-model.js";
 import { trainTextClassifier } from "../src/text-classifier/train-text-classifier.js";
 import { trainWordPiece, WordPieceTokenizer } from "../src/text-classifier/wordpiece-tokenizer.js";
+import { buildOnnxTextClassifier } from "../src/text-classifier/build-onnx-text-classifier.js";
 import { TEXT_CLASSIFIER_FILES, writeTextClassifierDirectory } from "../src/text-classifier/write-text-classifier-directory.js";
 
 const out = process.argv[2];
@@ -47,6 +48,8 @@ await mkdir(out, { recursive: true });
 for (const f of [TEXT_CLASSIFIER_FILES.onnx, TEXT_CLASSIFIER_FILES.config, TEXT_CLASSIFIER_FILES.tokenizer, TEXT_CLASSIFIER_FILES.tokenizerConfig]) {
   await copyFile(path.join(dir, f), path.join(out, f));
 }
+// The same weights in the BERT-style three-input layout (token_type_ids), for the serving tests of that layout.
+await writeFile(path.join(out, "model-token-types.onnx"), buildOnnxTextClassifier(config, weights, { model: "tiny-sentiment" }, { tokenTypeIds: true }));
 await writeFile(path.join(out, "expected.json"), `${JSON.stringify({ validationAccuracy: result.bestValidationAccuracy, predictions: probabilities }, null, 2)}\n`);
 await rm(temp, { recursive: true, force: true });
 process.stderr.write(`wrote ${out} (training accuracy ${result.bestValidationAccuracy.toFixed(3)})\n`);

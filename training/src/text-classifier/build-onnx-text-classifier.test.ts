@@ -1,7 +1,7 @@
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initBackend } from "../model/init-backend.js";
-import { buildOnnxTextClassifier, HF_ATTENTION_MASK, HF_INPUT_IDS, HF_LOGITS } from "./build-onnx-text-classifier.js";
+import { buildOnnxTextClassifier, HF_ATTENTION_MASK, HF_INPUT_IDS, HF_LOGITS, HF_TOKEN_TYPE_IDS } from "./build-onnx-text-classifier.js";
 import { type TextTransformerModel, initialWeights, padBatch, type TextTransformerConfig } from "./text-transformer-model.js";
 import { trainTextClassifier } from "./train-text-classifier.js";
 
@@ -56,6 +56,26 @@ describe("ONNX text classifier", () => {
       });
       const single = alone[HF_LOGITS]!.data as Float32Array;
       for (let c = 0; c < config.numLabels; c++) expect(single[c]).toBeCloseTo(actual[2 * config.numLabels + c]!, 4);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it("adds a token_type_ids input in the BERT-style layout without changing the logits", async () => {
+    const rows = [[2, 7, 9, 3], [2, 11, 3]];
+    const batch = padBatch(rows);
+    const expected = model.logits(batch).dataSync() as Float32Array;
+    const session = await ort.InferenceSession.create(buildOnnxTextClassifier(config, model.weights(), {}, { tokenTypeIds: true }));
+    try {
+      expect(session.inputNames).toEqual([HF_INPUT_IDS, HF_ATTENTION_MASK, HF_TOKEN_TYPE_IDS]);
+      const shape = [batch.batch, batch.length];
+      const out = await session.run({
+        [HF_INPUT_IDS]: new ort.Tensor("int64", BigInt64Array.from(batch.ids, BigInt), shape),
+        [HF_ATTENTION_MASK]: new ort.Tensor("int64", BigInt64Array.from(batch.mask, (m) => BigInt(m)), shape),
+        [HF_TOKEN_TYPE_IDS]: new ort.Tensor("int64", new BigInt64Array(batch.batch * batch.length), shape),
+      });
+      const actual = out[HF_LOGITS]!.data as Float32Array;
+      for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThan(1e-4);
     } finally {
       await session.release();
     }

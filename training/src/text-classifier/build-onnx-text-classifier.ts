@@ -5,6 +5,7 @@ import { MASK_NEGATIVE, parameterShapes, type TextTransformerConfig, type TextTr
 export const HF_INPUT_IDS = "input_ids";
 export const HF_ATTENTION_MASK = "attention_mask";
 export const HF_LOGITS = "logits";
+export const HF_TOKEN_TYPE_IDS = "token_type_ids";
 
 /**
  * The text transformer as an ONNX graph in the Hugging Face sequence-classification layout: int64
@@ -12,7 +13,12 @@ export const HF_LOGITS = "logits";
  * what TextTransformerModel.logits computes without dropout (LayerNormalization with the same epsilon, the
  * same -1e9 key mask, masked-mean pooling as a batched MatMul).
  */
-export function buildOnnxTextClassifier(config: TextTransformerConfig, weights: TextTransformerWeights, metadata: Record<string, string> = {}): Uint8Array {
+export function buildOnnxTextClassifier(
+  config: TextTransformerConfig,
+  weights: TextTransformerWeights,
+  metadata: Record<string, string> = {},
+  options: { tokenTypeIds?: boolean } = {},
+): Uint8Array {
   const shapes = parameterShapes(config);
   const g = new OnnxGraphBuilder("text_classifier");
   const w = (name: string): string => {
@@ -29,6 +35,13 @@ export function buildOnnxTextClassifier(config: TextTransformerConfig, weights: 
   const length = g.node("Gather", [g.node("Shape", [ids]), g.constant([1], "int64", [])], { axis: 0 });
   const positions = g.node("Range", [g.constant([0], "int64", []), length, g.constant([1], "int64", [])]);
   let x = g.node("Add", [g.node("Gather", [w("embeddings.token"), ids], { axis: 0 }), g.node("Gather", [w("embeddings.position"), positions], { axis: 0 })]);
+  if (options.tokenTypeIds) {
+    // BERT-style layout (a third input, segment embeddings added to the tokens). The model has one segment,
+    // so the table is zeros and the logits are the same: this is for testing importers and serving on that layout.
+    const types = g.input(HF_TOKEN_TYPE_IDS, "int64", [-1, -1], ["batch", "sequence"]);
+    const table = g.initializer("embeddings.token_type", new Float32Array(2 * config.dim), [2, config.dim]);
+    x = g.node("Add", [x, g.node("Gather", [table, types], { axis: 0 })]);
+  }
   const maskF = g.node("Cast", [mask], { to: 1 });
   const maskBias = g.node("Unsqueeze", [g.node("Mul", [g.node("Sub", [g.constant([1], "float32", []), maskF]), g.constant([MASK_NEGATIVE], "float32", [])]), g.constant([1, 2], "int64")]);
 

@@ -10,11 +10,11 @@ import {
   writeModelDirectoryManifest,
   type ModelRegistry,
 } from "@funnel/registry";
-import { HF_ATTENTION_MASK, HF_INPUT_IDS, HF_LOGITS } from "./build-onnx-text-classifier.js";
+import { HF_ATTENTION_MASK, HF_INPUT_IDS, HF_LOGITS, HF_TOKEN_TYPE_IDS } from "./build-onnx-text-classifier.js";
 import { HF_SEQUENCE_CLASSIFICATION_KIND } from "./write-text-classifier-directory.js";
 
 /** Inputs a Hugging Face sequence-classification export may have (token_type_ids: BERT-style models). */
-const KNOWN_INPUTS = new Set([HF_INPUT_IDS, HF_ATTENTION_MASK, "token_type_ids"]);
+const KNOWN_INPUTS = new Set([HF_INPUT_IDS, HF_ATTENTION_MASK, HF_TOKEN_TYPE_IDS]);
 
 export interface ImportedClassifier {
   model: string;

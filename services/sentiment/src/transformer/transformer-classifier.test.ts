@@ -74,6 +74,25 @@ describe("TransformerClassifier", () => {
     }
   });
 
+  it("feeds token_type_ids (as zeros) to a BERT-style three-input export and gets the same probabilities", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "hf-bert-"));
+    try {
+      await cp(FIXTURE, dir, { recursive: true });
+      await cp(path.join(FIXTURE, "model-token-types.onnx"), path.join(dir, "model.onnx"));
+      const bert = await TransformerClassifier.load(dir);
+      try {
+        const got = await bert.predict(expected.predictions.map((p) => p.text));
+        for (const [i, want] of expected.predictions.entries()) {
+          for (const [c, p] of want.probabilities.entries()) expect(Math.abs(got[i]!.probabilities[c]! - p)).toBeLessThan(1e-4);
+        }
+      } finally {
+        await bert.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("names the missing file when a directory is incomplete", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "hf-missing-"));
     try {
