@@ -53,57 +53,55 @@ describe("TransformerClassifier", () => {
   });
 
   it("loads another HF layout: LABEL_i names, no tokenizer_config.json (length from max_position_embeddings)", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "hf-layout-"));
-    try {
-      await cp(FIXTURE, dir, { recursive: true });
-      await rm(path.join(dir, "tokenizer_config.json"));
-      const config = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8"));
-      config.id2label = { 0: "LABEL_0", 1: "LABEL_1" };
-      config.max_position_embeddings = 12;
-      await writeFile(path.join(dir, "config.json"), JSON.stringify(config));
-      const other = await TransformerClassifier.load(dir);
-      try {
+    await withFixtureCopy(
+      async (dir) => {
+        await rm(path.join(dir, "tokenizer_config.json"));
+        const config = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8"));
+        config.id2label = { 0: "LABEL_0", 1: "LABEL_1" };
+        config.max_position_embeddings = 12;
+        await writeFile(path.join(dir, "config.json"), JSON.stringify(config));
+      },
+      async (other) => {
         expect(other.maxLength).toBe(12);
         const [p] = await other.predict(["great checkout really love it"]);
         expect(p).toMatchObject({ label: "LABEL_1", polarity: "positive" });
-      } finally {
-        await other.close();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+      },
+    );
   });
 
   it("feeds token_type_ids (as zeros) to a BERT-style three-input export and gets the same probabilities", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "hf-bert-"));
-    try {
-      await cp(FIXTURE, dir, { recursive: true });
-      await cp(path.join(FIXTURE, "model-token-types.onnx"), path.join(dir, "model.onnx"));
-      const bert = await TransformerClassifier.load(dir);
-      try {
+    await withFixtureCopy(
+      (dir) => cp(path.join(FIXTURE, "model-token-types.onnx"), path.join(dir, "model.onnx")),
+      async (bert) => {
         const got = await bert.predict(expected.predictions.map((p) => p.text));
         for (const [i, want] of expected.predictions.entries()) {
           for (const [c, p] of want.probabilities.entries()) expect(Math.abs(got[i]!.probabilities[c]! - p)).toBeLessThan(1e-4);
         }
-      } finally {
-        await bert.close();
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+      },
+    );
   });
 
   it("names the missing file when a directory is incomplete", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "hf-missing-"));
-    try {
-      await cp(FIXTURE, dir, { recursive: true });
-      await rm(path.join(dir, "tokenizer.json"));
-      await expect(TransformerClassifier.load(dir)).rejects.toThrow(/tokenizer\.json: cannot read/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await expect(withFixtureCopy((dir) => rm(path.join(dir, "tokenizer.json")), async () => {})).rejects.toThrow(/tokenizer\.json: cannot read/);
   });
 });
+
+/** Loads a changed copy of the fixture, runs `check`, and always closes the classifier and removes the copy. */
+async function withFixtureCopy(change: (dir: string) => Promise<unknown>, check: (classifier: TransformerClassifier) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), "hf-layout-"));
+  try {
+    await cp(FIXTURE, dir, { recursive: true });
+    await change(dir);
+    const classifier = await TransformerClassifier.load(dir);
+    try {
+      await check(classifier);
+    } finally {
+      await classifier.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 describe("polarityOfLabel", () => {
   it("maps common class-name conventions", () => {
