@@ -14,6 +14,7 @@ import { publishModelDirectory } from "./publish-model-directory.js";
 import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput } from "./run-config.js";
 import { formatSweepTable, runSweep } from "./run-sweep.js";
 import { runTraining } from "./run-training.js";
+import { addTextClassifierCommands } from "./text-classifier-commands.js";
 
 
 const int = (name: string) => (value: string): number => {
@@ -222,6 +223,8 @@ export function buildProgram(): Command {
       }
       process.stdout.write(json);
     });
+
+  addTextClassifierCommands(program, { registry: () => registryFromConfig(readRegistryConfig(process.env)), gitCommit });
 
   return program;
 }
