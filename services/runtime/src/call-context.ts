@@ -24,6 +24,7 @@ export class CallContext {
   private readonly logBindings: Record<string, unknown>;
   private controller: AbortController | undefined;
   private stopReason: Error | undefined;
+  private answered = false;
   private trailerMetadata: Metadata | undefined;
 
   constructor(
@@ -62,7 +63,9 @@ export class CallContext {
       // A listener per call cost more than most calls' own work, so the cancel is watched from here on.
       if (!this.stopReason && this.call) {
         if (this.call.cancelled) this.abort(this.clientGone());
-        else this.call.once("cancelled", () => this.abort(this.clientGone()));
+        // grpc-js also reports every finished call as cancelled once its stream closes: only a cancel before
+        // the answer means the client gave up (and aborting after it would cost an Error per call).
+        else this.call.once("cancelled", () => this.answered || this.abort(this.clientGone()));
       }
       if (this.stopReason) this.controller.abort(this.stopReason);
     }
@@ -76,6 +79,11 @@ export class CallContext {
     return expired ? new DeadlineExceededError() : new CancelledError("the client cancelled the call");
   }
 
+  /** Called by the server when the answer goes out: later transport events are not the client's doing. */
+  markAnswered(): void {
+    this.answered = true;
+  }
+
   /** Stops the call: `signal` aborts with `reason` and throwIfStopped throws it. The first reason wins. */
   abort(reason: Error): void {
     if (this.stopReason) return;
@@ -85,7 +93,7 @@ export class CallContext {
 
   /** Why the call was stopped, or undefined while it may go on. */
   get stoppedBy(): Error | undefined {
-    if (!this.stopReason && this.call?.cancelled) this.abort(this.clientGone());
+    if (!this.stopReason && !this.answered && this.call?.cancelled) this.abort(this.clientGone());
     return this.stopReason;
   }
 

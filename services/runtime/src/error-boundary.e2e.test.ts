@@ -13,12 +13,16 @@ class FeatureEncodingError extends Error {
 
 let server: ServingServer;
 let client: SentimentServiceClient;
-// Room for one waiting item and a 100 ms batch delay: a second call within that delay finds the queue full.
+// A slow model (150 ms a batch) with room for one waiting item: while the first call's batch runs, a second
+// call waits in the queue and a third finds it full.
 const batcher = new MicroBatcher<string, string>({
   maxBatchSize: 10,
   maxDelayMs: 100,
   maxQueue: 1,
-  run: async (texts) => texts,
+  run: async (texts) => {
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    return texts;
+  },
 });
 
 beforeAll(async () => {
@@ -50,14 +54,19 @@ const analyze = (text: string) =>
 
 describe("errors as clients see them", () => {
   it("a full micro-batcher queue is RESOURCE_EXHAUSTED with a retry hint in the message and the grpc-retry-pushback-ms trailer", async () => {
+    const until = async (condition: () => boolean) => {
+      while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
+    };
     const first = analyze("a");
-    // The second call must arrive before the batch's 100 ms delay runs out; the first waits in the queue.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const error = (await analyze("b").catch((e: unknown) => e)) as grpc.ServiceError;
+    await until(() => batcher.active === 1);
+    const second = analyze("b");
+    await until(() => batcher.queued === 1);
+    const error = (await analyze("c").catch((e: unknown) => e)) as grpc.ServiceError;
     expect(error.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(error.details).toBe("server is over capacity: batch queue is full (1 waiting); retry in about 200 ms");
     expect(error.metadata.get("grpc-retry-pushback-ms")).toEqual(["200"]);
     expect((await first).result?.ruleSetVersion).toBe("a");
+    expect((await second).result?.ruleSetVersion).toBe("b");
   });
 
   it("a feature encoding error is INVALID_ARGUMENT naming the field", async () => {

@@ -20,6 +20,8 @@ export interface SlotRequest<M extends ServableModel> {
   /** What the loader builds (e.g. "embedding-towers"); slots are shared only between identical kinds. */
   kind: string;
   load(dir: string, version: number): Promise<M>;
+  /** See ModelSlotOptions.optional. */
+  optional?: boolean;
 }
 
 export class ModelHub {
@@ -79,6 +81,7 @@ export class ModelHub {
       source: this.source,
       cacheDir: path.resolve(config.slots.cacheDir, request.kind),
       load: request.load,
+      optional: request.optional,
       pollIntervalMs: config.slots.pollMs,
       log: log.child({ slot: request.kind }),
       onLoadAttempt: ({ name, ok, seconds }) => {

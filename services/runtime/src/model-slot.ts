@@ -56,6 +56,11 @@ export interface ModelSlotOptions<M extends ServableModel> {
   /** How often an alias is re-resolved; 0 disables watching (pinned versions are never watched). */
   pollIntervalMs: number;
   log: Logger;
+  /**
+   * An optional model (e.g. the sentiment transformer behind the rules): start() succeeds without a version,
+   * and the slot keeps watching the ref until one appears. Required (default): start() fails without one.
+   */
+  optional?: boolean;
   /** Told after every load attempt, for metrics. */
   onLoadAttempt?: (outcome: { name: string; version: number | undefined; ok: boolean; seconds: number }) => void;
 }
@@ -132,10 +137,11 @@ export class ModelSlot<M extends ServableModel> {
 
   private async firstLoad(): Promise<void> {
     await this.check();
-    if (!this.held) {
+    if (!this.held && !this.options.optional) {
       throw new Error(`model ${this.options.name}@${this.options.ref} could not be loaded: ${this.lastError?.message ?? "unknown error"}`);
     }
-    if (!this.pinned && this.options.pollIntervalMs > 0) this.schedule();
+    // An optional slot still empty keeps looking even for a pinned version: it may be registered later.
+    if ((!this.pinned || !this.held) && this.options.pollIntervalMs > 0) this.schedule();
   }
 
   /**
@@ -191,7 +197,7 @@ export class ModelSlot<M extends ServableModel> {
   }
 
   private schedule(): void {
-    if (this.closed) return;
+    if (this.closed || (this.pinned && this.held)) return;
     this.timer = setTimeout(() => {
       void this.refresh().finally(() => this.schedule());
     }, this.options.pollIntervalMs);
@@ -246,8 +252,11 @@ export class ModelSlot<M extends ServableModel> {
   private recordFailure(version: number | undefined, error: unknown, what: string): void {
     const message = error instanceof Error ? error.message : String(error);
     if (version !== undefined) this.failedLoads++;
+    // The same failure on every poll (an optional model not registered yet, a registry down) is logged once.
+    const repeated = this.lastError?.message === message && this.lastError.version === version;
     this.lastError = { version, message, at: new Date() };
-    this.options.log.error({ model: this.options.name, ref: this.options.ref, version, servingVersion: this.held?.version, err: error }, what);
+    const level = repeated ? "debug" : this.options.optional && !this.held ? "warn" : "error";
+    this.options.log[level]({ model: this.options.name, ref: this.options.ref, version, servingVersion: this.held?.version, err: error }, what);
   }
 
   private async dispose(held: Held<M>): Promise<void> {

@@ -221,10 +221,12 @@ export class ServingServer {
   ): void {
     route.run!({ method: route.info, request }, ctx).then(
       (response) => {
+        ctx.markAnswered();
         this.gate.release(ctx);
         callback(null, response, ctx.trailerIfSet);
       },
       (error: unknown) => {
+        ctx.markAnswered();
         this.gate.release(ctx);
         const status = error instanceof StatusError ? error.status : errorToStatus(error, ctx.log);
         const trailer = ctx.trailerIfSet;

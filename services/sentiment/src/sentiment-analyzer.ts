@@ -1,27 +1,85 @@
-// The sentiment data plane: rule scoring with a response cache. No gRPC here; handlers adapt it to the wire.
-import { ResponseCache } from "@funnel/runtime";
+// The sentiment data plane: rule scoring with a response cache, and the transformer behind it for the texts
+// the rules are unsure of (batched across calls, cached per transformer version). No gRPC here; handlers
+// adapt it to the wire.
+import { FailedPreconditionError, MicroBatcher, ResponseCache, type ModelSlot } from "@funnel/runtime";
 import type { Registry } from "prom-client";
-import { RuleScorer, type PageName, type SentimentScore } from "./scoring/index.js";
+import { RuleScorer, type PageName, type SentimentLabelName, type SentimentScore } from "./scoring/index.js";
+import type { TransformerClassifier, TransformerPrediction } from "./transformer/transformer-classifier.js";
+import { hybridScore, useTransformer, type HybridPolicy } from "./transformer/use-transformer.js";
+
+/** Which path a caller wants; "auto" is the hybrid (rules, then the transformer when they are unsure). */
+export type MethodChoice = "auto" | "rules" | "transformer";
+
+export interface TransformerOptions {
+  slot: ModelSlot<TransformerClassifier>;
+  policy: HybridPolicy;
+  maxBatch: number;
+  batchDelayMs: number;
+  maxQueue: number;
+}
 
 export interface AnalyzerOptions {
   rulesPath?: string;
   cacheEntries: number;
   metricsRegistry?: Registry;
+  /** Absent: rules only. */
+  transformer?: TransformerOptions;
 }
+
+/** One text's analysis: the rules' score always, and the transformer's verdict when it decided. */
+export interface Analysis {
+  rules: SentimentScore;
+  method: "rules" | "transformer";
+  label: SentimentLabelName;
+  score: number;
+  confidence: number;
+  transformer?: {
+    name: string;
+    version: number;
+    /** Class name from the model's config.json id2label. */
+    label: string;
+    /** The text was longer than the model's maximum length and was cut. */
+    truncated: boolean;
+  };
+}
+
+interface TransformerInput {
+  model: TransformerClassifier;
+  text: string;
+}
+
+/** |score| below this is neutral, as for the rules (VADER's cut-off). */
+const NEUTRAL_BAND = 0.05;
 
 export class SentimentAnalyzer {
   /** Registered model name reported in every response's ModelRef. */
   static readonly MODEL_NAME = "sentiment-rules";
 
+  private readonly batcher: MicroBatcher<TransformerInput, TransformerPrediction> | undefined;
+  private readonly predictions: ResponseCache<TransformerPrediction>;
+  private readonly rulesOnly = new WeakMap<SentimentScore, Analysis>();
+
   private constructor(
     private readonly scorer: RuleScorer,
     private readonly cache: ResponseCache<SentimentScore>,
-  ) {}
+    private readonly options: AnalyzerOptions,
+  ) {
+    const transformer = options.transformer;
+    this.batcher = transformer
+      ? new MicroBatcher<TransformerInput, TransformerPrediction>({
+          maxBatchSize: transformer.maxBatch,
+          maxDelayMs: transformer.batchDelayMs,
+          maxQueue: transformer.maxQueue,
+          run: predictByModel,
+        })
+      : undefined;
+    this.predictions = new ResponseCache({ name: "sentiment-transformer", maxEntries: options.cacheEntries, registry: options.metricsRegistry });
+  }
 
   static load(options: AnalyzerOptions): SentimentAnalyzer {
     const scorer = RuleScorer.load(options.rulesPath ? { rulesPath: options.rulesPath } : {});
     const cache = new ResponseCache<SentimentScore>({ name: "sentiment", maxEntries: options.cacheEntries, registry: options.metricsRegistry });
-    return new SentimentAnalyzer(scorer, cache);
+    return new SentimentAnalyzer(scorer, cache, options);
   }
 
   /** The rule set version is the served model version. */
@@ -29,8 +87,102 @@ export class SentimentAnalyzer {
     return this.scorer.ruleSetVersion;
   }
 
-  analyze(text: string, page?: PageName): SentimentScore {
+  /** The transformer version serving now, if any. */
+  get transformerVersion(): number | undefined {
+    return this.options.transformer?.slot.status().version;
+  }
+
+  /** The rules alone (cached): what the feedback aggregation uses per record. */
+  scoreRules(text: string, page?: PageName): SentimentScore {
     // The page is part of the key: the same words score differently under different page rules.
     return this.cache.getOrCompute(`${page ?? ""}\u0000${text}`, () => this.scorer.score(text, page));
   }
+
+  /**
+   * Analyses texts in order. The rules score every text; the texts they are unsure of (or all, when the
+   * transformer is forced) go to the transformer in one leased version, batched with other calls' texts.
+   */
+  async analyze(items: readonly { text: string; page?: PageName }[], call: { method?: MethodChoice; signal?: AbortSignal } = {}): Promise<Analysis[]> {
+    const method = call.method ?? "auto";
+    const rules = items.map((item) => this.scoreRules(item.text, item.page));
+    const transformer = this.options.transformer;
+    if (method === "rules" || !transformer) {
+      if (method === "transformer") throw noTransformer("this server runs rules only (no --sentiment-transformer-ref)");
+      return rules.map((score) => this.rulesAnalysis(score));
+    }
+    const routed = rules.map((score) => !score.unsupportedLanguage && (method === "transformer" || useTransformer(score, transformer.policy.threshold)));
+    if (!routed.includes(true)) return rules.map((score) => this.rulesAnalysis(score));
+    if (!transformer.slot.ready) {
+      if (method === "transformer") throw noTransformer(`no version of ${transformer.slot.name}@${transformer.slot.ref} is loaded yet`);
+      return rules.map((score) => this.rulesAnalysis(score));
+    }
+    const lease = transformer.slot.acquire();
+    try {
+      return await Promise.all(
+        rules.map(async (score, i) => {
+          if (!routed[i]) return this.rulesAnalysis(score);
+          const text = items[i]!.text;
+          const key = `${lease.version}\u0000${text}`;
+          let prediction = this.predictions.get(key);
+          if (!prediction) {
+            prediction = await this.batcher!.submit({ model: lease.model, text }, call.signal);
+            this.predictions.set(key, prediction);
+          }
+          const policy = method === "transformer" ? { threshold: 1, ruleWeight: 0 } : transformer.policy;
+          const blended = hybridScore(score, prediction.sentiment, policy).score;
+          return {
+            rules: score,
+            method: "transformer" as const,
+            label: policy.ruleWeight === 0 ? labelOfPolarity(prediction.polarity, blended) : labelOfScore(blended),
+            score: blended,
+            confidence: prediction.score,
+            transformer: { name: lease.name, version: lease.version, label: prediction.label, truncated: prediction.truncated },
+          };
+        }),
+      );
+    } finally {
+      lease.release();
+    }
+  }
+
+  private rulesAnalysis(score: SentimentScore): Analysis {
+    // Cached scores are the same object on every hit, so their analysis is built once.
+    let analysis = this.rulesOnly.get(score);
+    if (!analysis) {
+      analysis = { rules: score, method: "rules", label: score.label, score: score.score, confidence: score.confidence };
+      this.rulesOnly.set(score, analysis);
+    }
+    return analysis;
+  }
+}
+
+function noTransformer(why: string): FailedPreconditionError {
+  return new FailedPreconditionError(`force_method TRANSFORMER needs a transformer model, but ${why}; use ANALYSIS_METHOD_UNSPECIFIED or RULES`);
+}
+
+function labelOfScore(score: number): SentimentLabelName {
+  return score > NEUTRAL_BAND ? "positive" : score < -NEUTRAL_BAND ? "negative" : "neutral";
+}
+
+/** The transformer's own class decides; a class off the sentiment axis falls back to the score's sign. */
+function labelOfPolarity(polarity: TransformerPrediction["polarity"], score: number): SentimentLabelName {
+  return polarity === "other" ? labelOfScore(score) : polarity;
+}
+
+/** One ONNX run per transformer version among the texts (two only while a swap drains). */
+async function predictByModel(inputs: TransformerInput[]): Promise<TransformerPrediction[]> {
+  const out: TransformerPrediction[] = new Array(inputs.length);
+  const byModel = new Map<TransformerClassifier, number[]>();
+  inputs.forEach((input, i) => {
+    const list = byModel.get(input.model);
+    if (list) list.push(i);
+    else byModel.set(input.model, [i]);
+  });
+  for (const [model, indices] of byModel) {
+    const predictions = await model.predict(indices.map((i) => inputs[i]!.text));
+    indices.forEach((inputIndex, k) => {
+      out[inputIndex] = predictions[k]!;
+    });
+  }
+  return out;
 }

@@ -1,23 +1,59 @@
 import { SentimentServiceService } from "@funnel/proto";
-import type { ServiceModule } from "@funnel/runtime";
+import type { ModelSlot, ServiceModule } from "@funnel/runtime";
 import { sentimentSettings } from "./config.js";
 import { sentimentHandlers } from "./grpc/handlers.js";
 import { SentimentAnalyzer } from "./sentiment-analyzer.js";
+import { TransformerClassifier } from "./transformer/transformer-classifier.js";
+
+/** Slot kind of the transformer: one loaded copy per process, hot-swapped like every registry model. */
+export const TRANSFORMER_SLOT_KIND = "sentiment-transformer";
 
 /** The Sentiment service as a module: runs alone (main.ts) or inside the embedded platform. */
 export const sentimentModule: ServiceModule<typeof sentimentSettings> = {
   name: "sentiment",
   namespace: "sentiment",
   settings: sentimentSettings,
-  register(server, config, log) {
+  register(server, config, log, shared) {
     let analyzer: SentimentAnalyzer | undefined;
     // The runtime answers UNAVAILABLE until setReady below, so handlers never see an unloaded analyzer.
     const handlers = sentimentHandlers(() => analyzer!, config);
     const name = server.addService(SentimentServiceService, handlers);
+    // The transformer is optional: the service is ready on its rules, uses the transformer once a version
+    // is loaded, and keeps watching the ref (ModelStatusService shows the slot and why it is empty).
+    const slot: ModelSlot<TransformerClassifier> | undefined = config.transformerRef
+      ? shared.models.slot({
+          name: config.transformerModel,
+          ref: config.transformerRef,
+          kind: TRANSFORMER_SLOT_KIND,
+          optional: true,
+          load: (dir) => TransformerClassifier.load(dir),
+        })
+      : undefined;
+    slot?.onReadyChange((ready) =>
+      log.info({ model: config.transformerModel, ref: config.transformerRef, version: slot.status().version, ready }, ready ? "transformer loaded: the rules' unsure texts go to it" : "transformer released: rules only"),
+    );
     return async () => {
-      analyzer = SentimentAnalyzer.load({ rulesPath: config.rulesPath || undefined, cacheEntries: config.cacheEntries, metricsRegistry: server.metrics.registry });
+      analyzer = SentimentAnalyzer.load({
+        rulesPath: config.rulesPath || undefined,
+        cacheEntries: config.cacheEntries,
+        metricsRegistry: server.metrics.registry,
+        transformer: slot && {
+          slot,
+          policy: { threshold: config.transformerThreshold, ruleWeight: config.transformerRuleWeight },
+          maxBatch: config.transformerMaxBatch,
+          batchDelayMs: config.transformerBatchDelayMs,
+          maxQueue: config.transformerMaxQueue,
+        },
+      });
       server.setReady(name, true);
       log.info({ ruleSetVersion: analyzer.version }, "sentiment rules loaded");
+      await slot?.start();
+      if (!slot?.ready) {
+        log.warn(
+          { model: config.transformerModel, ref: config.transformerRef || "(none)", reason: slot?.status().lastError?.message },
+          "no sentiment transformer loaded: serving rules only (unsure texts keep the rules' answer)",
+        );
+      }
     };
   },
 };

@@ -1,5 +1,6 @@
 // Thin adapter between the wire and the data plane: validate → analyze → encode. No scoring logic here.
 import {
+  AnalysisMethod,
   DeviceType,
   PageType,
   type AggregateFeedbackRequest,
@@ -24,9 +25,8 @@ import {
 } from "@funnel/runtime";
 import { FeedbackAggregator, type Group } from "../aggregation/index.js";
 import type { SentimentConfig } from "../config.js";
-import type { SentimentScore } from "../scoring/index.js";
-import { SentimentAnalyzer } from "../sentiment-analyzer.js";
-import { deviceName, pageName, toDistribution, toSentimentResult } from "./proto-mapping.js";
+import { SentimentAnalyzer, type Analysis } from "../sentiment-analyzer.js";
+import { deviceName, methodChoice, pageName, toDistribution, toSentimentResult } from "./proto-mapping.js";
 
 /** How many texts are scored between cancellation checks: small enough to stop quickly, big enough to be cheap. */
 const CHECK_EVERY = 32;
@@ -47,16 +47,18 @@ export function sentimentHandlers(
   config: Pick<SentimentConfig, "maxTextChars" | "maxBatchItems" | "maxStreamRecords">,
 ): ServiceHandlers<typeof SentimentServiceService> {
   const model = (ctx: CallContext, analyzer: SentimentAnalyzer): ModelRef => {
-    ctx.values.set(modelVersionKey, analyzer.version);
+    // The metrics label names both models when a transformer is loaded, e.g. "page-rules.v2+transformer-3".
+    const transformer = analyzer.transformerVersion;
+    ctx.values.set(modelVersionKey, transformer === undefined ? analyzer.version : `${analyzer.version}+transformer-${transformer}`);
     return { name: SentimentAnalyzer.MODEL_NAME, version: analyzer.version };
   };
-  // A cached score is the same object on every hit, so its wire form is built once, not per call.
-  const wireResults = new WeakMap<SentimentScore, SentimentResult>();
-  const wireResult = (score: SentimentScore): SentimentResult => {
-    let result = wireResults.get(score);
+  // A rules-only analysis of a cached score is the same object on every hit, so its wire form is built once.
+  const wireResults = new WeakMap<Analysis, SentimentResult>();
+  const wireResult = (analysis: Analysis): SentimentResult => {
+    let result = wireResults.get(analysis);
     if (!result) {
-      result = toSentimentResult(score);
-      wireResults.set(score, result);
+      result = toSentimentResult(analysis);
+      if (analysis.method === "rules") wireResults.set(analysis, result);
     }
     return result;
   };
@@ -65,8 +67,10 @@ export function sentimentHandlers(
     async analyze(request: AnalyzeRequest, ctx): Promise<AnalyzeResponse> {
       requireText(request.text, "text", config.maxTextChars);
       requireKnownEnum(request.page, PageType, "page");
+      if (request.forceMethod !== undefined) requireKnownEnum(request.forceMethod, AnalysisMethod, "force_method");
       const analyzer = currentAnalyzer();
-      return { result: wireResult(analyzer.analyze(request.text, pageName(request.page))), model: model(ctx, analyzer) };
+      const [analysis] = await analyzer.analyze([{ text: request.text, page: pageName(request.page) }], { method: methodChoice(request.forceMethod), signal: ctx.signal });
+      return { result: wireResult(analysis!), model: model(ctx, analyzer) };
     },
 
     async analyzeBatch(request: AnalyzeBatchRequest, ctx): Promise<AnalyzeBatchResponse> {
@@ -75,14 +79,24 @@ export function sentimentHandlers(
       request.items.forEach((item, i) => {
         requireText(item.text, `items[${i}].text`, config.maxTextChars);
         requireKnownEnum(item.page, PageType, `items[${i}].page`);
+        if (item.forceMethod !== undefined) requireKnownEnum(item.forceMethod, AnalysisMethod, `items[${i}].force_method`);
       });
       const analyzer = currentAnalyzer();
-      const results = [];
-      for (let i = 0; i < request.items.length; i++) {
-        if (i > 0 && i % CHECK_EVERY === 0) await yieldToEventLoop(ctx);
-        const item = request.items[i]!;
-        results.push(wireResult(analyzer.analyze(item.text, pageName(item.page))));
+      // Chunks: the rules score each chunk synchronously, then the loop yields so an expired or cancelled call
+      // stops; the chunks' transformer texts still meet in the shared batcher.
+      const chunks: Promise<Analysis[]>[] = [];
+      for (let start = 0; start < request.items.length; start += CHECK_EVERY) {
+        if (start > 0) await yieldToEventLoop(ctx);
+        const chunk = request.items.slice(start, start + CHECK_EVERY);
+        // One method per call keeps a chunk to one analyze(); mixed per-item choices are analysed item by item.
+        const methods = new Set(chunk.map((item) => item.forceMethod));
+        chunks.push(
+          methods.size === 1
+            ? analyzer.analyze(chunk.map((item) => ({ text: item.text, page: pageName(item.page) })), { method: methodChoice(chunk[0]!.forceMethod), signal: ctx.signal })
+            : Promise.all(chunk.map(async (item) => (await analyzer.analyze([{ text: item.text, page: pageName(item.page) }], { method: methodChoice(item.forceMethod), signal: ctx.signal }))[0]!)),
+        );
       }
+      const results = (await Promise.all(chunks)).flat().map(wireResult);
       return { results, model: model(ctx, analyzer) };
     },
 
@@ -108,7 +122,7 @@ export function sentimentHandlers(
           page,
           device: deviceName(record.device),
           timestamp: record.timestamp,
-          score: analyzer.analyze(record.text, page),
+          score: analyzer.scoreRules(record.text, page),
         });
         if (++index % CHECK_EVERY === 0) await yieldToEventLoop(ctx);
       }

@@ -1,7 +1,8 @@
 // Wire enums ↔ data-plane names. Kept apart from the handlers so both directions live in one place.
 import { AnalysisMethod, DeviceType, PageType, SentimentLabel, type SentimentDistribution, type SentimentResult } from "@funnel/proto";
 import type { Distribution } from "../aggregation/index.js";
-import type { PageName, SentimentScore } from "../scoring/index.js";
+import type { PageName } from "../scoring/index.js";
+import type { Analysis, MethodChoice } from "../sentiment-analyzer.js";
 
 const PAGE_NAMES: Record<number, PageName | undefined> = {
   [PageType.PAGE_TYPE_HOME]: "home",
@@ -32,17 +33,32 @@ export function deviceName(device: DeviceType): "desktop" | "mobile" | "tablet" 
   return DEVICE_NAMES[device];
 }
 
-export function toSentimentResult(score: SentimentScore): SentimentResult {
-  return {
-    label: LABELS[score.label],
-    score: score.score,
-    confidence: score.confidence,
-    method: AnalysisMethod.ANALYSIS_METHOD_RULES,
-    contributions: score.contributions.map((c) => ({ term: c.term, weight: c.weight, rule: c.rule })),
-    ruleSetVersion: score.ruleSetVersion,
-    language: score.language,
-    unsupportedLanguage: score.unsupportedLanguage,
+export function toSentimentResult(analysis: Analysis): SentimentResult {
+  const rules = analysis.rules;
+  const result: SentimentResult = {
+    label: LABELS[analysis.label],
+    score: analysis.score,
+    confidence: analysis.confidence,
+    method: analysis.method === "transformer" ? AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER : AnalysisMethod.ANALYSIS_METHOD_RULES,
+    // The rules' evidence is kept even when the transformer decided: it shows why the rules were unsure.
+    contributions: rules.contributions.map((c) => ({ term: c.term, weight: c.weight, rule: c.rule })),
+    ruleSetVersion: rules.ruleSetVersion,
+    language: rules.language,
+    unsupportedLanguage: rules.unsupportedLanguage,
+    rulesUnsure: rules.unsure,
   };
+  if (analysis.transformer) {
+    result.modelName = analysis.transformer.name;
+    result.modelVersion = String(analysis.transformer.version);
+    result.transformerLabel = analysis.transformer.label;
+    result.truncated = analysis.transformer.truncated;
+  }
+  return result;
+}
+
+/** Wire enum → the analyzer's method choice; UNSPECIFIED (or absent) is the hybrid. */
+export function methodChoice(method: AnalysisMethod | undefined): MethodChoice {
+  return method === AnalysisMethod.ANALYSIS_METHOD_RULES ? "rules" : method === AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER ? "transformer" : "auto";
 }
 
 export function toDistribution(distribution: Distribution): SentimentDistribution {

@@ -1,0 +1,122 @@
+// End to end: the rules plus a real (tiny) transformer registered in a real file registry, served through the
+// runtime's model slot over gRPC on port 0; and the same service with no transformer (rules only).
+import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import {
+  AnalysisMethod,
+  ModelStatusServiceClient,
+  PageType,
+  SentimentLabel,
+  SentimentServiceClient,
+  type AnalyzeBatchRequest,
+  type AnalyzeBatchResponse,
+  type AnalyzeRequest,
+  type AnalyzeResponse,
+  type ListModelsResponse,
+} from "@funnel/proto";
+import { FileRegistry, writeModelDirectoryManifest } from "@funnel/registry";
+import { runServices, type RunningServices } from "@funnel/runtime";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sentimentModule } from "../sentiment-module.js";
+
+const FIXTURE = fileURLToPath(new URL("../transformer/testdata/tiny-sentiment/", import.meta.url));
+/** No lexicon word (and all in the tiny model's vocabulary): the rules are unsure, so the hybrid asks the transformer. */
+const UNSURE = "this was the delivery page";
+
+let root: string;
+let withModel: RunningServices;
+let rulesOnly: RunningServices;
+let client: SentimentServiceClient;
+let rulesClient: SentimentServiceClient;
+
+async function start(registry: FileRegistry, ref: string, name: string): Promise<RunningServices> {
+  return runServices([sentimentModule], {
+    env: {},
+    argv: ["--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, `cache-${name}`), "--sentiment-transformer-ref", ref],
+    modelSource: registry,
+  });
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), "sentiment-hybrid-"));
+  const dir = path.join(root, "tiny");
+  await mkdir(dir);
+  for (const file of ["config.json", "model.onnx", "tokenizer.json", "tokenizer_config.json"]) await copyFile(path.join(FIXTURE, file), path.join(dir, file));
+  await writeModelDirectoryManifest(dir, { name: "sentiment-transformer", kind: "hf-sequence-classification", metrics: {}, params: {}, lineage: { dataFingerprint: "tiny-fixture" } });
+  const registry = new FileRegistry({ dataDir: path.join(root, "registry"), actor: "test" });
+  await registry.register(dir);
+  await registry.setAlias("sentiment-transformer", "production", 1);
+  withModel = await start(registry, "production", "model");
+  rulesOnly = await start(registry, "not-registered", "rules");
+  client = new SentimentServiceClient(`127.0.0.1:${withModel.port}`, grpc.credentials.createInsecure());
+  rulesClient = new SentimentServiceClient(`127.0.0.1:${rulesOnly.port}`, grpc.credentials.createInsecure());
+}, 60_000);
+
+afterAll(async () => {
+  client?.close();
+  rulesClient?.close();
+  await withModel?.shutdown();
+  await rulesOnly?.shutdown();
+  await rm(root, { recursive: true, force: true });
+});
+
+const analyze = (c: SentimentServiceClient, request: Partial<AnalyzeRequest>) =>
+  new Promise<AnalyzeResponse>((resolve, reject) => c.analyze({ text: "", page: 0, ...request }, (error, response) => (error ? reject(error) : resolve(response!))));
+const analyzeBatch = (c: SentimentServiceClient, request: AnalyzeBatchRequest) =>
+  new Promise<AnalyzeBatchResponse>((resolve, reject) => c.analyzeBatch(request, (error, response) => (error ? reject(error) : resolve(response!))));
+
+describe("Sentiment hybrid: rules, then the transformer when they are unsure", () => {
+  it("keeps the rules' answer when they are confident", async () => {
+    const { result } = await analyze(client, { text: "Absolutely love it, fast delivery and great support!", page: PageType.PAGE_TYPE_CONFIRMATION });
+    expect(result).toMatchObject({ method: AnalysisMethod.ANALYSIS_METHOD_RULES, label: SentimentLabel.SENTIMENT_LABEL_POSITIVE, rulesUnsure: false });
+    expect(result?.modelVersion).toBeUndefined();
+  });
+
+  it("lets the transformer decide an unsure text, naming its version and class", async () => {
+    const { result, model } = await analyze(client, { text: UNSURE });
+    expect(result).toMatchObject({ method: AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER, rulesUnsure: true, modelName: "sentiment-transformer", modelVersion: "1", truncated: false });
+    expect(["POSITIVE", "NEGATIVE"]).toContain(result!.transformerLabel);
+    expect(result!.label).toBe(result!.transformerLabel === "POSITIVE" ? SentimentLabel.SENTIMENT_LABEL_POSITIVE : SentimentLabel.SENTIMENT_LABEL_NEGATIVE);
+    // The rules' version still names the response; the transformer's is per result.
+    expect(model?.name).toBe("sentiment-rules");
+  });
+
+  it("follows force_method both ways, for evaluation", async () => {
+    const rules = await analyze(client, { text: UNSURE, forceMethod: AnalysisMethod.ANALYSIS_METHOD_RULES });
+    expect(rules.result?.method).toBe(AnalysisMethod.ANALYSIS_METHOD_RULES);
+    const forced = await analyze(client, { text: "Absolutely love it!", forceMethod: AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER });
+    expect(forced.result?.method).toBe(AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER);
+    await expect(analyze(client, { text: UNSURE, forceMethod: 9 as AnalysisMethod })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringContaining("force_method: unknown enum value 9"),
+    });
+  });
+
+  it("truncates a text longer than the model's maximum length and says so, instead of rejecting it", async () => {
+    const long = Array.from({ length: 400 }, () => "parcel").join(" ");
+    const { result } = await analyze(client, { text: long, forceMethod: AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER });
+    expect(result).toMatchObject({ method: AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER, truncated: true });
+  });
+
+  it("answers a batch in order, each item by the path that decided it", async () => {
+    const { results } = await analyzeBatch(client, { items: [{ text: "Terrible, they lost my order", page: PageType.PAGE_TYPE_CONFIRMATION }, { text: UNSURE, page: 0 }] });
+    expect(results.map((r) => r.method)).toEqual([AnalysisMethod.ANALYSIS_METHOD_RULES, AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER]);
+    expect(results[0]!.label).toBe(SentimentLabel.SENTIMENT_LABEL_NEGATIVE);
+  });
+
+  it("runs rules only when no transformer is registered, refusing a forced transformer with FAILED_PRECONDITION", async () => {
+    const { result } = await analyze(rulesClient, { text: UNSURE });
+    expect(result).toMatchObject({ method: AnalysisMethod.ANALYSIS_METHOD_RULES, rulesUnsure: true });
+    await expect(analyze(rulesClient, { text: UNSURE, forceMethod: AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER })).rejects.toMatchObject({
+      code: grpc.status.FAILED_PRECONDITION,
+      details: expect.stringContaining("no version of sentiment-transformer@not-registered is loaded yet"),
+    });
+    const status = new ModelStatusServiceClient(`127.0.0.1:${rulesOnly.port}`, grpc.credentials.createInsecure());
+    const models = await new Promise<ListModelsResponse>((resolve, reject) => status.listModels({}, (e, r) => (e ? reject(e) : resolve(r!))));
+    status.close();
+    expect(models.models).toEqual([expect.objectContaining({ name: "sentiment-transformer", ref: "not-registered", ready: false, version: "", lastError: expect.stringMatching(/not-registered|not found/i) })]);
+  });
+});
