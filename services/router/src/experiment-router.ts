@@ -62,7 +62,6 @@ export interface ExperimentState {
   readonly shadow: ShadowState | undefined;
   readonly events: GuardrailEventRecord[];
   readonly since: Date;
-  lastCheck: number;
 }
 
 export class ExperimentRouter {
@@ -71,8 +70,16 @@ export class ExperimentRouter {
   private guardrails: Guardrails | undefined;
   private readonly upstreams = new Map<string, Upstream>();
   loadedAt: Date | undefined;
+  // Guardrails are checked on a timer, off the call path: a check sorts the window's latencies, and a
+  // variant that stops getting calls must still be judged on the ones it had.
+  private readonly guardrailTimer: NodeJS.Timeout;
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger) {
+    this.guardrailTimer = setInterval(() => {
+      for (const experiment of this.byName.values()) this.checkGuardrails(experiment);
+    }, GUARDRAIL_CHECK_INTERVAL_MS);
+    this.guardrailTimer.unref();
+  }
 
   /**
    * Puts a (validated) config in force. A variant whose experiment, name, upstream and weight are unchanged
@@ -118,7 +125,6 @@ export class ExperimentRouter {
           : undefined,
         events: sameExperiment ? old.events : [],
         since: sameExperiment ? old.since : new Date(),
-        lastCheck: 0,
       };
       byService.set(experiment.service, state);
       byName.set(experiment.name, state);
@@ -182,8 +188,6 @@ export class ExperimentRouter {
       const failure = error instanceof UpstreamFailure ? error : new UpstreamFailure(grpc.status.UNKNOWN, String(error));
       variant.stats.record(grpc.status[failure.code] ?? "UNKNOWN", performance.now() - started);
       throw callerError(failure, experiment.config.name, variant);
-    } finally {
-      this.checkGuardrails(experiment);
     }
   }
 
@@ -203,6 +207,7 @@ export class ExperimentRouter {
   }
 
   close(): void {
+    clearInterval(this.guardrailTimer);
     for (const upstream of this.upstreams.values()) upstream.close();
     this.upstreams.clear();
   }
@@ -239,8 +244,7 @@ export class ExperimentRouter {
   private checkGuardrails(experiment: ExperimentState): void {
     const now = Date.now();
     const bounds = this.guardrails;
-    if (!bounds || now - experiment.lastCheck < GUARDRAIL_CHECK_INTERVAL_MS) return;
-    experiment.lastCheck = now;
+    if (!bounds) return;
     for (const variant of experiment.variants.values()) {
       if (variant.ejected || variant.config.weight === 0) continue;
       const reason = guardrailBreach(variant.stats.window(bounds.windowSeconds * 1_000, now), bounds);
