@@ -160,6 +160,10 @@ describe("router in front of two model versions", () => {
       ["control", USERS.length - firstVersions.filter((v) => v === "2").length, ["1"]],
       ["treatment", firstVersions.filter((v) => v === "2").length, ["2"]],
     ]);
+    // The runtime's per-call metrics carry the variant and the model version that answered.
+    const metrics = await router.server.metrics.registry.getSingleMetricAsString("funnel_grpc_requests_total");
+    expect(metrics).toMatch(/funnel_grpc_requests_total\{method="EmbeddingService\/EmbedUsers",code="OK",model_version="2",variant="treatment"\} \d+/);
+    expect(metrics).toMatch(/funnel_grpc_requests_total\{method="EmbeddingService\/EmbedUsers",code="OK",model_version="1",variant="control"\} \d+/);
   }, 180_000);
 
   it("is sticky: the same users get the same version again; an id in the body routes like the header", async () => {

@@ -52,6 +52,23 @@ describe("Upstream", () => {
     upstream.close();
   });
 
+  it("balances calls round robin over every address of the target (pick_first would pin one)", async () => {
+    const second = new grpc.Server();
+    let secondCalls = 0;
+    second.addService(
+      { call: { path: PATH, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+      { call: (_: unknown, callback: grpc.sendUnaryData<Buffer>) => (secondCalls++, callback(null, Buffer.from("second"))) },
+    );
+    const secondPort = await new Promise<number>((resolve, reject) => second.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    // What DNS gives for a headless Service with two ready pods: two addresses behind one target.
+    const upstream = new Upstream(`ipv4:127.0.0.1:${port},127.0.0.1:${secondPort}`, policy());
+    for (let i = 0; i < 20; i++) await upstream.unary(Buffer.from("x"), call(true));
+    expect(calls).toBeGreaterThanOrEqual(8);
+    expect(secondCalls).toBeGreaterThanOrEqual(8);
+    upstream.close();
+    second.forceShutdown();
+  });
+
   it("retries an idempotent call on UNAVAILABLE, never a non-idempotent one, never other codes", async () => {
     const upstream = new Upstream(`127.0.0.1:${port}`, policy({ circuitBreaker: { failureRate: 1, openSeconds: 30, minCalls: 100 } }));
     script = (n) => (n === 1 ? { code: grpc.status.UNAVAILABLE } : {});
