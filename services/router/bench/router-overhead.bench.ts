@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     .option("--slice-ms <n>", "measured time per slice", "5000")
     .option("--slices <n>", "slices per target and mode", "2")
     .option("--concurrency <n>", "closed model: calls in flight", "16")
-    .option("--rate <n>", "open model: arrivals per second", "400")
+    .option("--rate <n>", "open model: arrivals per second (below both saturation points, so p99 compares at equal load)", "200")
     .parse()
     .opts<{ sliceMs: string; slices: string; concurrency: string; rate: string }>();
   const sliceMs = Number(options.sliceMs);
@@ -78,7 +78,8 @@ async function main(): Promise<void> {
     const report: Record<string, unknown> = {
       bench: "router-overhead",
       service: "sentiment (rule path, Analyze/AnalyzeBatch mix of @funnel/loadtest, cache warm)",
-      machine: { cpus: os.cpus().length, node: process.version },
+      // Other work on the machine moves these figures; the load average says how much there was.
+      machine: { cpus: os.cpus().length, node: process.version, loadAverage1m: round(os.loadavg()[0]!) },
       sliceMs,
     };
     for (const [modeName, byTarget] of Object.entries(results)) {

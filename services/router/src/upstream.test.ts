@@ -7,6 +7,7 @@ import { Upstream, UpstreamFailure } from "./upstream.js";
 
 const PATH = "/test.Echo/Call";
 const identity = (b: Buffer) => b;
+const ECHO = { call: { path: PATH, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } };
 let server: grpc.Server;
 let port: number;
 /** What the server does with call n (1-based): answer, fail with a code, or wait. */
@@ -17,7 +18,7 @@ let lastDeadlineMs: number | undefined;
 beforeAll(async () => {
   server = new grpc.Server();
   server.addService(
-    { call: { path: PATH, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+    ECHO,
     {
       call: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
         const deadline = call.getDeadline();
@@ -56,7 +57,7 @@ describe("Upstream", () => {
     const second = new grpc.Server();
     let secondCalls = 0;
     second.addService(
-      { call: { path: PATH, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+      ECHO,
       { call: (_: unknown, callback: grpc.sendUnaryData<Buffer>) => (secondCalls++, callback(null, Buffer.from("second"))) },
     );
     const secondPort = await new Promise<number>((resolve, reject) => second.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
