@@ -11,7 +11,7 @@ interface Probe {
 interface Container {
   name: string;
   image?: string;
-  env?: { name: string; value?: string }[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
   envFrom?: { configMapRef?: { name: string } }[];
   ports?: { name?: string; containerPort: number }[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
@@ -48,6 +48,19 @@ export const METRICS_PORT = 9464;
 /** Model services are called by the router, which balances per call over every pod address. */
 const CLIENT_BALANCED_COMPONENT = "model-service";
 const EXPERIMENTS_CONFIG_MAP = "funnel-router-experiments";
+
+const TWO_TOWER_SERVICES = new Set(["funnel-embedding", "funnel-similarity", "funnel-recommendation"]);
+
+/**
+ * The setting that pins each model service's version (settings are namespaced per service), by Deployment
+ * name without the -canary suffix. A number pins a version; an alias would move under a running Deployment.
+ */
+export const MODEL_REF_ENV: Readonly<Record<string, string>> = {
+  "funnel-embedding": "FUNNEL_EMBEDDING_MODEL_REF",
+  "funnel-similarity": "FUNNEL_SIMILARITY_MODEL_REF",
+  "funnel-recommendation": "FUNNEL_RECOMMENDATION_MODEL_REF",
+  "funnel-sentiment": "FUNNEL_SENTIMENT_TRANSFORMER_REF",
+};
 
 function matches(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
   if (!selector || Object.keys(selector).length === 0) return false;
@@ -155,8 +168,14 @@ export function manifestViolations(resources: Resource[], options: { namespace: 
         if (source.configMapRef && !configMapNames.has(source.configMapRef.name)) problems.push(`${where}: envFrom ConfigMap ${source.configMapRef.name} is not in the overlay`);
       }
       if (component === CLIENT_BALANCED_COMPONENT) {
-        const version = container.env?.find((e) => e.name === "FUNNEL_MODEL_VERSION")?.value;
-        if (!version || !/^\d+$/.test(version)) problems.push(`${where}: FUNNEL_MODEL_VERSION must pin a version number in the pod template, got "${version ?? ""}"`);
+        const env = MODEL_REF_ENV[name.replace(/-canary$/, "")];
+        const version = env && container.env?.find((e) => e.name === env)?.value;
+        if (!env) problems.push(`${where}: no model version setting known for this model service; add it to MODEL_REF_ENV`);
+        else if (!version || !/^\d+$/.test(version)) problems.push(`${where}: ${env} must pin a version number in the pod template, got "${version ?? ""}"`);
+        // Two-tower services pseudonymise user ids with training's salt: a secret, never a literal in git.
+        if (TWO_TOWER_SERVICES.has(name.replace(/-canary$/, "")) && !container.env?.find((e) => e.name === "FUNNEL_PSEUDONYM_SALT")?.valueFrom?.secretKeyRef) {
+          problems.push(`${where}: FUNNEL_PSEUDONYM_SALT must come from a Secret (valueFrom.secretKeyRef)`);
+        }
       }
     }
     for (const spread of template.spec.topologySpreadConstraints ?? []) {

@@ -88,7 +88,7 @@ describe.skipIf(!kubectl)("k8s overlays", () => {
       const stable = deployment(canary, `funnel-${service}`);
       const candidate = deployment(canary, `funnel-${service}-canary`);
       expect(stable).toEqual(deployment(prod, `funnel-${service}`));
-      const version = (d: any) => d.spec.template.spec.containers[0].env.find((e: any) => e.name === "FUNNEL_MODEL_VERSION").value;
+      const version = (d: any) => d.spec.template.spec.containers[0].env.find((e: any) => e.name === `FUNNEL_${service.toUpperCase()}_MODEL_REF`).value;
       expect(version(candidate)).not.toBe(version(stable));
       expect(candidate.spec.selector.matchLabels["funnel.ml/track"]).toBe("canary");
       expect(stable.spec.selector.matchLabels["funnel.ml/track"]).toBe("stable");

@@ -8,6 +8,7 @@ export * from "./gen/funnel/v1/similarity.js";
 export * from "./gen/funnel/v1/recommendation.js";
 export * from "./gen/funnel/v1/sentiment.js";
 export * from "./gen/funnel/v1/model_status.js";
+export * from "./gen/funnel/v1/router.js";
 
 /** Directory holding `funnel/v1/*.proto`, for @grpc/proto-loader `includeDirs`. */
 export const PROTO_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -20,6 +21,7 @@ export const PROTO_FILES = [
   "funnel/v1/recommendation.proto",
   "funnel/v1/sentiment.proto",
   "funnel/v1/model_status.proto",
+  "funnel/v1/router.proto",
 ] as const;
 
 /**

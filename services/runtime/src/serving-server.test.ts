@@ -199,6 +199,17 @@ describe("ServingServer", () => {
     expect(response.overall?.count).toBe(5);
   });
 
+  it("runs shutdown hooks once, after the server has stopped", async () => {
+    const { address } = await startFixture();
+    const seen: string[] = [];
+    server!.onShutdown(async () => {
+      seen.push(await checkHealth(address).then(() => "still answering", () => "stopped"));
+    });
+    await server!.shutdown();
+    await server!.shutdown();
+    expect(seen).toEqual(["stopped"]);
+  });
+
   it("drains in-flight calls on shutdown and refuses new ones", async () => {
     const { address } = await startFixture();
     const slow = call("slow:300");

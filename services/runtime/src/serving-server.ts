@@ -55,6 +55,7 @@ export class ServingServer {
   private readonly routes: Route[] = [];
   private readonly middleware: ServerMiddleware[];
   private closeMetrics: (() => Promise<void>) | undefined;
+  private readonly shutdownHooks: (() => void | Promise<void>)[] = [];
 
   constructor(private readonly options: ServingServerOptions) {
     this.metrics = options.metrics ?? new ServingMetrics();
@@ -159,6 +160,14 @@ export class ServingServer {
     return { port: bound, metricsPort: metricsBound };
   }
 
+  /**
+   * Runs `hook` once the server has stopped (after in-flight calls finished or were cancelled): a module
+   * releases what it holds beside models there, e.g. a router's upstream channels and file watchers.
+   */
+  onShutdown(hook: () => void | Promise<void>): void {
+    this.shutdownHooks.push(hook);
+  }
+
   /** Calls being handled now. */
   get inFlightCalls(): number {
     return this.gate.inFlightCalls;
@@ -191,6 +200,7 @@ export class ServingServer {
       this.server.forceShutdown();
     }
     await this.closeMetrics?.();
+    for (const hook of this.shutdownHooks) await hook();
     this.state = "stopped";
     this.options.log.info("server stopped");
   }

@@ -1,0 +1,21 @@
+import { setting, type ConfigOf } from "@funnel/runtime";
+
+/** Router settings; the experiments themselves live in the YAML file, which is hot-reloaded. */
+export const routerSettings = {
+  experiments: setting.text({
+    env: "FUNNEL_ROUTER_EXPERIMENTS",
+    flag: "--router-experiments",
+    default: "/etc/funnel/experiments/experiments.yaml",
+    description: "Experiment config (YAML). Its directory is watched: a changed file is validated and applied; an invalid one is logged and ignored.",
+  }),
+  reloadDebounceMs: setting.integer({
+    env: "FUNNEL_ROUTER_RELOAD_DEBOUNCE_MS",
+    flag: "--router-reload-debounce-ms",
+    default: 200,
+    min: 0,
+    max: 60_000,
+    description: "Wait after a change in the config directory before re-reading it (a ConfigMap update is several file events).",
+  }),
+};
+
+export type RouterConfig = ConfigOf<typeof routerSettings>;

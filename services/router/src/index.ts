@@ -1,0 +1,10 @@
+export { routerModule } from "./router-module.js";
+export { routerSettings } from "./config.js";
+export type { RouterConfig } from "./config.js";
+export { assignVariant, hashPoint } from "./assign-variant.js";
+export type { Split, SplitVariant } from "./assign-variant.js";
+export { parseExperimentConfig, ExperimentConfigError, ROUTED_SERVICES } from "./experiment-config.js";
+export type { ExperimentConfig, Experiment, Variant, Guardrails, UpstreamPolicy } from "./experiment-config.js";
+export { ExperimentRouter, USER_ID_HEADER, VARIANT_OVERRIDE_HEADER } from "./experiment-router.js";
+export { twoProportionZTest, standardNormalCdf } from "./two-proportion-z-test.js";
+export { variantKey } from "./variant-key.js";
