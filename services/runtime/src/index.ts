@@ -23,7 +23,7 @@ export {
 } from "./errors.js";
 export { errorToStatus } from "./error-boundary.js";
 export { requireText, requireKnownEnum, requireCount } from "./validation.js";
-export { MicroBatcher, QueueFullError } from "./micro-batcher.js";
+export { MicroBatcher, QueueFullError, runGroupedBy } from "./micro-batcher.js";
 export type { MicroBatcherOptions } from "./micro-batcher.js";
 export { ResponseCache } from "./response-cache.js";
 export type { ResponseCacheOptions } from "./response-cache.js";

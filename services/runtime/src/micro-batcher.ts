@@ -99,3 +99,25 @@ export class MicroBatcher<In, Out> {
     }
   }
 }
+
+/**
+ * Runs a batch's items in groups of the same key (e.g. the model version each call leased, so a batch that
+ * straddles a hot swap runs once per version) and returns the results in the items' order.
+ */
+export async function runGroupedBy<T, K, R>(items: readonly T[], keyOf: (item: T) => K, run: (key: K, items: T[]) => Promise<R[]>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  const groups = new Map<K, number[]>();
+  items.forEach((item, i) => {
+    const key = keyOf(item);
+    const list = groups.get(key);
+    if (list) list.push(i);
+    else groups.set(key, [i]);
+  });
+  for (const [key, indices] of groups) {
+    const results = await run(key, indices.map((i) => items[i]!));
+    indices.forEach((itemIndex, k) => {
+      out[itemIndex] = results[k]!;
+    });
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 // The sentiment data plane: rule scoring with a response cache, and the transformer behind it for the texts
 // the rules are unsure of (batched across calls, cached per transformer version). No gRPC here; handlers
 // adapt it to the wire.
-import { FailedPreconditionError, MicroBatcher, ResponseCache, type ModelSlot } from "@funnel/runtime";
+import { FailedPreconditionError, MicroBatcher, ResponseCache, runGroupedBy, type ModelSlot } from "@funnel/runtime";
 import type { Registry } from "prom-client";
 import { RuleScorer, type PageName, type SentimentLabelName, type SentimentScore } from "./scoring/index.js";
 import type { TransformerClassifier, TransformerPrediction } from "./transformer/transformer-classifier.js";
@@ -170,19 +170,10 @@ function labelOfPolarity(polarity: TransformerPrediction["polarity"], score: num
 }
 
 /** One ONNX run per transformer version among the texts (two only while a swap drains). */
-async function predictByModel(inputs: TransformerInput[]): Promise<TransformerPrediction[]> {
-  const out: TransformerPrediction[] = new Array(inputs.length);
-  const byModel = new Map<TransformerClassifier, number[]>();
-  inputs.forEach((input, i) => {
-    const list = byModel.get(input.model);
-    if (list) list.push(i);
-    else byModel.set(input.model, [i]);
-  });
-  for (const [model, indices] of byModel) {
-    const predictions = await model.predict(indices.map((i) => inputs[i]!.text));
-    indices.forEach((inputIndex, k) => {
-      out[inputIndex] = predictions[k]!;
-    });
-  }
-  return out;
+function predictByModel(inputs: TransformerInput[]): Promise<TransformerPrediction[]> {
+  return runGroupedBy(
+    inputs,
+    (input) => input.model,
+    (model, group) => model.predict(group.map((input) => input.text)),
+  );
 }
