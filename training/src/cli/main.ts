@@ -3,10 +3,11 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { readRegistryConfig, registryFromConfig } from "@funnel/registry";
 import { DEFAULT_BENCHMARK_OPTIONS, runTrainingBenchmark } from "../../bench/train-throughput.js";
 import { generateDataset, writeEvents } from "../data/index.js";
+import { runImport, type ImportFlags } from "./run-import.js";
 import { evaluateModelDirectory } from "./evaluate-model-directory.js";
 import { loadDataset } from "./load-dataset.js";
 import { publishModelDirectory } from "./publish-model-directory.js";
@@ -157,6 +158,31 @@ export function buildProgram(): Command {
       const itemsOut = flags.itemsOut ?? `${flags.out.replace(/\.(csv|jsonl)$/i, "")}.items.csv`;
       await writeFile(itemsOut, `item_id,category\n${data.items.map((i) => `${i.itemId},${i.category}`).join("\n")}\n`);
       process.stderr.write(`wrote ${data.events.length} events (${data.users.length} users) to ${flags.out} and ${data.items.length} items to ${itemsOut}\n`);
+    });
+
+  program
+    .command("import")
+    .description("convert a real interaction log to the event schema (plus item and user attribute tables)")
+    .addArgument(new Argument("<format>", "online-retail (UCI Online Retail) or csv (give the column mapping)").choices(["online-retail", "csv"]))
+    .requiredOption("--in <file>", "the log to read (.csv with header, or .jsonl)")
+    .requiredOption("--out <file>", "events file to write (.csv or .jsonl)")
+    .option("--items-out <file>", "item attribute CSV (default: <out>.items.csv)")
+    .option("--users-out <file>", "user attribute CSV (default: <out>.users.csv)")
+    .option("--user <column>", "csv: user id column")
+    .option("--item <column>", "csv: item id column")
+    .option("--time <column>", "csv: timestamp column")
+    .addOption(new Option("--time-format <f>", "csv: iso (no offset = UTC), s or ms since the epoch").choices(["iso", "s", "ms"]).default("iso"))
+    .option("--session <column>", "csv: session column (default: one session per user and timestamp)")
+    .option("--value <column>", "csv: quantity or rating column")
+    .option("--min-value <x>", "csv: rows with a smaller value are skipped (e.g. 4 for 5-star ratings)", num("--min-value"))
+    .option("--category <column>", "csv: item category column (multi-valued with --category-separator)")
+    .option("--category-separator <s>", "csv: separator of several categories in one cell", "|")
+    .option("--item-attributes <columns>", "csv: comma-separated item columns to keep", (v) => v.split(","))
+    .option("--user-attributes <columns>", "csv: comma-separated user columns to keep", (v) => v.split(","))
+    .option("--no-progress", "no progress bar")
+    .action(async (format: "online-retail" | "csv", flags: ImportFlags) => {
+      const summary = await runImport(format, flags);
+      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     });
 
   addTrainingOptions(addDataOptions(program.command("train").description("train a two-tower model and write a model directory")))
