@@ -5,6 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { readRegistryConfig, registryFromConfig } from "@funnel/registry";
+import { DEFAULT_MEMORY_BENCHMARK_OPTIONS, runMemoryBenchmark } from "../../bench/train-memory.js";
 import { DEFAULT_BENCHMARK_OPTIONS, runTrainingBenchmark } from "../../bench/train-throughput.js";
 import { generateDataset, writeEvents } from "../data/index.js";
 import { runImport, type ImportFlags } from "./run-import.js";
@@ -14,6 +15,7 @@ import { publishModelDirectory } from "./publish-model-directory.js";
 import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput } from "./run-config.js";
 import { formatSweepTable, runSweep } from "./run-sweep.js";
 import { runTraining } from "./run-training.js";
+import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
 
 /** Used only when neither --salt nor FUNNEL_PSEUDONYM_SALT is set; fine for generated data, never for real users. */
 const DEV_SALT = "funnel-dev-salt";
@@ -90,7 +92,17 @@ function addTrainingOptions(cmd: Command): Command {
     .option("--parallel-towers", "train the two towers in two worker threads (default)")
     .option("--no-parallel-towers", "train both towers in one thread")
     .option("--patience <n>", "early-stopping patience in epochs", int("--patience"))
-    .addOption(new Option("--split <strategy>", "time: later events held out; user: held-out users").choices(["time", "user"]));
+    .addOption(new Option("--select-on <metric>", "validation metric that picks the kept epoch and stops training (loss breaks ties)").choices([...SELECTION_METRICS]))
+    .option("--ease-lambda <x>", "L2 penalty of the EASE baseline", num("--ease-lambda"))
+    .addOption(
+      new Option("--split <strategy>", "time: later events held out; user: held-out users; leave-last: each user's last interactions held out").choices([
+        "time",
+        "user",
+        "leave-last",
+      ]),
+    )
+    .option("--split-ratios <list>", "train,validation,test shares for time and user splits, e.g. 0.8,0.1,0.1", (v) => v.split(",").map(num("--split-ratios")))
+    .option("--holdout-last <n>", "leave-last: interactions per user held out for test (as many for validation)", int("--holdout-last"));
 }
 
 interface TrainFlags extends DataFlags {
@@ -109,7 +121,11 @@ interface TrainFlags extends DataFlags {
   /** undefined unless given: commander's --no-x pair otherwise defaults it to true and would override the config file. */
   parallelTowers?: boolean;
   patience?: number;
-  split?: "time" | "user";
+  selectOn?: SelectionMetric;
+  easeLambda?: number;
+  split?: "time" | "user" | "leave-last";
+  splitRatios?: number[];
+  holdoutLast?: number;
   out?: string;
   name?: string;
 }
@@ -118,7 +134,7 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
   const fromFile = flags.config ? await readRunConfigFile(flags.config) : {};
   const overrides: RunConfigInput = {
     data: dataSource(flags),
-    split: flags.split ? { strategy: flags.split } : undefined,
+    split: { strategy: flags.split, ratios: flags.splitRatios as [number, number, number] | undefined, holdoutLast: flags.holdoutLast },
     model: { dim: flags.dim, hidden: flags.hidden },
     training: {
       epochs: flags.epochs,
@@ -131,8 +147,10 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
       extraNegatives: flags.extraNegatives,
       logQ: flags.logq === false ? false : undefined,
       patience: flags.patience,
+      selectOn: flags.selectOn,
       parallelTowers: flags.parallelTowers,
     },
+    baselines: { easeLambda: flags.easeLambda },
     seed: flags.seed,
     out: flags.out,
     name: flags.name,
@@ -248,6 +266,19 @@ export function buildProgram(): Command {
         await writeFile(flags.out, json);
       }
       process.stdout.write(json);
+    });
+
+  program
+    .command("bench-memory")
+    .description("peak RSS and live tensors per epoch of a training run on generated data (JSON)")
+    .option("--users <n>", "generated users (7000 ≈ 100k interactions)", int("--users"), DEFAULT_MEMORY_BENCHMARK_OPTIONS.users)
+    .option("--epochs <n>", "epochs (all run: no early stop)", int("--epochs"), DEFAULT_MEMORY_BENCHMARK_OPTIONS.epochs)
+    .option("--seed <n>", "seed", int("--seed"), DEFAULT_MEMORY_BENCHMARK_OPTIONS.seed)
+    .option("--parallel-towers", "train the towers in worker threads")
+    .option("--no-parallel-towers", "train both towers in one thread")
+    .action(async (flags: { users: number; epochs: number; seed: number; parallelTowers?: boolean }) => {
+      const result = await runMemoryBenchmark({ ...flags });
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     });
 
   return program;

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { DEFAULT_TRAIN_OPTIONS } from "../model/train-two-tower.js";
+import { DEFAULT_EASE_LAMBDA } from "../evaluation/index.js";
+import { DEFAULT_TRAIN_OPTIONS, SELECTION_METRICS } from "../model/train-two-tower.js";
 import { DEFAULT_EMBEDDING_WIDTHS, OUTPUT_DIMS } from "../model/two-tower-model.js";
 
 const ratios = z
@@ -26,9 +27,15 @@ export const runConfigSchema = z
       .prefault({}),
     split: z
       .object({
-        /** "time": train on the earliest 70 %, validate/test on later events; "user": held-out users, stratified by device. */
-        strategy: z.enum(["time", "user"]).default("time"),
+        /**
+         * "time": train on the earliest 70 %, validate/test on later events; "user": held-out users, stratified by
+         * device; "leave-last": each user's last `holdoutLast` interactions are test, the ones before validation.
+         */
+        strategy: z.enum(["time", "user", "leave-last"]).default("time"),
+        /** Shares of train/validation/test for "time" and "user". */
         ratios: ratios.default([0.7, 0.15, 0.15]),
+        /** Interactions per user held out for test (and as many for validation) by "leave-last". */
+        holdoutLast: z.number().int().min(1).default(1),
       })
       .strict()
       .prefault({}),
@@ -64,8 +71,17 @@ export const runConfigSchema = z
         extraNegatives: z.number().int().min(0).default(DEFAULT_TRAIN_OPTIONS.extraNegatives),
         logQ: z.boolean().default(DEFAULT_TRAIN_OPTIONS.logQ),
         patience: z.number().int().min(1).default(DEFAULT_TRAIN_OPTIONS.patience),
+        /** Validation metric that picks the kept epoch and stops training (loss breaks ties), or "loss". */
+        selectOn: z.enum(SELECTION_METRICS).default(DEFAULT_TRAIN_OPTIONS.selectOn),
         /** Train the two towers in two worker threads (the second core); same results up to float rounding. */
         parallelTowers: z.boolean().default(DEFAULT_TRAIN_OPTIONS.parallelTowers),
+      })
+      .strict()
+      .prefault({}),
+    baselines: z
+      .object({
+        /** EASE's L2 penalty λ. */
+        easeLambda: z.number().gt(0).default(DEFAULT_EASE_LAMBDA),
       })
       .strict()
       .prefault({}),

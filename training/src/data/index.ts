@@ -7,6 +7,6 @@ export { writeEvents, writeAttributeTable } from "./write-events.js";
 export { importInteractions, ONLINE_RETAIL_MAPPING, SKIP_REASONS } from "./import-interactions.js";
 export type { ColumnMapping, ImportSummary, ImportedLog, SkipReason } from "./import-interactions.js";
 export { splitEvents, fingerprintEvents, DEFAULT_SPLIT_RATIOS } from "./split.js";
-export type { Split } from "./split.js";
+export type { Split, SplitStrategy } from "./split.js";
 export { createSeededRandom } from "./seeded-random.js";
 export type { SeededRandom } from "./seeded-random.js";

@@ -1,5 +1,5 @@
 import type { InteractionEvent } from "@funnel/two-tower";
-import { splitEvents } from "../data/index.js";
+import { splitEvents, type SplitStrategy } from "../data/index.js";
 import {
   aggregateItemFeatures,
   aggregateUserFeatures,
@@ -13,7 +13,7 @@ import {
 } from "@funnel/two-tower";
 import type { PairSet, TrainingData } from "./train-two-tower.js";
 
-export type SplitStrategy = "time" | "user";
+export type { SplitStrategy };
 
 /** Anything with an item id and optional category/page: ItemAttributes and GeneratedItem both fit. */
 export interface ItemAttributeInput {
@@ -53,17 +53,24 @@ export interface RetrievalTask {
 
 /**
  * Turns an event log into everything training and evaluation need, without leaking the future:
- * - "time": features come from events before the held-out period (train for validation, train + validation
- *   for test); positives are the held-out period's items.
+ * - "time" and "leave-last": features come from events before the held-out period (train for validation,
+ *   train + validation for test); positives are the held-out period's items.
  * - "user": held-out users are unseen in training; each one's earlier half of events is the history and the
  *   later half the positives.
  * Training pairs are the distinct (user, item) interactions of the train split.
  */
 export function buildRetrievalTask(
   events: InteractionEvent[],
-  options: { strategy: SplitStrategy; seed: number; ratios?: [number, number, number]; sequenceLength?: number; itemAttributes?: ItemAttributeInput[] },
+  options: {
+    strategy: SplitStrategy;
+    seed: number;
+    ratios?: [number, number, number];
+    holdoutLast?: number;
+    sequenceLength?: number;
+    itemAttributes?: ItemAttributeInput[];
+  },
 ): RetrievalTask {
-  const split = splitEvents(events, { strategy: options.strategy, seed: options.seed, ratios: options.ratios });
+  const split = splitEvents(events, { strategy: options.strategy, seed: options.seed, ratios: options.ratios, holdoutLast: options.holdoutLast });
   if (split.train.length === 0) throw new RangeError("the train split is empty: the dataset has too few events");
   const sequenceLength = options.sequenceLength;
   const trainUserRaw = aggregateUserFeatures(split.train, { sequenceLength });
@@ -86,7 +93,7 @@ export function buildRetrievalTask(
 
   let validation: RetrievalContext;
   let test: RetrievalContext;
-  if (options.strategy === "time") {
+  if (options.strategy === "time" || options.strategy === "leave-last") {
     validation = historyContext(spec, split.train, split.validation, itemRow);
     test = historyContext(spec, [...split.train, ...split.validation], split.test, itemRow);
   } else {

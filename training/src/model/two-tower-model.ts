@@ -201,7 +201,7 @@ export class TwoTowerModel {
     for (const [name, variable] of Object.entries(this.variables)) {
       const w = weights[name];
       if (!w) throw new Error(`TwoTowerModel.setWeights: missing "${name}"`);
-      variable.assign(tf.tensor(w.values, variable.shape));
+      assignValues(variable, w.values);
     }
   }
 
@@ -217,6 +217,17 @@ export class TwoTowerModel {
   dispose(): void {
     for (const variable of Object.values(this.variables)) variable.dispose();
   }
+}
+
+/**
+ * Sets a variable to new values. `assign` shares the new tensor's data and takes a reference to it; the tensor
+ * itself must still be disposed, or every assignment keeps one copy of the weights alive (it did: peak RSS grew
+ * by the weights' size on every optimiser step in the tower workers and every epoch on the main thread).
+ */
+export function assignValues(variable: tf.Variable, values: Float32Array): void {
+  const value = tf.tensor(values, variable.shape);
+  variable.assign(value);
+  value.dispose();
 }
 
 /**
