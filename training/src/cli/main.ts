@@ -5,6 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { readRegistryConfig, registryFromConfig } from "@funnel/registry";
+import { runTorchReference } from "../../bench/torch-reference.js";
 import { DEFAULT_MEMORY_BENCHMARK_OPTIONS, runMemoryBenchmark } from "../../bench/train-memory.js";
 import { DEFAULT_BENCHMARK_OPTIONS, runTrainingBenchmark } from "../../bench/train-throughput.js";
 import { generateDataset, writeEvents } from "../data/index.js";
@@ -14,7 +15,7 @@ import { loadDataset } from "./load-dataset.js";
 import { publishModelDirectory } from "./publish-model-directory.js";
 import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput } from "./run-config.js";
 import { formatSweepTable, runSweep } from "./run-sweep.js";
-import { runTraining } from "./run-training.js";
+import { coverage, runTraining, splitName, trainAndEvaluate } from "./run-training.js";
 import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
 
 /** Used only when neither --salt nor FUNNEL_PSEUDONYM_SALT is set; fine for generated data, never for real users. */
@@ -246,6 +247,39 @@ export function buildProgram(): Command {
       const dataset = await loadDataset(config.data, { progress: flags.progress, strict: flags.strict });
       const { rows, best } = await runSweep(config, dataset, { dims: flags.dims, learningRates: flags.lrs, out, progress: flags.progress });
       process.stdout.write(`${formatSweepTable(rows)}\nbest by validation recall@10: dim ${best.dim}, lr ${best.learningRate}\nwrote ${out}\n`);
+    });
+
+  addTrainingOptions(addDataOptions(program.command("reference").description("tfjs two-tower, the PyTorch reference and the baselines on one split (JSON)")))
+    .option("--python <exe>", "Python with torch", "python3")
+    .option("--torch-threads <n>", "PyTorch threads", int("--torch-threads"), 1)
+    .option("--out <file>", "also write the JSON here")
+    .action(async (flags: TrainFlags & { python: string; torchThreads: number; out?: string }) => {
+      const { out, ...rest } = flags;
+      const config = await runConfigFrom(rest);
+      const dataset = await loadDataset(config.data, { progress: flags.progress, strict: flags.strict });
+      const run = await trainAndEvaluate(config, dataset, { progress: flags.progress });
+      const torch = await runTorchReference(run, { python: flags.python, threads: flags.torchThreads });
+      const table = (part: "test" | "validation") => ({
+        "two-tower (tfjs)": run[part].model,
+        ...(torch.available ? { "two-tower (PyTorch reference)": torch[part] } : {}),
+        popularity: run[part].baselines.popularity,
+        "item-kNN": run[part].baselines.itemKnn,
+        EASE: run[part].baselines.ease,
+      });
+      const result = {
+        data: dataset.source,
+        split: splitName(config),
+        coverage: coverage(run.task.test, run.test.model),
+        test: table("test"),
+        validation: table("validation"),
+        tfjs: { bestEpoch: run.result.bestEpoch, selectedOn: run.result.selectedOn, epochs: run.result.epochs.length },
+        torch: { available: torch.available, ...(torch.reason ? { reason: torch.reason } : {}), version: torch.version, bestEpoch: torch.bestEpoch, epochs: torch.epochs },
+        params: run.trainOptions,
+      };
+      run.result.model.dispose();
+      const json = `${JSON.stringify(result, null, 2)}\n`;
+      if (out) await writeFile(out, json);
+      process.stdout.write(json);
     });
 
   program
