@@ -95,6 +95,7 @@ function addTrainingOptions(cmd: Command): Command {
     .option("--patience <n>", "early-stopping patience in epochs", int("--patience"))
     .addOption(new Option("--select-on <metric>", "validation metric that picks the kept epoch and stops training (loss breaks ties)").choices([...SELECTION_METRICS]))
     .option("--ease-lambda <x>", "L2 penalty of the EASE baseline", num("--ease-lambda"))
+    .option("--knn-shrink <x>", "shrinkage of the item-kNN baseline's cosine", num("--knn-shrink"))
     .addOption(
       new Option("--split <strategy>", "time: later events held out; user: held-out users; leave-last: each user's last interactions held out").choices([
         "time",
@@ -124,6 +125,7 @@ interface TrainFlags extends DataFlags {
   patience?: number;
   selectOn?: SelectionMetric;
   easeLambda?: number;
+  knnShrink?: number;
   split?: "time" | "user" | "leave-last";
   splitRatios?: number[];
   holdoutLast?: number;
@@ -151,7 +153,7 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
       selectOn: flags.selectOn,
       parallelTowers: flags.parallelTowers,
     },
-    baselines: { easeLambda: flags.easeLambda },
+    baselines: { easeLambda: flags.easeLambda, knnShrink: flags.knnShrink },
     seed: flags.seed,
     out: flags.out,
     name: flags.name,

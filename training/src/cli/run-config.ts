@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { DEFAULT_EASE_LAMBDA } from "../evaluation/index.js";
+import { DEFAULT_EASE_LAMBDA, DEFAULT_KNN_SHRINK } from "../evaluation/index.js";
 import { DEFAULT_TRAIN_OPTIONS, SELECTION_METRICS } from "../model/train-two-tower.js";
 import { DEFAULT_EMBEDDING_WIDTHS, OUTPUT_DIMS } from "../model/two-tower-model.js";
 
@@ -82,6 +82,8 @@ export const runConfigSchema = z
       .object({
         /** EASE's L2 penalty λ. */
         easeLambda: z.number().gt(0).default(DEFAULT_EASE_LAMBDA),
+        /** Item-kNN's shrinkage of the cosine denominator. */
+        knnShrink: z.number().min(0).default(DEFAULT_KNN_SHRINK),
       })
       .strict()
       .prefault({}),

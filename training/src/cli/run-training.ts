@@ -109,8 +109,8 @@ export async function trainAndEvaluate(
   const model = result.model;
   let fittedBaselines = options.fittedBaselines;
   if (!fittedBaselines) {
-    log(`fitting baselines (popularity, item-kNN, EASE λ ${config.baselines.easeLambda}) on the training interactions`);
-    fittedBaselines = await fitBaselines(task.training.train.pairs, task.itemIds.length, { easeLambda: config.baselines.easeLambda });
+    log(`fitting baselines (popularity, item-kNN shrink ${config.baselines.knnShrink}, EASE λ ${config.baselines.easeLambda}) on the training interactions`);
+    fittedBaselines = await fitBaselines(task.training.train.pairs, task.itemIds.length, config.baselines);
   }
   const test = {
     model: evaluateContext(model, task, task.test),

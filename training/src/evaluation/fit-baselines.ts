@@ -1,4 +1,4 @@
-import { fitEase, fitItemKnn, type Histories, type ItemToItemModel, itemToItemBaseline } from "./item-to-item-baselines.js";
+import { DEFAULT_KNN_SHRINK, fitEase, fitItemKnn, type Histories, type ItemToItemModel, itemToItemBaseline } from "./item-to-item-baselines.js";
 import { popularityBaseline, type RetrievalMetrics } from "./retrieval-metrics.js";
 
 /** The baselines every evaluation reports beside the model, in display order. */
@@ -7,8 +7,9 @@ export type BaselineName = (typeof BASELINES)[number];
 export const BASELINE_LABELS: Record<BaselineName, string> = { popularity: "popularity", itemKnn: "item-kNN", ease: "EASE" };
 export type BaselineMetrics = Record<BaselineName, RetrievalMetrics>;
 
-/** EASE's L2 penalty when none is configured (the paper's range is 100–1000; smaller suits small catalogues). */
-export const DEFAULT_EASE_LAMBDA = 200;
+/** EASE's L2 penalty when none is configured (in the paper's range; see fitEase for the measured effect). */
+export const DEFAULT_EASE_LAMBDA = 500;
+export { DEFAULT_KNN_SHRINK };
 
 export interface FittedBaselines {
   itemPopularity: Float64Array;
@@ -17,13 +18,13 @@ export interface FittedBaselines {
 }
 
 /** Fits the baselines on the training interactions (the same ones the model trains on). */
-export async function fitBaselines(train: Histories, itemCount: number, options: { easeLambda?: number } = {}): Promise<FittedBaselines> {
+export async function fitBaselines(train: Histories, itemCount: number, options: { easeLambda?: number; knnShrink?: number } = {}): Promise<FittedBaselines> {
   const itemPopularity = new Float64Array(itemCount);
   if (train instanceof Map) for (const items of train.values()) for (const it of items) itemPopularity[it]! += 1;
   else for (const it of train.item) itemPopularity[it]! += 1;
   return {
     itemPopularity,
-    itemKnn: fitItemKnn(train, itemCount),
+    itemKnn: fitItemKnn(train, itemCount, options.knnShrink ?? DEFAULT_KNN_SHRINK),
     ease: await fitEase(train, itemCount, options.easeLambda ?? DEFAULT_EASE_LAMBDA),
   };
 }

@@ -17,10 +17,11 @@ describe("item-to-item baselines", () => {
     expect(itemGram({ user: Int32Array.from([0, 0, 1, 1, 1, 2, 3, 3]), item: Int32Array.from([0, 1, 0, 1, 2, 3, 1, 2]) }, 4)).toEqual(g);
   });
 
-  it("item-kNN is the cosine of the items' user sets, without self-similarity", () => {
-    const { weights } = fitItemKnn(histories, 4);
+  it("item-kNN is the (shrunk) cosine of the items' user sets, without self-similarity", () => {
+    const { weights } = fitItemKnn(histories, 4, 0);
     expect(weights[0 * 4 + 1]).toBeCloseTo(2 / Math.sqrt(2 * 3), 6);
     expect(weights[1 * 4 + 2]).toBeCloseTo(2 / Math.sqrt(3 * 2), 6);
+    expect(fitItemKnn(histories, 4, 10).weights[0 * 4 + 1]).toBeCloseTo(2 / (Math.sqrt(2 * 3) + 10), 6);
     expect(weights[0 * 4 + 0]).toBe(0);
     expect(weights[3 * 4 + 0]).toBe(0);
   });

@@ -10,6 +10,8 @@ export interface ItemToItemModel {
   weights: Float32Array;
 }
 
+export const DEFAULT_KNN_SHRINK = 50;
+
 /** Users' distinct training items: user row → item rows. */
 export type Histories = Map<number, Set<number>> | { user: Int32Array; item: Int32Array };
 
@@ -26,8 +28,14 @@ export function itemGram(histories: Histories, itemCount: number): Float64Array 
   return gram;
 }
 
-/** Item-kNN: cosine similarity of items' user sets, cos(i, j) = |U_i ∩ U_j| / √(|U_i|·|U_j|), self-similarity 0. */
-export function fitItemKnn(histories: Histories, itemCount: number): ItemToItemModel {
+/**
+ * Item-kNN: shrunk cosine similarity of items' user sets, |U_i ∩ U_j| / (√(|U_i|·|U_j|) + shrink), self-similarity 0.
+ * Without shrinkage two items bought once by the same user have similarity 1 and drown out well-supported pairs:
+ * on online retail (leave-last 1, validation) Recall@10 was 0.007 with shrink 0, 0.022 with 5, 0.030 with 20 and
+ * 0.035 with 50; keeping only the top 50 or 200 neighbours per item did not help.
+ */
+export function fitItemKnn(histories: Histories, itemCount: number, shrink = DEFAULT_KNN_SHRINK): ItemToItemModel {
+  if (!(shrink >= 0)) throw new RangeError(`fitItemKnn: shrink must be >= 0, got ${shrink}`);
   const gram = itemGram(histories, itemCount);
   const weights = new Float32Array(itemCount * itemCount);
   const norm = Float64Array.from({ length: itemCount }, (_, i) => Math.sqrt(gram[i * itemCount + i]!));
@@ -35,7 +43,7 @@ export function fitItemKnn(histories: Histories, itemCount: number): ItemToItemM
     if (norm[i] === 0) continue;
     for (let j = 0; j < itemCount; j++) {
       const c = gram[i * itemCount + j]!;
-      if (i !== j && c > 0) weights[i * itemCount + j] = c / (norm[i]! * norm[j]!);
+      if (i !== j && c > 0) weights[i * itemCount + j] = c / (norm[i]! * norm[j]! + shrink);
     }
   }
   return { itemCount, weights };
@@ -43,7 +51,8 @@ export function fitItemKnn(histories: Histories, itemCount: number): ItemToItemM
 
 /**
  * EASE (Steck 2019): the item-item linear autoencoder min ‖X − XB‖² + λ‖B‖² with diag(B) = 0, in closed form:
- * P = (XᵀX + λI)⁻¹, B[i, j] = −P[i, j] / P[j, j] for i ≠ j.
+ * P = (XᵀX + λI)⁻¹, B[i, j] = −P[i, j] / P[j, j] for i ≠ j. On online retail (leave-last 1, validation) Recall@10
+ * was 0.029 / 0.035 / 0.037 / 0.039 for λ = 20 / 100 / 500 / 2000.
  */
 export async function fitEase(histories: Histories, itemCount: number, lambda: number): Promise<ItemToItemModel> {
   if (!(lambda > 0)) throw new RangeError(`fitEase: lambda must be > 0, got ${lambda}`);
