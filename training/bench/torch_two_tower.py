@@ -53,7 +53,7 @@ class TwoTower(nn.Module):
 
     def item(self, b):
         x = torch.cat([b["i_numeric"], self.emb_item(b["i_index"]).flatten(1), self.emb_page(b["i_page"]).flatten(1),
-                       self.emb_interaction(b["i_interaction"]).flatten(1), self.emb_category(b["i_category"]).flatten(1)], 1)
+                       self.emb_interaction(b["i_interaction"]).flatten(1), self.masked_mean(self.emb_category, b["i_category"])], 1)
         return F.normalize(self.item_mlp(x), dim=1, eps=1e-6)
 
 
@@ -70,7 +70,7 @@ def read_batches(path, c):
     n, L, un, inn = c["batchSize"], c["sequenceLength"], c["userNumericSize"], c["itemNumericSize"]
     fields = [("u_numeric", torch.float32, (n, un)), ("u_device", torch.int32, (n, 1)), ("u_items", torch.int32, (n, L)),
               ("u_pages", torch.int32, (n, L)), ("i_numeric", torch.float32, (n, inn)), ("i_index", torch.int32, (n, 1)),
-              ("i_page", torch.int32, (n, 1)), ("i_interaction", torch.int32, (n, 1)), ("i_category", torch.int32, (n, 1)),
+              ("i_page", torch.int32, (n, 1)), ("i_interaction", torch.int32, (n, 1)), ("i_category", torch.int32, (n, c["categorySlots"])),
               ("log_q", torch.float32, (n,)), ("item_ids", torch.int32, (n,))]
     batches, offset = [], 0
     for _ in range(c["batches"]):

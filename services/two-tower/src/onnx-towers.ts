@@ -52,6 +52,7 @@ export class OnnxTowers {
   async embedItems(items: ItemTensors, chunk = 4096): Promise<Float32Array> {
     const out = new Float32Array(items.count * this.dim);
     const w = this.spec.item.numericSize;
+    const categorySlots = this.spec.item.categorySlots;
     for (let start = 0; start < items.count; start += chunk) {
       const end = Math.min(items.count, start + chunk);
       const n = end - start;
@@ -60,7 +61,7 @@ export class OnnxTowers {
         itemIndex: new ort.Tensor("int32", items.itemIndex.subarray(start, end), [n, 1]),
         page: new ort.Tensor("int32", items.page.subarray(start, end), [n, 1]),
         interaction: new ort.Tensor("int32", items.interaction.subarray(start, end), [n, 1]),
-        category: new ort.Tensor("int32", items.category.subarray(start, end), [n, 1]),
+        category: new ort.Tensor("int32", items.category.subarray(start * categorySlots, end * categorySlots), [n, categorySlots]),
       });
       out.set(result[ONNX_OUTPUT_NAME]!.data as Float32Array, start * this.dim);
     }

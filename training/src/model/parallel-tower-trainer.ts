@@ -59,7 +59,7 @@ function layouts(c: TwoTowerConfig): Record<TowerSide, TowerInputLayout> {
         { table: "emb.item", length: 1, pool: "none" },
         { table: "emb.page", length: 1, pool: "none" },
         { table: "emb.interaction", length: 1, pool: "none" },
-        { table: "emb.category", length: 1, pool: "none" },
+        { table: "emb.category", length: c.categorySlots, pool: "masked-mean" },
       ],
     },
   };

@@ -308,7 +308,7 @@ export function assembleBatch(
     recentItems: new Int32Array(n * L),
     recentPages: new Int32Array(n * L),
   };
-  const bi = allocateItems(n, iw);
+  const bi = allocateItems(n, iw, items.category.length / Math.max(1, items.count));
   const itemIds = new Int32Array(n);
   for (let b = 0; b < n; b++) {
     const pair = rows[b]!;
@@ -344,19 +344,19 @@ export function assembleBatch(
 
 function gatherItems(items: ItemTensors, rows: Int32Array): ItemTensors {
   const iw = items.numeric.length / Math.max(1, items.count);
-  const out = allocateItems(rows.length, iw);
+  const out = allocateItems(rows.length, iw, items.category.length / Math.max(1, items.count));
   rows.forEach((row, b) => copyItemRow(items, row, out, b, iw));
   return out;
 }
 
-function allocateItems(n: number, numericWidth: number): ItemTensors {
+function allocateItems(n: number, numericWidth: number, categorySlots: number): ItemTensors {
   return {
     count: n,
     numeric: new Float32Array(n * numericWidth),
     itemIndex: new Int32Array(n),
     page: new Int32Array(n),
     interaction: new Int32Array(n),
-    category: new Int32Array(n),
+    category: new Int32Array(n * categorySlots),
   };
 }
 
@@ -366,7 +366,8 @@ function copyItemRow(items: ItemTensors, from: number, out: ItemTensors, to: num
   out.itemIndex[to] = items.itemIndex[from]!;
   out.page[to] = items.page[from]!;
   out.interaction[to] = items.interaction[from]!;
-  out.category[to] = items.category[from]!;
+  const slots = items.category.length / Math.max(1, items.count);
+  out.category.set(items.category.subarray(from * slots, (from + 1) * slots), to * slots);
 }
 
 function sampleItems(itemCount: number, k: number, rng: SeededRandom): Int32Array {

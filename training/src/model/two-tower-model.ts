@@ -25,6 +25,8 @@ export interface TwoTowerConfig {
   userNumericSize: number;
   itemNumericSize: number;
   sequenceLength: number;
+  /** Width of the item's category bag (feature spec item.categorySlots). */
+  categorySlots: number;
 }
 
 export const DEFAULT_EMBEDDING_WIDTHS: EmbeddingWidths = { item: 32, page: 8, device: 8, interaction: 8, category: 16 };
@@ -48,6 +50,7 @@ export function towerConfigFromSpec(
     userNumericSize: spec.user.numericSize,
     itemNumericSize: spec.item.numericSize,
     sequenceLength: spec.sequenceLength,
+    categorySlots: spec.item.categorySlots,
   };
 }
 
@@ -174,7 +177,7 @@ export class TwoTowerModel {
         embeddingBag(this.v("emb.item") as tf.Tensor2D, items.itemIndex, n, 1, "none"),
         embeddingBag(this.v("emb.page") as tf.Tensor2D, items.page, n, 1, "none"),
         embeddingBag(this.v("emb.interaction") as tf.Tensor2D, items.interaction, n, 1, "none"),
-        embeddingBag(this.v("emb.category") as tf.Tensor2D, items.category, n, 1, "none"),
+        embeddingBag(this.v("emb.category") as tf.Tensor2D, items.category, n, c.categorySlots, "masked-mean"),
       ],
       1,
     );
@@ -285,6 +288,6 @@ export function sliceItems(t: ItemTensors, start: number, end: number): ItemTens
     itemIndex: t.itemIndex.subarray(start, end),
     page: t.page.subarray(start, end),
     interaction: t.interaction.subarray(start, end),
-    category: t.category.subarray(start, end),
+    category: t.category.subarray(start * (t.category.length / Math.max(1, t.count)), end * (t.category.length / Math.max(1, t.count))),
   };
 }

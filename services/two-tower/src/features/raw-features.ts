@@ -30,7 +30,21 @@ export interface RawItemFeatures {
   page?: Page;
   interaction?: InteractionKind;
   avgDurationSeconds?: number;
-  category?: string;
+  /**
+   * The item's categories: several in one string separated by CATEGORY_SEPARATOR ("Action|Comedy", as attribute
+   * tables and the proto's single string carry them) or as an array. An item in three genres keeps all three.
+   */
+  category?: string | readonly string[];
+}
+
+/** Separates several categories in one attribute-table cell or proto string. */
+export const CATEGORY_SEPARATOR = "|";
+
+/** The distinct non-empty categories of a raw `category` value, in first-seen order. */
+export function categoriesOf(value: string | readonly string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const parts = typeof value === "string" ? value.split(CATEGORY_SEPARATOR) : value;
+  return [...new Set(parts.map((c) => (typeof c === "string" ? c.trim() : c)).filter((c) => c !== ""))];
 }
 
 /** The numeric user fields in tensor column order; the spec stores one scaler per entry. */

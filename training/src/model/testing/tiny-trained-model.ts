@@ -1,4 +1,4 @@
-import { generateDataset } from "../../data/index.js";
+import { CATEGORIES, generateDataset } from "../../data/index.js";
 import { buildRetrievalTask, type RetrievalTask } from "../build-retrieval-task.js";
 import { initBackend } from "../init-backend.js";
 import { DEFAULT_TRAIN_OPTIONS, type TrainHooks, trainTwoTower, type TrainOptions, type TrainResult } from "../train-two-tower.js";
@@ -11,7 +11,12 @@ export async function tinyTrainedModel(
 ): Promise<{ task: RetrievalTask; config: TwoTowerConfig; result: TrainResult }> {
   await initBackend({ prefer: "wasm" });
   const data = generateDataset({ users: options.users ?? 150, seed: 3, items: 60 });
-  const task = buildRetrievalTask(data.events, { strategy: "time", seed: 3, itemAttributes: data.items, sequenceLength: 8 });
+  // Every third item is in a second (and every sixth in a third) category, so the category bag path is exercised.
+  const itemAttributes = data.items.map((item, i) => ({
+    ...item,
+    category: [item.category, ...(i % 3 === 0 ? [CATEGORIES[i % CATEGORIES.length]!] : []), ...(i % 6 === 0 ? ["gifts"] : [])].join("|"),
+  }));
+  const task = buildRetrievalTask(data.events, { strategy: "time", seed: 3, itemAttributes, sequenceLength: 8 });
   const config = towerConfigFromSpec(task.spec, { dim: options.dim ?? 16, hidden: 24, embedding: { item: 8, page: 4, device: 4, interaction: 4, category: 4 } });
   const result = await trainTwoTower(config, task.training, { ...DEFAULT_TRAIN_OPTIONS, epochs: 1, batchSize: 64, seed: 11, ...overrides }, options.hooks);
   return { task, config, result };
