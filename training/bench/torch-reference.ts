@@ -45,7 +45,7 @@ export async function runTorchReference(trained: TrainedRun, options: { python: 
     await add("itemLogQ", task.training.itemLogQ);
     for (const f of ["numeric", "itemIndex", "page", "interaction", "category"] as const) await add(`items.${f}`, task.items[f], task.items.count);
     for (const [part, users] of [["train", task.training.train.users], ["validation", task.validation.users], ["test", task.test.users]] as const) {
-      for (const f of ["numeric", "device", "recentItems", "recentPages"] as const) await add(`${part}.${f}`, users[f], users.count);
+      for (const f of ["numeric", "device", "recentItems", "recentPages", "attributes"] as const) await add(`${part}.${f}`, users[f], users.count);
     }
     const config = {
       ...towerConfig,

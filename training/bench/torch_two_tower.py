@@ -34,7 +34,8 @@ class TwoTower(nn.Module):
         self.emb_page = nn.Embedding(v["page"], e["page"])
         self.emb_interaction = nn.Embedding(v["interaction"], e["interaction"])
         self.emb_category = nn.Embedding(v["category"], e["category"])
-        user_in = c["userNumericSize"] + e["device"] + e["item"] + e["page"]
+        self.emb_user_attribute = nn.Embedding(v["userAttribute"], e["userAttribute"])
+        user_in = c["userNumericSize"] + e["device"] + e["item"] + e["page"] + e["userAttribute"]
         item_in = c["itemNumericSize"] + e["item"] + e["page"] + e["interaction"] + e["category"]
         # Dropout after the hidden ReLU as in the tfjs towers; the throughput benchmark runs without (p = 0).
         p = c.get("dropout", 0.0)
@@ -48,7 +49,8 @@ class TwoTower(nn.Module):
 
     def user(self, b):
         x = torch.cat([b["u_numeric"], self.emb_device(b["u_device"]).flatten(1),
-                       self.masked_mean(self.emb_item, b["u_items"]), self.masked_mean(self.emb_page, b["u_pages"])], 1)
+                       self.masked_mean(self.emb_item, b["u_items"]), self.masked_mean(self.emb_page, b["u_pages"]),
+                       self.masked_mean(self.emb_user_attribute, b["u_attributes"])], 1)
         return F.normalize(self.user_mlp(x), dim=1, eps=1e-6)
 
     def item(self, b):
@@ -69,7 +71,7 @@ def read_batches(path, c):
     raw = open(path, "rb").read()
     n, L, un, inn = c["batchSize"], c["sequenceLength"], c["userNumericSize"], c["itemNumericSize"]
     fields = [("u_numeric", torch.float32, (n, un)), ("u_device", torch.int32, (n, 1)), ("u_items", torch.int32, (n, L)),
-              ("u_pages", torch.int32, (n, L)), ("i_numeric", torch.float32, (n, inn)), ("i_index", torch.int32, (n, 1)),
+              ("u_pages", torch.int32, (n, L)), ("u_attributes", torch.int32, (n, c["attributeSlots"])), ("i_numeric", torch.float32, (n, inn)), ("i_index", torch.int32, (n, 1)),
               ("i_page", torch.int32, (n, 1)), ("i_interaction", torch.int32, (n, 1)), ("i_category", torch.int32, (n, c["categorySlots"])),
               ("log_q", torch.float32, (n,)), ("item_ids", torch.int32, (n,))]
     batches, offset = [], 0
@@ -104,7 +106,8 @@ def user_batch(a, prefix, rows, target=None):
         hit = items == target.unsqueeze(1)
         items[hit] = 0
         pages[hit] = 0
-    return {"u_numeric": a[prefix + "numeric"][rows], "u_device": a[prefix + "device"][rows], "u_items": items, "u_pages": pages}
+    return {"u_numeric": a[prefix + "numeric"][rows], "u_device": a[prefix + "device"][rows], "u_items": items, "u_pages": pages,
+            "u_attributes": a[prefix + "attributes"][rows]}
 
 
 def item_batch(a, rows):

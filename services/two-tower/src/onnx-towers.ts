@@ -25,7 +25,7 @@ export class OnnxTowers {
     const user = await ort.InferenceSession.create(path.join(dir, MODEL_FILES.userTower));
     const item = await ort.InferenceSession.create(path.join(dir, MODEL_FILES.itemTower));
     // The output width is not stored separately: one empty batch through the user tower reveals it.
-    const probe = await user.run(userFeeds(spec, { count: 0, numeric: new Float32Array(0), device: new Int32Array(0), recentItems: new Int32Array(0), recentPages: new Int32Array(0) }));
+    const probe = await user.run(userFeeds(spec, { count: 0, numeric: new Float32Array(0), device: new Int32Array(0), recentItems: new Int32Array(0), recentPages: new Int32Array(0), attributes: new Int32Array(0) }));
     const dims = probe[ONNX_OUTPUT_NAME]!.dims;
     return new OnnxTowers(spec, Number(dims[1]), user, item);
   }
@@ -42,6 +42,7 @@ export class OnnxTowers {
         device: users.device.subarray(start, end),
         recentItems: users.recentItems.subarray(start * L, end * L),
         recentPages: users.recentPages.subarray(start * L, end * L),
+        attributes: users.attributes.subarray(start * this.spec.user.attributeSlots, end * this.spec.user.attributeSlots),
       };
       const result = await this.user.run(userFeeds(this.spec, part));
       out.set(result[ONNX_OUTPUT_NAME]!.data as Float32Array, start * this.dim);
@@ -80,5 +81,6 @@ function userFeeds(spec: FeatureSpec, u: UserTensors): Record<string, ort.Tensor
     device: new ort.Tensor("int32", u.device, [u.count, 1]),
     recentItems: new ort.Tensor("int32", u.recentItems, [u.count, L]),
     recentPages: new ort.Tensor("int32", u.recentPages, [u.count, L]),
+    attributes: new ort.Tensor("int32", u.attributes, [u.count, spec.user.attributeSlots]),
   };
 }

@@ -47,7 +47,7 @@ export async function evaluateModelDirectory(
     const itemRow = new Map(itemIds.map((id, i) => [id, i]));
     const itemRaw = aggregateItemFeatures(split.train, dataset.itemAttributes);
     const items = encodeItems(spec, itemIds.map((id): RawItemFeatures => itemRaw.get(id) ?? { itemId: id }));
-    const context = historyContext(spec, split.train, split.test, itemRow);
+    const context = historyContext(spec, split.train, split.test, itemRow, dataset.userAttributes);
     const userEmbeddings = await towers.embedUsers(context.users);
     const itemEmbeddings = await towers.embedItems(items);
     const baselines = await fitBaselines(context.seen, itemIds.length, { easeLambda: options.easeLambda ?? DEFAULT_EASE_LAMBDA });

@@ -32,6 +32,14 @@ const num = (name: string) => (value: string): number => {
   return n;
 };
 
+/** `--users` is a count; a file name there is almost certainly a user attribute table given to the wrong flag. */
+function usersCount(value: string): number {
+  if (!/^\d+$/.test(value.trim())) {
+    throw new InvalidArgumentError(`--users is the number of users to generate, got "${value}"; for a user attribute table use --user-attributes ${value}`);
+  }
+  return Number(value);
+}
+
 function gitCommit(): string | undefined {
   try {
     return execFileSync("git", ["rev-parse", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim() || undefined;
@@ -50,6 +58,7 @@ function salt(option: string | undefined): string {
 interface DataFlags {
   data?: string[];
   items?: string;
+  userAttributes?: string;
   generate?: boolean;
   users?: number;
   seed?: number;
@@ -60,16 +69,19 @@ interface DataFlags {
 
 function dataSource(flags: DataFlags): RunConfigInput["data"] {
   if (flags.generate) return { files: [], generate: { users: flags.users ?? 10_000, seed: flags.seed ?? 7, ...(flags.itemCount ? { items: flags.itemCount } : {}) } };
-  if (flags.data && flags.data.length > 0) return { files: flags.data, ...(flags.items ? { itemsFile: flags.items } : {}) };
+  if (flags.data && flags.data.length > 0) {
+    return { files: flags.data, ...(flags.items ? { itemsFile: flags.items } : {}), ...(flags.userAttributes ? { usersFile: flags.userAttributes } : {}) };
+  }
   return undefined;
 }
 
 function addDataOptions(cmd: Command): Command {
   return cmd
     .option("--data <file...>", "event files (CSV with header or JSONL)")
-    .option("--items <file>", "item attribute table (item_id, category, ...)")
+    .option("--items <file>", "item attribute table (item_id, category, ...; several categories as a|b)")
+    .option("--user-attributes <file>", "user attribute table (user_id, then categorical columns such as country)")
     .option("--generate", "use a generated dataset instead of files")
-    .option("--users <n>", "users to generate", int("--users"))
+    .option("--users <n>", "with --generate: how many users to generate (a user table is --user-attributes)", usersCount)
     .option("--item-count <n>", "items to generate", int("--item-count"))
     .option("--seed <n>", "seed (data generation, split, initialisation)", int("--seed"))
     .option("--strict", "stop at the first bad row instead of reporting and skipping it")

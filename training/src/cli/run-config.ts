@@ -18,8 +18,10 @@ export const runConfigSchema = z
       .object({
         /** Event files (CSV with header or JSONL, see training/README.md). */
         files: z.array(z.string().min(1)).default([]),
-        /** Optional item attribute table (item_id, category, ...). */
+        /** Optional item attribute table (item_id, category, ...; several categories as "a|b"). */
         itemsFile: z.string().min(1).optional(),
+        /** Optional user attribute table (user_id, then categorical columns such as country). */
+        usersFile: z.string().min(1).optional(),
         /** Generate a synthetic dataset instead of reading files. */
         generate: z.object({ users: z.number().int().min(1), seed: z.number().int(), items: z.number().int().optional() }).optional(),
       })
@@ -51,6 +53,7 @@ export const runConfigSchema = z
             device: z.number().int().min(1),
             interaction: z.number().int().min(1),
             category: z.number().int().min(1),
+            userAttribute: z.number().int().min(1),
           })
           .partial()
           .strict()

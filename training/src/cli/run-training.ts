@@ -80,6 +80,7 @@ export async function trainAndEvaluate(
     seed: config.seed,
     sequenceLength: config.model.sequenceLength,
     itemAttributes: dataset.itemAttributes,
+    ...(dataset.userAttributes ? { userAttributes: dataset.userAttributes } : {}),
   });
   const c = task.counts;
   log(
@@ -186,7 +187,10 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
   const model = result.model;
 
   // Served embeddings use every event we have: the freshest history of each user.
-  const allUsersRaw = aggregateUserFeatures(dataset.events, { sequenceLength: task.spec.sequenceLength });
+  const allUsersRaw = aggregateUserFeatures(dataset.events, {
+    sequenceLength: task.spec.sequenceLength,
+    ...(dataset.userAttributes ? { attributes: dataset.userAttributes } : {}),
+  });
   const userIds = [...allUsersRaw.keys()].sort();
   const userEmbeddings = model.embedUsers(encodeUsers(task.spec, userIds.map((id) => allUsersRaw.get(id)!)));
   const itemEmbeddings = model.embedItems(task.items);

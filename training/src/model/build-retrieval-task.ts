@@ -68,12 +68,15 @@ export function buildRetrievalTask(
     holdoutLast?: number;
     sequenceLength?: number;
     itemAttributes?: ItemAttributeInput[];
+    /** user id → attribute table row; reaches the user tower as a bag of "name=value" tokens. */
+    userAttributes?: ReadonlyMap<string, Record<string, string>>;
   },
 ): RetrievalTask {
+  const attributes = options.userAttributes;
   const split = splitEvents(events, { strategy: options.strategy, seed: options.seed, ratios: options.ratios, holdoutLast: options.holdoutLast });
   if (split.train.length === 0) throw new RangeError("the train split is empty: the dataset has too few events");
   const sequenceLength = options.sequenceLength;
-  const trainUserRaw = aggregateUserFeatures(split.train, { sequenceLength });
+  const trainUserRaw = aggregateUserFeatures(split.train, { sequenceLength, ...(attributes ? { attributes } : {}) });
   const trainItemRaw = aggregateItemFeatures(split.train, options.itemAttributes ?? []);
   const spec = buildFeatureSpec({ users: [...trainUserRaw.values()], items: [...trainItemRaw.values()] }, { sequenceLength });
 
@@ -94,11 +97,11 @@ export function buildRetrievalTask(
   let validation: RetrievalContext;
   let test: RetrievalContext;
   if (options.strategy === "time" || options.strategy === "leave-last") {
-    validation = historyContext(spec, split.train, split.validation, itemRow);
-    test = historyContext(spec, [...split.train, ...split.validation], split.test, itemRow);
+    validation = historyContext(spec, split.train, split.validation, itemRow, attributes);
+    test = historyContext(spec, [...split.train, ...split.validation], split.test, itemRow, attributes);
   } else {
-    validation = ownHistoryContext(spec, split.validation, itemRow);
-    test = ownHistoryContext(spec, split.test, itemRow);
+    validation = ownHistoryContext(spec, split.validation, itemRow, attributes);
+    test = ownHistoryContext(spec, split.test, itemRow, attributes);
   }
   const validationPairs = pairsOf(validation.positives);
   return {
@@ -131,8 +134,9 @@ export function historyContext(
   history: InteractionEvent[],
   future: InteractionEvent[],
   itemRow: Map<string, number>,
+  attributes?: ReadonlyMap<string, Record<string, string>>,
 ): RetrievalContext {
-  const raw = aggregateUserFeatures(history, { sequenceLength: spec.sequenceLength });
+  const raw = aggregateUserFeatures(history, { sequenceLength: spec.sequenceLength, ...(attributes ? { attributes } : {}) });
   const futureUsers = new Set(future.map((e) => e.userId));
   const userIds = [...futureUsers].filter((id) => raw.has(id)).sort();
   const row = new Map(userIds.map((id, i) => [id, i]));
@@ -150,7 +154,12 @@ export function historyContext(
 }
 
 /** Each user's own events split in time: the earlier half is history, the later half the positives. */
-export function ownHistoryContext(spec: FeatureSpec, events: InteractionEvent[], itemRow: Map<string, number>): RetrievalContext {
+export function ownHistoryContext(
+  spec: FeatureSpec,
+  events: InteractionEvent[],
+  itemRow: Map<string, number>,
+  attributes?: ReadonlyMap<string, Record<string, string>>,
+): RetrievalContext {
   const byUser = new Map<string, InteractionEvent[]>();
   for (const e of events) {
     const list = byUser.get(e.userId);
@@ -165,7 +174,7 @@ export function ownHistoryContext(spec: FeatureSpec, events: InteractionEvent[],
     history.push(...list.slice(0, cut));
     future.push(...list.slice(cut));
   }
-  return historyContext(spec, history, future, itemRow);
+  return historyContext(spec, history, future, itemRow, attributes);
 }
 
 function emptyContext(userIds: string[], users: UserTensors): RetrievalContext {

@@ -307,7 +307,9 @@ export function assembleBatch(
     device: new Int32Array(n),
     recentItems: new Int32Array(n * L),
     recentPages: new Int32Array(n * L),
+    attributes: new Int32Array(n * (users.attributes.length / Math.max(1, users.count))),
   };
+  const A = users.attributes.length / Math.max(1, users.count);
   const bi = allocateItems(n, iw, items.category.length / Math.max(1, items.count));
   const itemIds = new Int32Array(n);
   for (let b = 0; b < n; b++) {
@@ -316,6 +318,7 @@ export function assembleBatch(
     const it = split.pairs.item[pair]!;
     bu.numeric.set(users.numeric.subarray(u * uw, (u + 1) * uw), b * uw);
     bu.device[b] = users.device[u]!;
+    bu.attributes.set(users.attributes.subarray(u * A, (u + 1) * A), b * A);
     const target = items.itemIndex[it]!;
     for (let l = 0; l < L; l++) {
       const item = users.recentItems[u * L + l]!;

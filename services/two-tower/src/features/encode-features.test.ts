@@ -55,6 +55,17 @@ describe("encoding", () => {
     expect(() => encodeItems(genres, [{ category: 7 as unknown as string }])).toThrow(/items\[0\]\.category must be a string or an array/);
   });
 
+  it("encodes user attributes as a bag of name=value tokens, sorted by name; none = OOV", () => {
+    const withAttributes = buildFeatureSpec({ users: [{ attributes: { country: "France", tier: "gold" } }, { attributes: { country: "Spain" } }], items: [] });
+    expect(withAttributes.user.attributeSlots).toBe(2);
+    expect(withAttributes.vocab.userAttribute.tokens).toEqual(["country=France", "country=Spain", "tier=gold"]);
+    const t = encodeUsers(withAttributes, [{ attributes: { tier: "gold", country: "Spain" } }, {}, { attributes: { country: "Peru" } }]);
+    expect(Array.from(t.attributes)).toEqual([3, 4, OOV_INDEX, PAD_INDEX, OOV_INDEX, PAD_INDEX]);
+    // The last training user's attributes are the ones fitted: round-trips through aggregateUserFeatures.
+    const raw = aggregateUserFeatures(data.events.slice(0, 5), { attributes: new Map([[data.events[0]!.userId, { country: "France" }]]) });
+    expect(raw.get(data.events[0]!.userId)!.attributes).toEqual({ country: "France" });
+  });
+
   it("left-pads short sequences with 0, keeps the most recent L, and marks unknown items OOV not padding", () => {
     const t = encodeUsers(tiny, [
       { recentInteractions: [{ itemId: "a", page: "home" }, { itemId: "new-item", page: "search" }] },

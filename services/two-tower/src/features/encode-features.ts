@@ -1,6 +1,6 @@
 import { FeatureEncodingError } from "./errors.js";
 import { CLIP, type FeatureSpec, type NumericFeature, OOV_INDEX, PAD_INDEX, type Vocabulary } from "./feature-spec.js";
-import { categoriesOf, ITEM_NUMERIC_FIELDS, type RawItemFeatures, type RawUserFeatures, USER_NUMERIC_FIELDS } from "./raw-features.js";
+import { attributeTokensOf, categoriesOf, ITEM_NUMERIC_FIELDS, type RawItemFeatures, type RawUserFeatures, USER_NUMERIC_FIELDS } from "./raw-features.js";
 
 export interface UserTensors {
   count: number;
@@ -12,6 +12,8 @@ export interface UserTensors {
   recentItems: Int32Array;
   /** count × sequenceLength, aligned with recentItems. */
   recentPages: Int32Array;
+  /** count × spec.user.attributeSlots: attribute tokens left-aligned, padded with 0; none = OOV in the first slot. */
+  attributes: Int32Array;
 }
 
 export interface ItemTensors {
@@ -64,7 +66,9 @@ export function encodeUsers(spec: FeatureSpec, users: RawUserFeatures[]): UserTe
     device: new Int32Array(n),
     recentItems: new Int32Array(n * L).fill(PAD_INDEX),
     recentPages: new Int32Array(n * L).fill(PAD_INDEX),
+    attributes: new Int32Array(n * spec.user.attributeSlots),
   };
+  const attributeSlots = spec.user.attributeSlots;
   users.forEach((user, row) => {
     const where = `users[${row}]`;
     if (user === null || typeof user !== "object") throw new FeatureEncodingError(`${where} must be an object`);
@@ -73,6 +77,14 @@ export function encodeUsers(spec: FeatureSpec, users: RawUserFeatures[]): UserTe
       out.numeric[row * width + col] = scale(feature, user[field], `${where}.${field}`);
     });
     out.device[row] = indexIn(spec.vocab.device, user.device, `${where}.device`);
+    if (user.attributes !== undefined && (user.attributes === null || typeof user.attributes !== "object" || Array.isArray(user.attributes))) {
+      throw new FeatureEncodingError(`${where}.attributes must be an object of name → value`);
+    }
+    const tokens = attributeTokensOf(user.attributes).slice(0, attributeSlots);
+    if (tokens.length === 0) out.attributes[row * attributeSlots] = OOV_INDEX;
+    tokens.forEach((token, i) => {
+      out.attributes[row * attributeSlots + i] = indexIn(spec.vocab.userAttribute, token, `${where}.attributes`);
+    });
     const recent = user.recentInteractions ?? [];
     if (!Array.isArray(recent)) throw new FeatureEncodingError(`${where}.recentInteractions must be an array`);
     const kept = recent.slice(-L);

@@ -13,7 +13,7 @@ const spec = buildFeatureSpec({ users: [...users.values()], items: [...items.val
 
 describe("feature spec", () => {
   it("declares the tensor inputs the ONNX towers use, with consistent sizes", () => {
-    expect(spec.inputs.user.map((i) => i.name)).toEqual(["numeric", "device", "recentItems", "recentPages"]);
+    expect(spec.inputs.user.map((i) => i.name)).toEqual(["numeric", "device", "recentItems", "recentPages", "attributes"]);
     expect(spec.inputs.item.map((i) => i.name)).toEqual(["numeric", "itemIndex", "page", "interaction", "category"]);
     expect(spec.inputs.user[0]!.shape).toEqual([-1, spec.user.numericSize]);
     expect(spec.inputs.user[2]!.shape).toEqual([-1, 8]);

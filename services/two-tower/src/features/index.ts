@@ -7,5 +7,5 @@ export { FeatureEncodingError, FeatureSpecError } from "./errors.js";
 export type { FeatureSpec, NumericFeature, TensorInput, Vocabulary } from "./feature-spec.js";
 export { buildFeatureSpec, CLIP, FEATURE_SPEC_VERSION, MAX_CATEGORY_SLOTS, OOV_INDEX, PAD_INDEX, parseFeatureSpec } from "./feature-spec.js";
 export type { RawInteraction, RawItemFeatures, RawUserFeatures } from "./raw-features.js";
-export { CATEGORY_SEPARATOR, categoriesOf, ITEM_NUMERIC_FIELDS, USER_NUMERIC_FIELDS } from "./raw-features.js";
+export { attributeTokensOf, CATEGORY_SEPARATOR, categoriesOf, ITEM_NUMERIC_FIELDS, USER_NUMERIC_FIELDS } from "./raw-features.js";
 export { rawInteractionFromProto, rawItemFeaturesFromProto, rawUserFeaturesFromProto } from "./raw-features-from-proto.js";

@@ -23,6 +23,17 @@ export interface RawUserFeatures {
   conversionRate?: number;
   /** Oldest first; the encoder keeps the most recent sequenceLength. */
   recentInteractions?: RawInteraction[];
+  /** Categorical attributes from a user attribute table (country, segment, ...), encoded as "name=value" tokens. */
+  attributes?: Record<string, string>;
+}
+
+/** The "name=value" tokens of a user's attributes, sorted by name (the order never depends on the table's). */
+export function attributeTokensOf(attributes: Record<string, unknown> | undefined): string[] {
+  if (!attributes) return [];
+  return Object.keys(attributes)
+    .sort()
+    .filter((k) => attributes[k] !== undefined && attributes[k] !== null && String(attributes[k]).trim() !== "")
+    .map((k) => `${k}=${String(attributes[k]).trim()}`);
 }
 
 export interface RawItemFeatures {
