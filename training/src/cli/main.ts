@@ -305,9 +305,15 @@ export function buildProgram(): Command {
     .option("--steps <n>", "timed steps", int("--steps"), DEFAULT_BENCHMARK_OPTIONS.steps)
     .option("--python <exe>", "Python with torch", DEFAULT_BENCHMARK_OPTIONS.python)
     .option("--no-kernels", "skip the per-kernel timings")
+    .option("--memory-users <n>", "users of the per-epoch memory run", int("--memory-users"), DEFAULT_MEMORY_BENCHMARK_OPTIONS.users)
+    .option("--memory-epochs <n>", "epochs of the per-epoch memory run", int("--memory-epochs"), DEFAULT_MEMORY_BENCHMARK_OPTIONS.epochs)
+    .option("--no-memory", "skip the per-epoch peak RSS run")
     .option("--out <file>", "also write the JSON here")
-    .action(async (flags: { users: number; dim: number; batchSize: number; steps: number; python: string; kernels: boolean; out?: string }) => {
-      const result = await runTrainingBenchmark({ ...DEFAULT_BENCHMARK_OPTIONS, ...flags });
+    .action(async (flags: { users: number; dim: number; batchSize: number; steps: number; python: string; kernels: boolean; memory: boolean; memoryUsers: number; memoryEpochs: number; out?: string }) => {
+      const throughput = await runTrainingBenchmark({ ...DEFAULT_BENCHMARK_OPTIONS, ...flags });
+      // Peak RSS per epoch: growth across epochs means something is retained (it was: see assignValues).
+      const memory = flags.memory ? await runMemoryBenchmark({ users: flags.memoryUsers, epochs: flags.memoryEpochs, seed: DEFAULT_MEMORY_BENCHMARK_OPTIONS.seed }) : undefined;
+      const result = { ...throughput, ...(memory ? { memory } : {}) };
       const json = `${JSON.stringify(result, null, 2)}\n`;
       if (flags.out) {
         await mkdir(path.dirname(path.resolve(flags.out)), { recursive: true });

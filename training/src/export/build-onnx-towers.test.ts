@@ -35,12 +35,15 @@ describe("ONNX towers", () => {
     expect(users.recentItems.some((v) => v === 0)).toBe(true);
     expect(task.spec.item.categorySlots).toBeGreaterThan(1);
     expect(items.category.some((v) => v === 0)).toBe(true);
+    expect(task.spec.user.attributeSlots).toBe(2);
+    expect(users.attributes.some((v) => v === 0)).toBe(true);
     const L = task.spec.sequenceLength;
     const userOnnx = await runOnnx(user, {
       numeric: new ort.Tensor("float32", users.numeric, [users.count, task.spec.user.numericSize]),
       device: new ort.Tensor("int32", users.device, [users.count, 1]),
       recentItems: new ort.Tensor("int32", users.recentItems, [users.count, L]),
       recentPages: new ort.Tensor("int32", users.recentPages, [users.count, L]),
+      attributes: new ort.Tensor("int32", users.attributes, [users.count, task.spec.user.attributeSlots]),
     });
     const itemOnnx = await runOnnx(item, {
       numeric: new ort.Tensor("float32", items.numeric, [items.count, task.spec.item.numericSize]),

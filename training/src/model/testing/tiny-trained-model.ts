@@ -16,7 +16,11 @@ export async function tinyTrainedModel(
     ...item,
     category: [item.category, ...(i % 3 === 0 ? [CATEGORIES[i % CATEGORIES.length]!] : []), ...(i % 6 === 0 ? ["gifts"] : [])].join("|"),
   }));
-  const task = buildRetrievalTask(data.events, { strategy: "time", seed: 3, itemAttributes, sequenceLength: 8 });
+  // Users carry one or two attributes, so the attribute bag has padded slots too.
+  const userAttributes = new Map(
+    data.users.map((u, i): [string, Record<string, string>] => [u.userId, { region: `r${i % 4}`, ...(i % 2 === 0 ? { tier: i % 3 === 0 ? "gold" : "basic" } : {}) }]),
+  );
+  const task = buildRetrievalTask(data.events, { strategy: "time", seed: 3, itemAttributes, userAttributes, sequenceLength: 8 });
   const config = towerConfigFromSpec(task.spec, { dim: options.dim ?? 16, hidden: 24, embedding: { item: 8, page: 4, device: 4, interaction: 4, category: 4 } });
   const result = await trainTwoTower(config, task.training, { ...DEFAULT_TRAIN_OPTIONS, epochs: 1, batchSize: 64, seed: 11, ...overrides }, options.hooks);
   return { task, config, result };
