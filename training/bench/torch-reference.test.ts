@@ -1,18 +1,9 @@
-import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { hasTorch } from "./has-torch.js";
 import { loadDataset } from "../src/cli/load-dataset.js";
 import { parseRunConfig } from "../src/cli/run-config.js";
 import { trainAndEvaluate } from "../src/cli/run-training.js";
 import { runTorchReference } from "./torch-reference.js";
-
-function hasTorch(): boolean {
-  try {
-    execFileSync("python3", ["-c", "import torch"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("runTorchReference", () => {
   it.skipIf(!hasTorch())("trains the PyTorch two-tower on the tfjs run's split and scores it with the same metrics", async () => {

@@ -40,6 +40,16 @@ function usersCount(value: string): number {
   return Number(value);
 }
 
+/** A command's JSON result: to stdout, and to `out` as well when given. */
+async function printJson(result: unknown, out?: string): Promise<void> {
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  if (out) {
+    await mkdir(path.dirname(path.resolve(out)), { recursive: true });
+    await writeFile(out, json);
+  }
+  process.stdout.write(json);
+}
+
 function gitCommit(): string | undefined {
   try {
     return execFileSync("git", ["rev-parse", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim() || undefined;
@@ -291,9 +301,7 @@ export function buildProgram(): Command {
         params: run.trainOptions,
       };
       run.result.model.dispose();
-      const json = `${JSON.stringify(result, null, 2)}\n`;
-      if (out) await writeFile(out, json);
-      process.stdout.write(json);
+      await printJson(result, out);
     });
 
   program
@@ -313,13 +321,7 @@ export function buildProgram(): Command {
       const throughput = await runTrainingBenchmark({ ...DEFAULT_BENCHMARK_OPTIONS, ...flags });
       // Peak RSS per epoch: growth across epochs means something is retained (it was: see assignValues).
       const memory = flags.memory ? await runMemoryBenchmark({ users: flags.memoryUsers, epochs: flags.memoryEpochs, seed: DEFAULT_MEMORY_BENCHMARK_OPTIONS.seed }) : undefined;
-      const result = { ...throughput, ...(memory ? { memory } : {}) };
-      const json = `${JSON.stringify(result, null, 2)}\n`;
-      if (flags.out) {
-        await mkdir(path.dirname(path.resolve(flags.out)), { recursive: true });
-        await writeFile(flags.out, json);
-      }
-      process.stdout.write(json);
+      await printJson({ ...throughput, ...(memory ? { memory } : {}) }, flags.out);
     });
 
   program
