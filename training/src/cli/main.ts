@@ -239,7 +239,12 @@ export function buildProgram(): Command {
       if (flags.promoteIfBetter && !flags.publish) throw new InvalidArgumentError("--promote-if-better needs --publish");
       const config = await runConfigFrom(flags);
       const summary = await runTraining(config, { salt: salt(flags.salt), gitCommit: gitCommit(), progress: flags.progress });
-      const result: Record<string, unknown> = { out: summary.out, metrics: summary.headlineMetrics };
+      const result: Record<string, unknown> = {
+        out: summary.out,
+        metrics: summary.headlineMetrics,
+        split: splitName(config),
+        coverage: coverage(summary.run.task.test, summary.run.test.model),
+      };
       if (flags.publish) {
         const registry = registryFromConfig(readRegistryConfig(process.env));
         result.published = await publishModelDirectory(registry, summary.out, { name: config.name, promoteIfBetter: flags.promoteIfBetter, alias: flags.alias });
