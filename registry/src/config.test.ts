@@ -21,8 +21,16 @@ describe("readRegistryConfig", () => {
     expect([registry.backend, registry.location]).toEqual(["mlflow", "http://mlflow:5000"]);
   });
 
+  it("treats an empty variable as unset", () => {
+    expect(readRegistryConfig({ FUNNEL_REGISTRY: "", FUNNEL_REGISTRY_DIR: "", FUNNEL_REGISTRY_ACTOR: "ci" }, "/srv/app")).toMatchObject({
+      backend: "file",
+      dataDir: path.resolve("/srv/app/.data/registry"),
+    });
+  });
+
   it("names the variable to fix", () => {
-    expect(() => readRegistryConfig({ FUNNEL_REGISTRY: "s3" })).toThrow(/FUNNEL_REGISTRY=s3 is invalid/);
+    expect(() => readRegistryConfig({ FUNNEL_REGISTRY: "s3" })).toThrow(/invalid env FUNNEL_REGISTRY \(backend\): must be one of file, mlflow, got "s3"/);
+    expect(() => readRegistryConfig({ FUNNEL_REGISTRY: "s3" })).toThrow(InvalidArgumentError);
     expect(() => readRegistryConfig({ FUNNEL_REGISTRY: "mlflow" })).toThrow(/set MLFLOW_TRACKING_URI/);
     expect(() => readRegistryConfig({ FUNNEL_REGISTRY: "mlflow", MLFLOW_TRACKING_URI: "file:///tmp/mlruns" })).toThrow(InvalidArgumentError);
   });

@@ -1,5 +1,6 @@
 import os from "node:os";
 import path from "node:path";
+import { ConfigError, loadConfig, setting, type ConfigOf } from "@funnel/settings";
 import { InvalidArgumentError } from "./errors.js";
 import { FileRegistry } from "./file-registry.js";
 import { MlflowRegistry } from "./mlflow-registry.js";
@@ -16,13 +17,43 @@ export interface RegistryConfig {
   actor: string;
 }
 
-/** Every setting, its environment variable, default and meaning — declared once. */
-export const REGISTRY_SETTINGS = {
-  backend: { env: "FUNNEL_REGISTRY", default: "file", help: "registry backend: file | mlflow" },
-  dataDir: { env: "FUNNEL_REGISTRY_DIR", default: ".data/registry", help: "file backend data directory (relative to the cwd)" },
-  mlflowUrl: { env: "MLFLOW_TRACKING_URI", default: undefined, help: "MLflow tracking server URL, e.g. http://127.0.0.1:5000" },
-  actor: { env: "FUNNEL_REGISTRY_ACTOR", default: "<user>@<host>", help: "who is recorded in the audit trail" },
-} as const;
+/**
+ * The registry's settings, declared with the same builders as every other setting (@funnel/settings, which
+ * has no dependencies, so the registry stays independent of the serving runtime). The CLI and training read
+ * them from env; the serving runtime includes this group in its settings, so `--help` lists them and flags
+ * work too.
+ */
+export const registrySettings = {
+  backend: setting.oneOf({
+    env: "FUNNEL_REGISTRY",
+    flag: "--registry",
+    default: "file",
+    values: ["file", "mlflow"] as const,
+    description: "Model registry backend: file (a directory on disk) or mlflow (an MLflow tracking server).",
+  }),
+  dataDir: setting.text({
+    env: "FUNNEL_REGISTRY_DIR",
+    flag: "--registry-dir",
+    default: ".data/registry",
+    description: "File registry: data directory (relative to the working directory).",
+  }),
+  mlflowUrl: setting.text({
+    env: "MLFLOW_TRACKING_URI",
+    flag: "--mlflow-tracking-uri",
+    default: "",
+    allowEmpty: true,
+    description: "MLflow registry: tracking server URL, e.g. http://127.0.0.1:5000 (started with --serve-artifacts).",
+  }),
+  actor: setting.text({
+    env: "FUNNEL_REGISTRY_ACTOR",
+    flag: "--registry-actor",
+    default: "",
+    allowEmpty: true,
+    description: "Who is recorded in the registry's audit trail; empty means <user>@<host>.",
+  }),
+};
+
+export type RegistrySettingsValues = ConfigOf<typeof registrySettings>;
 
 function defaultActor(): string {
   let user = "unknown";
@@ -34,39 +65,48 @@ function defaultActor(): string {
   return `${user}@${os.hostname()}`;
 }
 
-/** Reads and validates the registry configuration from the environment once. */
-export function readRegistryConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): RegistryConfig {
-  const backend = env[REGISTRY_SETTINGS.backend.env] || REGISTRY_SETTINGS.backend.default;
-  if (backend !== "file" && backend !== "mlflow") {
-    throw new InvalidArgumentError(`${REGISTRY_SETTINGS.backend.env}=${backend} is invalid; use "file" or "mlflow"`);
-  }
-  const mlflowUrl = env[REGISTRY_SETTINGS.mlflowUrl.env] || undefined;
+/** Turns loaded registry settings into a validated RegistryConfig (paths resolved against cwd). */
+export function registryConfigFrom(values: RegistrySettingsValues, cwd: string = process.cwd()): RegistryConfig {
   const config: RegistryConfig = {
-    backend,
-    dataDir: path.resolve(cwd, env[REGISTRY_SETTINGS.dataDir.env] || REGISTRY_SETTINGS.dataDir.default),
-    mlflowUrl,
-    actor: env[REGISTRY_SETTINGS.actor.env] || defaultActor(),
+    backend: values.backend,
+    dataDir: path.resolve(cwd, values.dataDir),
+    mlflowUrl: values.mlflowUrl || undefined,
+    actor: values.actor || defaultActor(),
   };
   validateRegistryConfig(config);
   return config;
 }
 
+/** Reads and validates the registry configuration from the environment once (CLI, training). */
+export function readRegistryConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): RegistryConfig {
+  // An empty variable means unset here, as it always has for these variables (`FUNNEL_REGISTRY= npm run ...`).
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ""));
+  let values: RegistrySettingsValues;
+  try {
+    values = loadConfig(registrySettings, { env: set });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+  return registryConfigFrom(values, cwd);
+}
+
 function validateRegistryConfig(config: RegistryConfig): void {
   if (config.backend === "mlflow") {
     if (!config.mlflowUrl) {
-      throw new InvalidArgumentError(`the mlflow registry backend needs a server URL: set ${REGISTRY_SETTINGS.mlflowUrl.env} (e.g. http://127.0.0.1:5000)`);
+      throw new InvalidArgumentError(`the mlflow registry backend needs a server URL: set ${registrySettings.mlflowUrl.env} (e.g. http://127.0.0.1:5000)`);
     }
     let url: URL;
     try {
       url = new URL(config.mlflowUrl);
     } catch {
-      throw new InvalidArgumentError(`${REGISTRY_SETTINGS.mlflowUrl.env}=${config.mlflowUrl} is not a URL; expected e.g. http://127.0.0.1:5000`);
+      throw new InvalidArgumentError(`${registrySettings.mlflowUrl.env}=${config.mlflowUrl} is not a URL; expected e.g. http://127.0.0.1:5000`);
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new InvalidArgumentError(`${REGISTRY_SETTINGS.mlflowUrl.env}=${config.mlflowUrl} must be an http(s) URL of a tracking server started with --serve-artifacts`);
+      throw new InvalidArgumentError(`${registrySettings.mlflowUrl.env}=${config.mlflowUrl} must be an http(s) URL of a tracking server started with --serve-artifacts`);
     }
   }
-  if (!config.actor) throw new InvalidArgumentError(`actor must not be empty; set ${REGISTRY_SETTINGS.actor.env}`);
+  if (!config.actor) throw new InvalidArgumentError(`actor must not be empty; set ${registrySettings.actor.env}`);
 }
 
 export interface RegistryTuning {

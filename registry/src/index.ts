@@ -14,8 +14,8 @@ export type {
   VersionRef,
 } from "./model-registry.js";
 export { parseVersionRef, assertValidAlias } from "./model-registry.js";
-export { registryFromConfig, readRegistryConfig, REGISTRY_SETTINGS } from "./config.js";
-export type { RegistryConfig, RegistryTuning } from "./config.js";
+export { registryFromConfig, readRegistryConfig, registryConfigFrom, registrySettings } from "./config.js";
+export type { RegistryConfig, RegistryTuning, RegistrySettingsValues } from "./config.js";
 export { registerAndMaybePromote, rollbackAlias, decidePromotion } from "./register-and-maybe-promote.js";
 export type { PromotionPolicy, PromotionDecision, RegisterResult } from "./register-and-maybe-promote.js";
 export {

@@ -31,10 +31,16 @@ export class NotFoundError extends ServiceError {
   }
 }
 
-/** RESOURCE_EXHAUSTED: a size or count limit was exceeded, or the server is over capacity. */
+/**
+ * RESOURCE_EXHAUSTED: a size or count limit was exceeded, or the server is over capacity. With `retryAfterMs`
+ * (over capacity: worth retrying) the boundary also sends the standard `grpc-retry-pushback-ms` trailer, which
+ * grpc clients with a retry policy honour.
+ */
 export class ResourceExhaustedError extends ServiceError {
-  constructor(message: string) {
-    super(status.RESOURCE_EXHAUSTED, message);
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options?: { retryAfterMs?: number; cause?: unknown }) {
+    super(status.RESOURCE_EXHAUSTED, message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 

@@ -1,7 +1,15 @@
 export { ServingServer, exitOnSignals } from "./serving-server.js";
 export type { ServiceDefinition, ServiceHandlers, ServingServerOptions } from "./serving-server.js";
 export { CallContext } from "./call-context.js";
-export { loadConfig, formatConfigHelp, setting, servingSettings, ConfigError } from "./config.js";
+export { ContextValues, createContextKey, modelVersionKey, requestIdKey } from "./context-values.js";
+export type { ContextKey } from "./context-values.js";
+export { composeServerMiddleware } from "./server-middleware.js";
+export type { CallHandler, MethodInfo, ServerCall, ServerMiddleware } from "./server-middleware.js";
+export { StatusError } from "./middleware/error-boundary-middleware.js";
+export { REQUEST_ID_HEADER } from "./middleware/request-logging-middleware.js";
+export { loadConfig, formatConfigHelp, distinctSettings, setting, servingSettings, ConfigError } from "./config.js";
+export { modelSettings, registrySettings, pseudonymSettings, slotSettings } from "./model-settings.js";
+export type { ModelConfig } from "./model-settings.js";
 export type { ConfigOf, ConfigSource, ServingConfig, SettingSpec, SettingsSpec } from "./config.js";
 export {
   ServiceError,
@@ -20,7 +28,13 @@ export type { MicroBatcherOptions } from "./micro-batcher.js";
 export { ResponseCache } from "./response-cache.js";
 export type { ResponseCacheOptions } from "./response-cache.js";
 export { ServingMetrics } from "./serving-metrics.js";
+export type { CallMetricLabel } from "./serving-metrics.js";
 export { createLogger } from "./logger.js";
 export type { Logger } from "./logger.js";
-export { runServices, main } from "./service-module.js";
-export type { ServiceModule, RunningServices } from "./service-module.js";
+export { runServices, main, settingsOf } from "./service-module.js";
+export type { ServiceModule, RunningServices, ModuleLoader, ModuleLifecycle } from "./service-module.js";
+export type { SharedResources, RunOptions, ProcessConfig } from "./service-module.js";
+export { ModelSlot } from "./model-slot.js";
+export type { ModelSource, ServableModel, ModelLease, LoadedVersion, ModelSlotStatus, ModelSlotOptions } from "./model-slot.js";
+export { ModelHub, registryFromModelConfig } from "./model-hub.js";
+export type { SlotRequest } from "./model-hub.js";

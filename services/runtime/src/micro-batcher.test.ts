@@ -17,17 +17,50 @@ describe("MicroBatcher", () => {
     expect(batches).toEqual([[1, 2, 3], [4, 5, 6]]);
   });
 
-  it("runs a partial batch after maxDelayMs", async () => {
+  it("while idle, runs what was submitted in the same turn together, without waiting maxDelayMs", async () => {
     const batches: string[][] = [];
-    const batcher = new MicroBatcher<string, string>({ maxBatchSize: 100, maxDelayMs: 20, run: async (inputs) => {
+    const batcher = new MicroBatcher<string, string>({ maxBatchSize: 100, maxDelayMs: 10_000, run: async (inputs) => {
         batches.push(inputs);
         return inputs.map((s) => s.toUpperCase());
       },
     });
-    const started = Date.now();
     expect(await Promise.all([batcher.submit("a"), batcher.submit("b")])).toEqual(["A", "B"]);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
     expect(batches).toEqual([["a", "b"]]);
+  });
+
+  it("while a batch runs, collects new items and runs them when it finishes (or after maxDelayMs)", async () => {
+    const batches: string[][] = [];
+    let finishFirst: () => void = () => {};
+    const batcher = new MicroBatcher<string, string>({ maxBatchSize: 100, maxDelayMs: 10_000, run: async (inputs) => {
+        batches.push(inputs);
+        if (batches.length === 1) await new Promise<void>((resolve) => (finishFirst = resolve));
+        return inputs.map((s) => s.toUpperCase());
+      },
+    });
+    const first = batcher.submit("a");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batcher.active).toBe(1);
+    const later = [batcher.submit("b"), batcher.submit("c")];
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batcher.queued).toBe(2);
+    finishFirst();
+    expect(await Promise.all([first, ...later])).toEqual(["A", "B", "C"]);
+    expect(batches).toEqual([["a"], ["b", "c"]]);
+
+    const timed = new MicroBatcher<string, string>({ maxBatchSize: 100, maxDelayMs: 20, run: async (inputs) => {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return inputs;
+      },
+    });
+    void timed.submit("x");
+    await new Promise((resolve) => setImmediate(resolve));
+    const started = Date.now();
+    const waiting = timed.submit("y");
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    // maxDelayMs (20) passed while the first batch (200 ms) still ran: "y" started in a batch of its own.
+    expect(timed.active).toBe(2);
+    expect(await waiting).toBe("y");
+    expect(Date.now() - started).toBeLessThan(400);
   });
 
   it("fails only the item whose result is an Error", async () => {

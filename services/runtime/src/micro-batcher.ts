@@ -1,11 +1,16 @@
 // Collects single requests into batches for a model that is cheaper per item in batches (Triton-style
-// dynamic batching): a batch runs when it reaches maxBatchSize or when the oldest item has waited maxDelayMs.
+// dynamic batching). A batch runs when it reaches maxBatchSize; otherwise, while the model is idle, at the
+// end of the current event-loop turn (so items submitted together run together and a lone call pays no
+// delay), and while a batch is running, when that batch finishes or the oldest item has waited maxDelayMs.
+import { ResourceExhaustedError } from "./errors.js";
 
 export interface MicroBatcherOptions<In, Out> {
   maxBatchSize: number;
   maxDelayMs: number;
   /** Largest number of items waiting; beyond it submit() rejects at once (back-pressure, not unbounded memory). */
   maxQueue?: number;
+  /** Retry hint sent with QueueFullError; default twice maxDelayMs, at least 10 ms. */
+  retryAfterMs?: number;
   /** Must return exactly one result per input, in order; a per-item Error fails only that item. */
   run: (inputs: In[]) => Promise<(Out | Error)[]>;
 }
@@ -17,14 +22,13 @@ interface Pending<In, Out> {
   signal?: AbortSignal;
 }
 
-/** Thrown by submit() when the queue is full. */
-export class QueueFullError extends Error {
-  override name = "QueueFullError";
-}
+/** Thrown by submit() when the queue is full. gRPC: RESOURCE_EXHAUSTED, with a retry hint (grpc-retry-pushback-ms). */
+export class QueueFullError extends ResourceExhaustedError {}
 
 export class MicroBatcher<In, Out> {
   private queue: Pending<In, Out>[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private running = 0;
 
   constructor(private readonly options: MicroBatcherOptions<In, Out>) {
@@ -45,11 +49,13 @@ export class MicroBatcher<In, Out> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const maxQueue = this.options.maxQueue ?? Number.POSITIVE_INFINITY;
     if (this.queue.length >= maxQueue) {
-      return Promise.reject(new QueueFullError(`batch queue is full (${maxQueue} waiting); retry later`));
+      const retryAfterMs = this.options.retryAfterMs ?? Math.max(10, 2 * this.options.maxDelayMs);
+      return Promise.reject(new QueueFullError(`server is over capacity: batch queue is full (${maxQueue} waiting); retry in about ${retryAfterMs} ms`, { retryAfterMs }));
     }
     return new Promise<Out>((resolve, reject) => {
       this.queue.push({ input, resolve, reject, signal });
       if (this.queue.length >= this.options.maxBatchSize) this.flush();
+      else if (this.running === 0) this.immediate ??= setImmediate(() => this.flush());
       else this.timer ??= setTimeout(() => this.flush(), this.options.maxDelayMs);
     });
   }
@@ -57,7 +63,9 @@ export class MicroBatcher<In, Out> {
   /** Runs everything queued now, in batches of at most maxBatchSize. */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxBatchSize);
       void this.execute(batch);
@@ -86,6 +94,8 @@ export class MicroBatcher<In, Out> {
       for (const item of live) item.reject(error);
     } finally {
       this.running--;
+      // Items that queued while this batch ran have waited long enough: run them now.
+      if (this.running === 0 && this.queue.length > 0) this.flush();
     }
   }
 }

@@ -1,26 +1,37 @@
 import * as grpc from "@grpc/grpc-js";
-import { type AnalyzeRequest, PageType, SentimentLabel, SentimentServiceClient, SentimentServiceService, type AnalyzeResponse } from "@funnel/proto";
+import {
+  type AnalyzeRequest,
+  PageType,
+  SentimentLabel,
+  SentimentResult,
+  SentimentServiceClient,
+  SentimentServiceService,
+  type AnalyzeResponse,
+} from "@funnel/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkHealth, fileContainingSymbolByReflection, listServicesByReflection } from "./testing/index.js";
 import { createLogger } from "./logger.js";
 import { InvalidArgumentError } from "./errors.js";
 import { ServingServer } from "./serving-server.js";
 import type { CallContext } from "./call-context.js";
+import { modelVersionKey } from "./context-values.js";
 
 // A fixture service on the real SentimentService definition whose handlers exercise the runtime's behaviour.
 // Text commands select the behaviour: "ok", "bad", "boom", "spin" (CPU loop that checks for cancellation),
 // "slow:<ms>".
 function analyzeResponse(text: string): AnalyzeResponse {
   return {
-    result: { label: SentimentLabel.SENTIMENT_LABEL_NEUTRAL, score: 0, confidence: 1, method: 1, contributions: [], ruleSetVersion: text },
+    // fromPartial: fields added to SentimentResult later take their defaults here.
+    result: SentimentResult.fromPartial({ label: SentimentLabel.SENTIMENT_LABEL_NEUTRAL, score: 0, confidence: 1, method: 1, ruleSetVersion: text }),
     model: { name: "fixture", version: "7" },
   };
 }
 
-const observed = { spinStoppedBy: undefined as string | undefined };
+const observed = { spinStoppedBy: undefined as string | undefined, signals: [] as AbortSignal[] };
 
 async function analyze(request: AnalyzeRequest, ctx: CallContext): Promise<AnalyzeResponse> {
-  ctx.modelVersion = "7";
+  ctx.values.set(modelVersionKey, "7");
+  observed.signals.push(ctx.signal);
   const text = request.text;
   if (text === "bad") throw new InvalidArgumentError("text", "must be a sentence");
   if (text === "boom") throw new Error("secret internal detail");
@@ -96,6 +107,23 @@ describe("ServingServer", () => {
     expect(response.result?.ruleSetVersion).toBe("ok");
   });
 
+  it("aborts a call the client cancels, and never the signal of a call already answered", async () => {
+    await startFixture();
+    observed.signals = [];
+    await Promise.all(Array.from({ length: 20 }, () => call("ok")));
+    // grpc-js reports every finished call as "cancelled" once its status is sent; that is not the client's cancel.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(observed.signals).toHaveLength(20);
+    expect(observed.signals.filter((signal) => signal.aborted)).toHaveLength(0);
+
+    observed.spinStoppedBy = undefined;
+    const pending = client!.analyze({ text: "spin", page: PageType.PAGE_TYPE_HOME }, () => undefined);
+    await waitFor(() => observed.signals.length === 21);
+    pending.cancel();
+    await waitFor(() => observed.spinStoppedBy !== undefined);
+    expect(observed.spinStoppedBy).toBe("CancelledError");
+  });
+
   it("reports NOT_SERVING and answers UNAVAILABLE until the service is marked ready", async () => {
     const { address, name, server } = await startFixture({ ready: false });
     expect(await checkHealth(address, name)).toBe("NOT_SERVING");
@@ -132,6 +160,17 @@ describe("ServingServer", () => {
     await waitFor(() => observed.spinStoppedBy !== undefined);
     expect(observed.spinStoppedBy).toBe("DeadlineExceededError");
     expect(server!.inFlightCalls).toBe(0);
+  });
+
+  it("stops the handler's work when the client cancels the call", async () => {
+    await startFixture();
+    observed.spinStoppedBy = undefined;
+    const pending = client!.analyze({ text: "spin", page: PageType.PAGE_TYPE_HOME }, () => undefined);
+    await waitFor(() => server!.inFlightCalls === 1);
+    pending.cancel();
+    await waitFor(() => observed.spinStoppedBy !== undefined);
+    expect(observed.spinStoppedBy).toBe("CancelledError");
+    await waitFor(() => server!.inFlightCalls === 0);
   });
 
   it("refuses a request over the size limit with RESOURCE_EXHAUSTED", async () => {

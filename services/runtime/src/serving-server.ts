@@ -1,16 +1,21 @@
-// gRPC server bootstrap shared by every service: typed handlers with a call context, one error boundary,
-// deadlines, metrics, standard health (NOT_SERVING until models are loaded), reflection, graceful shutdown.
-import path from "node:path";
+// gRPC server bootstrap shared by every service: typed handlers with a call context, a middleware chain
+// (request id and logging, metrics, the error boundary, drain/readiness, deadlines, then any added with
+// use()), standard health (NOT_SERVING until models are loaded), reflection, graceful shutdown.
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation, protoPath as healthProtoPath } from "grpc-health-check";
-import { PROTO_FILES, PROTO_ROOT } from "@funnel/proto";
+import { HealthImplementation } from "grpc-health-check";
+import { DESCRIPTOR_SET_FILES } from "@funnel/proto";
 import type { Logger } from "pino";
 import { CallContext } from "./call-context.js";
-import type { ServingConfig } from "./config.js";
+import { ConfigError, servingSettings, type ServingConfig, type SettingSpec } from "./config.js";
 import { errorToStatus } from "./error-boundary.js";
-import { CancelledError, DeadlineExceededError, UnavailableError } from "./errors.js";
+import { CancelledError } from "./errors.js";
+import { deadlineMiddleware } from "./middleware/deadline-middleware.js";
+import { StatusError, errorBoundaryMiddleware } from "./middleware/error-boundary-middleware.js";
+import { metricsMiddleware } from "./middleware/metrics-middleware.js";
+import { requestLoggingMiddleware } from "./middleware/request-logging-middleware.js";
+import { ServingGate, type ServingState } from "./middleware/serving-gate.js";
+import { chainServerMiddleware, type CallHandler, type MethodInfo, type ServerMiddleware } from "./server-middleware.js";
+import { ReflectionService } from "./reflection-service.js";
 import { ServingMetrics } from "./serving-metrics.js";
 
 /** A generated grpc-js service definition (ts-proto `outputServices=grpc-js`), e.g. SentimentServiceService. */
@@ -34,17 +39,21 @@ export interface ServingServerOptions {
   metrics?: ServingMetrics;
 }
 
-const DEADLINE_CANCEL_TOLERANCE_MS = 50;
-
-type State = "new" | "serving" | "draining" | "stopped";
+/** One served method: its info, its handler, and (from start()) its middleware chain. */
+interface Route {
+  info: MethodInfo;
+  handler: CallHandler;
+  run: CallHandler | undefined;
+}
 
 export class ServingServer {
   readonly metrics: ServingMetrics;
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ "": "NOT_SERVING" });
-  private readonly ready = new Map<string, boolean>();
-  private readonly inFlight = new Set<AbortController>();
-  private state: State = "new";
+  private readonly gate = new ServingGate();
+  private readonly ready = this.gate.ready;
+  private readonly routes: Route[] = [];
+  private readonly middleware: ServerMiddleware[];
   private closeMetrics: (() => Promise<void>) | undefined;
 
   constructor(private readonly options: ServingServerOptions) {
@@ -54,6 +63,28 @@ export class ServingServer {
       "grpc.max_send_message_length": options.config.maxMessageBytes,
     });
     this.health.addToServer(this.server);
+    // Outermost first. The request id and logging wrap everything, so every outcome carries the id; metrics
+    // see every call with its final status; below the boundary anything may be thrown.
+    this.middleware = [requestLoggingMiddleware, metricsMiddleware(this.metrics), errorBoundaryMiddleware, this.gate.middleware, deadlineMiddleware];
+  }
+
+  private get state(): ServingState {
+    return this.gate.state;
+  }
+
+  private set state(state: ServingState) {
+    this.gate.state = state;
+  }
+
+  /**
+   * Adds a middleware layer inside the built-in ones (request id and logging, metrics, error boundary,
+   * drain/readiness, deadlines) and inside layers added before it; it sees every call that passed the
+   * readiness check, for every service. Before start() only.
+   */
+  use(middleware: ServerMiddleware): this {
+    if (this.state !== "new") throw new Error("middleware must be added before start()");
+    this.middleware.push(middleware);
+    return this;
   }
 
   /**
@@ -65,18 +96,24 @@ export class ServingServer {
     const name = serviceNameOf(definition);
     const implementation: grpc.UntypedServiceImplementation = {};
     for (const [key, method] of Object.entries(definition)) {
-      const handler = (handlers as Record<string, (...args: any[]) => Promise<unknown>>)[key];
+      const handler = (handlers as Record<string, (request: unknown, ctx: CallContext) => Promise<unknown>>)[key];
       if (!handler) throw new Error(`${name}: no handler for ${key}`);
       if (method.responseStream) throw new Error(`${name}.${key}: server streaming is not supported by this runtime`);
-      const shortName = `${name.slice(name.lastIndexOf(".") + 1)}/${method.path.split("/")[2]}`;
+      const info: MethodInfo = {
+        service: name,
+        name: `${name.slice(name.lastIndexOf(".") + 1)}/${method.path.split("/")[2]}`,
+        path: method.path,
+        requestStream: method.requestStream,
+      };
+      const route: Route = { info, handler: (call, ctx) => handler(call.request, ctx), run: undefined };
+      this.routes.push(route);
       implementation[key] = method.requestStream
         ? (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-            const { ctx, release } = this.openCall(shortName, call);
-            this.respond(name, ctx, release, () => handler(readMessages(call, ctx.signal), ctx), callback);
+            const ctx = this.openCall(info, call);
+            this.respond(route, ctx, readMessages(call, ctx), callback);
           }
         : (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-            const { ctx, release } = this.openCall(shortName, call);
-            this.respond(name, ctx, release, () => handler(call.request, ctx), callback);
+            this.respond(route, this.openCall(info, call), call.request, callback);
           };
     }
     this.server.addService(definition, implementation);
@@ -95,18 +132,26 @@ export class ServingServer {
   /** Binds the gRPC port (and the metrics port unless disabled). Resolves with the bound ports. */
   async start(): Promise<{ port: number; metricsPort: number | undefined }> {
     if (this.state !== "new") throw new Error("server already started");
+    for (const route of this.routes) route.run = chainServerMiddleware(this.middleware, route.handler);
+    this.metrics.fixLabels();
     this.addReflection();
     const { host, port, metricsPort } = this.options.config;
     const bound = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
-        error ? reject(new Error(`cannot bind gRPC port ${host}:${port}: ${error.message}`)) : resolve(p),
+        error ? reject(portError(servingSettings.port, host, port, error)) : resolve(p),
       );
     });
     let metricsBound: number | undefined;
     if (metricsPort >= 0) {
-      const metrics = await this.metrics.listen(host, metricsPort);
-      metricsBound = metrics.port;
-      this.closeMetrics = metrics.close;
+      try {
+        const metrics = await this.metrics.listen(host, metricsPort);
+        metricsBound = metrics.port;
+        this.closeMetrics = metrics.close;
+      } catch (error) {
+        this.server.forceShutdown();
+        this.state = "stopped";
+        throw portError(servingSettings.metricsPort, host, metricsPort, error as Error);
+      }
     }
     this.state = "serving";
     this.publishHealth();
@@ -116,7 +161,7 @@ export class ServingServer {
 
   /** Calls being handled now. */
   get inFlightCalls(): number {
-    return this.inFlight.size;
+    return this.gate.inFlightCalls;
   }
 
   /**
@@ -128,12 +173,12 @@ export class ServingServer {
     const wasServing = this.state === "serving";
     this.state = "draining";
     this.publishHealth();
-    this.options.log.info({ inFlight: this.inFlight.size }, "shutting down: draining in-flight calls");
+    this.options.log.info({ inFlight: this.gate.inFlightCalls }, "shutting down: draining in-flight calls");
     if (wasServing) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          this.options.log.warn({ inFlight: this.inFlight.size }, "grace period over: cancelling remaining calls");
-          for (const controller of this.inFlight) controller.abort(new CancelledError("server shutting down"));
+          this.options.log.warn({ inFlight: this.gate.inFlightCalls }, "grace period over: cancelling remaining calls");
+          this.gate.abortInFlight(new CancelledError("server shutting down"));
           this.server.forceShutdown();
           resolve();
         }, this.options.config.shutdownGraceMs);
@@ -158,79 +203,54 @@ export class ServingServer {
   }
 
   private addReflection(): void {
-    const healthRoot = path.resolve(path.dirname(healthProtoPath), "../..");
-    const definition = protoLoader.loadSync([...PROTO_FILES, "health/v1/health.proto"], {
-      includeDirs: [PROTO_ROOT, healthRoot],
-      keepCase: true,
-    });
-    new ReflectionService(definition, { services: [...this.ready.keys(), "grpc.health.v1.Health"] }).addToServer(this.server);
+    ReflectionService.fromDescriptorSetFiles(DESCRIPTOR_SET_FILES, [...this.ready.keys(), "grpc.health.v1.Health"]).addToServer(this.server);
   }
 
-  private openCall(
-    method: string,
-    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>,
-  ): { ctx: CallContext; release: () => void } {
-    const controller = new AbortController();
+  private openCall(info: MethodInfo, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>): CallContext {
     const deadline = call.getDeadline();
     const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-    const hasDeadline = Number.isFinite(deadlineMs);
-    let timer: NodeJS.Timeout | undefined;
-    if (hasDeadline) {
-      timer = setTimeout(() => controller.abort(new DeadlineExceededError()), Math.max(0, deadlineMs - Date.now()));
-    }
-    call.on("cancelled", () => {
-      // A client cancels its own call when its deadline passes, slightly before the server's copy of the
-      // deadline (computed on arrival) runs out; a cancel that close to the deadline is the deadline.
-      const expired = hasDeadline && Date.now() >= deadlineMs - DEADLINE_CANCEL_TOLERANCE_MS;
-      controller.abort(expired ? new DeadlineExceededError() : new CancelledError("the client cancelled the call"));
-    });
-    controller.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
-    this.inFlight.add(controller);
-    const log = this.options.log.child({ method });
-    const ctx = new CallContext(method, call.metadata, log, controller.signal, hasDeadline ? new Date(deadlineMs) : undefined);
-    const release = () => {
-      clearTimeout(timer);
-      this.inFlight.delete(controller);
-    };
-    return { ctx, release };
+    return new CallContext(info.name, call.metadata, this.options.log, Number.isFinite(deadlineMs) ? new Date(deadlineMs) : undefined, call);
   }
 
+  /** Runs the call through its chain and answers; the status carries the context's trailer either way. */
   private respond(
-    serviceName: string,
+    route: Route,
     ctx: CallContext,
-    release: () => void,
-    run: () => Promise<unknown>,
+    request: unknown,
     callback: grpc.sendUnaryData<unknown>,
   ): void {
-    const started = process.hrtime.bigint();
-    this.metrics.inFlight.inc({ method: ctx.method });
-    const finish = (code: grpc.status, error?: grpc.StatusObject, response?: unknown) => {
-      release();
-      this.metrics.inFlight.dec({ method: ctx.method });
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const codeName = grpc.status[code] ?? String(code);
-      this.metrics.observe(ctx.method, codeName, ctx.modelVersion, seconds);
-      ctx.log.debug({ code: codeName, modelVersion: ctx.modelVersion, ms: Math.round(seconds * 1e4) / 10 }, "call finished");
-      if (error) callback(error);
-      else callback(null, response);
-    };
-    const work =
-      this.state !== "serving"
-        ? Promise.reject(new UnavailableError("server is shutting down; retry on another instance"))
-        : !this.ready.get(serviceName)
-          ? Promise.reject(new UnavailableError(`${serviceName} is not ready: its models are still loading; retry shortly`))
-          : Promise.resolve().then(run);
-    // The answer goes out when the deadline passes even if the handler has not yet reached a check point.
-    Promise.race([work, rejectOnAbort(ctx.signal)]).then(
-      (response) => finish(grpc.status.OK, undefined, response),
+    route.run!({ method: route.info, request }, ctx).then(
+      (response) => {
+        this.gate.release(ctx);
+        callback(null, response, ctx.trailerIfSet);
+      },
       (error: unknown) => {
-        const statusObject = errorToStatus(error, ctx.log);
-        finish(statusObject.code, statusObject);
+        this.gate.release(ctx);
+        const status = error instanceof StatusError ? error.status : errorToStatus(error, ctx.log);
+        const trailer = ctx.trailerIfSet;
+        callback(trailer ? { ...status, metadata: mergedMetadata(status.metadata, trailer) } : status);
       },
     );
-    // A handler that keeps running after the race was lost must not surface as an unhandled rejection.
-    work.catch(() => undefined);
   }
+}
+
+function mergedMetadata(metadata: grpc.Metadata | undefined, trailer: grpc.Metadata): grpc.Metadata {
+  if (!metadata) return trailer;
+  const merged = metadata.clone();
+  merged.merge(trailer);
+  return merged;
+}
+
+/**
+ * A port that cannot be bound is a start-up configuration error naming the setting to change, not a stack
+ * trace: the usual cause is another process (or a second instance) already listening there.
+ */
+function portError(spec: SettingSpec<number>, host: string, port: number, error: Error): ConfigError {
+  const inUse = /EADDRINUSE|address already in use/i.test(`${(error as NodeJS.ErrnoException).code ?? ""} ${error.message}`);
+  const reason = inUse ? "is already in use by another process" : `cannot be bound (${error.message})`;
+  return new ConfigError(
+    `${spec.flag} (env ${spec.env}): port ${port} on ${host} ${reason}; choose another port, or 0 for a free one${spec === servingSettings.metricsPort ? ", or -1 to turn metrics off" : ""}`,
+  );
 }
 
 /** "/funnel.v1.SentimentService/Analyze" → "funnel.v1.SentimentService". */
@@ -248,9 +268,9 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
 }
 
 /** Client-stream messages as an async iterable that stops (throws the abort reason) when the call ends. */
-async function* readMessages<T>(call: grpc.ServerReadableStream<T, unknown>, signal: AbortSignal): AsyncIterable<T> {
+async function* readMessages<T>(call: grpc.ServerReadableStream<T, unknown>, ctx: CallContext): AsyncIterable<T> {
   const iterator = (call as unknown as AsyncIterable<T>)[Symbol.asyncIterator]();
-  const aborted = rejectOnAbort(signal);
+  const aborted = rejectOnAbort(ctx.signal);
   aborted.catch(() => undefined);
   while (true) {
     const next = await Promise.race([iterator.next(), aborted]);

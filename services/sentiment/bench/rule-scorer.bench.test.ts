@@ -21,6 +21,8 @@ describe("rule-scorer benchmark", () => {
       expect(report.rounds).toBe(2);
       expect(report.rulesNsPerTextByRound).toHaveLength(2);
       expect(report.rulesNsPerText).toBeGreaterThan(0);
+      expect(report.rulesColdNsPerText).toBeGreaterThan(0);
+      expect(report.rulesLoadMs).toBeGreaterThan(0);
       expect(report.vaderNsPerText).toBeGreaterThan(0);
       expect(report.ratio).toBeCloseTo(report.rulesNsPerText / report.vaderNsPerText, 2);
       expect(stderr).toContain(`${file}:3: skipped bad row`);

@@ -40,6 +40,19 @@ describe("parseLabeledTsv", () => {
     expect(parsed.rows.length + parsed.bad.length).toBe(6);
   });
 
+  it("selects named columns (text, label, page, category) and checks the page", () => {
+    const parsed = parseLabeledTsv(
+      "text\tlabel\tpage\tcategory\treason\ncharged twice\t0\tpayment\tevent\twhy\nnice\t1\t\tplain\tok\nhm\t1\tcheckout\tx\ty\n",
+      "shop.tsv",
+    );
+    expect(parsed.hasHeader).toBe(true);
+    expect(parsed.rows).toEqual([
+      { text: "charged twice", label: 0, line: 2, page: "payment", category: "event" },
+      { text: "nice", label: 1, line: 3, category: "plain" },
+    ]);
+    expect(parsed.bad).toEqual([{ file: "shop.tsv", line: 4, reason: expect.stringMatching(/page must be.*"checkout"/), excerpt: "hm\t1\tcheckout\tx\ty" }]);
+  });
+
   it("reads a real file and names a missing one", () => {
     const dir = mkdtempSync(join(tmpdir(), "tsv-"));
     try {

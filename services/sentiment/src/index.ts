@@ -6,3 +6,7 @@ export { sentimentHandlers } from "./grpc/handlers.js";
 export { RuleScorer, DEFAULT_RULES_PATH } from "./scoring/index.js";
 export type { PageName, SentimentScore, Contribution } from "./scoring/index.js";
 export { FeedbackAggregator } from "./aggregation/index.js";
+export { TransformerClassifier, polarityOfLabel, maxLengthOf } from "./transformer/transformer-classifier.js";
+export type { TransformerPrediction, TransformerClassifierOptions, LabelPolarity } from "./transformer/transformer-classifier.js";
+export { useTransformer, hybridScore, DEFAULT_HYBRID_POLICY } from "./transformer/use-transformer.js";
+export type { HybridPolicy } from "./transformer/use-transformer.js";

@@ -7,6 +7,7 @@ import { SentimentAnalyzer } from "./sentiment-analyzer.js";
 /** The Sentiment service as a module: runs alone (main.ts) or inside the embedded platform. */
 export const sentimentModule: ServiceModule<typeof sentimentSettings> = {
   name: "sentiment",
+  namespace: "sentiment",
   settings: sentimentSettings,
   register(server, config, log) {
     let analyzer: SentimentAnalyzer | undefined;

@@ -28,4 +28,5 @@ export {
 } from "./features/index.js";
 export { float32LittleEndian, MODEL_FILES, MODEL_KIND, ONNX_OUTPUT_NAME, readFloat32LittleEndian } from "./model-directory.js";
 export { OnnxTowers } from "./onnx-towers.js";
-export { pseudonymiseEvents, pseudonymiseUserId } from "./pseudonymise.js";
+export { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseEvents, pseudonymiseUserId } from "./pseudonymise.js";
+export { ServedTwoTower, StoredEmbeddings, concatTensors } from "./served-two-tower.js";

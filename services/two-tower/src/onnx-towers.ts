@@ -13,7 +13,12 @@ export class OnnxTowers {
     private readonly item: ort.InferenceSession,
   ) {}
 
-  static async load(dir: string): Promise<OnnxTowers> {
+  /**
+   * `intraOpThreads` caps onnxruntime's threads per run (default: one per core, right for bulk work such as
+   * evaluation). Serving passes 1: its runs are small micro-batches, and extra pool threads mostly spin and
+   * take the core the event loop needs.
+   */
+  static async load(dir: string, options: { intraOpThreads?: number } = {}): Promise<OnnxTowers> {
     const specPath = path.join(dir, MODEL_FILES.featureSpec);
     let specJson: unknown;
     try {
@@ -22,8 +27,10 @@ export class OnnxTowers {
       throw new Error(`cannot read the feature spec ${specPath}: ${(error as Error).message}`);
     }
     const spec = parseFeatureSpec(specJson);
-    const user = await ort.InferenceSession.create(path.join(dir, MODEL_FILES.userTower));
-    const item = await ort.InferenceSession.create(path.join(dir, MODEL_FILES.itemTower));
+    const sessionOptions: ort.InferenceSession.SessionOptions =
+      options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads, interOpNumThreads: 1 };
+    const user = await ort.InferenceSession.create(path.join(dir, MODEL_FILES.userTower), sessionOptions);
+    const item = await ort.InferenceSession.create(path.join(dir, MODEL_FILES.itemTower), sessionOptions);
     // The output width is not stored separately: one empty batch through the user tower reveals it.
     const probe = await user.run(userFeeds(spec, { count: 0, numeric: new Float32Array(0), device: new Int32Array(0), recentItems: new Int32Array(0), recentPages: new Int32Array(0), attributes: new Int32Array(0) }));
     const dims = probe[ONNX_OUTPUT_NAME]!.dims;

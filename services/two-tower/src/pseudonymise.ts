@@ -1,5 +1,8 @@
 import { createHash } from "node:crypto";
 
+/** Used when no salt is configured: fine for generated data, never for real users (training and serving warn). */
+export const DEVELOPMENT_PSEUDONYM_SALT = "funnel-dev-salt";
+
 /** 24 hex characters (96 bits): collisions are negligible at any realistic user count. */
 const PSEUDONYM_LENGTH = 24;
 

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { readRegistryConfig, registryFromConfig } from "@funnel/registry";
+import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
 import { runTorchReference } from "../../bench/torch-reference.js";
 import { DEFAULT_MEMORY_BENCHMARK_OPTIONS, runMemoryBenchmark } from "../../bench/train-memory.js";
 import { DEFAULT_BENCHMARK_OPTIONS, runTrainingBenchmark } from "../../bench/train-throughput.js";
@@ -17,9 +18,8 @@ import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput 
 import { formatSweepTable, runSweep } from "./run-sweep.js";
 import { coverage, runTraining, splitName, trainAndEvaluate } from "./run-training.js";
 import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
+import { addTextClassifierCommands } from "./text-classifier-commands.js";
 
-/** Used only when neither --salt nor FUNNEL_PSEUDONYM_SALT is set; fine for generated data, never for real users. */
-const DEV_SALT = "funnel-dev-salt";
 
 const int = (name: string) => (value: string): number => {
   const n = Number(value);
@@ -62,7 +62,7 @@ function salt(option: string | undefined): string {
   const value = option ?? process.env.FUNNEL_PSEUDONYM_SALT;
   if (value) return value;
   process.stderr.write("warning: no --salt or FUNNEL_PSEUDONYM_SALT; pseudonymising user ids with the development salt\n");
-  return DEV_SALT;
+  return DEVELOPMENT_PSEUDONYM_SALT;
 }
 
 interface DataFlags {
@@ -341,6 +341,8 @@ export function buildProgram(): Command {
       const result = await runMemoryBenchmark({ ...flags });
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     });
+
+  addTextClassifierCommands(program, { registry: () => registryFromConfig(readRegistryConfig(process.env)), gitCommit });
 
   return program;
 }

@@ -28,9 +28,12 @@ export class OnnxGraphBuilder {
 
   constructor(private readonly name: string) {}
 
-  /** A graph input with a dynamic first (batch) dimension. */
-  input(name: string, elem: "float32" | "int32", shape: number[]): string {
-    this.inputs.push(valueInfo(name, elem, shape));
+  /**
+   * A graph input; negative dimensions are dynamic, named by `dynamicNames` in order (default "batch"), e.g.
+   * ["batch", "sequence"] for [-1, -1] token ids.
+   */
+  input(name: string, elem: Elem, shape: number[], dynamicNames: string[] = []): string {
+    this.inputs.push(valueInfo(name, elem, shape, dynamicNames));
     return name;
   }
 
@@ -72,9 +75,9 @@ export class OnnxGraphBuilder {
     return output;
   }
 
-  output(value: string, name: string, elem: "float32", shape: number[]): void {
+  output(value: string, name: string, elem: "float32", shape: number[], dynamicNames: string[] = []): void {
     const out = this.node("Identity", [value], {}, name);
-    this.outputs.push(valueInfo(out, elem, shape));
+    this.outputs.push(valueInfo(out, elem, shape, dynamicNames));
   }
 
   /** Serialises the model; `metadata` lands in metadata_props (readable by onnxruntime's session metadata). */
@@ -98,14 +101,19 @@ export class OnnxGraphBuilder {
   }
 }
 
-function valueInfo(name: string, elem: Elem, shape: number[]): InstanceType<typeof onnx.ValueInfoProto> {
+function valueInfo(name: string, elem: Elem, shape: number[], dynamicNames: string[]): InstanceType<typeof onnx.ValueInfoProto> {
+  let dynamic = 0;
   return onnx.ValueInfoProto.create({
     name,
     type: onnx.TypeProto.create({
       tensorType: onnx.TypeProto.Tensor.create({
         elemType: DATA_TYPE[elem],
         shape: onnx.TensorShapeProto.create({
-          dim: shape.map((d) => (d < 0 ? onnx.TensorShapeProto.Dimension.create({ dimParam: "batch" }) : onnx.TensorShapeProto.Dimension.create({ dimValue: d }))),
+          dim: shape.map((d) =>
+            d < 0
+              ? onnx.TensorShapeProto.Dimension.create({ dimParam: dynamicNames[dynamic++] ?? "batch" })
+              : onnx.TensorShapeProto.Dimension.create({ dimValue: d }),
+          ),
         }),
       }),
     }),

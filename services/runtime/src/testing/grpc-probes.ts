@@ -25,26 +25,38 @@ export function checkHealth(address: string, service = ""): Promise<HealthStatus
   });
 }
 
-/** grpc.reflection.v1 list_services: the fully-qualified service names the server exposes. */
-export function listServicesByReflection(address: string): Promise<string[]> {
-  return reflect(address, { list_services: "" }).then((response) =>
+/** Which reflection service to ask: the current one or the older one many tools still use. */
+export type ReflectionVersion = "v1" | "v1alpha";
+
+/** grpc.reflection list_services: the fully-qualified service names the server exposes. */
+export function listServicesByReflection(address: string, version: ReflectionVersion = "v1"): Promise<string[]> {
+  return reflect(address, { list_services: "" }, version).then((response) =>
     (response.list_services_response?.service ?? []).map((s: { name: string }) => s.name),
   );
 }
 
-/** grpc.reflection.v1 file_containing_symbol: the serialized FileDescriptorProtos for a symbol. */
-export function fileContainingSymbolByReflection(address: string, symbol: string): Promise<Buffer[]> {
-  return reflect(address, { file_containing_symbol: symbol }).then((response) => {
-    if (response.error_response) throw new Error(`reflection error ${response.error_response.error_message}`);
-    return response.file_descriptor_response?.file_descriptor_proto ?? [];
-  });
+/** grpc.reflection file_containing_symbol: the serialized FileDescriptorProtos for a symbol (the file first, then its imports). */
+export function fileContainingSymbolByReflection(address: string, symbol: string, version: ReflectionVersion = "v1"): Promise<Buffer[]> {
+  return fileDescriptors(reflect(address, { file_containing_symbol: symbol }, version));
 }
 
-function reflect(address: string, request: Record<string, string>): Promise<any> {
+/** grpc.reflection file_by_filename: the serialized FileDescriptorProtos of a file (the file first, then its imports). */
+export function fileByFilenameByReflection(address: string, filename: string, version: ReflectionVersion = "v1"): Promise<Buffer[]> {
+  return fileDescriptors(reflect(address, { file_by_filename: filename }, version));
+}
+
+async function fileDescriptors(answer: Promise<any>): Promise<Buffer[]> {
+  const response = await answer;
+  if (response.error_response) throw new Error(`reflection error ${response.error_response.error_code}: ${response.error_response.error_message}`);
+  return response.file_descriptor_response?.file_descriptor_proto ?? [];
+}
+
+/** Sends one raw ServerReflectionRequest (proto field names) and resolves with the raw response. */
+export function reflect(address: string, request: Record<string, unknown>, version: ReflectionVersion = "v1"): Promise<any> {
   const reflectionRoot = path.resolve(path.dirname(require.resolve("@grpc/reflection")), "../proto");
-  const definition = protoLoader.loadSync("grpc/reflection/v1/reflection.proto", { includeDirs: [reflectionRoot], keepCase: true });
+  const definition = protoLoader.loadSync(`grpc/reflection/${version}/reflection.proto`, { includeDirs: [reflectionRoot], keepCase: true });
   const pkg = grpc.loadPackageDefinition(definition) as any;
-  const client = new pkg.grpc.reflection.v1.ServerReflection(address, grpc.credentials.createInsecure());
+  const client = new pkg.grpc.reflection[version].ServerReflection(address, grpc.credentials.createInsecure());
   return new Promise((resolve, reject) => {
     const call = client.ServerReflectionInfo();
     call.on("data", (response: unknown) => {

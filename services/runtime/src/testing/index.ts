@@ -1,2 +1,2 @@
-export { checkHealth, listServicesByReflection, fileContainingSymbolByReflection } from "./grpc-probes.js";
-export type { HealthStatus } from "./grpc-probes.js";
+export { checkHealth, listServicesByReflection, fileContainingSymbolByReflection, fileByFilenameByReflection, reflect } from "./grpc-probes.js";
+export type { HealthStatus, ReflectionVersion } from "./grpc-probes.js";

@@ -3,7 +3,7 @@ import type { SentimentLabelName, SentimentScore } from "../scoring/index.js";
 import { FeedbackAggregator, UNSPECIFIED, type Group } from "./index.js";
 
 function sentiment(label: SentimentLabelName, score: number): SentimentScore {
-  return { label, score, confidence: 1, method: "rules", contributions: [], ruleSetVersion: "test", unsure: false };
+  return { label, score, confidence: 1, method: "rules", contributions: [], ruleSetVersion: "test", unsure: false, language: "eng", unsupportedLanguage: false };
 }
 const byKey = (groups: Group[], key: string) => groups.find((group) => group.key === key)?.distribution;
 

@@ -9,11 +9,13 @@ import {
   type AnalyzeRequest,
   type AnalyzeResponse,
   type ModelRef,
+  type SentimentResult,
   type SentimentServiceService,
 } from "@funnel/proto";
 import {
   InvalidArgumentError,
   ResourceExhaustedError,
+  modelVersionKey,
   requireCount,
   requireKnownEnum,
   requireText,
@@ -22,11 +24,22 @@ import {
 } from "@funnel/runtime";
 import { FeedbackAggregator, type Group } from "../aggregation/index.js";
 import type { SentimentConfig } from "../config.js";
+import type { SentimentScore } from "../scoring/index.js";
 import { SentimentAnalyzer } from "../sentiment-analyzer.js";
 import { deviceName, pageName, toDistribution, toSentimentResult } from "./proto-mapping.js";
 
 /** How many texts are scored between cancellation checks: small enough to stop quickly, big enough to be cheap. */
 const CHECK_EVERY = 32;
+
+/**
+ * Lets timers and I/O run (the deadline timer, the client's cancel), then stops if the call has ended. A
+ * check alone is not enough: scoring is synchronous, so without yielding the abort could never fire mid-loop.
+ * Batches under CHECK_EVERY items never yield, so small calls pay nothing.
+ */
+async function yieldToEventLoop(ctx: CallContext): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  ctx.throwIfStopped();
+}
 
 export function sentimentHandlers(
   /** The analyzer serving now; a function so a reloaded rule set can be swapped in without new handlers. */
@@ -34,8 +47,18 @@ export function sentimentHandlers(
   config: Pick<SentimentConfig, "maxTextChars" | "maxBatchItems" | "maxStreamRecords">,
 ): ServiceHandlers<typeof SentimentServiceService> {
   const model = (ctx: CallContext, analyzer: SentimentAnalyzer): ModelRef => {
-    ctx.modelVersion = analyzer.version;
+    ctx.values.set(modelVersionKey, analyzer.version);
     return { name: SentimentAnalyzer.MODEL_NAME, version: analyzer.version };
+  };
+  // A cached score is the same object on every hit, so its wire form is built once, not per call.
+  const wireResults = new WeakMap<SentimentScore, SentimentResult>();
+  const wireResult = (score: SentimentScore): SentimentResult => {
+    let result = wireResults.get(score);
+    if (!result) {
+      result = toSentimentResult(score);
+      wireResults.set(score, result);
+    }
+    return result;
   };
 
   return {
@@ -43,7 +66,7 @@ export function sentimentHandlers(
       requireText(request.text, "text", config.maxTextChars);
       requireKnownEnum(request.page, PageType, "page");
       const analyzer = currentAnalyzer();
-      return { result: toSentimentResult(analyzer.analyze(request.text, pageName(request.page))), model: model(ctx, analyzer) };
+      return { result: wireResult(analyzer.analyze(request.text, pageName(request.page))), model: model(ctx, analyzer) };
     },
 
     async analyzeBatch(request: AnalyzeBatchRequest, ctx): Promise<AnalyzeBatchResponse> {
@@ -56,9 +79,9 @@ export function sentimentHandlers(
       const analyzer = currentAnalyzer();
       const results = [];
       for (let i = 0; i < request.items.length; i++) {
-        if (i % CHECK_EVERY === 0) ctx.throwIfStopped();
+        if (i > 0 && i % CHECK_EVERY === 0) await yieldToEventLoop(ctx);
         const item = request.items[i]!;
-        results.push(toSentimentResult(analyzer.analyze(item.text, pageName(item.page))));
+        results.push(wireResult(analyzer.analyze(item.text, pageName(item.page))));
       }
       return { results, model: model(ctx, analyzer) };
     },
@@ -87,7 +110,7 @@ export function sentimentHandlers(
           timestamp: record.timestamp,
           score: analyzer.analyze(record.text, page),
         });
-        if (++index % CHECK_EVERY === 0) ctx.throwIfStopped();
+        if (++index % CHECK_EVERY === 0) await yieldToEventLoop(ctx);
       }
       const summary = aggregator.summary();
       const groups = (list: Group[]) => list.map((g) => ({ key: g.key, distribution: toDistribution(g.distribution) }));

@@ -40,6 +40,8 @@ export function toSentimentResult(score: SentimentScore): SentimentResult {
     method: AnalysisMethod.ANALYSIS_METHOD_RULES,
     contributions: score.contributions.map((c) => ({ term: c.term, weight: c.weight, rule: c.rule })),
     ruleSetVersion: score.ruleSetVersion,
+    language: score.language,
+    unsupportedLanguage: score.unsupportedLanguage,
   };
 }
 

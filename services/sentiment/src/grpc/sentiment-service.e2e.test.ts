@@ -81,6 +81,19 @@ describe("SentimentService over gRPC", () => {
     expect(onPayment.result!.score).toBeLessThan(onHome.result!.score);
   });
 
+  it("answers text in a language without rules as neutral, confidence 0, with the language and the flag", async () => {
+    const german = await analyze({ text: "Die Zahlung ist fehlgeschlagen und niemand antwortet auf meine E-Mails", page: PageType.PAGE_TYPE_PAYMENT });
+    expect(german.result).toMatchObject({
+      label: SentimentLabel.SENTIMENT_LABEL_NEUTRAL,
+      confidence: 0,
+      language: "deu",
+      unsupportedLanguage: true,
+      contributions: [],
+    });
+    const english = await analyze({ text: "terribel experiance, the paymnet faild", page: PageType.PAGE_TYPE_PAYMENT });
+    expect(english.result).toMatchObject({ label: SentimentLabel.SENTIMENT_LABEL_NEGATIVE, language: "eng", unsupportedLanguage: false });
+  });
+
   it("scores a batch in request order, each like a single call", async () => {
     const texts = ["I love it", "I hate it", "it is a phone", "not good at all"];
     const batch = await analyzeBatch({ items: texts.map((text) => ({ text, page: PageType.PAGE_TYPE_PRODUCT })) });

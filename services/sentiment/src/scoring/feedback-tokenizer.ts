@@ -1,18 +1,25 @@
+import type { LexiconLemmatizer } from "./lexicon-lemmatizer.js";
+import type { SpellingCorrector } from "./spelling-corrector.js";
+
 /** One token of shopper feedback, with the facts the scorer needs about how it was written. */
 export interface FeedbackToken {
   /** surface form after edge punctuation is removed (case kept, for ALL CAPS emphasis) */
   surface: string;
-  /** lower-case form after elongation collapse and spelling correction: the lexicon key */
+  /** lower-case form after elongation collapse, spelling correction and lemmatization: the lexicon key */
   norm: string;
   /** `norm` without apostrophes, so "couldnt", "couldn't" and "could n't" match the same phrase */
   key: string;
   kind: "word" | "emoji" | "emoticon";
   /** the word had a letter repeated three or more times ("soooo") */
   elongated: boolean;
-  /** the misspelling that the correction table replaced */
+  /** the misspelling that the correction table or the spelling corrector replaced */
   correctedFrom?: string;
+  /** an English word as written or after correction (false for words the dictionary does not know) */
+  english: boolean;
   /** the token closed a clause (.,;:!?): negation and intensifiers do not reach across it */
   clauseEnd: boolean;
+  /** the token closed a sentence (.!?) */
+  sentenceEnd?: boolean;
 }
 
 export interface FeedbackTokenizerOptions {
@@ -22,6 +29,10 @@ export interface FeedbackTokenizerOptions {
   corrections: ReadonlyMap<string, string>;
   /** other words the scorer knows (boosters, negations, phrase words): used to undo elongation */
   vocabulary: ReadonlySet<string>;
+  /** corrects words outside the table and the lexicon; without it only the table applies */
+  spelling?: SpellingCorrector;
+  /** lexicon entry behind an inflected word outside the lexicon; without it no lemmatization */
+  lemmas?: LexiconLemmatizer;
 }
 
 // U+0085 (NEL) is not in JavaScript's \s but occurs in real review text.
@@ -33,6 +44,7 @@ const EMOJI_VARIANTS = /\uFE0F|\p{Emoji_Modifier}/gu;
 const EDGE_PUNCTUATION = /^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu;
 const INNER_SEPARATOR = /[^\p{L}\p{N}'-]+/u;
 const CLAUSE_END = /[.,;:!?]$/;
+const SENTENCE_END = /[.!?]$/;
 const HAS_PUNCTUATION = /[^\p{L}\p{N}]/u;
 const LETTER_RUN = /(\p{L})\1{2,}/gu;
 const HAS_LETTER_RUN = /(\p{L})\1{2,}/u;
@@ -56,7 +68,7 @@ export class FeedbackTokenizer {
       const emoji = raw.replace(EMOJI_VARIANTS, "");
       if (IS_PICTOGRAPH.test(raw)) {
         if (this.options.emoji.has(emoji)) {
-          tokens.push({ surface: raw, norm: emoji, key: emoji, kind: "emoji", elongated: false, clauseEnd: false });
+          tokens.push({ surface: raw, norm: emoji, key: emoji, kind: "emoji", elongated: false, clauseEnd: false, english: true });
         }
         continue;
       }
@@ -75,6 +87,8 @@ export class FeedbackTokenizer {
         }
         tokens.push(this.word(part, last && clauseEnd));
       });
+      const closing = tokens[tokens.length - 1];
+      if (closing && SENTENCE_END.test(raw)) closing.sentenceEnd = true;
     }
     return tokens;
   }
@@ -84,7 +98,7 @@ export class FeedbackTokenizer {
     for (const candidate of [raw, raw.replace(/[.,;!?]+$/, "")]) {
       const lower = candidate.toLowerCase();
       if (candidate !== "" && HAS_PUNCTUATION.test(candidate) && this.options.lexicon.has(lower)) {
-        return { surface: candidate, norm: lower, key: lower, kind: "emoticon", elongated: false, clauseEnd: candidate !== raw };
+        return { surface: candidate, norm: lower, key: lower, kind: "emoticon", elongated: false, clauseEnd: candidate !== raw, english: true };
       }
     }
     return undefined;
@@ -99,13 +113,19 @@ export class FeedbackTokenizer {
       norm = this.collapse(lower);
       elongated = true;
     }
-    const correction = this.options.corrections.get(norm);
-    const token: FeedbackToken = { surface, norm, key: norm, kind: "word", elongated, clauseEnd };
+    const token: FeedbackToken = { surface, norm, key: norm, kind: "word", elongated, clauseEnd, english: true };
+    const verdict = this.known(norm) ? undefined : this.options.spelling?.check(norm, surface);
+    const correction = this.options.corrections.get(norm) ?? verdict?.correction;
     if (correction !== undefined) {
       token.correctedFrom = lower;
       token.norm = correction;
+    } else if (verdict !== undefined) {
+      token.english = verdict.english;
     }
     token.key = token.norm.replace(/'/g, "");
+    // The lemma serves the lexicon lookup only: the phrase key keeps the word as written (or corrected).
+    const lemma = this.options.lexicon.has(token.norm) ? undefined : this.options.lemmas?.lemma(token.norm);
+    if (lemma !== undefined) token.norm = lemma;
     return token;
   }
 

@@ -84,11 +84,14 @@ describe("RuleScorer lexicon behaviour", () => {
     expect(terms[0]?.term).toContain("good");
   });
 
-  it("corrects common misspellings from the correction table", () => {
-    const table = JSON.parse(readFileSync(new URL("../../rules/corrections.v1.json", import.meta.url), "utf8")) as {
+  it("corrects chat spellings from the correction table and one-edit typos from the dictionary", () => {
+    const ruleFile = JSON.parse(readFileSync(DEFAULT_RULES_PATH, "utf8")) as { corrections: string };
+    const table = JSON.parse(readFileSync(new URL(`../../rules/${ruleFile.corrections}`, import.meta.url), "utf8")) as {
       corrections: Record<string, string>;
     };
-    expect(table.corrections.terible).toBe("terrible");
+    expect(table.corrections.gud).toBe("good");
+    expect(score("gud")).toBe(score("good"));
+    expect(table.corrections.terible).toBeUndefined();
     expect(score("terible")).toBeLessThan(0);
     expect(score("terible")).toBe(score("terrible"));
     expect(score("awsome")).toBeGreaterThan(0);
@@ -211,5 +214,62 @@ describe("RuleScorer.scoreBatch", () => {
     });
     expect(batch.map((r) => r.label)).toEqual(["positive", "negative", "neutral", "negative", batch[4]!.label]);
     expect(scorer.scoreBatch([])).toEqual([]);
+  });
+});
+
+describe("RuleScorer on e-commerce feedback", () => {
+  it("corrects misspellings outside the correction table with the dictionary", () => {
+    const typo = scorer.score("terribel experiance, the paymnet faild", "payment");
+    expect(typo.label).toBe("negative");
+    expect(typo.contributions.map((c) => c.term)).toContain("terribel→terrible");
+    expect(scorer.score("realy grate product, wud buy agian", "product").label).toBe("positive");
+    // Real words are not "corrected" into sentiment words.
+    expect(scorer.score("I grate the cheese").label).toBe("neutral");
+  });
+
+  it("can switch spelling correction off, leaving the table", () => {
+    const plain = RuleScorer.load({ spellingCorrection: false });
+    expect(plain.score("terribel experiance").label).toBe("neutral");
+    expect(plain.score("gud").label).toBe("positive");
+  });
+
+  it.each([
+    ["the checkout kept crashing", "payment"],
+    ["they lost my order", "confirmation"],
+    ["my parcel never arrived", undefined],
+    ["the site asked for my card PIN", "payment"],
+    ["is this site even legit", "home"],
+    ["the price is a joke", "product"],
+    ["total rip-off", undefined],
+  ] as [string, PageName | undefined][])("reads the failure event or idiom in %j as negative", (text, page) => {
+    expect(scorer.score(text, page).label).toBe("negative");
+  });
+
+  it("weights a crash on the payment page more than elsewhere", () => {
+    expect(score("the checkout kept crashing", "payment")).toBeLessThan(score("the checkout kept crashing", "home"));
+  });
+
+  it("reads positive idioms that a word lexicon gets wrong", () => {
+    expect(scorer.score("these boots are to die for").label).toBe("positive");
+    expect(scorer.score("the price is a steal").label).toBe("positive");
+  });
+
+  it("lets a failure event outweigh polite words in the same sentence", () => {
+    const sarcastic = scorer.score("Wow, thanks for losing my order again", "confirmation");
+    expect(sarcastic.label).toBe("negative");
+    expect(rules(sarcastic)).toContain("event.outweighs-praise");
+    // Without the event the same politeness is positive, and praise after "but" still counts.
+    expect(scorer.score("Wow, thanks for the quick delivery").label).toBe("positive");
+    expect(rules(scorer.score("My order never arrived, but support was great and refunded me"))).not.toContain("event.outweighs-praise");
+    expect(scorer.score("My order never arrived, but support was great and refunded me").label).toBe("positive");
+  });
+
+  it("lets the clause after 'but' decide", () => {
+    expect(scorer.score("Good prices, but my order never arrived", "confirmation").label).toBe("negative");
+    expect(scorer.score("The payment failed twice, but support fixed it quickly", "payment").label).toBe("positive");
+    // However much praise comes first.
+    const praiseFirst = "Absolutely love the colours, gorgeous design, amazing price, but the checkout kept crashing";
+    expect(scorer.score(praiseFirst, "payment").label).toBe("negative");
+    expect(scorer.score("Terrible packaging, awful courier, horrible wait, but the product itself is good").label).toBe("positive");
   });
 });

@@ -1,7 +1,10 @@
 import { fileURLToPath } from "node:url";
 import { loadEmojiValences } from "./emoji-valences.js";
 import { FeedbackTokenizer, type FeedbackToken } from "./feedback-tokenizer.js";
+import { detectLanguage, RULES_LANGUAGE } from "./language-detector.js";
+import { LexiconLemmatizer } from "./lexicon-lemmatizer.js";
 import { loadRuleSet, PAGE_NAMES, type PhraseRule, type RuleSet } from "./rule-set.js";
+import { SpellingCorrector } from "./spelling-corrector.js";
 import { loadVaderResources, type VaderResources } from "./vader-resources.js";
 
 export type PageName = "home" | "search" | "product" | "payment" | "confirmation";
@@ -23,15 +26,21 @@ export interface SentimentScore {
   ruleSetVersion: string;
   /** true when rules found little evidence: the transformer fallback will use this later */
   unsure: boolean;
+  /** ISO 639-3 code of the language the text was taken to be in; rules exist for "eng" only */
+  language: string;
+  /** the text is in a language without rules: label neutral, confidence 0, no contributions */
+  unsupportedLanguage: boolean;
 }
 export interface RuleScorerOptions {
   /** rule set JSON; its "corrections" field names the correction table, relative to it */
   rulesPath?: string;
   /** |score| below this is neutral; default 0.05, VADER's own cut-off */
   neutralThreshold?: number;
+  /** correct misspelled words outside the correction table (Hunspell dictionary); default true */
+  spellingCorrection?: boolean;
 }
 
-export const DEFAULT_RULES_PATH = fileURLToPath(new URL("../../rules/page-rules.v1.json", import.meta.url));
+export const DEFAULT_RULES_PATH = fileURLToPath(new URL("../../rules/page-rules.v2.json", import.meta.url));
 
 // VADER's normalisation constant: score = sum / sqrt(sum² + alpha) approaches ±1 for large sums.
 const NORMALIZE_ALPHA = 15;
@@ -43,6 +52,9 @@ const QUESTION_CAP = 0.96;
 // VADER scales the clause before "but" down and the clause after it up.
 const BEFORE_CONTRAST = 0.5;
 const AFTER_CONTRAST = 1.5;
+// When the two sides disagree, the side before "but" keeps at most this share of the weight after it, so the
+// clause after decides the sign however much praise came first (measured: no change on UCI, SST-2 -0.0001).
+const AFTER_DOMINANCE = 0.8;
 const CONTRAST_WORDS = new Set(["but", "however"]);
 // Modifiers further back count less (VADER: 1, 0.95, 0.9 for one, two, three words back).
 const DISTANCE_DAMPING = [1, 0.95, 0.9];
@@ -62,6 +74,8 @@ interface Term {
   end: number;
   valence: number;
   fromPhrase: boolean;
+  /** a failure event (lost order, crash, non-delivery) from a rule marked `event` */
+  event: boolean;
   contributions: Contribution[];
 }
 
@@ -95,6 +109,7 @@ export class RuleScorer {
     private readonly emoji: ReadonlyMap<string, number>,
     ruleSet: RuleSet,
     private readonly neutralThreshold: number,
+    spellingCorrection: boolean,
   ) {
     this.ruleSetVersion = ruleSet.version;
     const rules = [ruleSet.general, ...PAGE_NAMES.map((page) => ruleSet.pages[page])].flat();
@@ -102,7 +117,11 @@ export class RuleScorer {
     for (const rule of rules) {
       for (const phrase of rule.phrases) for (const word of phrase.toLowerCase().split(/[^\p{L}\p{N}']+/u)) vocabulary.add(word);
     }
-    this.tokenizer = new FeedbackTokenizer({ lexicon: vader.lexicon, emoji, corrections: ruleSet.corrections, vocabulary });
+    const spelling = spellingCorrection
+      ? new SpellingCorrector({ targets: new Set([...vader.lexicon.keys(), ...vocabulary]), valence: (word) => vader.lexicon.get(word) })
+      : undefined;
+    const lemmas = new LexiconLemmatizer(vader.lexicon);
+    this.tokenizer = new FeedbackTokenizer({ lexicon: vader.lexicon, emoji, corrections: ruleSet.corrections, vocabulary, spelling, lemmas });
     const general = { rules: ruleSet.general, field: "general" };
     const indexes = new Map<PageName | undefined, PhraseIndex>();
     indexes.set(undefined, this.compile([general], ruleSet.file));
@@ -119,18 +138,34 @@ export class RuleScorer {
       throw new Error(`neutralThreshold must be a number in [0, 1), got ${String(options.neutralThreshold)}`);
     }
     const ruleSet = loadRuleSet(options.rulesPath ?? DEFAULT_RULES_PATH);
-    return new RuleScorer(loadVaderResources(), loadEmojiValences(), ruleSet, threshold);
+    return new RuleScorer(loadVaderResources(), loadEmojiValences(), ruleSet, threshold, options.spellingCorrection ?? true);
   }
 
   /** Scores one text; assumes it has already been validated as non-empty. */
   score(text: string, page?: PageName): SentimentScore {
     const tokens = this.tokenizer.tokenize(text);
+    const language = detectLanguage(text, tokens);
+    if (language !== RULES_LANGUAGE) {
+      // English words inside another language ("Die Zahlung", "a gift") would give a confident wrong label.
+      return {
+        label: "neutral",
+        score: 0,
+        confidence: 0,
+        method: "rules",
+        contributions: [],
+        ruleSetVersion: this.ruleSetVersion,
+        unsure: true,
+        language,
+        unsupportedLanguage: true,
+      };
+    }
     const terms = this.findTerms(tokens, page);
     const words = tokens.filter((token) => token.kind === "word" && token.surface.length > 1);
     const capsCount = words.filter((token) => isAllCaps(token.surface)).length;
     // Caps only emphasise when the writer did not type everything in caps (VADER's cap differential).
     const capsDifferential = capsCount > 0 && capsCount < words.length;
     for (const term of terms) this.applyModifiers(term, tokens, capsDifferential);
+    this.applyEventPrecedence(terms, tokens);
     const contrast = this.applyContrast(terms, tokens);
 
     const contributions = terms.flatMap((term) => term.contributions);
@@ -162,6 +197,8 @@ export class RuleScorer {
       contributions: contributions.filter((contribution) => contribution.weight !== 0),
       ruleSetVersion: this.ruleSetVersion,
       unsure: evidence === 0 || confidence < UNSURE_BELOW,
+      language,
+      unsupportedLanguage: false,
     };
   }
 
@@ -220,7 +257,14 @@ export class RuleScorer {
       if (phrase) {
         const end = i + phrase.keys.length;
         const text = tokens.slice(i, end).map((t) => t.surface).join(" ");
-        terms.push({ start: i, end, valence: phrase.rule.weight, fromPhrase: true, contributions: [{ term: text, weight: phrase.rule.weight, rule: phrase.rule.id }] });
+        terms.push({
+          start: i,
+          end,
+          valence: phrase.rule.weight,
+          fromPhrase: true,
+          event: phrase.rule.event === true,
+          contributions: [{ term: text, weight: phrase.rule.weight, rule: phrase.rule.id }],
+        });
         i = end - 1;
         continue;
       }
@@ -237,7 +281,7 @@ export class RuleScorer {
       const rule = token.kind === "word" ? "lexicon" : token.kind;
       const contributions: Contribution[] = [{ term: describe(token), weight: valence, rule }];
       if (token.correctedFrom !== undefined) contributions[0]!.rule = "lexicon.corrected";
-      terms.push({ start: i, end: i + 1, valence, fromPhrase: false, contributions });
+      terms.push({ start: i, end: i + 1, valence, fromPhrase: false, event: false, contributions });
     }
     return terms;
   }
@@ -289,7 +333,33 @@ export class RuleScorer {
     }
   }
 
-  /** The clause after "but"/"however" outweighs the one before it; returns the net change it made. */
+  /**
+   * Praise in the same sentence as a failure event, with no "but" between them, is politeness or irony
+   * ("Wow, thanks for losing my order again"): the event is what happened, so the praise stops counting.
+   */
+  private applyEventPrecedence(terms: Term[], tokens: FeedbackToken[]): void {
+    const events = terms.filter((term) => term.event && term.valence < 0);
+    if (events.length === 0) return;
+    const sentence: number[] = [];
+    let current = 0;
+    for (const token of tokens) {
+      sentence.push(current);
+      if (token.sentenceEnd) current++;
+    }
+    const contrastBetween = (from: number, to: number): boolean => {
+      for (let i = Math.min(from, to); i < Math.max(from, to); i++) if (CONTRAST_WORDS.has(tokens[i]!.norm)) return true;
+      return false;
+    };
+    for (const term of terms) {
+      if (term.fromPhrase || term.valence <= 0) continue;
+      const outweighed = events.some((event) => sentence[event.start] === sentence[term.start] && !contrastBetween(term.start, event.start));
+      if (!outweighed) continue;
+      term.contributions.push({ term: tokens[term.start]!.surface, weight: -term.valence, rule: "event.outweighs-praise" });
+      term.valence = 0;
+    }
+  }
+
+  /** The clause after "but"/"however" outweighs the one before it and decides the sign; returns the net change. */
   private applyContrast(terms: Term[], tokens: FeedbackToken[]): Contribution | undefined {
     let at = -1;
     tokens.forEach((token, index) => {
@@ -301,6 +371,16 @@ export class RuleScorer {
       const factor = term.end <= at ? BEFORE_CONTRAST : term.start > at ? AFTER_CONTRAST : 1;
       delta += term.valence * (factor - 1);
       term.valence *= factor;
+    }
+    const before = terms.filter((term) => term.end <= at);
+    const beforeSum = before.reduce((sum, term) => sum + term.valence, 0);
+    const after = terms.filter((term) => term.start > at).reduce((sum, term) => sum + term.valence, 0);
+    if (after !== 0 && Math.sign(after) !== Math.sign(beforeSum) && Math.abs(beforeSum) > Math.abs(after) * AFTER_DOMINANCE) {
+      const scale = (Math.abs(after) * AFTER_DOMINANCE) / Math.abs(beforeSum);
+      for (const term of before) {
+        delta += term.valence * (scale - 1);
+        term.valence *= scale;
+      }
     }
     return delta === 0 ? undefined : { term: tokens[at]!.surface, weight: delta, rule: "contrast" };
   }

@@ -6,12 +6,13 @@ import { DEFAULT_RULES_PATH, RuleScorer } from "./index.js";
 import { loadRuleSet } from "./rule-set.js";
 
 const original = JSON.parse(readFileSync(DEFAULT_RULES_PATH, "utf8")) as Record<string, any>;
-const corrections = readFileSync(new URL("../../rules/corrections.v1.json", import.meta.url), "utf8");
+const correctionsName = original.corrections as string;
+const corrections = readFileSync(new URL(`../../rules/${correctionsName}`, import.meta.url), "utf8");
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "rule-set-"));
-  writeFileSync(join(dir, "corrections.v1.json"), corrections);
+  writeFileSync(join(dir, correctionsName), corrections);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -77,8 +78,8 @@ describe("loadRuleSet", () => {
   });
 
   it("rejects a broken correction table, naming that file", () => {
-    writeFileSync(join(dir, "corrections.v1.json"), JSON.stringify({ version: "c1", corrections: { Gud: "good" } }));
+    writeFileSync(join(dir, correctionsName), JSON.stringify({ version: "c1", corrections: { Gud: "good" } }));
     const file = writeRules(original);
-    expect(() => RuleScorer.load({ rulesPath: file })).toThrow(/corrections\.v1\.json.*field corrections\.Gud/);
+    expect(() => RuleScorer.load({ rulesPath: file })).toThrow(new RegExp(`${correctionsName}.*field corrections\\.Gud`));
   });
 });

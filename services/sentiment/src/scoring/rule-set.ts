@@ -10,6 +10,8 @@ export interface PhraseRule {
   id: string;
   weight: number;
   phrases: string[];
+  /** a failure event (lost order, crash, non-delivery): praise in the same sentence does not offset it */
+  event?: boolean;
 }
 
 /** The validated content of a rule set file and the correction table it references. */
@@ -28,6 +30,7 @@ const phraseRule = z.strictObject({
   id: z.string().regex(/^[a-z0-9]+(\.[a-z0-9-]+)+$/, "rule id must look like page.payment.double-charge"),
   weight,
   phrases: z.array(z.string().trim().min(1)).min(1),
+  event: z.boolean().optional(),
 });
 const ruleFile = z.strictObject({
   version: z.string().trim().min(1),

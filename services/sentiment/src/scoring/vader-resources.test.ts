@@ -29,5 +29,5 @@ describe("loadVaderResources", () => {
       const theirs = Math.sign(SentimentIntensityAnalyzer.polarity_scores(`it was ${word}`).compound);
       expect({ word, sign: ours }).toEqual({ word, sign: theirs });
     }
-  });
+  }, 30_000);
 });

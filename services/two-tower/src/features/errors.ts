@@ -11,6 +11,9 @@ export class FeatureSpecError extends Error {
  * INVALID_ARGUMENT: the message names the record and field, e.g. `users[2].sessionCount`.
  */
 export class FeatureEncodingError extends Error {
+  /** Read by the serving runtime's error boundary (no import needed): the caller sent a bad record. */
+  readonly grpcStatus = "INVALID_ARGUMENT" as const;
+
   constructor(message: string) {
     super(message);
     this.name = "FeatureEncodingError";

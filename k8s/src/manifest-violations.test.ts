@@ -1,0 +1,67 @@
+// The invariant check must catch what it claims to: each case breaks one rule in an otherwise good overlay.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { manifestViolations } from "./manifest-violations.js";
+import { findKubectl, renderOverlay, type Resource } from "./render-overlay.js";
+import { validateResource } from "./validate-resource.js";
+
+const prodDir = fileURLToPath(new URL("../overlays/prod", import.meta.url));
+let good: Resource[];
+
+beforeAll(() => {
+  if (findKubectl()) good = renderOverlay(path.resolve(prodDir));
+}, 60_000);
+
+/** A deep copy of the good overlay with one change applied to the named object. */
+function broken(kind: string, name: string, change: (resource: any) => void): Resource[] {
+  const copy = structuredClone(good);
+  const target = copy.find((r) => r.kind === kind && r.metadata.name === name);
+  if (!target) throw new Error(`${kind} ${name} not in the overlay`);
+  change(target);
+  return copy;
+}
+
+const server = (d: any) => d.spec.template.spec.containers[0];
+
+describe.skipIf(!findKubectl())("manifestViolations catches", () => {
+  it("nothing in the good overlay", () => {
+    expect(manifestViolations(good, { namespace: "funnel" })).toEqual([]);
+  });
+
+  const cases: [string, () => Resource[], RegExp][] = [
+    ["a missing readiness probe", () => broken("Deployment", "funnel-embedding", (d) => delete server(d).readinessProbe), /funnel-embedding container server: readinessProbe is missing/],
+    ["an HTTP probe instead of gRPC", () => broken("Deployment", "funnel-router", (d) => (server(d).livenessProbe = { tcpSocket: { port: 50051 } })), /livenessProbe is missing or not a native gRPC probe/],
+    ["a readiness probe that names no service", () => broken("Deployment", "funnel-similarity", (d) => delete server(d).readinessProbe.grpc.service), /must name the funnel.v1 service/],
+    ["a missing memory limit", () => broken("Deployment", "funnel-sentiment", (d) => delete server(d).resources.limits.memory), /resources.limits.memory is not set/],
+    ["a latest tag", () => broken("Deployment", "funnel-router", (d) => (server(d).image = "ghcr.io/funnel-ml/router:latest")), /uses the latest tag/],
+    ["an untagged image", () => broken("Deployment", "funnel-router", (d) => (server(d).image = "ghcr.io/funnel-ml/router")), /has no tag/],
+    ["root", () => broken("Deployment", "funnel-embedding", (d) => (d.spec.template.spec.securityContext.runAsNonRoot = false)), /runAsNonRoot must be true/],
+    ["a writable root filesystem", () => broken("Deployment", "funnel-embedding", (d) => (server(d).securityContext.readOnlyRootFilesystem = false)), /readOnlyRootFilesystem must be true/],
+    ["privilege escalation", () => broken("Deployment", "funnel-embedding", (d) => delete server(d).securityContext.allowPrivilegeEscalation), /allowPrivilegeEscalation must be false/],
+    ["kept capabilities", () => broken("Deployment", "funnel-embedding", (d) => (server(d).securityContext.capabilities.drop = ["NET_RAW"])), /drop must include ALL/],
+    ["a Deployment without an HPA", () => good.filter((r) => !(r.kind === "HorizontalPodAutoscaler" && r.metadata.name === "funnel-recommendation")), /funnel-recommendation: needs exactly one HorizontalPodAutoscaler, has 0/],
+    ["a Deployment without a PDB", () => good.filter((r) => !(r.kind === "PodDisruptionBudget" && r.metadata.name === "funnel-sentiment")), /funnel-sentiment: needs exactly one PodDisruptionBudget/],
+    ["a ClusterIP in front of client-balanced pods", () => broken("Service", "funnel-embedding", (s) => delete s.spec.clusterIP), /must be headless/],
+    ["an unpinned model version", () => broken("Deployment", "funnel-embedding", (d) => (server(d).env.find((e: any) => e.name === "FUNNEL_MODEL_VERSION").value = "production")), /FUNNEL_MODEL_VERSION must pin a version number/],
+    ["replicas next to an HPA", () => broken("Deployment", "funnel-router", (d) => (d.spec.replicas = 3)), /sets replicas/],
+    ["missing scrape annotations", () => broken("Deployment", "funnel-router", (d) => delete d.spec.template.metadata.annotations), /prometheus.io\/scrape/],
+    ["a router upstream with no Service", () => broken("ConfigMap", "funnel-router-experiments", (c) => (c.data["experiments.yaml"] = c.data["experiments.yaml"].replace("funnel-embedding:", "funnel-embeding:"))), /upstream funnel-embeding is not a Service/],
+    ["a spread constraint that selects no pods of its own", () => broken("Deployment", "funnel-router", (d) => delete d.spec.template.metadata.labels["app.kubernetes.io/part-of"]), /topologySpreadConstraint's labelSelector does not select its own pods/],
+    ["an object in another namespace", () => broken("Service", "mlflow", (s) => (s.metadata.namespace = "default")), /Service mlflow: namespace default, expected funnel/],
+  ];
+  for (const [what, make, expected] of cases) {
+    it(what, () => {
+      const problems = manifestViolations(make(), { namespace: "funnel" });
+      expect(problems.some((p) => expected.test(p)), problems.join("\n")).toBe(true);
+    });
+  }
+});
+
+describe("validateResource", () => {
+  it("rejects a wrong type and a kind it has no schema for", () => {
+    const deployment = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { selector: {}, template: { spec: { containers: [{ name: "a", image: "b:1", imagePullPolicy: "Sometimes" }] } } } };
+    expect(() => validateResource(deployment)).toThrow(/Deployment x: .*imagePullPolicy/);
+    expect(() => validateResource({ apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "c" } })).toThrow(/no schema for this kind/);
+  });
+});

@@ -1,0 +1,219 @@
+// The rules every rendered overlay must keep, as one pure check over its objects: what schema validation
+// cannot see (probes, limits, pinned images, non-root, a PDB and HPA per Deployment, headless Services for
+// client-balanced gRPC, router upstreams that exist). Returns one readable line per violation.
+import { parse } from "yaml";
+import type { Resource } from "./render-overlay.js";
+
+interface Probe {
+  grpc?: { port?: number; service?: string };
+}
+
+interface Container {
+  name: string;
+  image?: string;
+  env?: { name: string; value?: string }[];
+  envFrom?: { configMapRef?: { name: string } }[];
+  ports?: { name?: string; containerPort: number }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  startupProbe?: Probe;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  securityContext?: {
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    runAsNonRoot?: boolean;
+    privileged?: boolean;
+    capabilities?: { drop?: string[] };
+  };
+}
+
+interface PodTemplate {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: {
+    containers: Container[];
+    securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+    volumes?: { name: string; configMap?: { name: string } }[];
+    topologySpreadConstraints?: { labelSelector?: { matchLabels?: Record<string, string> } }[];
+  };
+}
+
+type Deployment = Resource & { spec: { replicas?: number; selector: { matchLabels?: Record<string, string> }; template: PodTemplate } };
+type Service = Resource & { spec: { type?: string; clusterIP?: string; selector?: Record<string, string> } };
+type Hpa = Resource & { spec: { scaleTargetRef: { kind: string; name: string } } };
+type Pdb = Resource & { spec: { selector?: { matchLabels?: Record<string, string> } } };
+type ConfigMap = Resource & { data?: Record<string, string> };
+
+export const GRPC_PORT = 50051;
+export const METRICS_PORT = 9464;
+/** Model services are called by the router, which balances per call over every pod address. */
+const CLIENT_BALANCED_COMPONENT = "model-service";
+const EXPERIMENTS_CONFIG_MAP = "funnel-router-experiments";
+
+function matches(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+  if (!selector || Object.keys(selector).length === 0) return false;
+  return Object.entries(selector).every(([key, value]) => labels?.[key] === value);
+}
+
+function of<T extends Resource>(resources: Resource[], kind: string): T[] {
+  return resources.filter((r) => r.kind === kind) as T[];
+}
+
+function containerViolations(where: string, container: Container, readinessService: "named" | "any"): string[] {
+  const problems: string[] = [];
+  const at = `${where} container ${container.name}`;
+  const image = container.image ?? "";
+  const tag = image.includes("@") ? "digest" : image.slice(image.lastIndexOf("/") + 1).split(":")[1];
+  if (!tag) problems.push(`${at}: image ${image} has no tag (pin a version or digest)`);
+  else if (tag === "latest") problems.push(`${at}: image ${image} uses the latest tag (pin a version or digest)`);
+
+  for (const kind of ["requests", "limits"] as const) {
+    for (const resource of ["cpu", "memory"]) {
+      if (!container.resources?.[kind]?.[resource]) problems.push(`${at}: resources.${kind}.${resource} is not set`);
+    }
+  }
+
+  for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"] as const) {
+    const grpc = container[probe]?.grpc;
+    if (!grpc) problems.push(`${at}: ${probe} is missing or not a native gRPC probe`);
+    else if (grpc.port !== GRPC_PORT) problems.push(`${at}: ${probe} checks port ${grpc.port}, not the gRPC port ${GRPC_PORT}`);
+  }
+  const readiness = container.readinessProbe?.grpc?.service;
+  if (readinessService === "named" && !/^funnel\.v1\.[A-Za-z]+Service$/.test(readiness ?? "")) {
+    problems.push(`${at}: readinessProbe must name the funnel.v1 service whose model must be loaded, got "${readiness ?? ""}"`);
+  }
+
+  const sc = container.securityContext;
+  if (sc?.allowPrivilegeEscalation !== false) problems.push(`${at}: securityContext.allowPrivilegeEscalation must be false`);
+  if (sc?.readOnlyRootFilesystem !== true) problems.push(`${at}: securityContext.readOnlyRootFilesystem must be true`);
+  if (sc?.privileged === true) problems.push(`${at}: must not be privileged`);
+  if (!sc?.capabilities?.drop?.includes("ALL")) problems.push(`${at}: securityContext.capabilities.drop must include ALL`);
+
+  const portNames = new Map((container.ports ?? []).map((p) => [p.name, p.containerPort]));
+  if (portNames.get("grpc") !== GRPC_PORT) problems.push(`${at}: needs a port named grpc on ${GRPC_PORT}`);
+  if (portNames.get("metrics") !== METRICS_PORT) problems.push(`${at}: needs a port named metrics on ${METRICS_PORT}`);
+  return problems;
+}
+
+/** Upstream Service names in the router's experiment file (`dns:///name:port` targets). */
+function experimentUpstreams(configMap: ConfigMap): { names: string[]; error?: string } {
+  const file = configMap.data?.["experiments.yaml"];
+  if (!file) return { names: [], error: `ConfigMap ${configMap.metadata.name} has no experiments.yaml` };
+  let parsed: unknown;
+  try {
+    parsed = parse(file);
+  } catch (error) {
+    return { names: [], error: `ConfigMap ${configMap.metadata.name}: experiments.yaml is not YAML: ${(error as Error).message}` };
+  }
+  const names = new Set<string>();
+  const visit = (value: unknown, key?: string) => {
+    if (key === "upstream" && typeof value === "string") {
+      const match = /^dns:\/\/\/([a-z0-9-]+):(\d+)$/.exec(value);
+      names.add(match ? match[1]! : `<unparsable ${value}>`);
+    } else if (Array.isArray(value)) {
+      for (const item of value) visit(item);
+    } else if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) visit(v, k);
+    }
+  };
+  visit(parsed);
+  return { names: [...names] };
+}
+
+/** Everything wrong with one rendered overlay; empty when it keeps every rule. */
+export function manifestViolations(resources: Resource[], options: { namespace: string }): string[] {
+  const problems: string[] = [];
+  const deployments = of<Deployment>(resources, "Deployment");
+  const services = of<Service>(resources, "Service");
+  const hpas = of<Hpa>(resources, "HorizontalPodAutoscaler");
+  const pdbs = of<Pdb>(resources, "PodDisruptionBudget");
+  const configMaps = of<ConfigMap>(resources, "ConfigMap");
+  const configMapNames = new Set(configMaps.map((c) => c.metadata.name));
+
+  if (deployments.length === 0) problems.push("no Deployments rendered");
+  for (const resource of resources) {
+    if (resource.kind !== "Namespace" && resource.metadata.namespace !== options.namespace) {
+      problems.push(`${resource.kind} ${resource.metadata.name}: namespace ${resource.metadata.namespace ?? "(none)"}, expected ${options.namespace}`);
+    }
+  }
+
+  for (const deployment of deployments) {
+    const name = deployment.metadata.name;
+    const where = `Deployment ${name}`;
+    const template = deployment.spec.template;
+    const labels = template.metadata?.labels ?? {};
+    const component = labels["app.kubernetes.io/component"];
+    if (!matches(deployment.spec.selector.matchLabels, labels)) problems.push(`${where}: selector does not match its pod template labels`);
+    if (deployment.spec.replicas !== undefined) problems.push(`${where}: sets replicas, which would fight its HorizontalPodAutoscaler on every apply`);
+
+    const pod = template.spec.securityContext;
+    if (pod?.runAsNonRoot !== true) problems.push(`${where}: pod securityContext.runAsNonRoot must be true`);
+    if (pod?.runAsUser === 0) problems.push(`${where}: runs as uid 0`);
+    if (template.spec.containers.length === 0) problems.push(`${where}: has no containers`);
+    for (const container of template.spec.containers) {
+      problems.push(...containerViolations(where, container, component === CLIENT_BALANCED_COMPONENT ? "named" : "any"));
+      for (const source of container.envFrom ?? []) {
+        if (source.configMapRef && !configMapNames.has(source.configMapRef.name)) problems.push(`${where}: envFrom ConfigMap ${source.configMapRef.name} is not in the overlay`);
+      }
+      if (component === CLIENT_BALANCED_COMPONENT) {
+        const version = container.env?.find((e) => e.name === "FUNNEL_MODEL_VERSION")?.value;
+        if (!version || !/^\d+$/.test(version)) problems.push(`${where}: FUNNEL_MODEL_VERSION must pin a version number in the pod template, got "${version ?? ""}"`);
+      }
+    }
+    for (const spread of template.spec.topologySpreadConstraints ?? []) {
+      if (!matches(spread.labelSelector?.matchLabels, labels)) problems.push(`${where}: a topologySpreadConstraint's labelSelector does not select its own pods`);
+    }
+    for (const volume of template.spec.volumes ?? []) {
+      if (volume.configMap && !configMapNames.has(volume.configMap.name)) problems.push(`${where}: volume ConfigMap ${volume.configMap.name} is not in the overlay`);
+    }
+
+    const annotations = template.metadata?.annotations ?? {};
+    if (annotations["prometheus.io/scrape"] !== "true" || annotations["prometheus.io/port"] !== String(METRICS_PORT)) {
+      problems.push(`${where}: pod template needs prometheus.io/scrape "true" and prometheus.io/port "${METRICS_PORT}"`);
+    }
+
+    const hpa = hpas.filter((h) => h.spec.scaleTargetRef.kind === "Deployment" && h.spec.scaleTargetRef.name === name);
+    if (hpa.length !== 1) problems.push(`${where}: needs exactly one HorizontalPodAutoscaler, has ${hpa.length}`);
+    const pdb = pdbs.filter((p) => matches(p.spec.selector?.matchLabels, labels));
+    if (pdb.length !== 1) problems.push(`${where}: needs exactly one PodDisruptionBudget selecting its pods, has ${pdb.length}`);
+  }
+
+  for (const hpa of hpas) {
+    if (!deployments.some((d) => d.metadata.name === hpa.spec.scaleTargetRef.name)) problems.push(`HorizontalPodAutoscaler ${hpa.metadata.name}: targets missing Deployment ${hpa.spec.scaleTargetRef.name}`);
+  }
+  for (const pdb of pdbs) {
+    const selected = deployments.filter((d) => matches(pdb.spec.selector?.matchLabels, d.spec.template.metadata?.labels));
+    if (selected.length !== 1) problems.push(`PodDisruptionBudget ${pdb.metadata.name}: selects the pods of ${selected.length} Deployments, expected 1`);
+  }
+
+  for (const service of services) {
+    if (service.spec.type === "ExternalName") continue;
+    const where = `Service ${service.metadata.name}`;
+    const selected = deployments.filter((d) => matches(service.spec.selector, d.spec.template.metadata?.labels));
+    if (selected.length !== 1) {
+      problems.push(`${where}: selects the pods of ${selected.length} Deployments, expected 1`);
+      continue;
+    }
+    const component = selected[0]!.spec.template.metadata?.labels?.["app.kubernetes.io/component"];
+    if (component === CLIENT_BALANCED_COMPONENT && service.spec.clusterIP !== "None") {
+      problems.push(`${where}: fronts ${component} pods that gRPC clients balance over, so it must be headless (clusterIP: None)`);
+    }
+  }
+
+  if (!resources.some((r) => r.kind === "NetworkPolicy" && JSON.stringify((r as any).spec?.podSelector) === "{}" && ((r as any).spec?.policyTypes ?? []).length === 2 && !(r as any).spec?.ingress && !(r as any).spec?.egress)) {
+    problems.push("no default-deny NetworkPolicy (empty podSelector, Ingress and Egress, no rules)");
+  }
+
+  const experiments = configMaps.find((c) => c.metadata.name === EXPERIMENTS_CONFIG_MAP);
+  if (!experiments) problems.push(`ConfigMap ${EXPERIMENTS_CONFIG_MAP} (router experiments) is missing`);
+  else {
+    const { names, error } = experimentUpstreams(experiments);
+    if (error) problems.push(error);
+    if (!error && names.length === 0) problems.push(`ConfigMap ${EXPERIMENTS_CONFIG_MAP}: no upstreams`);
+    for (const upstream of names) {
+      const service = services.find((s) => s.metadata.name === upstream);
+      if (!service) problems.push(`router experiments: upstream ${upstream} is not a Service in the overlay`);
+      else if (service.spec.clusterIP !== "None") problems.push(`router experiments: upstream ${upstream} is not headless`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,105 @@
+// Renders every overlay with kubectl's kustomize, validates each object against the Kubernetes schemas, and
+// holds each overlay to the invariants in manifest-violations.ts. Without kubectl the suite skips locally but
+// fails in CI (CI=true), so a missing tool can never turn the check green.
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { manifestViolations } from "./manifest-violations.js";
+import { findKubectl, renderOverlay, type Resource } from "./render-overlay.js";
+import { validateResource } from "./validate-resource.js";
+
+const k8sRoot = fileURLToPath(new URL("..", import.meta.url));
+const overlaysDir = path.join(k8sRoot, "overlays");
+const overlays = readdirSync(overlaysDir).sort();
+const NAMESPACES: Record<string, string> = { dev: "funnel-dev", prod: "funnel", "prod-canary": "funnel" };
+
+const kubectl = findKubectl();
+const inCi = process.env.CI === "true" || process.env.CI === "1";
+if (!kubectl && !inCi) console.warn("kubectl not found on PATH: skipping the manifest render tests (they fail in CI)");
+
+describe("kubectl", () => {
+  it.runIf(inCi)("is installed where CI runs", () => {
+    expect(kubectl, "kubectl must be on PATH in CI to render the overlays").toBeDefined();
+  });
+});
+
+describe.skipIf(!kubectl)("k8s overlays", () => {
+  const rendered = new Map<string, Resource[] | Error>();
+  // Rendering takes a second or more per overlay (longer on a busy CI machine): once, up front.
+  beforeAll(() => {
+    for (const overlay of overlays) {
+      try {
+        rendered.set(overlay, renderOverlay(path.join(overlaysDir, overlay)));
+      } catch (error) {
+        rendered.set(overlay, error as Error);
+      }
+    }
+  }, 120_000);
+  const render = (overlay: string): Resource[] => {
+    const result = rendered.get(overlay);
+    if (result instanceof Error) throw result;
+    return result!;
+  };
+
+  it("are dev, prod and prod-canary, each with its namespace", () => {
+    expect(overlays).toEqual(Object.keys(NAMESPACES).sort());
+  });
+
+  for (const overlay of overlays) {
+    describe(overlay, () => {
+      it("renders with kubectl kustomize", () => {
+        const resources = render(overlay);
+        expect(resources.length).toBeGreaterThan(20);
+      });
+
+      it("every object validates against its Kubernetes schema", () => {
+        const errors: string[] = [];
+        for (const resource of render(overlay)) {
+          try {
+            validateResource(resource);
+          } catch (error) {
+            errors.push((error as Error).message);
+          }
+        }
+        expect(errors).toEqual([]);
+      });
+
+      it("keeps every invariant (probes, limits, pinned images, non-root, PDB + HPA, headless Services, upstreams)", () => {
+        expect(manifestViolations(render(overlay), { namespace: NAMESPACES[overlay]! })).toEqual([]);
+      });
+
+      it("has a Deployment, headless Service, HPA and PDB for each service and the router", () => {
+        const names = (kind: string) => render(overlay).filter((r) => r.kind === kind).map((r) => r.metadata.name);
+        for (const service of ["sentiment", "embedding", "similarity", "recommendation", "router"]) {
+          for (const kind of ["Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"]) {
+            expect(names(kind), `${kind} funnel-${service}`).toContain(`funnel-${service}`);
+          }
+        }
+      });
+    });
+  }
+
+  it("prod-canary adds the candidate next to prod: other version, own pods, 90/10 split", () => {
+    const prod = render("prod");
+    const canary = render("prod-canary");
+    const deployment = (resources: Resource[], name: string) => resources.find((r) => r.kind === "Deployment" && r.metadata.name === name) as any;
+    for (const service of ["embedding", "similarity", "recommendation"]) {
+      const stable = deployment(canary, `funnel-${service}`);
+      const candidate = deployment(canary, `funnel-${service}-canary`);
+      expect(stable).toEqual(deployment(prod, `funnel-${service}`));
+      const version = (d: any) => d.spec.template.spec.containers[0].env.find((e: any) => e.name === "FUNNEL_MODEL_VERSION").value;
+      expect(version(candidate)).not.toBe(version(stable));
+      expect(candidate.spec.selector.matchLabels["funnel.ml/track"]).toBe("canary");
+      expect(stable.spec.selector.matchLabels["funnel.ml/track"]).toBe("stable");
+    }
+    const experiments = canary.find((r) => r.kind === "ConfigMap" && r.metadata.name === "funnel-router-experiments") as any;
+    expect(experiments.data["experiments.yaml"]).toMatch(/weight: 90[\s\S]*weight: 10/);
+  });
+
+  it("the hot-reloaded experiments ConfigMap keeps a fixed name; the service config is hashed so changes roll pods", () => {
+    const names = render("prod").filter((r) => r.kind === "ConfigMap").map((r) => r.metadata.name);
+    expect(names).toContain("funnel-router-experiments");
+    expect(names.some((n) => /^funnel-service-config-[a-z0-9]{10}$/.test(n))).toBe(true);
+  });
+});

@@ -1,0 +1,14 @@
+export { runLoad } from "./run-load.js";
+export type { LoadMode, LoadOptions, LoadProgress, LoadResult } from "./run-load.js";
+export type { CallCounts, LatencySummary } from "./load-stats.js";
+export { LoadStats } from "./load-stats.js";
+export { statusName } from "./status-name.js";
+export { ArrivalSchedule } from "./arrival-schedule.js";
+export { grpcMixCaller, requestCodec } from "./grpc-mix-caller.js";
+export type { GrpcMixCaller, GrpcMixCallerOptions } from "./grpc-mix-caller.js";
+export { serviceMix, pickEntry, SERVICE_NAMES, DEFAULT_MIX_OPTIONS } from "./request-mixes.js";
+export type { MixEntry, MixOptions, ServiceMix, ServiceName } from "./request-mixes.js";
+export { scenarioFor, scenarioDurationMs, SERVICE_LOAD, SCENARIO_NAMES } from "./load-scenarios.js";
+export type { Scenario, ScenarioName, RateStage, Thresholds } from "./load-scenarios.js";
+export { checkThresholds } from "./check-thresholds.js";
+export type { ThresholdVerdict } from "./check-thresholds.js";

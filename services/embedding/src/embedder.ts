@@ -1,0 +1,183 @@
+// Data plane of the Embedding service (no gRPC here): ids are looked up in the version's stored embeddings,
+// feature rows are encoded with the version's feature spec and run through its ONNX tower in micro-batches
+// shared by concurrent calls. Every answer comes from one version, the one the call leased.
+import {
+  InvalidArgumentError,
+  MicroBatcher,
+  NotFoundError,
+  QueueFullError,
+  ResourceExhaustedError,
+  ResponseCache,
+  type ModelLease,
+  type ModelSlot,
+} from "@funnel/runtime";
+import {
+  FeatureEncodingError,
+  concatTensors,
+  encodeItems,
+  encodeUsers,
+  pseudonymiseUserId,
+  type ItemTensors,
+  type RawItemFeatures,
+  type RawUserFeatures,
+  type ServedTwoTower,
+  type StoredEmbeddings,
+  type UserTensors,
+} from "@funnel/two-tower";
+import type { Registry } from "prom-client";
+
+export type UserInput = { id: string } | { features: RawUserFeatures };
+export type ItemInput = { id: string } | { features: RawItemFeatures };
+
+export interface Embedded {
+  /** Registered model name and the concrete version that produced every vector. */
+  name: string;
+  version: number;
+  /** One per input, in input order; each of length dim. */
+  vectors: Float32Array[];
+}
+
+export interface EmbedderOptions {
+  slot: ModelSlot<ServedTwoTower>;
+  /** Salt of the user-id pseudonyms stored in the model version. */
+  salt: string;
+  maxBatch: number;
+  batchDelayMs: number;
+  maxQueue: number;
+  cacheEntries: number;
+  metricsRegistry?: Registry;
+}
+
+interface Row<T> {
+  served: ServedTwoTower;
+  tensors: T;
+}
+
+type Entity = "users" | "items";
+
+export class Embedder {
+  private readonly userBatcher: MicroBatcher<Row<UserTensors>, Float32Array>;
+  private readonly itemBatcher: MicroBatcher<Row<ItemTensors>, Float32Array>;
+  private readonly cache: ResponseCache<Float32Array>;
+
+  constructor(private readonly options: EmbedderOptions) {
+    const batching = { maxBatchSize: options.maxBatch, maxDelayMs: options.batchDelayMs, maxQueue: options.maxQueue };
+    this.userBatcher = new MicroBatcher({ ...batching, run: (rows) => runBatch(rows, (served, t) => served.embedUsers(t)) });
+    this.itemBatcher = new MicroBatcher({ ...batching, run: (rows) => runBatch(rows, (served, t) => served.embedItems(t)) });
+    this.cache = new ResponseCache({ name: "embedding", maxEntries: options.cacheEntries, registry: options.metricsRegistry });
+  }
+
+  /** The version a call would be answered with now (for callers that only need the ref). */
+  get slot(): ModelSlot<ServedTwoTower> {
+    return this.options.slot;
+  }
+
+  embedUsers(inputs: readonly UserInput[], call: { version?: string; signal?: AbortSignal } = {}): Promise<Embedded> {
+    return this.embed("users", inputs, call, {
+      stored: (served) => served.users,
+      storedKey: (id) => pseudonymiseUserId(id, this.options.salt),
+      encode: (served, features) => encodeUsers(served.spec, [features]),
+      batcher: this.userBatcher,
+    });
+  }
+
+  embedItems(inputs: readonly ItemInput[], call: { version?: string; signal?: AbortSignal } = {}): Promise<Embedded> {
+    return this.embed("items", inputs, call, {
+      stored: (served) => served.items,
+      storedKey: (id) => id,
+      encode: (served, features) => encodeItems(served.spec, [features]),
+      batcher: this.itemBatcher,
+    });
+  }
+
+  private async embed<F, T>(
+    entity: Entity,
+    inputs: readonly ({ id: string } | { features: F })[],
+    call: { version?: string; signal?: AbortSignal },
+    how: {
+      stored: (served: ServedTwoTower) => StoredEmbeddings;
+      storedKey: (id: string) => string;
+      encode: (served: ServedTwoTower, features: F) => T;
+      batcher: MicroBatcher<Row<T>, Float32Array>;
+    },
+  ): Promise<Embedded> {
+    const lease: ModelLease<ServedTwoTower> = this.options.slot.acquire({ version: call.version });
+    try {
+      const served = lease.model;
+      const stored = how.stored(served);
+      const field = entity === "users" ? "user_id" : "item_id";
+      const pending: Promise<Float32Array>[] = inputs.map((input, i) => {
+        if ("id" in input) {
+          const row = stored.rowOf(how.storedKey(input.id));
+          if (row === undefined) {
+            throw new NotFoundError(
+              `${entity}[${i}].${field} "${input.id}" has no stored embedding in ${lease.name} version ${lease.version}; send its features instead`,
+            );
+          }
+          return Promise.resolve(stored.vector(row));
+        }
+        const key = `${lease.version}\u0000${entity}\u0000${JSON.stringify(input.features)}`;
+        const cached = this.cache.get(key);
+        if (cached) return Promise.resolve(cached);
+        const tensors = encodeOne(entity, i, () => how.encode(served, input.features));
+        return submit(how.batcher, { served, tensors }, call.signal).then((vector) => {
+          this.cache.set(key, vector);
+          return vector;
+        });
+      });
+      const vectors = await Promise.all(pending);
+      return { name: lease.name, version: lease.version, vectors };
+    } finally {
+      lease.release();
+    }
+  }
+}
+
+/** Encodes one record; a bad field becomes INVALID_ARGUMENT naming it as the caller wrote it. */
+function encodeOne<T>(entity: Entity, index: number, encode: () => T): T {
+  try {
+    return encode();
+  } catch (error) {
+    if (error instanceof FeatureEncodingError) {
+      // The encoder names the record `users[0]` (it saw one row); the caller knows it as users[index].features.
+      throw new InvalidArgumentError(`${entity}[${index}].features`, error.message.replace(/^(users|items)\[0\]\.?/, ""));
+    }
+    throw error;
+  }
+}
+
+async function submit<T>(batcher: MicroBatcher<Row<T>, Float32Array>, row: Row<T>, signal: AbortSignal | undefined): Promise<Float32Array> {
+  try {
+    return await batcher.submit(row, signal);
+  } catch (error) {
+    if (error instanceof QueueFullError) {
+      throw new ResourceExhaustedError(`embedding queue is full: the server is over capacity; retry after a short backoff (${error.message})`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * One ONNX run per model version among the rows (normally one version; during a swap calls already leased on
+ * the old version finish on it). Returns one copied vector per row so cached vectors do not pin the batch.
+ */
+async function runBatch<T extends { count: number }>(
+  rows: Row<T>[],
+  run: (served: ServedTwoTower, tensors: T) => Promise<Float32Array>,
+): Promise<Float32Array[]> {
+  const out: Float32Array[] = new Array(rows.length);
+  const byVersion = new Map<ServedTwoTower, number[]>();
+  rows.forEach((row, i) => {
+    const list = byVersion.get(row.served);
+    if (list) list.push(i);
+    else byVersion.set(row.served, [i]);
+  });
+  for (const [served, indices] of byVersion) {
+    const result = await run(served, concatTensors(indices.map((i) => rows[i]!.tensors)));
+    const dim = served.dim;
+    indices.forEach((rowIndex, k) => {
+      out[rowIndex] = result.slice(k * dim, (k + 1) * dim);
+    });
+  }
+  return out;
+}

@@ -1,0 +1,46 @@
+import { EmbeddingServiceService } from "@funnel/proto";
+import type { ServiceModule } from "@funnel/runtime";
+import type { Logger } from "@funnel/runtime";
+import { DEVELOPMENT_PSEUDONYM_SALT, ServedTwoTower } from "@funnel/two-tower";
+import { embeddingSettings } from "./config.js";
+import { Embedder } from "./embedder.js";
+import { embeddingHandlers } from "./grpc/handlers.js";
+
+/** Slot kind shared by every service that serves the two-tower model (one loaded copy per process). */
+export const TWO_TOWER_SLOT_KIND = "two-tower";
+
+/** The Embedding service as a module: runs alone (main.ts) or inside the embedded platform. */
+export const embeddingModule: ServiceModule<typeof embeddingSettings> = {
+  name: "embedding",
+  namespace: "embedding",
+  settings: embeddingSettings,
+  register(server, config, log, shared) {
+    const slot = shared.models.slot({
+      name: config.model,
+      ref: config.modelRef,
+      kind: TWO_TOWER_SLOT_KIND,
+      load: (dir, version) => ServedTwoTower.load(dir, version),
+    });
+    const embedder = new Embedder({
+      slot,
+      salt: shared.models.pseudonymSalt ?? developmentSalt(log),
+      maxBatch: config.maxBatch,
+      batchDelayMs: config.batchDelayMs,
+      maxQueue: config.maxQueue,
+      cacheEntries: config.cacheEntries,
+      metricsRegistry: server.metrics.registry,
+    });
+    const name = server.addService(EmbeddingServiceService, embeddingHandlers(embedder, config));
+    // Readiness follows the slot: NOT_SERVING until the first version is loaded; a swap never drops it.
+    slot.onReadyChange((ready) => server.setReady(name, ready));
+    return async () => {
+      await slot.start();
+      server.setReady(name, slot.ready);
+    };
+  },
+};
+
+function developmentSalt(log: Logger): string {
+  log.warn("FUNNEL_PSEUDONYM_SALT is not set: user ids are looked up with the development salt (fine for generated data only)");
+  return DEVELOPMENT_PSEUDONYM_SALT;
+}

@@ -1,0 +1,113 @@
+// One model slot per (model, ref, kind) in a process: in embedded mode the services that need the same
+// two-tower version share one loaded copy instead of each loading the towers again.
+import path from "node:path";
+import { registryConfigFrom, registryFromConfig, type ModelRegistry } from "@funnel/registry";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { Logger } from "pino";
+import type { ModelConfig } from "./model-settings.js";
+import { ModelSlot, type ModelSlotStatus, type ModelSource, type ServableModel } from "./model-slot.js";
+
+/** Builds the configured registry (a slot's model source; the platform's first run also registers into it). */
+export function registryFromModelConfig(config: Pick<ModelConfig, "registry">): ModelRegistry {
+  return registryFromConfig(registryConfigFrom(config.registry));
+}
+
+export interface SlotRequest<M extends ServableModel> {
+  /** Registered model name, e.g. "two-tower". */
+  name: string;
+  /** Alias to follow or version to pin. */
+  ref: string;
+  /** What the loader builds (e.g. "embedding-towers"); slots are shared only between identical kinds. */
+  kind: string;
+  load(dir: string, version: number): Promise<M>;
+}
+
+export class ModelHub {
+  private readonly slots = new Map<string, ModelSlot<any>>();
+  private source: ModelSource | undefined;
+  private readonly loaded: Gauge<"model" | "ref" | "version">;
+  private readonly loads: Counter<"model" | "result">;
+  private readonly loadSeconds: Histogram<"model">;
+
+  constructor(
+    private readonly options: {
+      config: ModelConfig;
+      log: Logger;
+      registry: Registry;
+      /** Tests pass a source directly; otherwise the configured registry is built on first use. */
+      source?: ModelSource;
+    },
+  ) {
+    this.source = options.source;
+    const { registry } = options;
+    this.loaded = new Gauge({
+      name: "funnel_model_loaded_timestamp_seconds",
+      help: "When the served version of each model slot was loaded (unix seconds); one series per model, ref and version.",
+      labelNames: ["model", "ref", "version"] as const,
+      registers: [registry],
+    });
+    this.loads = new Counter({
+      name: "funnel_model_loads_total",
+      help: "Model version loads by model and result (ok, or refused: download, checksum, load or warm-up failed).",
+      labelNames: ["model", "result"] as const,
+      registers: [registry],
+    });
+    this.loadSeconds = new Histogram({
+      name: "funnel_model_load_duration_seconds",
+      help: "Time to download, verify, load and warm a model version.",
+      labelNames: ["model"] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    });
+  }
+
+  /** Configured salt of the user-id pseudonyms in model versions; undefined when none is set. */
+  get pseudonymSalt(): string | undefined {
+    return this.options.config.pseudonym.salt || undefined;
+  }
+
+  /** The shared slot for this request, created (not yet started) on first use. */
+  slot<M extends ServableModel>(request: SlotRequest<M>): ModelSlot<M> {
+    const key = `${request.kind}\u0000${request.name}\u0000${request.ref}`;
+    const existing = this.slots.get(key);
+    if (existing) return existing;
+    this.source ??= registryFromModelConfig(this.options.config);
+    const { config, log } = this.options;
+    const slot: ModelSlot<M> = new ModelSlot<M>({
+      name: request.name,
+      ref: request.ref,
+      source: this.source,
+      cacheDir: path.resolve(config.slots.cacheDir, request.kind),
+      load: request.load,
+      pollIntervalMs: config.slots.pollMs,
+      log: log.child({ slot: request.kind }),
+      onLoadAttempt: ({ name, ok, seconds }) => {
+        this.loads.inc({ model: name, result: ok ? "ok" : "refused" });
+        if (ok) this.loadSeconds.observe({ model: name }, seconds);
+        this.publish();
+      },
+    });
+    this.slots.set(key, slot);
+    return slot;
+  }
+
+  /** Every slot's state: which version it serves, since when, and the last refused version's reason. */
+  statuses(): (ModelSlotStatus & { kind: string })[] {
+    return [...this.slots.entries()].map(([key, slot]) => ({ ...slot.status(), kind: key.split("\u0000")[0]! }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.slots.values()].map((slot) => slot.close()));
+  }
+
+  private publish(): void {
+    // Rebuilt from every slot so the series of a released version disappears when a new one serves.
+    this.loaded.reset();
+    for (const slot of this.slots.values()) {
+      const s = slot.status();
+      if (s.version !== undefined && s.loadedAt) {
+        this.loaded.set({ model: s.name, ref: s.ref, version: String(s.version) }, s.loadedAt.getTime() / 1000);
+      }
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import { MilvusCatalog } from "../src/milvus-catalog.js";
+import { exactTopK } from "../src/exact-top-k.js";
+import { randomUnitVectors, rowsOf } from "../src/test-support/random-vectors.js";
+import { findMilvusLite, startMilvusLite } from "../src/test-support/start-milvus-lite.js";
+const server = await startMilvusLite((await findMilvusLite(process.env.PATH!))!);
+const dim = 32, n = Number(process.argv[2] ?? 100000), q = 30;
+const all = randomUnitVectors(n + q, dim, 7, n / 100);
+const data = all.subarray(0, n * dim), queries = all.subarray(n * dim);
+const truth = exactTopK(queries, data, 10, { dim }).map((t) => Array.from(t.rows, (r) => `v${r}`));
+const c = new MilvusCatalog({ address: server.address, timeoutMs: 600000, batchSize: 5000 });
+const version = { model: "p", version: "1", entity: "u" };
+const idx = await c.createVersion({ version, dim });
+await idx.insert({ version, ids: Array.from({ length: n }, (_, i) => `v${i}`), vectors: rowsOf(data, dim) });
+const rec = async (label: string) => {
+  const r = await idx.search({ version, vectors: rowsOf(queries, dim) }, 10);
+  let h = 0; r.hits.forEach((l, i) => { const s = new Set(truth[i]); for (const x of l) if (s.has(x.id)) h++; });
+  console.log(label, "recall", h / (q * 10), "hits/q", r.hits.map((l) => l.length).slice(0, 5), "size", await idx.size());
+  console.log(" truth0", truth[0]!.slice(0, 5), "got0", r.hits[0]!.slice(0, 5).map((x) => x.id));
+};
+await rec("before flush");
+await idx.flush();
+await rec("after flush");
+await c.close(); await server.stop();
+process.exit(0);

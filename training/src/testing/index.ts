@@ -1,0 +1,2 @@
+export { trainTinyModelDirectory, tinyModelDataset } from "./tiny-model-directory.js";
+export type { TinyModelOptions } from "./tiny-model-directory.js";
