@@ -1,17 +1,8 @@
-import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { hasTorch } from "./has-torch.js";
 import { DEFAULT_BENCHMARK_OPTIONS, runTrainingBenchmark } from "./train-throughput.js";
 
 const tiny = { ...DEFAULT_BENCHMARK_OPTIONS, users: 200, dim: 64, batchSize: 32, steps: 2, warmupSteps: 1, rounds: 1, torchThreads: [1], kernels: false, log: () => {} };
-
-function hasTorch(): boolean {
-  try {
-    execFileSync("python3", ["-c", "import torch"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("runTrainingBenchmark", () => {
   it("reports tfjs alone, saying why, when the PyTorch reference cannot run", async () => {

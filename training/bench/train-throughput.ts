@@ -156,7 +156,7 @@ async function runTorch(
     const chunks: Uint8Array[] = [];
     for (const rows of batchRows) {
       const b = assembleBatch(data, data.train, rows, undefined, trainOptions);
-      for (const array of [b.users.numeric, b.users.device, b.users.recentItems, b.users.recentPages, b.items.numeric, b.items.itemIndex, b.items.page, b.items.interaction, b.items.category, b.logQ!, b.itemIds]) {
+      for (const array of [b.users.numeric, b.users.device, b.users.recentItems, b.users.recentPages, b.users.attributes, b.items.numeric, b.items.itemIndex, b.items.page, b.items.interaction, b.items.category, b.logQ!, b.itemIds]) {
         chunks.push(littleEndian(array));
       }
     }

@@ -32,7 +32,7 @@ export class OnnxTowers {
     const user = await ort.InferenceSession.create(path.join(dir, MODEL_FILES.userTower), sessionOptions);
     const item = await ort.InferenceSession.create(path.join(dir, MODEL_FILES.itemTower), sessionOptions);
     // The output width is not stored separately: one empty batch through the user tower reveals it.
-    const probe = await user.run(userFeeds(spec, { count: 0, numeric: new Float32Array(0), device: new Int32Array(0), recentItems: new Int32Array(0), recentPages: new Int32Array(0) }));
+    const probe = await user.run(userFeeds(spec, { count: 0, numeric: new Float32Array(0), device: new Int32Array(0), recentItems: new Int32Array(0), recentPages: new Int32Array(0), attributes: new Int32Array(0) }));
     const dims = probe[ONNX_OUTPUT_NAME]!.dims;
     return new OnnxTowers(spec, Number(dims[1]), user, item);
   }
@@ -49,6 +49,7 @@ export class OnnxTowers {
         device: users.device.subarray(start, end),
         recentItems: users.recentItems.subarray(start * L, end * L),
         recentPages: users.recentPages.subarray(start * L, end * L),
+        attributes: users.attributes.subarray(start * this.spec.user.attributeSlots, end * this.spec.user.attributeSlots),
       };
       const result = await this.user.run(userFeeds(this.spec, part));
       out.set(result[ONNX_OUTPUT_NAME]!.data as Float32Array, start * this.dim);
@@ -59,6 +60,7 @@ export class OnnxTowers {
   async embedItems(items: ItemTensors, chunk = 4096): Promise<Float32Array> {
     const out = new Float32Array(items.count * this.dim);
     const w = this.spec.item.numericSize;
+    const categorySlots = this.spec.item.categorySlots;
     for (let start = 0; start < items.count; start += chunk) {
       const end = Math.min(items.count, start + chunk);
       const n = end - start;
@@ -67,7 +69,7 @@ export class OnnxTowers {
         itemIndex: new ort.Tensor("int32", items.itemIndex.subarray(start, end), [n, 1]),
         page: new ort.Tensor("int32", items.page.subarray(start, end), [n, 1]),
         interaction: new ort.Tensor("int32", items.interaction.subarray(start, end), [n, 1]),
-        category: new ort.Tensor("int32", items.category.subarray(start, end), [n, 1]),
+        category: new ort.Tensor("int32", items.category.subarray(start * categorySlots, end * categorySlots), [n, categorySlots]),
       });
       out.set(result[ONNX_OUTPUT_NAME]!.data as Float32Array, start * this.dim);
     }
@@ -86,5 +88,6 @@ function userFeeds(spec: FeatureSpec, u: UserTensors): Record<string, ort.Tensor
     device: new ort.Tensor("int32", u.device, [u.count, 1]),
     recentItems: new ort.Tensor("int32", u.recentItems, [u.count, L]),
     recentPages: new ort.Tensor("int32", u.recentPages, [u.count, L]),
+    attributes: new ort.Tensor("int32", u.attributes, [u.count, spec.user.attributeSlots]),
   };
 }

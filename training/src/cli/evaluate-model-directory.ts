@@ -1,6 +1,14 @@
 import { verifyModelDirectory } from "@funnel/registry";
 import { splitEvents } from "../data/index.js";
-import { evaluateRetrieval, popularityBaseline, similarUserAccuracy, type RetrievalMetrics } from "../evaluation/index.js";
+import {
+  type BaselineMetrics,
+  DEFAULT_EASE_LAMBDA,
+  evaluateBaselines,
+  evaluateRetrieval,
+  fitBaselines,
+  similarUserAccuracy,
+  type RetrievalMetrics,
+} from "../evaluation/index.js";
 import { OnnxTowers } from "@funnel/two-tower";
 import { aggregateItemFeatures, encodeItems, type RawItemFeatures } from "@funnel/two-tower";
 import { historyContext } from "../model/build-retrieval-task.js";
@@ -8,7 +16,8 @@ import type { Dataset } from "./load-dataset.js";
 
 export interface ModelEvaluation {
   model: RetrievalMetrics;
-  baseline: RetrievalMetrics;
+  /** Popularity, item-kNN and EASE, fitted on the same earlier events the users are embedded from. */
+  baselines: BaselineMetrics;
   similarUserAccuracy?: number;
   holdout: number;
   historyEvents: number;
@@ -20,9 +29,13 @@ export interface ModelEvaluation {
 /**
  * Scores a model directory on any dataset in the event schema, through its ONNX towers and feature spec (what
  * serving runs). The latest `holdout` share of events (by time) are the positives; each user is embedded from
- * their earlier events; the popularity baseline counts the earlier events.
+ * their earlier events; the baselines are fitted on the earlier events.
  */
-export async function evaluateModelDirectory(dir: string, dataset: Dataset, options: { holdout?: number } = {}): Promise<ModelEvaluation> {
+export async function evaluateModelDirectory(
+  dir: string,
+  dataset: Dataset,
+  options: { holdout?: number; easeLambda?: number } = {},
+): Promise<ModelEvaluation> {
   const holdout = options.holdout ?? 0.15;
   if (!(holdout > 0 && holdout < 1)) throw new RangeError(`--holdout must be in (0, 1), got ${holdout}`);
   await verifyModelDirectory(dir);
@@ -34,14 +47,13 @@ export async function evaluateModelDirectory(dir: string, dataset: Dataset, opti
     const itemRow = new Map(itemIds.map((id, i) => [id, i]));
     const itemRaw = aggregateItemFeatures(split.train, dataset.itemAttributes);
     const items = encodeItems(spec, itemIds.map((id): RawItemFeatures => itemRaw.get(id) ?? { itemId: id }));
-    const context = historyContext(spec, split.train, split.test, itemRow);
+    const context = historyContext(spec, split.train, split.test, itemRow, dataset.userAttributes);
     const userEmbeddings = await towers.embedUsers(context.users);
     const itemEmbeddings = await towers.embedItems(items);
-    const popularity = new Float64Array(itemIds.length);
-    for (const seen of context.seen.values()) for (const it of seen) popularity[it]! += 1;
+    const baselines = await fitBaselines(context.seen, itemIds.length, { easeLambda: options.easeLambda ?? DEFAULT_EASE_LAMBDA });
     const result: ModelEvaluation = {
       model: evaluateRetrieval({ userEmbeddings, itemEmbeddings, dim: towers.dim, testPositives: context.positives, trainSeen: context.seen }),
-      baseline: popularityBaseline({ itemPopularity: popularity, itemCount: itemIds.length, testPositives: context.positives, trainSeen: context.seen }),
+      baselines: evaluateBaselines(baselines, context),
       holdout,
       historyEvents: split.train.length,
       heldOutEvents: split.test.length,

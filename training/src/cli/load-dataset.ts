@@ -2,6 +2,7 @@ import {
   generateDataset,
   loadEvents,
   loadItemAttributes,
+  loadUserAttributes,
   type LoadReport,
   type RowError,
 } from "../data/index.js";
@@ -12,6 +13,8 @@ import { progressBar } from "./training-progress.js";
 export interface Dataset {
   events: InteractionEvent[];
   itemAttributes: ItemAttributeInput[];
+  /** user id → attributes from a user attribute table (--user-attributes), if one was given. */
+  userAttributes?: Map<string, Record<string, string>>;
   /** user id → latent segment, known only for generated data (ground truth for similar-user accuracy). */
   segments?: Map<string, string>;
   /** What was read and rejected, per file and line; undefined for generated data. */
@@ -21,7 +24,7 @@ export interface Dataset {
 
 /** Generated data or event files (plus an optional item attribute table), with row errors surfaced. */
 export async function loadDataset(
-  source: { files: string[]; itemsFile?: string | undefined; generate?: { users: number; seed: number; items?: number | undefined } | undefined },
+  source: { files: string[]; itemsFile?: string | undefined; usersFile?: string | undefined; generate?: { users: number; seed: number; items?: number | undefined } | undefined },
   options: { progress?: boolean; strict?: boolean; log?: (line: string) => void } = {},
 ): Promise<Dataset> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -51,8 +54,14 @@ export async function loadDataset(
     reportRejections(items.report, log);
     itemAttributes = items.items;
   }
+  let userAttributes: Map<string, Record<string, string>> | undefined;
+  if (source.usersFile) {
+    const users = await loadUserAttributes(source.usersFile, { strict: options.strict });
+    reportRejections(users.report, log);
+    userAttributes = new Map(users.users.map(({ userId, ...rest }) => [userId, Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, String(v)]))]));
+  }
   if (loaded.events.length === 0) throw new Error(`no valid events in ${source.files.join(", ")} (${loaded.report.rowsRejected} rows rejected)`);
-  return { events: loaded.events, itemAttributes, report: loaded.report, source: source.files.join(",") };
+  return { events: loaded.events, itemAttributes, ...(userAttributes ? { userAttributes } : {}), report: loaded.report, source: source.files.join(",") };
 }
 
 /** Every rejected row is counted; the first ones are printed with file and line so they can be fixed. */

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -45,6 +45,28 @@ describe("funnel-training CLI", () => {
     const result = await cli(["train", "--generate", "--users", "20", "--dim", "100", "--out", path.join(dir, "never")]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/error: invalid run flags: model\.dim: dim must be one of 64, 128, 256/);
+  });
+
+  it("import converts an online-retail log and summarises skipped rows by reason", async () => {
+    const file = path.join(dir, "retail.csv");
+    await writeFile(
+      file,
+      "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n" +
+        "536365,85123A,HEART,6,2010-12-01T08:26:00,2.55,17850,United Kingdom\n536366,22633,WARMER,6,2010-12-01T08:28:00,1.85,,United Kingdom\n",
+    );
+    const out = path.join(dir, "retail-events.csv");
+    const result = await cli(["import", "online-retail", "--in", file, "--out", out, "--no-progress"]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ rowsRead: 2, rowsImported: 1, skipped: { anonymous: 1 } });
+    expect(result.stderr).toContain(`${file}:3: anonymous: CustomerID is empty`);
+    expect((await loadEvents([out], { strict: true })).events).toHaveLength(1);
+    expect(await readFile(path.join(dir, "retail-events.users.csv"), "utf8")).toBe("user_id,Country\n17850,United Kingdom\n");
+  });
+
+  it("train says --users is a count and points a table to --user-attributes", async () => {
+    const result = await cli(["train", "--data", "events.csv", "--users", "users.csv"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("--users is the number of users to generate, got \"users.csv\"; for a user attribute table use --user-attributes users.csv");
   });
 
   it("train without data says what to pass", async () => {

@@ -3,17 +3,21 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { readRegistryConfig, registryFromConfig } from "@funnel/registry";
 import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
+import { runTorchReference } from "../../bench/torch-reference.js";
+import { DEFAULT_MEMORY_BENCHMARK_OPTIONS, runMemoryBenchmark } from "../../bench/train-memory.js";
 import { DEFAULT_BENCHMARK_OPTIONS, runTrainingBenchmark } from "../../bench/train-throughput.js";
 import { generateDataset, writeEvents } from "../data/index.js";
+import { runImport, type ImportFlags } from "./run-import.js";
 import { evaluateModelDirectory } from "./evaluate-model-directory.js";
 import { loadDataset } from "./load-dataset.js";
 import { publishModelDirectory } from "./publish-model-directory.js";
 import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput } from "./run-config.js";
 import { formatSweepTable, runSweep } from "./run-sweep.js";
-import { runTraining } from "./run-training.js";
+import { coverage, runTraining, splitName, trainAndEvaluate } from "./run-training.js";
+import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
 import { addTextClassifierCommands } from "./text-classifier-commands.js";
 
 
@@ -27,6 +31,24 @@ const num = (name: string) => (value: string): number => {
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${value}"`);
   return n;
 };
+
+/** `--users` is a count; a file name there is almost certainly a user attribute table given to the wrong flag. */
+function usersCount(value: string): number {
+  if (!/^\d+$/.test(value.trim())) {
+    throw new InvalidArgumentError(`--users is the number of users to generate, got "${value}"; for a user attribute table use --user-attributes ${value}`);
+  }
+  return Number(value);
+}
+
+/** A command's JSON result: to stdout, and to `out` as well when given. */
+async function printJson(result: unknown, out?: string): Promise<void> {
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  if (out) {
+    await mkdir(path.dirname(path.resolve(out)), { recursive: true });
+    await writeFile(out, json);
+  }
+  process.stdout.write(json);
+}
 
 function gitCommit(): string | undefined {
   try {
@@ -46,6 +68,7 @@ function salt(option: string | undefined): string {
 interface DataFlags {
   data?: string[];
   items?: string;
+  userAttributes?: string;
   generate?: boolean;
   users?: number;
   seed?: number;
@@ -56,16 +79,19 @@ interface DataFlags {
 
 function dataSource(flags: DataFlags): RunConfigInput["data"] {
   if (flags.generate) return { files: [], generate: { users: flags.users ?? 10_000, seed: flags.seed ?? 7, ...(flags.itemCount ? { items: flags.itemCount } : {}) } };
-  if (flags.data && flags.data.length > 0) return { files: flags.data, ...(flags.items ? { itemsFile: flags.items } : {}) };
+  if (flags.data && flags.data.length > 0) {
+    return { files: flags.data, ...(flags.items ? { itemsFile: flags.items } : {}), ...(flags.userAttributes ? { usersFile: flags.userAttributes } : {}) };
+  }
   return undefined;
 }
 
 function addDataOptions(cmd: Command): Command {
   return cmd
     .option("--data <file...>", "event files (CSV with header or JSONL)")
-    .option("--items <file>", "item attribute table (item_id, category, ...)")
+    .option("--items <file>", "item attribute table (item_id, category, ...; several categories as a|b)")
+    .option("--user-attributes <file>", "user attribute table (user_id, then categorical columns such as country)")
     .option("--generate", "use a generated dataset instead of files")
-    .option("--users <n>", "users to generate", int("--users"))
+    .option("--users <n>", "with --generate: how many users to generate (a user table is --user-attributes)", usersCount)
     .option("--item-count <n>", "items to generate", int("--item-count"))
     .option("--seed <n>", "seed (data generation, split, initialisation)", int("--seed"))
     .option("--strict", "stop at the first bad row instead of reporting and skipping it")
@@ -89,7 +115,18 @@ function addTrainingOptions(cmd: Command): Command {
     .option("--parallel-towers", "train the two towers in two worker threads (default)")
     .option("--no-parallel-towers", "train both towers in one thread")
     .option("--patience <n>", "early-stopping patience in epochs", int("--patience"))
-    .addOption(new Option("--split <strategy>", "time: later events held out; user: held-out users").choices(["time", "user"]));
+    .addOption(new Option("--select-on <metric>", "validation metric that picks the kept epoch and stops training (loss breaks ties)").choices([...SELECTION_METRICS]))
+    .option("--ease-lambda <x>", "L2 penalty of the EASE baseline", num("--ease-lambda"))
+    .option("--knn-shrink <x>", "shrinkage of the item-kNN baseline's cosine", num("--knn-shrink"))
+    .addOption(
+      new Option("--split <strategy>", "time: later events held out; user: held-out users; leave-last: each user's last interactions held out").choices([
+        "time",
+        "user",
+        "leave-last",
+      ]),
+    )
+    .option("--split-ratios <list>", "train,validation,test shares for time and user splits, e.g. 0.8,0.1,0.1", (v) => v.split(",").map(num("--split-ratios")))
+    .option("--holdout-last <n>", "leave-last: interactions per user held out for test (as many for validation)", int("--holdout-last"));
 }
 
 interface TrainFlags extends DataFlags {
@@ -108,7 +145,12 @@ interface TrainFlags extends DataFlags {
   /** undefined unless given: commander's --no-x pair otherwise defaults it to true and would override the config file. */
   parallelTowers?: boolean;
   patience?: number;
-  split?: "time" | "user";
+  selectOn?: SelectionMetric;
+  easeLambda?: number;
+  knnShrink?: number;
+  split?: "time" | "user" | "leave-last";
+  splitRatios?: number[];
+  holdoutLast?: number;
   out?: string;
   name?: string;
 }
@@ -117,7 +159,7 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
   const fromFile = flags.config ? await readRunConfigFile(flags.config) : {};
   const overrides: RunConfigInput = {
     data: dataSource(flags),
-    split: flags.split ? { strategy: flags.split } : undefined,
+    split: { strategy: flags.split, ratios: flags.splitRatios as [number, number, number] | undefined, holdoutLast: flags.holdoutLast },
     model: { dim: flags.dim, hidden: flags.hidden },
     training: {
       epochs: flags.epochs,
@@ -130,8 +172,10 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
       extraNegatives: flags.extraNegatives,
       logQ: flags.logq === false ? false : undefined,
       patience: flags.patience,
+      selectOn: flags.selectOn,
       parallelTowers: flags.parallelTowers,
     },
+    baselines: { easeLambda: flags.easeLambda, knnShrink: flags.knnShrink },
     seed: flags.seed,
     out: flags.out,
     name: flags.name,
@@ -159,6 +203,31 @@ export function buildProgram(): Command {
       process.stderr.write(`wrote ${data.events.length} events (${data.users.length} users) to ${flags.out} and ${data.items.length} items to ${itemsOut}\n`);
     });
 
+  program
+    .command("import")
+    .description("convert a real interaction log to the event schema (plus item and user attribute tables)")
+    .addArgument(new Argument("<format>", "online-retail (UCI Online Retail) or csv (give the column mapping)").choices(["online-retail", "csv"]))
+    .requiredOption("--in <file>", "the log to read (.csv with header, or .jsonl)")
+    .requiredOption("--out <file>", "events file to write (.csv or .jsonl)")
+    .option("--items-out <file>", "item attribute CSV (default: <out>.items.csv)")
+    .option("--users-out <file>", "user attribute CSV (default: <out>.users.csv)")
+    .option("--user <column>", "csv: user id column")
+    .option("--item <column>", "csv: item id column")
+    .option("--time <column>", "csv: timestamp column")
+    .addOption(new Option("--time-format <f>", "csv: iso (no offset = UTC), s or ms since the epoch").choices(["iso", "s", "ms"]).default("iso"))
+    .option("--session <column>", "csv: session column (default: one session per user and timestamp)")
+    .option("--value <column>", "csv: quantity or rating column")
+    .option("--min-value <x>", "csv: rows with a smaller value are skipped (e.g. 4 for 5-star ratings)", num("--min-value"))
+    .option("--category <column>", "csv: item category column (multi-valued with --category-separator)")
+    .option("--category-separator <s>", "csv: separator of several categories in one cell", "|")
+    .option("--item-attributes <columns>", "csv: comma-separated item columns to keep", (v) => v.split(","))
+    .option("--user-attributes <columns>", "csv: comma-separated user columns to keep", (v) => v.split(","))
+    .option("--no-progress", "no progress bar")
+    .action(async (format: "online-retail" | "csv", flags: ImportFlags) => {
+      const summary = await runImport(format, flags);
+      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    });
+
   addTrainingOptions(addDataOptions(program.command("train").description("train a two-tower model and write a model directory")))
     .option("--out <dir>", "model directory to write (must not exist or be empty)")
     .option("--name <name>", "registered model name")
@@ -170,7 +239,12 @@ export function buildProgram(): Command {
       if (flags.promoteIfBetter && !flags.publish) throw new InvalidArgumentError("--promote-if-better needs --publish");
       const config = await runConfigFrom(flags);
       const summary = await runTraining(config, { salt: salt(flags.salt), gitCommit: gitCommit(), progress: flags.progress });
-      const result: Record<string, unknown> = { out: summary.out, metrics: summary.headlineMetrics };
+      const result: Record<string, unknown> = {
+        out: summary.out,
+        metrics: summary.headlineMetrics,
+        split: splitName(config),
+        coverage: coverage(summary.run.task.test, summary.run.test.model),
+      };
       if (flags.publish) {
         const registry = registryFromConfig(readRegistryConfig(process.env));
         result.published = await publishModelDirectory(registry, summary.out, { name: config.name, promoteIfBetter: flags.promoteIfBetter, alias: flags.alias });
@@ -204,6 +278,37 @@ export function buildProgram(): Command {
       process.stdout.write(`${formatSweepTable(rows)}\nbest by validation recall@10: dim ${best.dim}, lr ${best.learningRate}\nwrote ${out}\n`);
     });
 
+  addTrainingOptions(addDataOptions(program.command("reference").description("tfjs two-tower, the PyTorch reference and the baselines on one split (JSON)")))
+    .option("--python <exe>", "Python with torch", "python3")
+    .option("--torch-threads <n>", "PyTorch threads", int("--torch-threads"), 1)
+    .option("--out <file>", "also write the JSON here")
+    .action(async (flags: TrainFlags & { python: string; torchThreads: number; out?: string }) => {
+      const { out, ...rest } = flags;
+      const config = await runConfigFrom(rest);
+      const dataset = await loadDataset(config.data, { progress: flags.progress, strict: flags.strict });
+      const run = await trainAndEvaluate(config, dataset, { progress: flags.progress });
+      const torch = await runTorchReference(run, { python: flags.python, threads: flags.torchThreads });
+      const table = (part: "test" | "validation") => ({
+        "two-tower (tfjs)": run[part].model,
+        ...(torch.available ? { "two-tower (PyTorch reference)": torch[part] } : {}),
+        popularity: run[part].baselines.popularity,
+        "item-kNN": run[part].baselines.itemKnn,
+        EASE: run[part].baselines.ease,
+      });
+      const result = {
+        data: dataset.source,
+        split: splitName(config),
+        coverage: coverage(run.task.test, run.test.model),
+        test: table("test"),
+        validation: table("validation"),
+        tfjs: { bestEpoch: run.result.bestEpoch, selectedOn: run.result.selectedOn, epochs: run.result.epochs.length },
+        torch: { available: torch.available, ...(torch.reason ? { reason: torch.reason } : {}), version: torch.version, bestEpoch: torch.bestEpoch, epochs: torch.epochs },
+        params: run.trainOptions,
+      };
+      run.result.model.dispose();
+      await printJson(result, out);
+    });
+
   program
     .command("bench")
     .description("training throughput: tfjs two-tower vs a PyTorch CPU reference of the same model (JSON)")
@@ -213,15 +318,28 @@ export function buildProgram(): Command {
     .option("--steps <n>", "timed steps", int("--steps"), DEFAULT_BENCHMARK_OPTIONS.steps)
     .option("--python <exe>", "Python with torch", DEFAULT_BENCHMARK_OPTIONS.python)
     .option("--no-kernels", "skip the per-kernel timings")
+    .option("--memory-users <n>", "users of the per-epoch memory run", int("--memory-users"), DEFAULT_MEMORY_BENCHMARK_OPTIONS.users)
+    .option("--memory-epochs <n>", "epochs of the per-epoch memory run", int("--memory-epochs"), DEFAULT_MEMORY_BENCHMARK_OPTIONS.epochs)
+    .option("--no-memory", "skip the per-epoch peak RSS run")
     .option("--out <file>", "also write the JSON here")
-    .action(async (flags: { users: number; dim: number; batchSize: number; steps: number; python: string; kernels: boolean; out?: string }) => {
-      const result = await runTrainingBenchmark({ ...DEFAULT_BENCHMARK_OPTIONS, ...flags });
-      const json = `${JSON.stringify(result, null, 2)}\n`;
-      if (flags.out) {
-        await mkdir(path.dirname(path.resolve(flags.out)), { recursive: true });
-        await writeFile(flags.out, json);
-      }
-      process.stdout.write(json);
+    .action(async (flags: { users: number; dim: number; batchSize: number; steps: number; python: string; kernels: boolean; memory: boolean; memoryUsers: number; memoryEpochs: number; out?: string }) => {
+      const throughput = await runTrainingBenchmark({ ...DEFAULT_BENCHMARK_OPTIONS, ...flags });
+      // Peak RSS per epoch: growth across epochs means something is retained (it was: see assignValues).
+      const memory = flags.memory ? await runMemoryBenchmark({ users: flags.memoryUsers, epochs: flags.memoryEpochs, seed: DEFAULT_MEMORY_BENCHMARK_OPTIONS.seed }) : undefined;
+      await printJson({ ...throughput, ...(memory ? { memory } : {}) }, flags.out);
+    });
+
+  program
+    .command("bench-memory")
+    .description("peak RSS and live tensors per epoch of a training run on generated data (JSON)")
+    .option("--users <n>", "generated users (7000 ≈ 100k interactions)", int("--users"), DEFAULT_MEMORY_BENCHMARK_OPTIONS.users)
+    .option("--epochs <n>", "epochs (all run: no early stop)", int("--epochs"), DEFAULT_MEMORY_BENCHMARK_OPTIONS.epochs)
+    .option("--seed <n>", "seed", int("--seed"), DEFAULT_MEMORY_BENCHMARK_OPTIONS.seed)
+    .option("--parallel-towers", "train the towers in worker threads")
+    .option("--no-parallel-towers", "train both towers in one thread")
+    .action(async (flags: { users: number; epochs: number; seed: number; parallelTowers?: boolean }) => {
+      const result = await runMemoryBenchmark({ ...flags });
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     });
 
   addTextClassifierCommands(program, { registry: () => registryFromConfig(readRegistryConfig(process.env)), gitCommit });

@@ -6,8 +6,10 @@ describe("parseRunConfig", () => {
   it("fills every default from a minimal config", () => {
     const config = parseRunConfig({ data: { generate: { users: 10, seed: 1 } } });
     expect(config.model.dim).toBe(128);
-    expect(config.split).toEqual({ strategy: "time", ratios: [0.7, 0.15, 0.15] });
+    expect(config.split).toEqual({ strategy: "time", ratios: [0.7, 0.15, 0.15], holdoutLast: 1 });
     expect(config.training.batchSize).toBeGreaterThan(1);
+    expect(config.training.selectOn).toBe("recall@10");
+    expect(config.baselines).toEqual({ easeLambda: 500, knnShrink: 50 });
   });
 
   it("names each bad field by its path", () => {
@@ -17,6 +19,9 @@ describe("parseRunConfig", () => {
     expect(bad).toThrow(/training\.learningRate: /);
     expect(bad).toThrow(/split\.ratios: ratios must sum to 1/);
     expect(() => parseRunConfig({ training: { epoch: 3 }, data: { files: ["a.csv"] } })).toThrow(/training: Unrecognized key/);
+    expect(() => parseRunConfig({ data: { files: ["a.csv"] }, training: { selectOn: "auc" }, split: { holdoutLast: 0 } } as never)).toThrow(
+      /split\.holdoutLast: .*training\.selectOn: /,
+    );
   });
 
   it("requires a data source", () => {

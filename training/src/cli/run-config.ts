@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { DEFAULT_TRAIN_OPTIONS } from "../model/train-two-tower.js";
+import { DEFAULT_EASE_LAMBDA, DEFAULT_KNN_SHRINK } from "../evaluation/index.js";
+import { DEFAULT_TRAIN_OPTIONS, SELECTION_METRICS } from "../model/train-two-tower.js";
 import { DEFAULT_EMBEDDING_WIDTHS, OUTPUT_DIMS } from "../model/two-tower-model.js";
 
 const ratios = z
@@ -17,8 +18,10 @@ export const runConfigSchema = z
       .object({
         /** Event files (CSV with header or JSONL, see training/README.md). */
         files: z.array(z.string().min(1)).default([]),
-        /** Optional item attribute table (item_id, category, ...). */
+        /** Optional item attribute table (item_id, category, ...; several categories as "a|b"). */
         itemsFile: z.string().min(1).optional(),
+        /** Optional user attribute table (user_id, then categorical columns such as country). */
+        usersFile: z.string().min(1).optional(),
         /** Generate a synthetic dataset instead of reading files. */
         generate: z.object({ users: z.number().int().min(1), seed: z.number().int(), items: z.number().int().optional() }).optional(),
       })
@@ -26,9 +29,15 @@ export const runConfigSchema = z
       .prefault({}),
     split: z
       .object({
-        /** "time": train on the earliest 70 %, validate/test on later events; "user": held-out users, stratified by device. */
-        strategy: z.enum(["time", "user"]).default("time"),
+        /**
+         * "time": train on the earliest 70 %, validate/test on later events; "user": held-out users, stratified by
+         * device; "leave-last": each user's last `holdoutLast` interactions are test, the ones before validation.
+         */
+        strategy: z.enum(["time", "user", "leave-last"]).default("time"),
+        /** Shares of train/validation/test for "time" and "user". */
         ratios: ratios.default([0.7, 0.15, 0.15]),
+        /** Interactions per user held out for test (and as many for validation) by "leave-last". */
+        holdoutLast: z.number().int().min(1).default(1),
       })
       .strict()
       .prefault({}),
@@ -44,6 +53,7 @@ export const runConfigSchema = z
             device: z.number().int().min(1),
             interaction: z.number().int().min(1),
             category: z.number().int().min(1),
+            userAttribute: z.number().int().min(1),
           })
           .partial()
           .strict()
@@ -64,8 +74,19 @@ export const runConfigSchema = z
         extraNegatives: z.number().int().min(0).default(DEFAULT_TRAIN_OPTIONS.extraNegatives),
         logQ: z.boolean().default(DEFAULT_TRAIN_OPTIONS.logQ),
         patience: z.number().int().min(1).default(DEFAULT_TRAIN_OPTIONS.patience),
+        /** Validation metric that picks the kept epoch and stops training (loss breaks ties), or "loss". */
+        selectOn: z.enum(SELECTION_METRICS).default(DEFAULT_TRAIN_OPTIONS.selectOn),
         /** Train the two towers in two worker threads (the second core); same results up to float rounding. */
         parallelTowers: z.boolean().default(DEFAULT_TRAIN_OPTIONS.parallelTowers),
+      })
+      .strict()
+      .prefault({}),
+    baselines: z
+      .object({
+        /** EASE's L2 penalty λ. */
+        easeLambda: z.number().gt(0).default(DEFAULT_EASE_LAMBDA),
+        /** Item-kNN's shrinkage of the cosine denominator. */
+        knnShrink: z.number().min(0).default(DEFAULT_KNN_SHRINK),
       })
       .strict()
       .prefault({}),

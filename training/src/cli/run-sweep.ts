@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Dataset } from "./load-dataset.js";
 import { parseRunConfig, type RunConfig } from "./run-config.js";
+import type { FittedBaselines } from "../evaluation/index.js";
 import { trainAndEvaluate } from "./run-training.js";
 
 export const SWEEP_DIMS = [64, 128, 256] as const;
@@ -15,6 +16,8 @@ export interface SweepRow {
   "validation recall@10": number;
   "test recall@10": number;
   "baseline recall@10": number;
+  "item-kNN recall@10": number;
+  "EASE recall@10": number;
   "test ndcg@10": number;
   samplesPerSecond: number;
   seconds: number;
@@ -30,12 +33,15 @@ export async function runSweep(
   const rows: SweepRow[] = [];
   const dims = options.dims ?? SWEEP_DIMS;
   const rates = options.learningRates ?? SWEEP_LEARNING_RATES;
+  // Same data and split in every run: the baselines are fitted once.
+  let fittedBaselines: FittedBaselines | undefined;
   for (const dim of dims) {
     for (const learningRate of rates) {
       log(`sweep: dim ${dim}, lr ${learningRate} (${rows.length + 1}/${dims.length * rates.length})`);
       const config = parseRunConfig({ ...base, model: { ...base.model, dim }, training: { ...base.training, learningRate } });
       const started = performance.now();
-      const run = await trainAndEvaluate(config, dataset, { progress: options.progress, log });
+      const run = await trainAndEvaluate(config, dataset, { progress: options.progress, log, ...(fittedBaselines ? { fittedBaselines } : {}) });
+      fittedBaselines = run.fittedBaselines;
       const epochs = run.result.epochs;
       rows.push({
         dim,
@@ -43,9 +49,11 @@ export async function runSweep(
         bestEpoch: run.result.bestEpoch,
         epochsRun: epochs.length,
         validationLoss: Math.min(...epochs.map((e) => e.validationLoss)),
-        "validation recall@10": run.validation["recall@10"],
+        "validation recall@10": run.validation.model["recall@10"],
         "test recall@10": run.test.model["recall@10"],
-        "baseline recall@10": run.test.baseline["recall@10"],
+        "baseline recall@10": run.test.baselines.popularity["recall@10"],
+        "item-kNN recall@10": run.test.baselines.itemKnn["recall@10"],
+        "EASE recall@10": run.test.baselines.ease["recall@10"],
         "test ndcg@10": run.test.model["ndcg@10"],
         samplesPerSecond: epochs.reduce((a, e) => a + e.samplesPerSecond, 0) / epochs.length,
         seconds: (performance.now() - started) / 1000,
@@ -60,7 +68,7 @@ export async function runSweep(
 
 /** Fixed-width text table for the terminal. */
 export function formatSweepTable(rows: SweepRow[]): string {
-  const header = ["dim", "lr", "best ep", "val loss", "val R@10", "test R@10", "pop R@10", "samples/s"];
+  const header = ["dim", "lr", "best ep", "val loss", "val R@10", "test R@10", "pop R@10", "kNN R@10", "EASE R@10", "samples/s"];
   const body = rows.map((r) => [
     String(r.dim),
     r.learningRate.toExponential(0),
@@ -69,6 +77,8 @@ export function formatSweepTable(rows: SweepRow[]): string {
     r["validation recall@10"].toFixed(4),
     r["test recall@10"].toFixed(4),
     r["baseline recall@10"].toFixed(4),
+    r["item-kNN recall@10"].toFixed(4),
+    r["EASE recall@10"].toFixed(4),
     String(Math.round(r.samplesPerSecond)),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));

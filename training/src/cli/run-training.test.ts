@@ -75,6 +75,9 @@ describe("runTraining model directory", () => {
     const metrics = JSON.parse(await readFile(path.join(dir, MODEL_FILES.metrics), "utf8"));
     expect(metrics.test.users).toBeGreaterThan(0);
     expect(metrics.baseline.users).toBe(metrics.test.users);
+    for (const b of ["popularity", "itemKnn", "ease"]) expect(metrics.baselines[b].users).toBe(metrics.test.users);
+    expect(metrics.coverage.test.usersScored).toBe(metrics.test.users);
+    expect(metrics.selectedOn).toBe("validation recall@10");
     expect(metrics.similarUserAccuracy.label).toBe("segment");
     const params = JSON.parse(await readFile(path.join(dir, MODEL_FILES.params), "utf8"));
     expect(params.model.dim).toBe(64);
@@ -97,7 +100,8 @@ describe("runTraining model directory", () => {
     const dataset = await loadDataset({ files: [file], itemsFile }, { progress: false, log: quiet });
     const evaluation = await evaluateModelDirectory(summary.out, dataset, { holdout: 0.2 });
     expect(evaluation.model.users).toBeGreaterThan(0);
-    expect(evaluation.model.users).toBe(evaluation.baseline.users);
+    expect(evaluation.model.users).toBe(evaluation.baselines.popularity.users);
+    expect(evaluation.model.users).toBe(evaluation.baselines.ease.users);
     expect(evaluation.historyEvents + evaluation.heldOutEvents).toBe(data.events.length);
   });
 

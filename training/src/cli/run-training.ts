@@ -2,7 +2,15 @@ import path from "node:path";
 import type { ModelManifest } from "@funnel/registry";
 import { pseudonymiseUserId } from "@funnel/two-tower";
 import { fingerprintEvents } from "../data/index.js";
-import { evaluateRetrieval, popularityBaseline, similarUserAccuracy, type RetrievalMetrics } from "../evaluation/index.js";
+import {
+  type BaselineMetrics,
+  evaluateBaselines,
+  evaluateRetrieval,
+  type FittedBaselines,
+  fitBaselines,
+  similarUserAccuracy,
+  type RetrievalMetrics,
+} from "../evaluation/index.js";
 import { writeModelDirectory } from "../export/write-model-directory.js";
 import { aggregateUserFeatures, encodeUsers } from "@funnel/two-tower";
 import { buildRetrievalTask, type RetrievalContext, type RetrievalTask } from "../model/build-retrieval-task.js";
@@ -13,6 +21,7 @@ import { projectEmbeddings2d, renderRunReport } from "../report/index.js";
 import { loadDataset, type Dataset } from "./load-dataset.js";
 import type { RunConfig } from "./run-config.js";
 import { trainingProgress } from "./training-progress.js";
+import { BASELINE_LABELS, BASELINES } from "../evaluation/index.js";
 
 /** Neighbours per query user in similar-user accuracy. */
 const SIMILAR_USER_K = 10;
@@ -32,8 +41,16 @@ export interface TrainedRun {
   towerConfig: TwoTowerConfig;
   trainOptions: TrainOptions;
   result: TrainResult;
-  test: { model: RetrievalMetrics; baseline: RetrievalMetrics; similarUserAccuracy?: number };
-  validation: RetrievalMetrics;
+  test: { model: RetrievalMetrics; baselines: BaselineMetrics; similarUserAccuracy?: number };
+  validation: { model: RetrievalMetrics; baselines: BaselineMetrics };
+  /** Fitted on the training interactions; a sweep passes them to its next runs (same data, same split). */
+  fittedBaselines: FittedBaselines;
+}
+
+export interface TrainAndEvaluateOptions extends Omit<RunTrainingOptions, "salt"> {
+  onEpochEnd?: (epoch: number) => void;
+  /** Baselines fitted by an earlier run on the same dataset and split config (they do not depend on the model). */
+  fittedBaselines?: FittedBaselines;
 }
 
 export interface RunSummary {
@@ -48,20 +65,26 @@ export function trainOptionsOf(config: RunConfig): TrainOptions {
 }
 
 /** Split, fit the feature spec, train, and evaluate on validation and test against the popularity baseline. */
-export async function trainAndEvaluate(config: RunConfig, dataset: Dataset, options: Omit<RunTrainingOptions, "salt"> = {}): Promise<TrainedRun> {
+export async function trainAndEvaluate(
+  config: RunConfig,
+  dataset: Dataset,
+  options: TrainAndEvaluateOptions = {},
+): Promise<TrainedRun> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const backend = await initBackend();
   log(`tfjs backend: ${backend.name} (${backend.provider}${backend.name === "wasm" ? `, simd ${backend.wasmSimd}, threads ${backend.wasmThreads}` : ""})`);
   const task = buildRetrievalTask(dataset.events, {
     strategy: config.split.strategy,
     ratios: config.split.ratios,
+    holdoutLast: config.split.holdoutLast,
     seed: config.seed,
     sequenceLength: config.model.sequenceLength,
     itemAttributes: dataset.itemAttributes,
+    ...(dataset.userAttributes ? { userAttributes: dataset.userAttributes } : {}),
   });
   const c = task.counts;
   log(
-    `split ${config.split.strategy} ${config.split.ratios.join("/")}: ${c.train}/${c.validation}/${c.test} events, ` +
+    `split ${splitName(config)}: ${c.train}/${c.validation}/${c.test} events, ` +
       `${c.trainPairs} training pairs, ${task.itemIds.length} items, ${task.test.userIds.length} test users`,
   );
   const towerConfig = towerConfigFromSpec(task.spec, { dim: config.model.dim, hidden: config.model.hidden, embedding: config.model.embedding });
@@ -71,27 +94,67 @@ export async function trainAndEvaluate(config: RunConfig, dataset: Dataset, opti
   try {
     result = await trainTwoTower(towerConfig, task.training, trainOptions, {
       ...progress,
+      onEpochEnd: (epochLog) => {
+        progress.onEpochEnd?.(epochLog);
+        options.onEpochEnd?.(epochLog.epoch);
+      },
       epochMetrics: (model) => {
         const m = evaluateContext(model, task, task.validation);
-        return { "validation recall@10": m["recall@10"], "validation ndcg@10": m["ndcg@10"] };
+        return Object.fromEntries(METRIC_KEYS.map((k) => [`validation ${k}`, m[k]]));
       },
     });
   } finally {
     progress.stop();
   }
-  log(`best epoch ${result.bestEpoch} of ${result.epochs.length}${result.stoppedEarly ? " (stopped early)" : ""}`);
+  log(`best epoch ${result.bestEpoch} of ${result.epochs.length} by ${result.selectedOn}${result.stoppedEarly ? " (stopped early)" : ""}`);
   const model = result.model;
+  let fittedBaselines = options.fittedBaselines;
+  if (!fittedBaselines) {
+    log(`fitting baselines (popularity, item-kNN shrink ${config.baselines.knnShrink}, EASE λ ${config.baselines.easeLambda}) on the training interactions`);
+    fittedBaselines = await fitBaselines(task.training.train.pairs, task.itemIds.length, config.baselines);
+  }
   const test = {
     model: evaluateContext(model, task, task.test),
-    baseline: popularityBaseline({
-      itemPopularity: task.itemPopularity,
-      itemCount: task.itemIds.length,
-      testPositives: task.test.positives,
-      trainSeen: task.test.seen,
-    }),
+    baselines: evaluateBaselines(fittedBaselines, task.test),
     similarUserAccuracy: dataset.segments ? segmentAccuracy(model, task.test, dataset.segments, config.seed) : undefined,
   };
-  return { config, backend, task, towerConfig, trainOptions, result, test, validation: evaluateContext(model, task, task.validation) };
+  const validation = { model: evaluateContext(model, task, task.validation), baselines: evaluateBaselines(fittedBaselines, task.validation) };
+  const run = { config, backend, task, towerConfig, trainOptions, result, test, validation, fittedBaselines };
+  log(formatEvaluation(run));
+  return run;
+}
+
+const METRIC_KEYS = ["recall@5", "recall@10", "recall@20", "map@10", "ndcg@10"] as const;
+
+/** Who was scored and who was not, for one evaluation context: printed with the metrics and kept in metrics.json. */
+export function coverage(context: RetrievalContext, metrics: RetrievalMetrics): Record<string, number> {
+  return {
+    usersScored: metrics.users,
+    usersWithoutHistory: context.usersWithoutHistory,
+    usersWithOnlySeenPositives: context.positives.size - metrics.users,
+    positivesOutsideCatalogue: context.positivesOutsideCatalogue,
+  };
+}
+
+/** The test metrics of the model beside every baseline, with who was scored: the run's summary on stderr. */
+export function formatEvaluation(run: Pick<TrainedRun, "test" | "task" | "config">): string {
+  const rows: [string, RetrievalMetrics][] = [
+    ["two-tower", run.test.model],
+    ...BASELINES.map((b): [string, RetrievalMetrics] => [BASELINE_LABELS[b], run.test.baselines[b]]),
+  ];
+  const header = ["test", ...METRIC_KEYS];
+  const body = rows.map(([name, m]) => [name, ...METRIC_KEYS.map((k) => m[k].toFixed(4))]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const c = coverage(run.task.test, run.test.model);
+  const beaten = BASELINES.filter((b) => run.test.baselines[b]["recall@10"] >= run.test.model["recall@10"]).map((b) => BASELINE_LABELS[b]);
+  return [
+    `test (${splitName(run.config)}): ${c.usersScored} users scored; not scored: ${c.usersWithoutHistory} without history (cold start), ` +
+      `${c.usersWithOnlySeenPositives} whose held-out items were all already in their history; ${c.positivesOutsideCatalogue} held-out interactions with items outside the catalogue`,
+    line(header),
+    ...body.map(line),
+    beaten.length > 0 ? `two-tower does NOT beat ${beaten.join(", ")} on recall@10` : "two-tower beats every baseline on recall@10",
+  ].join("\n");
 }
 
 function evaluateContext(model: TwoTowerModel, task: RetrievalTask, context: RetrievalContext): RetrievalMetrics {
@@ -124,7 +187,10 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
   const model = result.model;
 
   // Served embeddings use every event we have: the freshest history of each user.
-  const allUsersRaw = aggregateUserFeatures(dataset.events, { sequenceLength: task.spec.sequenceLength });
+  const allUsersRaw = aggregateUserFeatures(dataset.events, {
+    sequenceLength: task.spec.sequenceLength,
+    ...(dataset.userAttributes ? { attributes: dataset.userAttributes } : {}),
+  });
   const userIds = [...allUsersRaw.keys()].sort();
   const userEmbeddings = model.embedUsers(encodeUsers(task.spec, userIds.map((id) => allUsersRaw.get(id)!)));
   const itemEmbeddings = model.embedItems(task.items);
@@ -148,15 +214,21 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
   };
   const metrics = {
     test: test.model,
-    baseline: test.baseline,
+    /** The popularity baseline (kept under its old name for readers of earlier metrics.json files). */
+    baseline: test.baselines.popularity,
+    baselines: test.baselines,
+    /** model / baseline per metric and baseline; null where the baseline scored 0. */
     lift: Object.fromEntries(
-      (["recall@5", "recall@10", "recall@20", "map@10", "ndcg@10"] as const).map((k) => [k, ratio(test.model[k], test.baseline[k])]),
+      BASELINES.map((b) => [b, Object.fromEntries(METRIC_KEYS.map((k) => [k, ratio(test.model[k], test.baselines[b][k])]))]),
     ),
     validation: run.validation,
     similarUserAccuracy: test.similarUserAccuracy === undefined ? null : { k: SIMILAR_USER_K, label: "segment", value: test.similarUserAccuracy },
     bestEpoch: result.bestEpoch,
+    selectedOn: result.selectedOn,
     stoppedEarly: result.stoppedEarly,
+    split: splitName(config),
     counts: task.counts,
+    coverage: { test: coverage(task.test, test.model), validation: coverage(task.validation, run.validation.model) },
     testPositivesOutsideCatalogue: task.test.positivesOutsideCatalogue,
     testUsersWithoutHistory: task.test.usersWithoutHistory,
   };
@@ -164,7 +236,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     title: `Two-tower run "${config.name}": dim ${towerConfig.dim}, ${dataset.source}`,
     params: {
       ...headlineParams(run),
-      split_ratios: config.split.ratios.join("/"),
+      split: splitName(config),
       embedding_widths: Object.entries(towerConfig.embedding).map(([k, v]) => `${k} ${v}`).join(", "),
       sequence_length: towerConfig.sequenceLength,
       data: dataset.source,
@@ -173,7 +245,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
       best_epoch: result.bestEpoch,
     },
     epochs: result.epochs,
-    metrics: { model: test.model, baseline: test.baseline, ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
+    metrics: { model: test.model, baselines: test.baselines, coverage: coverage(task.test, test.model), ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
     userMap,
   });
   const out = path.resolve(config.out);
@@ -203,7 +275,8 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
 
 /** Flat numbers for the manifest: what the registry shows and promotes on. */
 export function headline(run: TrainedRun): Record<string, number> {
-  const { model, baseline, similarUserAccuracy: accuracy } = run.test;
+  const { model, baselines, similarUserAccuracy: accuracy } = run.test;
+  const baseline = baselines.popularity;
   const out: Record<string, number> = {
     "recall@5": model["recall@5"],
     "recall@10": model["recall@10"],
@@ -211,9 +284,11 @@ export function headline(run: TrainedRun): Record<string, number> {
     "map@10": model["map@10"],
     "ndcg@10": model["ndcg@10"],
     "baseline_recall@10": baseline["recall@10"],
+    "itemknn_recall@10": baselines.itemKnn["recall@10"],
+    "ease_recall@10": baselines.ease["recall@10"],
     test_users: model.users,
     validation_loss: Math.min(...run.result.epochs.map((e) => e.validationLoss)),
-    "validation_recall@10": run.validation["recall@10"],
+    "validation_recall@10": run.validation.model["recall@10"],
   };
   const lift = ratio(model["recall@10"], baseline["recall@10"]);
   if (lift !== null) out["recall@10_lift"] = lift;
@@ -245,4 +320,8 @@ function headlineParams(run: TrainedRun): Record<string, string | number | boole
 /** a / b, or null when the baseline is 0 and a ratio means nothing. */
 function ratio(a: number, b: number): number | null {
   return b > 0 ? a / b : null;
+}
+
+export function splitName(config: RunConfig): string {
+  return config.split.strategy === "leave-last" ? `leave-last ${config.split.holdoutLast}` : `${config.split.strategy} ${config.split.ratios.join("/")}`;
 }

@@ -71,7 +71,22 @@ describe("splitEvents", () => {
     expect(() => splitEvents(events, { strategy: "time", ratios: [0.7, 0.2, 0.2], seed: 1 })).toThrow(
       "ratios must be three numbers >= 0 that sum to 1, got [0.7,0.2,0.2]",
     );
-    expect(() => splitEvents(events, { strategy: "random" as "time", seed: 1 })).toThrow('strategy must be "time" or "user"');
+    expect(() => splitEvents(events, { strategy: "random" as "time", seed: 1 })).toThrow('strategy must be "time", "user" or "leave-last"');
+  });
+
+  it("leave-last holds out each user's last n interactions for test and the n before for validation", () => {
+    const at = (userId: string, t: number, itemId: string) => ({ ...events[0]!, userId, timestamp: t, itemId });
+    // Out of time order on purpose; u3 has a tie at t=5 (input order breaks it).
+    const log = [at("u1", 3, "c"), at("u1", 1, "a"), at("u1", 2, "b"), at("u1", 5, "e"), at("u1", 4, "d"), at("u2", 1, "a"), at("u2", 2, "b"), at("u3", 5, "x"), at("u3", 5, "y"), at("u3", 1, "w"), at("u4", 9, "z")];
+    const split = splitEvents(log, { strategy: "leave-last", holdoutLast: 2, seed: 1 });
+    const ids = (part: typeof log) => part.map((e) => `${e.userId}:${e.itemId}`).sort();
+    // u1 (5 events): 1 train, 2 validation, 2 test; u2 and u4 (<= n): all train; u3 (3 <= 2n): 1 train, 2 test.
+    expect(ids(split.test)).toEqual(["u1:d", "u1:e", "u3:x", "u3:y"]);
+    expect(ids(split.validation)).toEqual(["u1:b", "u1:c"]);
+    expect(ids(split.train)).toEqual(["u1:a", "u2:a", "u2:b", "u3:w", "u4:z"]);
+    const one = splitEvents(log, { strategy: "leave-last", seed: 1 });
+    expect(ids(one.test)).toEqual(["u1:e", "u2:b", "u3:y"]);
+    expect(() => splitEvents(log, { strategy: "leave-last", holdoutLast: 0, seed: 1 })).toThrow("holdoutLast must be an integer >= 1");
   });
 });
 

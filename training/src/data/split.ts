@@ -8,6 +8,9 @@ export interface Split<T> {
   test: T[];
 }
 
+/** time: global time cut; user: held-out users; leave-last: each user's last interactions held out. */
+export type SplitStrategy = "time" | "user" | "leave-last";
+
 export const DEFAULT_SPLIT_RATIOS: [number, number, number] = [0.7, 0.15, 0.15];
 
 /**
@@ -20,12 +23,41 @@ export const DEFAULT_SPLIT_RATIOS: [number, number, number] = [0.7, 0.15, 0.15];
  */
 export function splitEvents(
   events: InteractionEvent[],
-  options: { strategy: "time" | "user"; ratios?: [number, number, number]; seed: number },
+  options: { strategy: SplitStrategy; ratios?: [number, number, number]; seed: number; holdoutLast?: number },
 ): Split<InteractionEvent> {
+  if (options.strategy === "leave-last") return splitLeaveLast(events, options.holdoutLast ?? 1);
   const ratios = checkRatios(options.ratios ?? DEFAULT_SPLIT_RATIOS);
   if (options.strategy === "time") return splitByTime(events, ratios);
   if (options.strategy === "user") return splitByUser(events, ratios, options.seed);
-  throw new TypeError(`splitEvents: strategy must be "time" or "user", got ${JSON.stringify(options.strategy)}`);
+  throw new TypeError(`splitEvents: strategy must be "time", "user" or "leave-last", got ${JSON.stringify(options.strategy)}`);
+}
+
+/**
+ * The protocol recommender papers report: each user's last `n` interactions (by time; ties keep input order)
+ * are test, the `n` before them validation, the rest train. A user needs at least one training interaction:
+ * with `n` or fewer, all go to train; with up to 2n, there is no validation part for that user.
+ */
+function splitLeaveLast(events: InteractionEvent[], n: number): Split<InteractionEvent> {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`splitEvents: holdoutLast must be an integer >= 1, got ${n}`);
+  const byUser = new Map<string, number[]>();
+  events.forEach((e, i) => {
+    const list = byUser.get(e.userId);
+    if (list) list.push(i);
+    else byUser.set(e.userId, [i]);
+  });
+  const part = new Uint8Array(events.length);
+  for (const rows of byUser.values()) {
+    rows.sort((a, b) => events[a]!.timestamp - events[b]!.timestamp || a - b);
+    if (rows.length <= n) continue;
+    for (const row of rows.slice(-n)) part[row] = 2;
+    if (rows.length > 2 * n) for (const row of rows.slice(-2 * n, -n)) part[row] = 1;
+  }
+  const split: Split<InteractionEvent> = { train: [], validation: [], test: [] };
+  const parts = [split.train, split.validation, split.test];
+  events.forEach((e, i) => {
+    parts[part[i]!]!.push(e);
+  });
+  return split;
 }
 
 function checkRatios(ratios: readonly number[]): [number, number, number] {

@@ -1,4 +1,5 @@
 import { createWriteStream } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
 import type { InteractionEvent } from "@funnel/two-tower";
@@ -58,6 +59,16 @@ function toCsvRow(e: InteractionEvent): string {
     .join(",");
 }
 
-function csvField(value: string): string {
+/** RFC 4180 quoting, only where needed. */
+export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** Writes an attribute table (item or user) as CSV: the key column first, then every other column met. */
+export async function writeAttributeTable(path: string, keyColumn: string, key: string, rows: Record<string, unknown>[]): Promise<void> {
+  const columns: string[] = [];
+  for (const row of rows) for (const name of Object.keys(row)) if (name !== key && !columns.includes(name)) columns.push(name);
+  const lines = [[keyColumn, ...columns].map(csvField).join(",")];
+  for (const row of rows) lines.push([String(row[key]), ...columns.map((c) => (row[c] === undefined ? "" : String(row[c])))].map(csvField).join(","));
+  await writeFile(path, `${lines.join("\n")}\n`);
 }

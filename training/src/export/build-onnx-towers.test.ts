@@ -30,21 +30,27 @@ describe("ONNX towers", () => {
     const { user, item } = buildOnnxTowers(task.spec, config, model.getWeights());
     const users: UserTensors = task.test.users;
     const items: ItemTensors = task.items;
-    // Some users must have padded history slots, or the mask path is not exercised.
+    // Some users must have padded history slots and some items several categories (and padded category slots),
+    // or the mask paths are not exercised.
     expect(users.recentItems.some((v) => v === 0)).toBe(true);
+    expect(task.spec.item.categorySlots).toBeGreaterThan(1);
+    expect(items.category.some((v) => v === 0)).toBe(true);
+    expect(task.spec.user.attributeSlots).toBe(2);
+    expect(users.attributes.some((v) => v === 0)).toBe(true);
     const L = task.spec.sequenceLength;
     const userOnnx = await runOnnx(user, {
       numeric: new ort.Tensor("float32", users.numeric, [users.count, task.spec.user.numericSize]),
       device: new ort.Tensor("int32", users.device, [users.count, 1]),
       recentItems: new ort.Tensor("int32", users.recentItems, [users.count, L]),
       recentPages: new ort.Tensor("int32", users.recentPages, [users.count, L]),
+      attributes: new ort.Tensor("int32", users.attributes, [users.count, task.spec.user.attributeSlots]),
     });
     const itemOnnx = await runOnnx(item, {
       numeric: new ort.Tensor("float32", items.numeric, [items.count, task.spec.item.numericSize]),
       itemIndex: new ort.Tensor("int32", items.itemIndex, [items.count, 1]),
       page: new ort.Tensor("int32", items.page, [items.count, 1]),
       interaction: new ort.Tensor("int32", items.interaction, [items.count, 1]),
-      category: new ort.Tensor("int32", items.category, [items.count, 1]),
+      category: new ort.Tensor("int32", items.category, [items.count, task.spec.item.categorySlots]),
     });
     const userTfjs = model.embedUsers(users);
     const itemTfjs = model.embedItems(items);

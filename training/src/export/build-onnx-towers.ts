@@ -29,6 +29,7 @@ export function buildOnnxTowers(
     lookup(user, "emb.device", w("emb.device"), userInputs.device!),
     maskedMean(user, "emb.item", w("emb.item"), userInputs.recentItems!),
     maskedMean(user, "emb.page", w("emb.page"), userInputs.recentPages!),
+    maskedMean(user, "emb.userAttribute", w("emb.userAttribute"), userInputs.attributes!),
   ];
   user.output(mlp(user, "user", w, user.node("Concat", userParts, { axis: 1 })), ONNX_OUTPUT_NAME, "float32", [-1, config.dim]);
 
@@ -39,7 +40,7 @@ export function buildOnnxTowers(
     lookup(item, "emb.item", w("emb.item"), itemInputs.itemIndex!),
     lookup(item, "emb.page", w("emb.page"), itemInputs.page!),
     lookup(item, "emb.interaction", w("emb.interaction"), itemInputs.interaction!),
-    lookup(item, "emb.category", w("emb.category"), itemInputs.category!),
+    maskedMean(item, "emb.category", w("emb.category"), itemInputs.category!),
   ];
   item.output(mlp(item, "item", w, item.node("Concat", itemParts, { axis: 1 })), ONNX_OUTPUT_NAME, "float32", [-1, config.dim]);
 
@@ -90,7 +91,9 @@ function checkSpecMatchesConfig(spec: FeatureSpec, c: TwoTowerConfig): void {
   if (spec.user.numericSize !== c.userNumericSize) mismatches.push(`user numeric ${spec.user.numericSize} vs ${c.userNumericSize}`);
   if (spec.item.numericSize !== c.itemNumericSize) mismatches.push(`item numeric ${spec.item.numericSize} vs ${c.itemNumericSize}`);
   if (spec.sequenceLength !== c.sequenceLength) mismatches.push(`sequenceLength ${spec.sequenceLength} vs ${c.sequenceLength}`);
-  for (const k of ["device", "page", "interaction", "item", "category"] as const) {
+  if (spec.user.attributeSlots !== c.attributeSlots) mismatches.push(`user.attributeSlots ${spec.user.attributeSlots} vs ${c.attributeSlots}`);
+  if (spec.item.categorySlots !== c.categorySlots) mismatches.push(`item.categorySlots ${spec.item.categorySlots} vs ${c.categorySlots}`);
+  for (const k of ["device", "page", "interaction", "item", "category", "userAttribute"] as const) {
     if (spec.vocab[k].size !== c.vocab[k]) mismatches.push(`vocab.${k} ${spec.vocab[k].size} vs ${c.vocab[k]}`);
   }
   if (mismatches.length > 0) throw new Error(`buildOnnxTowers: feature spec and model config disagree: ${mismatches.join(", ")}`);

@@ -1,4 +1,5 @@
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
+import { assignValues } from "./two-tower-model.js";
 
 /**
  * Adam (Kingma & Ba) with coupled L2 weight decay on selected weights, the same update torch.optim.Adam makes
@@ -25,7 +26,7 @@ export class AdamOptimizer {
       if (!gradient) continue;
       const p = Float32Array.from(variable.dataSync() as Float32Array);
       this.update(name, p, gradient.dataSync() as Float32Array, learningRate);
-      variable.assign(tf.tidy(() => tf.tensor(p, variable.shape)));
+      assignValues(variable, p);
     }
   }
 

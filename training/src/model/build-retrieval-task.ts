@@ -1,5 +1,5 @@
 import type { InteractionEvent } from "@funnel/two-tower";
-import { splitEvents } from "../data/index.js";
+import { splitEvents, type SplitStrategy } from "../data/index.js";
 import {
   aggregateItemFeatures,
   aggregateUserFeatures,
@@ -13,7 +13,7 @@ import {
 } from "@funnel/two-tower";
 import type { PairSet, TrainingData } from "./train-two-tower.js";
 
-export type SplitStrategy = "time" | "user";
+export type { SplitStrategy };
 
 /** Anything with an item id and optional category/page: ItemAttributes and GeneratedItem both fit. */
 export interface ItemAttributeInput {
@@ -53,20 +53,30 @@ export interface RetrievalTask {
 
 /**
  * Turns an event log into everything training and evaluation need, without leaking the future:
- * - "time": features come from events before the held-out period (train for validation, train + validation
- *   for test); positives are the held-out period's items.
+ * - "time" and "leave-last": features come from events before the held-out period (train for validation,
+ *   train + validation for test); positives are the held-out period's items.
  * - "user": held-out users are unseen in training; each one's earlier half of events is the history and the
  *   later half the positives.
  * Training pairs are the distinct (user, item) interactions of the train split.
  */
 export function buildRetrievalTask(
   events: InteractionEvent[],
-  options: { strategy: SplitStrategy; seed: number; ratios?: [number, number, number]; sequenceLength?: number; itemAttributes?: ItemAttributeInput[] },
+  options: {
+    strategy: SplitStrategy;
+    seed: number;
+    ratios?: [number, number, number];
+    holdoutLast?: number;
+    sequenceLength?: number;
+    itemAttributes?: ItemAttributeInput[];
+    /** user id → attribute table row; reaches the user tower as a bag of "name=value" tokens. */
+    userAttributes?: ReadonlyMap<string, Record<string, string>>;
+  },
 ): RetrievalTask {
-  const split = splitEvents(events, { strategy: options.strategy, seed: options.seed, ratios: options.ratios });
+  const attributes = options.userAttributes;
+  const split = splitEvents(events, { strategy: options.strategy, seed: options.seed, ratios: options.ratios, holdoutLast: options.holdoutLast });
   if (split.train.length === 0) throw new RangeError("the train split is empty: the dataset has too few events");
   const sequenceLength = options.sequenceLength;
-  const trainUserRaw = aggregateUserFeatures(split.train, { sequenceLength });
+  const trainUserRaw = aggregateUserFeatures(split.train, { sequenceLength, ...(attributes ? { attributes } : {}) });
   const trainItemRaw = aggregateItemFeatures(split.train, options.itemAttributes ?? []);
   const spec = buildFeatureSpec({ users: [...trainUserRaw.values()], items: [...trainItemRaw.values()] }, { sequenceLength });
 
@@ -86,12 +96,12 @@ export function buildRetrievalTask(
 
   let validation: RetrievalContext;
   let test: RetrievalContext;
-  if (options.strategy === "time") {
-    validation = historyContext(spec, split.train, split.validation, itemRow);
-    test = historyContext(spec, [...split.train, ...split.validation], split.test, itemRow);
+  if (options.strategy === "time" || options.strategy === "leave-last") {
+    validation = historyContext(spec, split.train, split.validation, itemRow, attributes);
+    test = historyContext(spec, [...split.train, ...split.validation], split.test, itemRow, attributes);
   } else {
-    validation = ownHistoryContext(spec, split.validation, itemRow);
-    test = ownHistoryContext(spec, split.test, itemRow);
+    validation = ownHistoryContext(spec, split.validation, itemRow, attributes);
+    test = ownHistoryContext(spec, split.test, itemRow, attributes);
   }
   const validationPairs = pairsOf(validation.positives);
   return {
@@ -124,8 +134,9 @@ export function historyContext(
   history: InteractionEvent[],
   future: InteractionEvent[],
   itemRow: Map<string, number>,
+  attributes?: ReadonlyMap<string, Record<string, string>>,
 ): RetrievalContext {
-  const raw = aggregateUserFeatures(history, { sequenceLength: spec.sequenceLength });
+  const raw = aggregateUserFeatures(history, { sequenceLength: spec.sequenceLength, ...(attributes ? { attributes } : {}) });
   const futureUsers = new Set(future.map((e) => e.userId));
   const userIds = [...futureUsers].filter((id) => raw.has(id)).sort();
   const row = new Map(userIds.map((id, i) => [id, i]));
@@ -143,7 +154,12 @@ export function historyContext(
 }
 
 /** Each user's own events split in time: the earlier half is history, the later half the positives. */
-export function ownHistoryContext(spec: FeatureSpec, events: InteractionEvent[], itemRow: Map<string, number>): RetrievalContext {
+export function ownHistoryContext(
+  spec: FeatureSpec,
+  events: InteractionEvent[],
+  itemRow: Map<string, number>,
+  attributes?: ReadonlyMap<string, Record<string, string>>,
+): RetrievalContext {
   const byUser = new Map<string, InteractionEvent[]>();
   for (const e of events) {
     const list = byUser.get(e.userId);
@@ -158,7 +174,7 @@ export function ownHistoryContext(spec: FeatureSpec, events: InteractionEvent[],
     history.push(...list.slice(0, cut));
     future.push(...list.slice(cut));
   }
-  return historyContext(spec, history, future, itemRow);
+  return historyContext(spec, history, future, itemRow, attributes);
 }
 
 function emptyContext(userIds: string[], users: UserTensors): RetrievalContext {

@@ -51,6 +51,7 @@ function layouts(c: TwoTowerConfig): Record<TowerSide, TowerInputLayout> {
         { table: "emb.device", length: 1, pool: "none" },
         { table: "emb.item", length: c.sequenceLength, pool: "masked-mean" },
         { table: "emb.page", length: c.sequenceLength, pool: "masked-mean" },
+        { table: "emb.userAttribute", length: c.attributeSlots, pool: "masked-mean" },
       ],
     },
     item: {
@@ -59,7 +60,7 @@ function layouts(c: TwoTowerConfig): Record<TowerSide, TowerInputLayout> {
         { table: "emb.item", length: 1, pool: "none" },
         { table: "emb.page", length: 1, pool: "none" },
         { table: "emb.interaction", length: 1, pool: "none" },
-        { table: "emb.category", length: 1, pool: "none" },
+        { table: "emb.category", length: c.categorySlots, pool: "masked-mean" },
       ],
     },
   };
@@ -130,7 +131,7 @@ export class ParallelTowerTrainer {
     const { columnLogQ, columnIds } = candidateColumns(n, batch.logQ, batch.itemIds, extra);
     const layout = layouts(this.config);
     const u = batch.users;
-    const user = { numeric: u.numeric, indices: [u.device, u.recentItems, u.recentPages] };
+    const user = { numeric: u.numeric, indices: [u.device, u.recentItems, u.recentPages, u.attributes] };
     const item = { numeric: items.numeric, indices: [items.itemIndex, items.page, items.interaction, items.category] };
     for (const [side, rows] of [["user", user], ["item", item]] as const) {
       layout[side].inputs.forEach((input, i) => {

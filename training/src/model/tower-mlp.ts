@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { AdamOptimizer } from "./adam-optimizer.js";
 import { softmaxLossGradient } from "./in-batch-softmax-loss.js";
-import { L2_EPSILON_SQUARED } from "./two-tower-model.js";
+import { assignValues, L2_EPSILON_SQUARED } from "./two-tower-model.js";
 
 export type TowerSide = "user" | "item";
 
@@ -186,7 +186,7 @@ export class TowerMlp {
     const params: Record<string, Float32Array> = {};
     for (const [name, variable] of Object.entries(this.variables)) params[name] = Float32Array.from(variable.dataSync() as Float32Array);
     this.optimizer.applyArrays(params, pending.grads, pending.learningRate);
-    for (const [name, variable] of Object.entries(this.variables)) variable.assign(tf.tidy(() => tf.tensor(params[name]!, variable.shape)));
+    for (const [name, variable] of Object.entries(this.variables)) assignValues(variable, params[name]!);
   }
 
   getWeights(): TowerMlpWeights {

@@ -63,6 +63,28 @@ describe("trainTwoTower", () => {
     result.model.dispose();
   });
 
+  it("selects and stops on the validation metric, breaking ties by validation loss", async () => {
+    // Scripted metric per epoch: best at epoch 2, tied at epoch 4, lower after; patience 3 stops three epochs
+    // after the kept one, so the 0.9 of epoch 8 is never reached.
+    const script = [0.1, 0.3, 0.2, 0.3, 0.25, 0.2, 0.29, 0.9];
+    let calls = 0;
+    const hooks = { epochMetrics: () => ({ "validation recall@10": script[calls++]! }) };
+    const { result } = await tinyTrainedModel({ epochs: 8, patience: 3, learningRate: 5e-3, schedule: "constant" }, { hooks });
+    expect(result.selectedOn).toBe("validation recall@10");
+    const [second, fourth] = [result.epochs[1]!.validationLoss, result.epochs[3]!.validationLoss];
+    expect(result.bestEpoch).toBe(fourth < second ? 4 : 2);
+    expect(result.epochs.length).toBe(result.bestEpoch + 3);
+    expect(result.stoppedEarly).toBe(true);
+    result.model.dispose();
+
+    calls = 0;
+    const byLoss = await tinyTrainedModel({ epochs: 3, patience: 3, selectOn: "loss" }, { hooks });
+    const losses = byLoss.result.epochs.map((e) => e.validationLoss);
+    expect(byLoss.result.selectedOn).toBe("validationLoss");
+    expect(byLoss.result.bestEpoch).toBe(losses.indexOf(Math.min(...losses)) + 1);
+    byLoss.result.model.dispose();
+  });
+
   it("rejects bad options with every problem named", async () => {
     const { task, config, result } = await tinyTrainedModel();
     result.model.dispose();

@@ -12,6 +12,7 @@ export interface EmbeddingWidths {
   device: number;
   interaction: number;
   category: number;
+  userAttribute: number;
 }
 
 /** Everything that fixes the shapes of the towers' weights; stored in params.json and read back by export. */
@@ -21,13 +22,17 @@ export interface TwoTowerConfig {
   /** Width of the hidden layer of each tower's MLP. */
   hidden: number;
   embedding: EmbeddingWidths;
-  vocab: { device: number; page: number; interaction: number; item: number; category: number };
+  vocab: { device: number; page: number; interaction: number; item: number; category: number; userAttribute: number };
   userNumericSize: number;
   itemNumericSize: number;
   sequenceLength: number;
+  /** Width of the item's category bag (feature spec item.categorySlots). */
+  categorySlots: number;
+  /** Width of the user's attribute bag (feature spec user.attributeSlots). */
+  attributeSlots: number;
 }
 
-export const DEFAULT_EMBEDDING_WIDTHS: EmbeddingWidths = { item: 32, page: 8, device: 8, interaction: 8, category: 16 };
+export const DEFAULT_EMBEDDING_WIDTHS: EmbeddingWidths = { item: 32, page: 8, device: 8, interaction: 8, category: 16, userAttribute: 8 };
 
 export function towerConfigFromSpec(
   spec: FeatureSpec,
@@ -44,16 +49,19 @@ export function towerConfigFromSpec(
       interaction: spec.vocab.interaction.size,
       item: spec.vocab.item.size,
       category: spec.vocab.category.size,
+      userAttribute: spec.vocab.userAttribute.size,
     },
     userNumericSize: spec.user.numericSize,
     itemNumericSize: spec.item.numericSize,
     sequenceLength: spec.sequenceLength,
+    categorySlots: spec.item.categorySlots,
+    attributeSlots: spec.user.attributeSlots,
   };
 }
 
-/** Input width of the user MLP: numeric ‖ device embedding ‖ pooled recent items ‖ pooled recent pages. */
+/** Input width of the user MLP: numeric ‖ device embedding ‖ pooled recent items ‖ pooled recent pages ‖ pooled attributes. */
 export function userInputWidth(c: TwoTowerConfig): number {
-  return c.userNumericSize + c.embedding.device + c.embedding.item + c.embedding.page;
+  return c.userNumericSize + c.embedding.device + c.embedding.item + c.embedding.page + c.embedding.userAttribute;
 }
 
 /** Input width of the item MLP: numeric ‖ item id ‖ page ‖ interaction ‖ category embeddings. */
@@ -72,6 +80,7 @@ export function parameterShapes(c: TwoTowerConfig): Record<string, [number, numb
     "emb.page": [c.vocab.page, c.embedding.page],
     "emb.interaction": [c.vocab.interaction, c.embedding.interaction],
     "emb.category": [c.vocab.category, c.embedding.category],
+    "emb.userAttribute": [c.vocab.userAttribute, c.embedding.userAttribute],
     "user.dense0.kernel": [userInputWidth(c), c.hidden],
     "user.dense0.bias": [c.hidden],
     "user.dense1.kernel": [c.hidden, c.dim],
@@ -158,6 +167,7 @@ export class TwoTowerModel {
         embeddingBag(this.v("emb.device") as tf.Tensor2D, users.device, n, 1, "none"),
         embeddingBag(this.v("emb.item") as tf.Tensor2D, users.recentItems, n, L, "masked-mean"),
         embeddingBag(this.v("emb.page") as tf.Tensor2D, users.recentPages, n, L, "masked-mean"),
+        embeddingBag(this.v("emb.userAttribute") as tf.Tensor2D, users.attributes, n, c.attributeSlots, "masked-mean"),
       ],
       1,
     );
@@ -174,7 +184,7 @@ export class TwoTowerModel {
         embeddingBag(this.v("emb.item") as tf.Tensor2D, items.itemIndex, n, 1, "none"),
         embeddingBag(this.v("emb.page") as tf.Tensor2D, items.page, n, 1, "none"),
         embeddingBag(this.v("emb.interaction") as tf.Tensor2D, items.interaction, n, 1, "none"),
-        embeddingBag(this.v("emb.category") as tf.Tensor2D, items.category, n, 1, "none"),
+        embeddingBag(this.v("emb.category") as tf.Tensor2D, items.category, n, c.categorySlots, "masked-mean"),
       ],
       1,
     );
@@ -201,7 +211,7 @@ export class TwoTowerModel {
     for (const [name, variable] of Object.entries(this.variables)) {
       const w = weights[name];
       if (!w) throw new Error(`TwoTowerModel.setWeights: missing "${name}"`);
-      variable.assign(tf.tensor(w.values, variable.shape));
+      assignValues(variable, w.values);
     }
   }
 
@@ -217,6 +227,17 @@ export class TwoTowerModel {
   dispose(): void {
     for (const variable of Object.values(this.variables)) variable.dispose();
   }
+}
+
+/**
+ * Sets a variable to new values. `assign` shares the new tensor's data and takes a reference to it; the tensor
+ * itself must still be disposed, or every assignment keeps one copy of the weights alive (it did: peak RSS grew
+ * by the weights' size on every optimiser step in the tower workers and every epoch on the main thread).
+ */
+export function assignValues(variable: tf.Variable, values: Float32Array): void {
+  const value = tf.tensor(values, variable.shape);
+  variable.assign(value);
+  value.dispose();
 }
 
 /**
@@ -263,6 +284,7 @@ export function sliceUsers(u: UserTensors, start: number, end: number): UserTens
     device: u.device.subarray(start, end),
     recentItems: u.recentItems.subarray(start * L, end * L),
     recentPages: u.recentPages.subarray(start * L, end * L),
+    attributes: u.attributes.subarray(start * (u.attributes.length / Math.max(1, u.count)), end * (u.attributes.length / Math.max(1, u.count))),
   };
 }
 
@@ -274,6 +296,6 @@ export function sliceItems(t: ItemTensors, start: number, end: number): ItemTens
     itemIndex: t.itemIndex.subarray(start, end),
     page: t.page.subarray(start, end),
     interaction: t.interaction.subarray(start, end),
-    category: t.category.subarray(start, end),
+    category: t.category.subarray(start * (t.category.length / Math.max(1, t.count)), end * (t.category.length / Math.max(1, t.count))),
   };
 }

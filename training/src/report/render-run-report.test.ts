@@ -22,7 +22,7 @@ const input: RunReportInput = {
     learningRate: 0.001,
     "recall@10": 0.1 * epoch,
   })),
-  metrics: { model: metrics(2.5), baseline: metrics(1), similarUserAccuracy: 0.8125 },
+  metrics: { model: metrics(2.5), baselines: { popularity: metrics(1), itemKnn: metrics(2), ease: metrics(3) }, similarUserAccuracy: 0.8125 },
   userMap: [
     { x: 0, y: 0, segment: "readers", device: "mobile" },
     { x: 1, y: 2, segment: "athletes", device: "desktop" },
@@ -47,7 +47,11 @@ describe("renderRunReport", () => {
   });
 
   it("tabulates model vs baseline with the ratio (0.25 / 0.1 = 2.50×)", () => {
-    expect(html).toMatch(/<th>recall@5<\/th><td>0\.2500<\/td><td>0\.1000<\/td><td class="good">2\.50×<\/td>/);
+    // model, popularity, item-kNN, EASE, then model / each baseline
+    expect(html).toMatch(
+      /<th>recall@5<\/th><td>0\.2500<\/td><td>0\.1000<\/td><td>0\.2000<\/td><td>0\.3000<\/td><td class="good">2\.50×<\/td><td class="good">1\.25×<\/td><td class="bad">0\.83×<\/td>/,
+    );
+    expect(html).toContain("does not beat EASE on recall@10");
     expect(html).toContain("0.8125");
   });
 
@@ -74,10 +78,10 @@ describe("renderRunReport", () => {
   });
 
   it("says so when parts are missing instead of drawing empty charts", () => {
-    const bare = renderRunReport({ ...input, epochs: [], userMap: [], metrics: { model: metrics(1), baseline: { ...metrics(0), users: 500 } } });
+    const bare = renderRunReport({ ...input, epochs: [], userMap: [], metrics: { model: metrics(1), baselines: { popularity: { ...metrics(0), users: 500 }, itemKnn: metrics(1), ease: metrics(1) } } });
     expect(bare).toContain("No epochs were logged.");
     expect(bare).toContain("No user map was computed.");
-    expect(bare).toContain("n/a (baseline 0)");
+    expect(bare).toContain("<td class=\"bad\">n/a</td>");
     expect(bare).not.toContain("<svg");
   });
 

@@ -1,3 +1,4 @@
+import { BASELINE_LABELS, BASELINES, type BaselineMetrics } from "../evaluation/fit-baselines.js";
 import type { RetrievalMetrics } from "../evaluation/retrieval-metrics.js";
 import { escapeHtml, lineChart, scatterChart, type LineSeries } from "./svg-charts.js";
 
@@ -15,7 +16,14 @@ export interface RunReportInput {
   title: string;
   params: Record<string, unknown>;
   epochs: EpochLog[];
-  metrics: { model: RetrievalMetrics; baseline: RetrievalMetrics; similarUserAccuracy?: number };
+  metrics: {
+    model: RetrievalMetrics;
+    /** Every baseline on the same split; the model is worth serving only where it beats them. */
+    baselines: BaselineMetrics;
+    /** Who was (not) scored, e.g. usersWithoutHistory; shown under the table. */
+    coverage?: Record<string, number>;
+    similarUserAccuracy?: number;
+  };
   userMap: { x: number; y: number; segment: string; device: string }[];
 }
 
@@ -28,19 +36,39 @@ const FIXED_EPOCH_KEYS = new Set(["epoch", "trainLoss", "validationLoss", "gradN
  * an artifact store or an e-mail without network access.
  */
 export function renderRunReport(run: RunReportInput): string {
-  const { model, baseline } = run.metrics;
+  const { model, baselines } = run.metrics;
   const sections: string[] = [];
 
   sections.push(`<h2>Retrieval metrics (test split, ${model.users} users; items seen in training excluded)</h2>`);
-  const rows = METRIC_KEYS.map((key) => {
-    const ratio = baseline[key] > 0 ? model[key] / baseline[key] : undefined;
-    return `<tr><th>${key}</th><td>${model[key].toFixed(4)}</td><td>${baseline[key].toFixed(4)}</td><td class="${
-      ratio !== undefined && ratio >= 1 ? "good" : "bad"
-    }">${ratio === undefined ? "n/a (baseline 0)" : `${ratio.toFixed(2)}×`}</td></tr>`;
-  });
-  sections.push(
-    `<table><thead><tr><th>metric</th><th>model</th><th>popularity baseline</th><th>model / baseline</th></tr></thead><tbody>${rows.join("")}</tbody></table>`,
+  const ratioCell = (m: number, b: number): string => {
+    const ratio = b > 0 ? m / b : undefined;
+    return `<td class="${ratio !== undefined && ratio >= 1 ? "good" : "bad"}">${ratio === undefined ? "n/a" : `${ratio.toFixed(2)}×`}</td>`;
+  };
+  const rows = METRIC_KEYS.map(
+    (key) =>
+      `<tr><th>${key}</th><td>${model[key].toFixed(4)}</td>${BASELINES.map((b) => `<td>${baselines[b][key].toFixed(4)}</td>`).join("")}${BASELINES.map((b) =>
+        ratioCell(model[key], baselines[b][key]),
+      ).join("")}</tr>`,
   );
+  const labels = BASELINES.map((b) => BASELINE_LABELS[b]);
+  sections.push(
+    `<table><thead><tr><th>metric</th><th>two-tower</th>${labels.map((l) => `<th>${l}</th>`).join("")}${labels
+      .map((l) => `<th>model / ${l}</th>`)
+      .join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`,
+  );
+  const beaten = BASELINES.filter((b) => baselines[b]["recall@10"] >= model["recall@10"]).map((b) => BASELINE_LABELS[b]);
+  sections.push(
+    beaten.length > 0
+      ? `<p class="bad">The two-tower model does not beat ${beaten.join(", ")} on recall@10 here.</p>`
+      : `<p class="good">The two-tower model beats every baseline on recall@10.</p>`,
+  );
+  if (run.metrics.coverage) {
+    sections.push(
+      `<p>${Object.entries(run.metrics.coverage)
+        .map(([k, v]) => `${escapeHtml(k)}: <strong>${v}</strong>`)
+        .join(" · ")}</p>`,
+    );
+  }
   if (run.metrics.similarUserAccuracy !== undefined) {
     sections.push(
       `<p>Similar-user top-K accuracy (share of nearest users in the same segment): <strong>${run.metrics.similarUserAccuracy.toFixed(4)}</strong></p>`,

@@ -8,11 +8,11 @@ export const DEFAULT_SEQUENCE_LENGTH = 20;
  * Per-user raw features from that user's events (pass only training events to avoid leaking the future):
  * main device, session count and mean session duration (sum of event durations), interaction count and
  * density (per session), conversions and conversion rate (per session), and the last `sequenceLength`
- * interactions in time order.
+ * interactions in time order; `attributes` (user id → attribute table row) are attached as they are.
  */
 export function aggregateUserFeatures(
   events: InteractionEvent[],
-  options: { sequenceLength?: number } = {},
+  options: { sequenceLength?: number; attributes?: ReadonlyMap<string, Record<string, string>> } = {},
 ): Map<string, RawUserFeatures> {
   const sequenceLength = options.sequenceLength ?? DEFAULT_SEQUENCE_LENGTH;
   if (!Number.isInteger(sequenceLength) || sequenceLength < 1) {
@@ -57,6 +57,7 @@ export function aggregateUserFeatures(
         itemId: e.itemId,
         durationSeconds: e.durationSeconds,
       })),
+      ...(options.attributes?.has(userId) ? { attributes: options.attributes.get(userId)! } : {}),
     });
   }
   return result;

@@ -40,6 +40,32 @@ describe("encoding", () => {
     expect(Array.from(items.category)).toEqual([3, OOV_INDEX, OOV_INDEX]);
   });
 
+  it("keeps every category of an item as a bag: left-aligned, padded with 0, unknown ones OOV, none = OOV", () => {
+    const genres = buildFeatureSpec({ users: [], items: [{ itemId: "m1", category: "Action|Comedy|Drama" }, { itemId: "m2", category: "Drama" }] });
+    expect(genres.item.categorySlots).toBe(3);
+    expect(genres.vocab.category.tokens).toEqual(["Action", "Comedy", "Drama"]);
+    expect(genres.inputs.item.find((i) => i.name === "category")!.shape).toEqual([-1, 3]);
+    const t = encodeItems(genres, [
+      { itemId: "m1", category: "Action|Comedy|Drama" },
+      { itemId: "m2", category: ["Drama", "Western"] },
+      { itemId: "m3" },
+      { itemId: "m4", category: "Comedy | Action|Comedy|Drama|Horror" },
+    ]);
+    expect(Array.from(t.category)).toEqual([2, 3, 4, 4, OOV_INDEX, PAD_INDEX, OOV_INDEX, PAD_INDEX, PAD_INDEX, 3, 2, 4]);
+    expect(() => encodeItems(genres, [{ category: 7 as unknown as string }])).toThrow(/items\[0\]\.category must be a string or an array/);
+  });
+
+  it("encodes user attributes as a bag of name=value tokens, sorted by name; none = OOV", () => {
+    const withAttributes = buildFeatureSpec({ users: [{ attributes: { country: "France", tier: "gold" } }, { attributes: { country: "Spain" } }], items: [] });
+    expect(withAttributes.user.attributeSlots).toBe(2);
+    expect(withAttributes.vocab.userAttribute.tokens).toEqual(["country=France", "country=Spain", "tier=gold"]);
+    const t = encodeUsers(withAttributes, [{ attributes: { tier: "gold", country: "Spain" } }, {}, { attributes: { country: "Peru" } }]);
+    expect(Array.from(t.attributes)).toEqual([3, 4, OOV_INDEX, PAD_INDEX, OOV_INDEX, PAD_INDEX]);
+    // The last training user's attributes are the ones fitted: round-trips through aggregateUserFeatures.
+    const raw = aggregateUserFeatures(data.events.slice(0, 5), { attributes: new Map([[data.events[0]!.userId, { country: "France" }]]) });
+    expect(raw.get(data.events[0]!.userId)!.attributes).toEqual({ country: "France" });
+  });
+
   it("left-pads short sequences with 0, keeps the most recent L, and marks unknown items OOV not padding", () => {
     const t = encodeUsers(tiny, [
       { recentInteractions: [{ itemId: "a", page: "home" }, { itemId: "new-item", page: "search" }] },

@@ -1,6 +1,6 @@
 import { FeatureEncodingError } from "./errors.js";
 import { CLIP, type FeatureSpec, type NumericFeature, OOV_INDEX, PAD_INDEX, type Vocabulary } from "./feature-spec.js";
-import { ITEM_NUMERIC_FIELDS, type RawItemFeatures, type RawUserFeatures, USER_NUMERIC_FIELDS } from "./raw-features.js";
+import { attributeTokensOf, categoriesOf, ITEM_NUMERIC_FIELDS, type RawItemFeatures, type RawUserFeatures, USER_NUMERIC_FIELDS } from "./raw-features.js";
 
 export interface UserTensors {
   count: number;
@@ -12,6 +12,8 @@ export interface UserTensors {
   recentItems: Int32Array;
   /** count × sequenceLength, aligned with recentItems. */
   recentPages: Int32Array;
+  /** count × spec.user.attributeSlots: attribute tokens left-aligned, padded with 0; none = OOV in the first slot. */
+  attributes: Int32Array;
 }
 
 export interface ItemTensors {
@@ -21,6 +23,10 @@ export interface ItemTensors {
   itemIndex: Int32Array;
   page: Int32Array;
   interaction: Int32Array;
+  /**
+   * count × spec.item.categorySlots: the item's category indices left-aligned, padded with 0; an item without
+   * categories has OOV in the first slot (missing is OOV, as for every categorical field).
+   */
   category: Int32Array;
 }
 
@@ -60,7 +66,9 @@ export function encodeUsers(spec: FeatureSpec, users: RawUserFeatures[]): UserTe
     device: new Int32Array(n),
     recentItems: new Int32Array(n * L).fill(PAD_INDEX),
     recentPages: new Int32Array(n * L).fill(PAD_INDEX),
+    attributes: new Int32Array(n * spec.user.attributeSlots),
   };
+  const attributeSlots = spec.user.attributeSlots;
   users.forEach((user, row) => {
     const where = `users[${row}]`;
     if (user === null || typeof user !== "object") throw new FeatureEncodingError(`${where} must be an object`);
@@ -69,6 +77,14 @@ export function encodeUsers(spec: FeatureSpec, users: RawUserFeatures[]): UserTe
       out.numeric[row * width + col] = scale(feature, user[field], `${where}.${field}`);
     });
     out.device[row] = indexIn(spec.vocab.device, user.device, `${where}.device`);
+    if (user.attributes !== undefined && (user.attributes === null || typeof user.attributes !== "object" || Array.isArray(user.attributes))) {
+      throw new FeatureEncodingError(`${where}.attributes must be an object of name → value`);
+    }
+    const tokens = attributeTokensOf(user.attributes).slice(0, attributeSlots);
+    if (tokens.length === 0) out.attributes[row * attributeSlots] = OOV_INDEX;
+    tokens.forEach((token, i) => {
+      out.attributes[row * attributeSlots + i] = indexIn(spec.vocab.userAttribute, token, `${where}.attributes`);
+    });
     const recent = user.recentInteractions ?? [];
     if (!Array.isArray(recent)) throw new FeatureEncodingError(`${where}.recentInteractions must be an array`);
     const kept = recent.slice(-L);
@@ -93,8 +109,9 @@ export function encodeItems(spec: FeatureSpec, items: RawItemFeatures[]): ItemTe
     itemIndex: new Int32Array(n),
     page: new Int32Array(n),
     interaction: new Int32Array(n),
-    category: new Int32Array(n),
+    category: new Int32Array(n * spec.item.categorySlots),
   };
+  const slots = spec.item.categorySlots;
   items.forEach((item, row) => {
     const where = `items[${row}]`;
     if (item === null || typeof item !== "object") throw new FeatureEncodingError(`${where} must be an object`);
@@ -105,7 +122,15 @@ export function encodeItems(spec: FeatureSpec, items: RawItemFeatures[]): ItemTe
     out.itemIndex[row] = indexIn(spec.vocab.item, item.itemId, `${where}.itemId`);
     out.page[row] = indexIn(spec.vocab.page, item.page, `${where}.page`);
     out.interaction[row] = indexIn(spec.vocab.interaction, item.interaction, `${where}.interaction`);
-    out.category[row] = indexIn(spec.vocab.category, item.category, `${where}.category`);
+    const category = item.category;
+    if (category !== undefined && typeof category !== "string" && !Array.isArray(category)) {
+      throw new FeatureEncodingError(`${where}.category must be a string or an array of strings, got ${JSON.stringify(category)}`);
+    }
+    const kept = categoriesOf(category).slice(0, slots);
+    if (kept.length === 0) out.category[row * slots] = OOV_INDEX;
+    kept.forEach((c, i) => {
+      out.category[row * slots + i] = indexIn(spec.vocab.category, c, `${where}.category[${i}]`);
+    });
   });
   return out;
 }

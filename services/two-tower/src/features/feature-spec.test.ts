@@ -13,7 +13,7 @@ const spec = buildFeatureSpec({ users: [...users.values()], items: [...items.val
 
 describe("feature spec", () => {
   it("declares the tensor inputs the ONNX towers use, with consistent sizes", () => {
-    expect(spec.inputs.user.map((i) => i.name)).toEqual(["numeric", "device", "recentItems", "recentPages"]);
+    expect(spec.inputs.user.map((i) => i.name)).toEqual(["numeric", "device", "recentItems", "recentPages", "attributes"]);
     expect(spec.inputs.item.map((i) => i.name)).toEqual(["numeric", "itemIndex", "page", "interaction", "category"]);
     expect(spec.inputs.user[0]!.shape).toEqual([-1, spec.user.numericSize]);
     expect(spec.inputs.user[2]!.shape).toEqual([-1, 8]);
@@ -42,7 +42,11 @@ describe("feature spec", () => {
     wrongSize.vocab.category.size = 3;
     expect(() => parseFeatureSpec(wrongSize)).toThrow("featureSpec.vocab.category: size must equal tokens.length + 2");
 
-    expect(() => parseFeatureSpec({ ...spec, version: "funnel-features/v0" })).toThrow(/featureSpec\.version/);
+    // A model trained before the category bag (v1) is refused with what to do about it.
+    expect(() => parseFeatureSpec({ ...spec, version: "funnel-features/v1" })).toThrow(
+      /feature spec funnel-features\/v1 is not supported: this build encodes funnel-features\/v2 .*retrain/,
+    );
+    expect(() => parseFeatureSpec({ ...spec, version: "something/v9" })).toThrow(/featureSpec\.version/);
 
     const wrongInputs = JSON.parse(JSON.stringify(spec));
     wrongInputs.inputs.user[2].shape = [-1, 9];

@@ -2,10 +2,18 @@ import { z } from "zod";
 import { DEVICES, INTERACTIONS, PAGES } from "../event.js";
 import { DEFAULT_SEQUENCE_LENGTH } from "./aggregate-user-features.js";
 import { FeatureSpecError } from "./errors.js";
-import { ITEM_NUMERIC_FIELDS, type RawItemFeatures, type RawUserFeatures, USER_NUMERIC_FIELDS } from "./raw-features.js";
+import { attributeTokensOf, categoriesOf, ITEM_NUMERIC_FIELDS, type RawItemFeatures, type RawUserFeatures, USER_NUMERIC_FIELDS } from "./raw-features.js";
 
-/** Bumped on any change to how a spec encodes; serving refuses specs of another version. */
-export const FEATURE_SPEC_VERSION = "funnel-features/v1";
+/**
+ * Bumped on any change to how a spec encodes; serving refuses specs of another version. v2: an item's
+ * categories are a bag ([-1, categorySlots], masked mean in the item tower) instead of one index; user attribute
+ * tables reach the user tower as a bag of "name=value" tokens ([-1, attributeSlots]).
+ */
+export const FEATURE_SPEC_VERSION = "funnel-features/v2";
+/** Most categories per item the encoding keeps (the spec fits categorySlots ≤ this on training items). */
+export const MAX_CATEGORY_SLOTS = 8;
+/** Most attributes per user the encoding keeps. */
+export const MAX_ATTRIBUTE_SLOTS = 8;
 /** Vocabulary index of padding (empty sequence slots). */
 export const PAD_INDEX = 0;
 /** Vocabulary index of anything not in the vocabulary, and of missing categorical values. */
@@ -47,9 +55,21 @@ const featureSpecSchema = z.object({
     interaction: vocabularySchema,
     item: vocabularySchema,
     category: vocabularySchema,
+    /** "name=value" tokens of user attribute tables (empty without one). */
+    userAttribute: vocabularySchema,
   }),
-  user: z.object({ numeric: z.array(numericFeatureSchema), numericSize: z.number().int().nonnegative() }),
-  item: z.object({ numeric: z.array(numericFeatureSchema), numericSize: z.number().int().nonnegative() }),
+  user: z.object({
+    numeric: z.array(numericFeatureSchema),
+    numericSize: z.number().int().nonnegative(),
+    /** Width of the user attribute bag: the most attributes of a training user (at least 1, at most MAX_ATTRIBUTE_SLOTS). */
+    attributeSlots: z.number().int().min(1).max(8),
+  }),
+  item: z.object({
+    numeric: z.array(numericFeatureSchema),
+    numericSize: z.number().int().nonnegative(),
+    /** Width of the category bag: the most categories of a training item (at least 1, at most MAX_CATEGORY_SLOTS). */
+    categorySlots: z.number().int().min(1).max(MAX_CATEGORY_SLOTS),
+  }),
   inputs: z.object({ user: z.array(tensorInputSchema), item: z.array(tensorInputSchema) }),
   /** Rows the spec was fitted on, for the record. */
   fittedOn: z.object({ users: z.number().int().nonnegative(), items: z.number().int().nonnegative() }),
@@ -76,9 +96,19 @@ export function buildFeatureSpec(
   }
   const itemIds = new Set<string>();
   const categories = new Set<string>();
+  let categorySlots = 1;
   for (const item of train.items) {
     if (item.itemId) itemIds.add(item.itemId);
-    if (item.category) categories.add(item.category);
+    const own = categoriesOf(item.category);
+    for (const c of own) categories.add(c);
+    categorySlots = Math.max(categorySlots, Math.min(MAX_CATEGORY_SLOTS, own.length));
+  }
+  const attributeTokens = new Set<string>();
+  let attributeSlots = 1;
+  for (const user of train.users) {
+    const tokens = attributeTokensOf(user.attributes);
+    for (const t of tokens) attributeTokens.add(t);
+    attributeSlots = Math.max(attributeSlots, Math.min(MAX_ATTRIBUTE_SLOTS, tokens.length));
   }
   // Items only ever met in user histories still get an id, so sequences are not all OOV for them.
   for (const user of train.users) for (const i of user.recentInteractions ?? []) if (i.itemId) itemIds.add(i.itemId);
@@ -94,16 +124,24 @@ export function buildFeatureSpec(
       interaction: vocabulary(INTERACTIONS),
       item: vocabulary([...itemIds].sort()),
       category: vocabulary([...categories].sort()),
+      userAttribute: vocabulary([...attributeTokens].sort()),
     },
-    user: { numeric: userNumeric, numericSize: userNumeric.length },
-    item: { numeric: itemNumeric, numericSize: itemNumeric.length },
-    inputs: buildInputs({ sequenceLength, user: { numericSize: userNumeric.length }, item: { numericSize: itemNumeric.length } }),
+    user: { numeric: userNumeric, numericSize: userNumeric.length, attributeSlots },
+    item: { numeric: itemNumeric, numericSize: itemNumeric.length, categorySlots },
+    inputs: buildInputs({ sequenceLength, user: { numericSize: userNumeric.length, attributeSlots }, item: { numericSize: itemNumeric.length, categorySlots } }),
     fittedOn: { users: train.users.length, items: train.items.length },
   };
 }
 
 /** Validates a spec read from JSON; the error names the field path and what is wrong with it. */
 export function parseFeatureSpec(json: unknown): FeatureSpec {
+  const version = (json as { version?: unknown } | null)?.version;
+  if (typeof version === "string" && version !== FEATURE_SPEC_VERSION && version.startsWith("funnel-features/")) {
+    throw new FeatureSpecError(
+      `feature spec ${version} is not supported: this build encodes ${FEATURE_SPEC_VERSION} (item categories as a bag of up to ` +
+        `${MAX_CATEGORY_SLOTS}); retrain the model with this version of @funnel/training`,
+    );
+  }
   const result = featureSpecSchema.safeParse(json);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${["featureSpec", ...issue.path].join(".")}: ${issue.message}`);
@@ -134,8 +172,8 @@ export function parseFeatureSpec(json: unknown): FeatureSpec {
 
 function buildInputs(spec: {
   sequenceLength: number;
-  user: { numericSize: number };
-  item: { numericSize: number };
+  user: { numericSize: number; attributeSlots: number };
+  item: { numericSize: number; categorySlots: number };
 }): FeatureSpec["inputs"] {
   return {
     user: [
@@ -143,13 +181,14 @@ function buildInputs(spec: {
       { name: "device", dtype: "int32", shape: [-1, 1] },
       { name: "recentItems", dtype: "int32", shape: [-1, spec.sequenceLength] },
       { name: "recentPages", dtype: "int32", shape: [-1, spec.sequenceLength] },
+      { name: "attributes", dtype: "int32", shape: [-1, spec.user.attributeSlots] },
     ],
     item: [
       { name: "numeric", dtype: "float32", shape: [-1, spec.item.numericSize] },
       { name: "itemIndex", dtype: "int32", shape: [-1, 1] },
       { name: "page", dtype: "int32", shape: [-1, 1] },
       { name: "interaction", dtype: "int32", shape: [-1, 1] },
-      { name: "category", dtype: "int32", shape: [-1, 1] },
+      { name: "category", dtype: "int32", shape: [-1, spec.item.categorySlots] },
     ],
   };
 }

@@ -23,6 +23,17 @@ export interface RawUserFeatures {
   conversionRate?: number;
   /** Oldest first; the encoder keeps the most recent sequenceLength. */
   recentInteractions?: RawInteraction[];
+  /** Categorical attributes from a user attribute table (country, segment, ...), encoded as "name=value" tokens. */
+  attributes?: Record<string, string>;
+}
+
+/** The "name=value" tokens of a user's attributes, sorted by name (the order never depends on the table's). */
+export function attributeTokensOf(attributes: Record<string, unknown> | undefined): string[] {
+  if (!attributes) return [];
+  return Object.keys(attributes)
+    .sort()
+    .filter((k) => attributes[k] !== undefined && attributes[k] !== null && String(attributes[k]).trim() !== "")
+    .map((k) => `${k}=${String(attributes[k]).trim()}`);
 }
 
 export interface RawItemFeatures {
@@ -30,7 +41,21 @@ export interface RawItemFeatures {
   page?: Page;
   interaction?: InteractionKind;
   avgDurationSeconds?: number;
-  category?: string;
+  /**
+   * The item's categories: several in one string separated by CATEGORY_SEPARATOR ("Action|Comedy", as attribute
+   * tables and the proto's single string carry them) or as an array. An item in three genres keeps all three.
+   */
+  category?: string | readonly string[];
+}
+
+/** Separates several categories in one attribute-table cell or proto string. */
+export const CATEGORY_SEPARATOR = "|";
+
+/** The distinct non-empty categories of a raw `category` value, in first-seen order. */
+export function categoriesOf(value: string | readonly string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const parts = typeof value === "string" ? value.split(CATEGORY_SEPARATOR) : value;
+  return [...new Set(parts.map((c) => (typeof c === "string" ? c.trim() : c)).filter((c) => c !== ""))];
 }
 
 /** The numeric user fields in tensor column order; the spec stores one scaler per entry. */
