@@ -55,10 +55,15 @@ interface Row<T> {
 
 type Entity = "users" | "items";
 
+/** About 100 bytes an entry: ~10 MB at most, enough for the active users of a shop. */
+const PSEUDONYM_CACHE_ENTRIES = 100_000;
+
 export class Embedder {
   private readonly userBatcher: MicroBatcher<Row<UserTensors>, Float32Array>;
   private readonly itemBatcher: MicroBatcher<Row<ItemTensors>, Float32Array>;
   private readonly cache: ResponseCache<Float32Array>;
+  /** id → pseudonym: a SHA-256 per by-id user showed in the per-call profile; the same users come back often. */
+  private readonly pseudonyms = new ResponseCache<string>({ name: "embedding-pseudonyms", maxEntries: PSEUDONYM_CACHE_ENTRIES });
 
   constructor(private readonly options: EmbedderOptions) {
     const batching = { maxBatchSize: options.maxBatch, maxDelayMs: options.batchDelayMs, maxQueue: options.maxQueue };
@@ -75,7 +80,7 @@ export class Embedder {
   embedUsers(inputs: readonly UserInput[], call: { version?: string; signal?: AbortSignal } = {}): Promise<Embedded> {
     return this.embed("users", inputs, call, {
       stored: (served) => served.users,
-      storedKey: (id) => pseudonymiseUserId(id, this.options.salt),
+      storedKey: (id) => this.pseudonyms.getOrCompute(id, () => pseudonymiseUserId(id, this.options.salt)),
       encode: (served, features) => encodeUsers(served.spec, [features]),
       batcher: this.userBatcher,
     });
