@@ -9,9 +9,14 @@ function fromEnum<T>(values: readonly T[], value: number | undefined): T | undef
   return value !== undefined && value >= 1 ? values[value - 1] : undefined;
 }
 
+/**
+ * The record without its undefined fields. Copied rather than `delete`d: a deleted property turns an object
+ * into a slow dictionary, which made every later read of it (the encoder, cache keys) several times slower.
+ */
 function defined<T extends object>(record: T): T {
-  for (const key of Object.keys(record) as (keyof T)[]) if (record[key] === undefined) delete record[key];
-  return record;
+  const out: Record<string, unknown> = {};
+  for (const key in record) if (record[key] !== undefined) out[key] = record[key];
+  return out as T;
 }
 
 export function rawInteractionFromProto(message: Interaction): RawInteraction {
