@@ -16,7 +16,9 @@ import {
   concatTensors,
   encodeItems,
   encodeUsers,
+  itemFeaturesKey,
   pseudonymiseUserId,
+  userFeaturesKey,
   type ItemTensors,
   type RawItemFeatures,
   type RawUserFeatures,
@@ -82,6 +84,7 @@ export class Embedder {
       stored: (served) => served.users,
       storedKey: (id) => this.pseudonyms.getOrCompute(id, () => pseudonymiseUserId(id, this.options.salt)),
       encode: (served, features) => encodeUsers(served.spec, [features]),
+      key: userFeaturesKey,
       batcher: this.userBatcher,
     });
   }
@@ -91,6 +94,7 @@ export class Embedder {
       stored: (served) => served.items,
       storedKey: (id) => id,
       encode: (served, features) => encodeItems(served.spec, [features]),
+      key: itemFeaturesKey,
       batcher: this.itemBatcher,
     });
   }
@@ -103,6 +107,8 @@ export class Embedder {
       stored: (served: ServedTwoTower) => StoredEmbeddings;
       storedKey: (id: string) => string;
       encode: (served: ServedTwoTower, features: F) => T;
+      /** Canonical key of a feature record (equal records, equal keys). */
+      key: (features: F) => string;
       batcher: MicroBatcher<Row<T>, Float32Array>;
     },
   ): Promise<Embedded> {
@@ -121,7 +127,7 @@ export class Embedder {
           }
           return Promise.resolve(stored.vector(row));
         }
-        const key = `${lease.version}\u0000${entity}\u0000${JSON.stringify(input.features)}`;
+        const key = `${lease.version}\u0000${entity}\u0000${how.key(input.features)}`;
         const cached = this.cache.get(key);
         if (cached) return Promise.resolve(cached);
         const tensors = encodeOne(entity, i, () => how.encode(served, input.features));

@@ -15,6 +15,7 @@ export {
   FeatureEncodingError,
   FeatureSpecError,
   ITEM_NUMERIC_FIELDS,
+  itemFeaturesKey,
   OOV_INDEX,
   PAD_INDEX,
   parseFeatureSpec,
@@ -22,6 +23,7 @@ export {
   rawItemFeaturesFromProto,
   rawUserFeaturesFromProto,
   USER_NUMERIC_FIELDS,
+  userFeaturesKey,
 } from "./features/index.js";
 export { float32LittleEndian, MODEL_FILES, MODEL_KIND, ONNX_OUTPUT_NAME, readFloat32LittleEndian } from "./model-directory.js";
 export { OnnxTowers } from "./onnx-towers.js";

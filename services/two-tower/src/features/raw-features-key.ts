@@ -1,0 +1,39 @@
+// Canonical string keys of raw feature records, for caches of what a record embeds to. Equal records (whatever
+// their property order) get equal keys and different ones different keys: every field is written in a fixed
+// order, strings with their length so no id can forge a separator. About four times cheaper than
+// JSON.stringify of the same record, which showed in the per-call profile of the Embedding service.
+import { ITEM_NUMERIC_FIELDS, type RawItemFeatures, type RawUserFeatures } from "./raw-features.js";
+
+/** Absent and present-but-empty differ (`-` vs `0:`); a non-string is written as a tagged JSON value. */
+function text(value: unknown): string {
+  if (value === undefined) return "-";
+  return typeof value === "string" ? `${value.length}:${value}` : `j${JSON.stringify(value)}`;
+}
+
+/** Numbers (and undefined, NaN) print without separators; anything else is tagged JSON. */
+function num(value: unknown): string | number | undefined {
+  return typeof value === "number" || value === undefined ? value : `j${JSON.stringify(value)}`;
+}
+
+export function userFeaturesKey(user: RawUserFeatures): string {
+  // Fields spelt out rather than looped over USER_NUMERIC_FIELDS: a keyed read per field cost more than the rest.
+  let key = `${text(user.device)}|${num(user.sessionCount)}|${num(user.avgSessionDurationSeconds)}|${num(user.interactionCount)}|${num(user.interactionDensity)}|${num(user.conversionCount)}|${num(user.conversionRate)}`;
+  const recent = user.recentInteractions;
+  if (recent === undefined) return `${key}|-`;
+  if (!Array.isArray(recent)) return `${key}|j${JSON.stringify(recent)}`;
+  key += `|${recent.length}`;
+  for (let i = 0; i < recent.length; i++) {
+    const interaction = recent[i];
+    key +=
+      interaction === null || typeof interaction !== "object"
+        ? `|j${JSON.stringify(interaction)}`
+        : `|${text(interaction.page)},${text(interaction.interaction)},${num(interaction.durationSeconds)},${text(interaction.itemId)}`;
+  }
+  return key;
+}
+
+export function itemFeaturesKey(item: RawItemFeatures): string {
+  let key = `${text(item.itemId)}|${text(item.page)}|${text(item.interaction)}|${text(item.category)}`;
+  for (const field of ITEM_NUMERIC_FIELDS) key += `|${num(item[field])}`;
+  return key;
+}
