@@ -117,26 +117,43 @@ export class Embedder {
       const served = lease.model;
       const stored = how.stored(served);
       const field = entity === "users" ? "user_id" : "item_id";
-      const pending: Promise<Float32Array>[] = inputs.map((input, i) => {
-        if ("id" in input) {
-          const row = stored.rowOf(how.storedKey(input.id));
-          if (row === undefined) {
-            throw new NotFoundError(
-              `${entity}[${i}].${field} "${input.id}" has no stored embedding in ${lease.name} version ${lease.version}; send its features instead`,
-            );
+      const vectors: Float32Array[] = new Array(inputs.length);
+      // Only rows that go to the model wait; ids and cache hits are filled in place, so a call answered
+      // entirely from stored vectors and the cache allocates no promise per input.
+      let pending: Promise<void>[] | undefined;
+      try {
+        for (let i = 0; i < inputs.length; i++) {
+          const input = inputs[i]!;
+          if ("id" in input) {
+            const row = stored.rowOf(how.storedKey(input.id));
+            if (row === undefined) {
+              throw new NotFoundError(
+                `${entity}[${i}].${field} "${input.id}" has no stored embedding in ${lease.name} version ${lease.version}; send its features instead`,
+              );
+            }
+            vectors[i] = stored.vector(row);
+            continue;
           }
-          return Promise.resolve(stored.vector(row));
+          const key = `${lease.version}\u0000${entity}\u0000${how.key(input.features)}`;
+          const cached = this.cache.get(key);
+          if (cached) {
+            vectors[i] = cached;
+            continue;
+          }
+          const tensors = encodeOne(entity, i, () => how.encode(served, input.features));
+          (pending ??= []).push(
+            submit(how.batcher, { served, tensors }, call.signal).then((vector) => {
+              this.cache.set(key, vector);
+              vectors[i] = vector;
+            }),
+          );
         }
-        const key = `${lease.version}\u0000${entity}\u0000${how.key(input.features)}`;
-        const cached = this.cache.get(key);
-        if (cached) return Promise.resolve(cached);
-        const tensors = encodeOne(entity, i, () => how.encode(served, input.features));
-        return submit(how.batcher, { served, tensors }, call.signal).then((vector) => {
-          this.cache.set(key, vector);
-          return vector;
-        });
-      });
-      const vectors = await Promise.all(pending);
+      } catch (error) {
+        // Rows already submitted still settle; their outcome no longer matters to anyone.
+        for (const row of pending ?? []) row.catch(() => {});
+        throw error;
+      }
+      if (pending) await Promise.all(pending);
       return { name: lease.name, version: lease.version, vectors };
     } finally {
       lease.release();
