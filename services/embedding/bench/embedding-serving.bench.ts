@@ -38,6 +38,8 @@ interface Options {
   cpuProf?: string;
   only?: string[];
   rounds: number;
+  /** Micro-batcher settings compared against each other at the top concurrency (maxBatch:delayMs each). */
+  batchSettings: { maxBatch: number; batchDelayMs: number }[];
 }
 
 /** One contender's figures for one configuration, over all rounds. */
@@ -101,6 +103,7 @@ function parseOptions(): Options {
     .option("--client-cpus <list>", "taskset CPU list for this client process (default 1 with 2+ CPUs; 'none' unpinned)")
     .option("--cpu-prof <dir>", "profile our service's servers from ready to stop; <label>.cpuprofile files and a summary in the JSON")
     .option("--only <list>", "subset of: ceiling,embedding,python,batching,cache")
+    .option("--batch-settings <list>", "also compare our service under these micro-batcher settings at the top concurrency, e.g. 16:1,64:1,64:0,256:2 (maxBatch:delayMs)")
     .parse()
     .opts<Record<string, string | undefined>>();
   const cpus = (value: string | undefined, fallback: string) => (value === "none" ? undefined : (value ?? (twoCores ? fallback : undefined)));
@@ -117,6 +120,11 @@ function parseOptions(): Options {
     clientCpus: cpus(o.clientCpus, "1"),
     cpuProf: o.cpuProf,
     only: o.only?.split(","),
+    batchSettings: (o.batchSettings?.split(",") ?? []).map((pair) => {
+      const [maxBatch, batchDelayMs] = pair.split(":").map(Number);
+      if (!Number.isInteger(maxBatch) || !Number.isInteger(batchDelayMs)) throw new Error(`--batch-settings: "${pair}" is not maxBatch:delayMs`);
+      return { maxBatch: maxBatch!, batchDelayMs: batchDelayMs! };
+    }),
   };
 }
 
@@ -409,6 +417,12 @@ async function main(): Promise<void> {
         batching[`inputs${inputs}.c${top}`] = { ...s, onVsOff: pairedRatio(s.on, s.off), onVsOffPerServerCpu: cpuRatio(s.on, s.off) };
       }
     }
+    const batchSettings: Record<string, unknown> = {};
+    if (options.batchSettings.length > 0) {
+      const variants: Contender[] = [];
+      for (const setting of options.batchSettings) variants.push(await ours(`batch-${setting.maxBatch}-${setting.batchDelayMs}ms`, setting));
+      for (const inputs of options.inputs) batchSettings[`inputs${inputs}.c${top}`] = await bench.compare(variants, top, inputs);
+    }
     const cache: Record<string, unknown> = {};
     if (embedding && uncached) {
       for (const inputs of options.inputs) {
@@ -447,6 +461,7 @@ async function main(): Promise<void> {
           runs,
           targets,
           batching,
+          ...(Object.keys(batchSettings).length ? { batchSettings } : {}),
           cache: Object.keys(cache).length ? { uncached: "cache entries 0, distinct requests", cached: "service defaults, 64 requests repeated", ...cache } : {},
     };
   } finally {
