@@ -141,7 +141,8 @@ export class Embedder {
             continue;
           }
           const tensors = encodeOne(entity, i, () => how.encode(served, input.features));
-          (pending ??= []).push(
+          pending ??= [];
+          pending.push(
             submit(how.batcher, { served, tensors }, call.signal).then((vector) => {
               this.cache.set(key, vector);
               vectors[i] = vector;

@@ -26,7 +26,9 @@ describe("encodeEmbeddingsResponse", () => {
         // And it decodes back to the vectors sent (float32 exact).
         const decoded = EmbedUsersResponse.decode(ours);
         expect(decoded.embeddings.length).toBe(count);
-        decoded.embeddings.forEach((e, i) => expect(Float32Array.from(e.vector?.values ?? [])).toEqual(vector(dim, i)));
+        decoded.embeddings.forEach((e, i) => {
+          expect(Float32Array.from(e.vector?.values ?? [])).toEqual(vector(dim, i));
+        });
       }
     }
   });
