@@ -20,12 +20,15 @@ function defined<T extends object>(record: T): T {
 }
 
 export function rawInteractionFromProto(message: Interaction): RawInteraction {
-  return defined({
-    page: fromEnum(PAGES, message.page),
-    interaction: fromEnum(INTERACTIONS, message.interaction),
-    itemId: message.itemId || undefined,
-    durationSeconds: message.durationSeconds,
-  });
+  // Spelt out rather than through defined(): one per interaction, the most frequent record of a request.
+  const out: RawInteraction = {};
+  const page = fromEnum(PAGES, message.page);
+  if (page !== undefined) out.page = page;
+  const interaction = fromEnum(INTERACTIONS, message.interaction);
+  if (interaction !== undefined) out.interaction = interaction;
+  if (message.itemId) out.itemId = message.itemId;
+  if (message.durationSeconds !== undefined) out.durationSeconds = message.durationSeconds;
+  return out;
 }
 
 /** proto funnel.v1.UserFeatures → the raw record encodeUsers takes. */
