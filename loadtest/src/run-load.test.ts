@@ -122,6 +122,33 @@ describe("runLoad, closed model", { timeout: 30_000 }, () => {
     expect(Math.max(...indices)).toBe(indices.length - 1);
   });
 
+  it("opens the measure hooks around exactly the measured calls, after the warm-up", async () => {
+    reset();
+    const events: string[] = [];
+    let settled = 0;
+    const result = await runLoad({
+      call: async (i) => {
+        events.push(`start ${i}`);
+        await analyze(scripted(i, 1));
+        settled++;
+      },
+      mode: { concurrency: 3 },
+      requests: 12,
+      warmupMs: 60,
+      onMeasureStart: () => events.push(`measure-start after ${settled}`),
+      onMeasureEnd: () => events.push(`measure-end after ${settled}`),
+    });
+    const startAt = events.findIndex((e) => e.startsWith("measure-start"));
+    const endAt = events.findIndex((e) => e.startsWith("measure-end"));
+    const warmupCalls = startAt;
+    expect(warmupCalls).toBeGreaterThan(0);
+    // Every warm-up call settled before the window opened; the window holds the counted calls, then it closes.
+    expect(events[startAt]).toBe(`measure-start after ${warmupCalls}`);
+    expect(events.slice(startAt + 1, endAt).length).toBe(result.requests);
+    expect(endAt).toBe(events.length - 1);
+    expect(events[endAt]).toBe(`measure-end after ${warmupCalls + result.requests}`);
+  });
+
   it("a throw without a gRPC code is a CLIENT_ERROR, not a server status", async () => {
     const result = await runLoad({
       call: async (i) => {

@@ -30,6 +30,12 @@ export interface LoadOptions {
   group?: (i: number) => string;
   /** Called about twice a second during the measured window. */
   onProgress?: (progress: LoadProgress) => void;
+  /**
+   * Called right before the first measured call starts and right after the last one settled, so a caller can
+   * read counters (e.g. a server's CPU time) over exactly the calls the result counts (warm-up excluded).
+   */
+  onMeasureStart?: () => void;
+  onMeasureEnd?: () => void;
 }
 
 export interface LoadProgress {
@@ -70,7 +76,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     await drive(options, warmupMode(options.mode), options.warmupMs, undefined, counter, new Recorder(undefined), undefined);
   }
   const recorder = new Recorder(options.group);
-  return drive(options, options.mode, options.durationMs, options.requests, counter, recorder, options.onProgress);
+  options.onMeasureStart?.();
+  const result = await drive(options, options.mode, options.durationMs, options.requests, counter, recorder, options.onProgress);
+  options.onMeasureEnd?.();
+  return result;
 }
 
 function validate(options: LoadOptions): void {

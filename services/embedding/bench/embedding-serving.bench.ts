@@ -10,9 +10,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { EmbeddingServiceClient, type EmbedUsersRequest, type EmbedUsersResponse, PROTO_ROOT } from "@funnel/proto";
+import { type LoadResult, runLoad } from "@funnel/loadtest";
 import { Command } from "commander";
 import { BENCH_TRAINING, type BenchModel, benchRegistry, ensureBenchModel, loadBenchModel } from "./bench-model.js";
-import { type ClosedLoopResult, percentile, runClosedLoop } from "./closed-loop.js";
 import { embeddingSettings } from "../src/config.js";
 import { summariseCpuProfile } from "./cpu-profile-summary.js";
 import { type ServerProcess, startServerProcess } from "./server-process.js";
@@ -38,6 +38,8 @@ interface Options {
   cpuProf?: string;
   only?: string[];
   rounds: number;
+  /** Micro-batcher settings compared against each other at the top concurrency (maxBatch:delayMs each). */
+  batchSettings: { maxBatch: number; batchDelayMs: number }[];
 }
 
 /** One contender's figures for one configuration, over all rounds. */
@@ -48,7 +50,7 @@ interface Summary {
   callsPerSecond: number;
   inputsPerSecond: number;
   callsPerSecondByRound: number[];
-  /** Over every counted call of every round. */
+  /** Median over rounds of each round's percentile (HDR histogram of @funnel/loadtest). */
   p50Ms: number;
   p99Ms: number;
   calls: number;
@@ -66,7 +68,9 @@ interface Summary {
   cacheHitRate?: number;
 }
 
-interface RoundFigures extends ClosedLoopResult {
+interface RoundFigures {
+  load: LoadResult;
+  serverCpuSeconds: number;
   serverCores: number;
   clientCores: number;
   cache?: { hits: number; lookups: number };
@@ -99,6 +103,7 @@ function parseOptions(): Options {
     .option("--client-cpus <list>", "taskset CPU list for this client process (default 1 with 2+ CPUs; 'none' unpinned)")
     .option("--cpu-prof <dir>", "profile our service's servers from ready to stop; <label>.cpuprofile files and a summary in the JSON")
     .option("--only <list>", "subset of: ceiling,embedding,python,batching,cache")
+    .option("--batch-settings <list>", "also compare our service under these micro-batcher settings at the top concurrency, e.g. 16:1,64:1,64:0,256:2 (maxBatch:delayMs)")
     .parse()
     .opts<Record<string, string | undefined>>();
   const cpus = (value: string | undefined, fallback: string) => (value === "none" ? undefined : (value ?? (twoCores ? fallback : undefined)));
@@ -115,6 +120,11 @@ function parseOptions(): Options {
     clientCpus: cpus(o.clientCpus, "1"),
     cpuProf: o.cpuProf,
     only: o.only?.split(","),
+    batchSettings: (o.batchSettings?.split(",") ?? []).map((pair) => {
+      const [maxBatch, batchDelayMs] = pair.split(":").map(Number);
+      if (!Number.isInteger(maxBatch) || !Number.isInteger(batchDelayMs)) throw new Error(`--batch-settings: "${pair}" is not maxBatch:delayMs`);
+      return { maxBatch: maxBatch!, batchDelayMs: batchDelayMs! };
+    }),
   };
 }
 
@@ -191,29 +201,26 @@ class Bench {
     const cacheBefore = await cacheLookups(server.details.metricsPort);
     let serverCpu = 0;
     let clientCpu = process.cpuUsage();
-    let serverCores = 0;
-    let clientCores = 0;
-    const seconds = this.options.durationMs / 1000;
-    const result = await runClosedLoop({
-      concurrency,
+    let clientCpuSeconds = 0;
+    const load = await runLoad({
+      mode: { concurrency },
       warmupMs: this.options.warmupMs,
       durationMs: this.options.durationMs,
-      call: async () => {
-        await embedUsers(client, repeat > 0 ? fixed[this.seq++ % repeat]! : userRequest(this.seq++, requestOptions));
-      },
-      onWindowStart: () => {
+      call: () => embedUsers(client, repeat > 0 ? fixed[this.seq++ % repeat]! : userRequest(this.seq++, requestOptions)),
+      onMeasureStart: () => {
         serverCpu = server.cpuSeconds();
         clientCpu = process.cpuUsage();
       },
-      onWindowEnd: () => {
-        serverCores = (server.cpuSeconds() - serverCpu) / seconds;
+      onMeasureEnd: () => {
+        serverCpu = server.cpuSeconds() - serverCpu;
         const used = process.cpuUsage(clientCpu);
-        clientCores = (used.user + used.system) / 1e6 / seconds;
+        clientCpuSeconds = (used.user + used.system) / 1e6;
       },
     });
     const cacheAfter = await cacheLookups(server.details.metricsPort);
     const cache = cacheBefore && cacheAfter ? { hits: cacheAfter.hits - cacheBefore.hits, lookups: cacheAfter.lookups - cacheBefore.lookups } : undefined;
-    return { ...result, serverCores, clientCores, cache };
+    const seconds = load.elapsedMs / 1000;
+    return { load, serverCpuSeconds: serverCpu, serverCores: serverCpu / seconds, clientCores: clientCpuSeconds / seconds, cache };
   }
 
   /**
@@ -228,7 +235,7 @@ class Bench {
         const figures = await this.once(contender, concurrency, inputsPerCall);
         rounds.get(contender.label)!.push(figures);
         log(
-          `${contender.label} c=${concurrency} inputs=${inputsPerCall} round ${r + 1}: ${Math.round(figures.callsPerSecond)} calls/s, p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms, server ${figures.serverCores.toFixed(2)} cores, client ${figures.clientCores.toFixed(2)} cores${figures.errors ? `, ${figures.errors} errors: ${figures.firstError}` : ""}`,
+          `${contender.label} c=${concurrency} inputs=${inputsPerCall} round ${r + 1}: ${Math.round(figures.load.throughputPerSec)} calls/s, p50 ${figures.load.latencyMs.p50Ms.toFixed(2)} ms, p99 ${figures.load.latencyMs.p99Ms.toFixed(2)} ms, server ${figures.serverCores.toFixed(2)} cores, client ${figures.clientCores.toFixed(2)} cores${figures.load.errors ? `, ${figures.load.errors} errors: ${JSON.stringify(figures.load.errorSamples)}` : ""}`,
         );
       }
     }
@@ -264,16 +271,9 @@ function median(values: number[]): number {
 }
 
 function summarise(rounds: RoundFigures[], concurrency: number, inputsPerCall: number): Summary {
-  const latencies = new Float64Array(rounds.reduce((n, r) => n + r.latenciesMs.length, 0));
-  let at = 0;
-  for (const r of rounds) {
-    latencies.set(r.latenciesMs, at);
-    at += r.latenciesMs.length;
-  }
-  latencies.sort();
-  const callsPerSecond = median(rounds.map((r) => r.callsPerSecond));
-  const errors = rounds.reduce((n, r) => n + r.errors, 0);
-  const firstError = rounds.find((r) => r.firstError)?.firstError;
+  const callsPerSecond = median(rounds.map((r) => r.load.throughputPerSec));
+  const errors = rounds.reduce((n, r) => n + r.load.errors, 0);
+  const sample = rounds.map((r) => Object.values(r.load.errorSamples)[0]).find((m) => m !== undefined);
   const lookups = rounds.reduce((n, r) => n + (r.cache?.lookups ?? 0), 0);
   const hits = rounds.reduce((n, r) => n + (r.cache?.hits ?? 0), 0);
   return {
@@ -281,15 +281,15 @@ function summarise(rounds: RoundFigures[], concurrency: number, inputsPerCall: n
     concurrency,
     callsPerSecond,
     inputsPerSecond: callsPerSecond * inputsPerCall,
-    callsPerSecondByRound: rounds.map((r) => Math.round(r.callsPerSecond)),
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    calls: latencies.length,
+    callsPerSecondByRound: rounds.map((r) => Math.round(r.load.throughputPerSec)),
+    p50Ms: median(rounds.map((r) => r.load.latencyMs.p50Ms)),
+    p99Ms: median(rounds.map((r) => r.load.latencyMs.p99Ms)),
+    calls: rounds.reduce((n, r) => n + r.load.requests, 0),
     errors,
-    ...(firstError === undefined ? {} : { firstError }),
+    ...(sample === undefined ? {} : { firstError: sample }),
     serverCores: median(rounds.map((r) => r.serverCores)),
     clientCores: median(rounds.map((r) => r.clientCores)),
-    serverCpuMsPerCall: median(rounds.map((r) => (r.calls > 0 ? (r.serverCores * r.seconds * 1000) / r.calls : Number.NaN))),
+    serverCpuMsPerCall: median(rounds.map((r) => (r.load.requests > 0 ? (r.serverCpuSeconds * 1000) / r.load.requests : Number.NaN))),
     ...(lookups > 0 ? { cacheHitRate: hits / lookups } : {}),
   };
 }
@@ -417,6 +417,12 @@ async function main(): Promise<void> {
         batching[`inputs${inputs}.c${top}`] = { ...s, onVsOff: pairedRatio(s.on, s.off), onVsOffPerServerCpu: cpuRatio(s.on, s.off) };
       }
     }
+    const batchSettings: Record<string, unknown> = {};
+    if (options.batchSettings.length > 0) {
+      const variants: Contender[] = [];
+      for (const setting of options.batchSettings) variants.push(await ours(`batch-${setting.maxBatch}-${setting.batchDelayMs}ms`, setting));
+      for (const inputs of options.inputs) batchSettings[`inputs${inputs}.c${top}`] = await bench.compare(variants, top, inputs);
+    }
     const cache: Record<string, unknown> = {};
     if (embedding && uncached) {
       for (const inputs of options.inputs) {
@@ -434,10 +440,10 @@ async function main(): Promise<void> {
             client: `this process, one grpc-js channel per server${options.clientCpus === undefined ? " (unpinned)" : `, pinned to CPU ${options.clientCpus}: the client never takes the servers' CPU`}; clientCores says how busy it was`,
           },
           load: {
-            kind: "closed loop: `concurrency` callers, each sends its next call when the last one answered",
+            kind: "closed model of @funnel/loadtest runLoad: `concurrency` callers, each sends its next call when the last one answered; server CPU read over exactly the measured calls",
             warmupMs: options.warmupMs,
             durationMs: options.durationMs,
-            rounds: `${options.rounds} interleaved rounds per configuration; callsPerSecond = median of rounds, ratios = median of same-round ratios, p50/p99 over all rounds' calls`,
+            rounds: `${options.rounds} interleaved rounds per configuration; callsPerSecond, p50/p99 and CPU per call = median of rounds, ratios = median of same-round ratios`,
             content: `EmbedUsers; inputs alternate by id (raw ids user-NNNNNN, ${model.userIds.length} distinct, pseudonymised server-side) and by features (every one distinct, ${MAX_INTERACTIONS / 2}-${MAX_INTERACTIONS} recent interactions)`,
             inputsPerCall: options.inputs,
           },
@@ -455,6 +461,7 @@ async function main(): Promise<void> {
           runs,
           targets,
           batching,
+          ...(Object.keys(batchSettings).length ? { batchSettings } : {}),
           cache: Object.keys(cache).length ? { uncached: "cache entries 0, distinct requests", cached: "service defaults, 64 requests repeated", ...cache } : {},
     };
   } finally {
@@ -464,7 +471,7 @@ async function main(): Promise<void> {
   }
   if (options.cpuProf) report.cpuProfiles = await profiles(options.cpuProf, contenders);
   const round = (_key: string, value: unknown) =>
-    value instanceof Float64Array ? undefined : typeof value === "number" && !Number.isInteger(value) ? Number(value.toPrecision(4)) : value;
+    typeof value === "number" && !Number.isInteger(value) ? Number(value.toPrecision(4)) : value;
   process.stdout.write(`${JSON.stringify(report, round, 2)}\n`);
 }
 

@@ -8,6 +8,7 @@ import {
   QueueFullError,
   ResourceExhaustedError,
   ResponseCache,
+  runGroupedBy,
   type ModelLease,
   type ModelSlot,
 } from "@funnel/runtime";
@@ -16,7 +17,9 @@ import {
   concatTensors,
   encodeItems,
   encodeUsers,
+  itemFeaturesKey,
   pseudonymiseUserId,
+  userFeaturesKey,
   type ItemTensors,
   type RawItemFeatures,
   type RawUserFeatures,
@@ -55,10 +58,15 @@ interface Row<T> {
 
 type Entity = "users" | "items";
 
+/** About 100 bytes an entry: ~10 MB at most, enough for the active users of a shop. */
+const PSEUDONYM_CACHE_ENTRIES = 100_000;
+
 export class Embedder {
   private readonly userBatcher: MicroBatcher<Row<UserTensors>, Float32Array>;
   private readonly itemBatcher: MicroBatcher<Row<ItemTensors>, Float32Array>;
   private readonly cache: ResponseCache<Float32Array>;
+  /** id → pseudonym: a SHA-256 per by-id user showed in the per-call profile; the same users come back often. */
+  private readonly pseudonyms = new ResponseCache<string>({ name: "embedding-pseudonyms", maxEntries: PSEUDONYM_CACHE_ENTRIES });
 
   constructor(private readonly options: EmbedderOptions) {
     const batching = { maxBatchSize: options.maxBatch, maxDelayMs: options.batchDelayMs, maxQueue: options.maxQueue };
@@ -75,8 +83,9 @@ export class Embedder {
   embedUsers(inputs: readonly UserInput[], call: { version?: string; signal?: AbortSignal } = {}): Promise<Embedded> {
     return this.embed("users", inputs, call, {
       stored: (served) => served.users,
-      storedKey: (id) => pseudonymiseUserId(id, this.options.salt),
+      storedKey: (id) => this.pseudonyms.getOrCompute(id, () => pseudonymiseUserId(id, this.options.salt)),
       encode: (served, features) => encodeUsers(served.spec, [features]),
+      key: userFeaturesKey,
       batcher: this.userBatcher,
     });
   }
@@ -86,6 +95,7 @@ export class Embedder {
       stored: (served) => served.items,
       storedKey: (id) => id,
       encode: (served, features) => encodeItems(served.spec, [features]),
+      key: itemFeaturesKey,
       batcher: this.itemBatcher,
     });
   }
@@ -98,6 +108,8 @@ export class Embedder {
       stored: (served: ServedTwoTower) => StoredEmbeddings;
       storedKey: (id: string) => string;
       encode: (served: ServedTwoTower, features: F) => T;
+      /** Canonical key of a feature record (equal records, equal keys). */
+      key: (features: F) => string;
       batcher: MicroBatcher<Row<T>, Float32Array>;
     },
   ): Promise<Embedded> {
@@ -106,26 +118,44 @@ export class Embedder {
       const served = lease.model;
       const stored = how.stored(served);
       const field = entity === "users" ? "user_id" : "item_id";
-      const pending: Promise<Float32Array>[] = inputs.map((input, i) => {
-        if ("id" in input) {
-          const row = stored.rowOf(how.storedKey(input.id));
-          if (row === undefined) {
-            throw new NotFoundError(
-              `${entity}[${i}].${field} "${input.id}" has no stored embedding in ${lease.name} version ${lease.version}; send its features instead`,
-            );
+      const vectors: Float32Array[] = new Array(inputs.length);
+      // Only rows that go to the model wait; ids and cache hits are filled in place, so a call answered
+      // entirely from stored vectors and the cache allocates no promise per input.
+      let pending: Promise<void>[] | undefined;
+      try {
+        for (let i = 0; i < inputs.length; i++) {
+          const input = inputs[i]!;
+          if ("id" in input) {
+            const row = stored.rowOf(how.storedKey(input.id));
+            if (row === undefined) {
+              throw new NotFoundError(
+                `${entity}[${i}].${field} "${input.id}" has no stored embedding in ${lease.name} version ${lease.version}; send its features instead`,
+              );
+            }
+            vectors[i] = stored.vector(row);
+            continue;
           }
-          return Promise.resolve(stored.vector(row));
+          const key = `${lease.version}\u0000${entity}\u0000${how.key(input.features)}`;
+          const cached = this.cache.get(key);
+          if (cached) {
+            vectors[i] = cached;
+            continue;
+          }
+          const tensors = encodeOne(entity, i, () => how.encode(served, input.features));
+          pending ??= [];
+          pending.push(
+            submit(how.batcher, { served, tensors }, call.signal).then((vector) => {
+              this.cache.set(key, vector);
+              vectors[i] = vector;
+            }),
+          );
         }
-        const key = `${lease.version}\u0000${entity}\u0000${JSON.stringify(input.features)}`;
-        const cached = this.cache.get(key);
-        if (cached) return Promise.resolve(cached);
-        const tensors = encodeOne(entity, i, () => how.encode(served, input.features));
-        return submit(how.batcher, { served, tensors }, call.signal).then((vector) => {
-          this.cache.set(key, vector);
-          return vector;
-        });
-      });
-      const vectors = await Promise.all(pending);
+      } catch (error) {
+        // Rows already submitted still settle; their outcome no longer matters to anyone.
+        for (const row of pending ?? []) row.catch(() => {});
+        throw error;
+      }
+      if (pending) await Promise.all(pending);
       return { name: lease.name, version: lease.version, vectors };
     } finally {
       lease.release();
@@ -161,23 +191,17 @@ async function submit<T>(batcher: MicroBatcher<Row<T>, Float32Array>, row: Row<T
  * One ONNX run per model version among the rows (normally one version; during a swap calls already leased on
  * the old version finish on it). Returns one copied vector per row so cached vectors do not pin the batch.
  */
-async function runBatch<T extends { count: number }>(
+function runBatch<T extends { count: number }>(
   rows: Row<T>[],
   run: (served: ServedTwoTower, tensors: T) => Promise<Float32Array>,
 ): Promise<Float32Array[]> {
-  const out: Float32Array[] = new Array(rows.length);
-  const byVersion = new Map<ServedTwoTower, number[]>();
-  rows.forEach((row, i) => {
-    const list = byVersion.get(row.served);
-    if (list) list.push(i);
-    else byVersion.set(row.served, [i]);
-  });
-  for (const [served, indices] of byVersion) {
-    const result = await run(served, concatTensors(indices.map((i) => rows[i]!.tensors)));
-    const dim = served.dim;
-    indices.forEach((rowIndex, k) => {
-      out[rowIndex] = result.slice(k * dim, (k + 1) * dim);
-    });
-  }
-  return out;
+  return runGroupedBy(
+    rows,
+    (row) => row.served,
+    async (served, group) => {
+      const result = await run(served, concatTensors(group.map((row) => row.tensors)));
+      const dim = served.dim;
+      return group.map((_, k) => result.slice(k * dim, (k + 1) * dim));
+    },
+  );
 }

@@ -4,10 +4,18 @@ import type { Logger } from "@funnel/runtime";
 import { DEVELOPMENT_PSEUDONYM_SALT, ServedTwoTower } from "@funnel/two-tower";
 import { embeddingSettings } from "./config.js";
 import { Embedder } from "./embedder.js";
+import { encodeEmbeddingsResponse } from "./grpc/encode-embeddings-response.js";
 import { embeddingHandlers } from "./grpc/handlers.js";
 
 /** Slot kind shared by every service that serves the two-tower model (one loaded copy per process). */
 export const TWO_TOWER_SLOT_KIND = "two-tower";
+
+/** The generated service definition with the responses written by the faster, wire-identical encoder. */
+const EMBEDDING_SERVICE = {
+  ...EmbeddingServiceService,
+  embedUsers: { ...EmbeddingServiceService.embedUsers, responseSerialize: encodeEmbeddingsResponse },
+  embedItems: { ...EmbeddingServiceService.embedItems, responseSerialize: encodeEmbeddingsResponse },
+} satisfies typeof EmbeddingServiceService;
 
 /** The Embedding service as a module: runs alone (main.ts) or inside the embedded platform. */
 export const embeddingModule: ServiceModule<typeof embeddingSettings> = {
@@ -30,7 +38,7 @@ export const embeddingModule: ServiceModule<typeof embeddingSettings> = {
       cacheEntries: config.cacheEntries,
       metricsRegistry: server.metrics.registry,
     });
-    const name = server.addService(EmbeddingServiceService, embeddingHandlers(embedder, config));
+    const name = server.addService(EMBEDDING_SERVICE, embeddingHandlers(embedder, config));
     // Readiness follows the slot: NOT_SERVING until the first version is loaded; a swap never drops it.
     slot.onReadyChange((ready) => server.setReady(name, ready));
     return async () => {

@@ -18,6 +18,7 @@ export {
   FeatureSpecError,
   ITEM_NUMERIC_FIELDS,
   MAX_CATEGORY_SLOTS,
+  itemFeaturesKey,
   OOV_INDEX,
   PAD_INDEX,
   parseFeatureSpec,
@@ -25,6 +26,7 @@ export {
   rawItemFeaturesFromProto,
   rawUserFeaturesFromProto,
   USER_NUMERIC_FIELDS,
+  userFeaturesKey,
 } from "./features/index.js";
 export { float32LittleEndian, MODEL_FILES, MODEL_KIND, ONNX_OUTPUT_NAME, readFloat32LittleEndian } from "./model-directory.js";
 export { OnnxTowers } from "./onnx-towers.js";

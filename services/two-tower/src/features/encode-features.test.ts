@@ -82,6 +82,12 @@ describe("encoding", () => {
     );
     expect(() => encodeItems(tiny, [{ avgDurationSeconds: Infinity }])).toThrow(/items\[0\]\.avgDurationSeconds/);
     expect(() => encodeUsers(tiny, [{ device: 2 as unknown as "mobile" }])).toThrow("users[0].device must be a string, got 2");
+    // Interactions are named by their index in the record as sent, also when older ones fall outside the window.
+    const recent = [{}, {}, {}, {}, { itemId: "x" }, { page: 7 as unknown as "home" }];
+    expect(() => encodeUsers(tiny, [{}, { recentInteractions: recent }])).toThrow("users[1].recentInteractions[5].page must be a string, got 7");
+    expect(() => encodeUsers(tiny, [{ recentInteractions: [{ itemId: ["x"] as unknown as string }] }])).toThrow(
+      'users[0].recentInteractions[0].itemId must be a string, got ["x"]',
+    );
   });
 
   it("encodes a proto message (sent over the wire) to the same tensor as the record built from events", () => {

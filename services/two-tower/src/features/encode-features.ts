@@ -33,23 +33,41 @@ export interface ItemTensors {
 type Lookup = Map<string, number>;
 const lookups = new WeakMap<Vocabulary, Lookup>();
 
-function indexIn(vocab: Vocabulary, value: unknown, where: string): number {
-  if (value === undefined || value === null || value === "") return OOV_INDEX;
-  if (typeof value !== "string") throw new FeatureEncodingError(`${where} must be a string, got ${JSON.stringify(value)}`);
+function lookupOf(vocab: Vocabulary): Lookup {
   let lookup = lookups.get(vocab);
   if (!lookup) {
     lookup = new Map(vocab.tokens.map((token, i) => [token, i + 2]));
     lookups.set(vocab, lookup);
   }
+  return lookup;
+}
+
+/** Index of a token, OOV when absent or unknown; NOT_A_STRING for a value of the wrong type. */
+const NOT_A_STRING = -1;
+function indexOf(lookup: Lookup, value: unknown): number {
+  if (value === undefined || value === null || value === "") return OOV_INDEX;
+  if (typeof value !== "string") return NOT_A_STRING;
   return lookup.get(value) ?? OOV_INDEX;
 }
 
-function scale(feature: NumericFeature, value: unknown, where: string): number {
+// Locations are passed in parts and joined only when an error is thrown: building `users[3].x` strings for
+// every field of every row was a visible share of the Embedding service's per-call CPU.
+function indexIn(vocab: Vocabulary, value: unknown, where: string, field: string): number {
+  const index = indexOf(lookupOf(vocab), value);
+  if (index === NOT_A_STRING) throw notAString(`${where}.${field}`, value);
+  return index;
+}
+
+function notAString(where: string, value: unknown): FeatureEncodingError {
+  return new FeatureEncodingError(`${where} must be a string, got ${JSON.stringify(value)}`);
+}
+
+function scale(feature: NumericFeature, value: unknown, where: string, field: string): number {
   let raw: number;
   // NaN counts as missing: it is how absent numbers arrive from many CSV and dataframe tools.
   if (value === undefined || value === null || (typeof value === "number" && Number.isNaN(value))) raw = feature.impute;
   else if (typeof value === "number" && Number.isFinite(value) && value >= 0) raw = value;
-  else throw new FeatureEncodingError(`${where} must be a finite number >= 0 or absent, got ${JSON.stringify(value)}`);
+  else throw new FeatureEncodingError(`${where}.${field} must be a finite number >= 0 or absent, got ${JSON.stringify(value)}`);
   const transformed = feature.transform === "log1p" ? Math.log1p(raw) : raw;
   const z = (transformed - feature.mean) / feature.std;
   return Math.max(-CLIP, Math.min(CLIP, z));
@@ -69,33 +87,41 @@ export function encodeUsers(spec: FeatureSpec, users: RawUserFeatures[]): UserTe
     attributes: new Int32Array(n * spec.user.attributeSlots),
   };
   const attributeSlots = spec.user.attributeSlots;
-  users.forEach((user, row) => {
+  const itemLookup = lookupOf(spec.vocab.item);
+  const pageLookup = lookupOf(spec.vocab.page);
+  for (let row = 0; row < n; row++) {
+    const user = users[row]!;
     const where = `users[${row}]`;
     if (user === null || typeof user !== "object") throw new FeatureEncodingError(`${where} must be an object`);
-    spec.user.numeric.forEach((feature, col) => {
+    for (let col = 0; col < spec.user.numeric.length; col++) {
       const field = USER_NUMERIC_FIELDS[col]!;
-      out.numeric[row * width + col] = scale(feature, user[field], `${where}.${field}`);
-    });
-    out.device[row] = indexIn(spec.vocab.device, user.device, `${where}.device`);
+      out.numeric[row * width + col] = scale(spec.user.numeric[col]!, user[field], where, field);
+    }
+    out.device[row] = indexIn(spec.vocab.device, user.device, where, "device");
     if (user.attributes !== undefined && (user.attributes === null || typeof user.attributes !== "object" || Array.isArray(user.attributes))) {
       throw new FeatureEncodingError(`${where}.attributes must be an object of name → value`);
     }
     const tokens = attributeTokensOf(user.attributes).slice(0, attributeSlots);
     if (tokens.length === 0) out.attributes[row * attributeSlots] = OOV_INDEX;
-    tokens.forEach((token, i) => {
-      out.attributes[row * attributeSlots + i] = indexIn(spec.vocab.userAttribute, token, `${where}.attributes`);
-    });
+    for (let i = 0; i < tokens.length; i++) {
+      out.attributes[row * attributeSlots + i] = indexIn(spec.vocab.userAttribute, tokens[i], where, "attributes");
+    }
     const recent = user.recentInteractions ?? [];
     if (!Array.isArray(recent)) throw new FeatureEncodingError(`${where}.recentInteractions must be an array`);
-    const kept = recent.slice(-L);
-    const offset = row * L + (L - kept.length);
-    kept.forEach((interaction, i) => {
-      const at = `${where}.recentInteractions[${recent.length - kept.length + i}]`;
+    // The most recent L interactions, right-aligned so the last one is always the last column.
+    const first = Math.max(0, recent.length - L);
+    const offset = row * L + (L - (recent.length - first));
+    for (let k = first; k < recent.length; k++) {
+      const interaction = recent[k];
       // A present interaction with an unknown or missing item is OOV, never padding: it did happen.
-      out.recentItems[offset + i] = indexIn(spec.vocab.item, interaction?.itemId, `${at}.itemId`);
-      out.recentPages[offset + i] = indexIn(spec.vocab.page, interaction?.page, `${at}.page`);
-    });
-  });
+      const item = indexOf(itemLookup, interaction?.itemId);
+      if (item === NOT_A_STRING) throw notAString(`${where}.recentInteractions[${k}].itemId`, interaction?.itemId);
+      const page = indexOf(pageLookup, interaction?.page);
+      if (page === NOT_A_STRING) throw notAString(`${where}.recentInteractions[${k}].page`, interaction?.page);
+      out.recentItems[offset + k - first] = item;
+      out.recentPages[offset + k - first] = page;
+    }
+  }
   return out;
 }
 
@@ -112,25 +138,26 @@ export function encodeItems(spec: FeatureSpec, items: RawItemFeatures[]): ItemTe
     category: new Int32Array(n * spec.item.categorySlots),
   };
   const slots = spec.item.categorySlots;
-  items.forEach((item, row) => {
+  for (let row = 0; row < n; row++) {
+    const item = items[row]!;
     const where = `items[${row}]`;
     if (item === null || typeof item !== "object") throw new FeatureEncodingError(`${where} must be an object`);
-    spec.item.numeric.forEach((feature, col) => {
+    for (let col = 0; col < spec.item.numeric.length; col++) {
       const field = ITEM_NUMERIC_FIELDS[col]!;
-      out.numeric[row * width + col] = scale(feature, item[field], `${where}.${field}`);
-    });
-    out.itemIndex[row] = indexIn(spec.vocab.item, item.itemId, `${where}.itemId`);
-    out.page[row] = indexIn(spec.vocab.page, item.page, `${where}.page`);
-    out.interaction[row] = indexIn(spec.vocab.interaction, item.interaction, `${where}.interaction`);
+      out.numeric[row * width + col] = scale(spec.item.numeric[col]!, item[field], where, field);
+    }
+    out.itemIndex[row] = indexIn(spec.vocab.item, item.itemId, where, "itemId");
+    out.page[row] = indexIn(spec.vocab.page, item.page, where, "page");
+    out.interaction[row] = indexIn(spec.vocab.interaction, item.interaction, where, "interaction");
     const category = item.category;
     if (category !== undefined && typeof category !== "string" && !Array.isArray(category)) {
       throw new FeatureEncodingError(`${where}.category must be a string or an array of strings, got ${JSON.stringify(category)}`);
     }
     const kept = categoriesOf(category).slice(0, slots);
     if (kept.length === 0) out.category[row * slots] = OOV_INDEX;
-    kept.forEach((c, i) => {
-      out.category[row * slots + i] = indexIn(spec.vocab.category, c, `${where}.category[${i}]`);
-    });
-  });
+    for (let i = 0; i < kept.length; i++) {
+      out.category[row * slots + i] = indexIn(spec.vocab.category, kept[i], where, `category[${i}]`);
+    }
+  }
   return out;
 }

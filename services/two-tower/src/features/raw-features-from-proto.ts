@@ -9,18 +9,26 @@ function fromEnum<T>(values: readonly T[], value: number | undefined): T | undef
   return value !== undefined && value >= 1 ? values[value - 1] : undefined;
 }
 
+/**
+ * The record without its undefined fields. Copied rather than `delete`d: a deleted property turns an object
+ * into a slow dictionary, which made every later read of it (the encoder, cache keys) several times slower.
+ */
 function defined<T extends object>(record: T): T {
-  for (const key of Object.keys(record) as (keyof T)[]) if (record[key] === undefined) delete record[key];
-  return record;
+  const out: Record<string, unknown> = {};
+  for (const key in record) if (record[key] !== undefined) out[key] = record[key];
+  return out as T;
 }
 
 export function rawInteractionFromProto(message: Interaction): RawInteraction {
-  return defined({
-    page: fromEnum(PAGES, message.page),
-    interaction: fromEnum(INTERACTIONS, message.interaction),
-    itemId: message.itemId || undefined,
-    durationSeconds: message.durationSeconds,
-  });
+  // Spelt out rather than through defined(): one per interaction, the most frequent record of a request.
+  const out: RawInteraction = {};
+  const page = fromEnum(PAGES, message.page);
+  if (page !== undefined) out.page = page;
+  const interaction = fromEnum(INTERACTIONS, message.interaction);
+  if (interaction !== undefined) out.interaction = interaction;
+  if (message.itemId) out.itemId = message.itemId;
+  if (message.durationSeconds !== undefined) out.durationSeconds = message.durationSeconds;
+  return out;
 }
 
 /** proto funnel.v1.UserFeatures → the raw record encodeUsers takes. */
