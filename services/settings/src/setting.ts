@@ -41,6 +41,22 @@ function integer(options: Common<number> & { min?: number; max?: number }): Sett
   };
 }
 
+/** A finite decimal number (weights, ratios). */
+function number(options: Common<number> & { min?: number; max?: number }): SettingSpec<number> {
+  const min = options.min ?? Number.NEGATIVE_INFINITY;
+  const max = options.max ?? Number.POSITIVE_INFINITY;
+  return {
+    ...options,
+    type: `number ${min}..${max}`,
+    parse(raw) {
+      const value = Number(raw.trim());
+      if (raw.trim() === "" || !Number.isFinite(value)) throw new Error(`expected a number, got "${raw}"`);
+      if (value < min || value > max) throw new Error(`must be between ${min} and ${max}, got ${value}`);
+      return value;
+    },
+  };
+}
+
 function text(options: Common<string> & { allowEmpty?: boolean }): SettingSpec<string> {
   return {
     ...options,
@@ -78,7 +94,7 @@ function boolean(options: Common<boolean>): SettingSpec<boolean> {
 }
 
 /** Builders for setting declarations. */
-export const setting = { integer, text, oneOf, boolean };
+export const setting = { integer, number, text, oneOf, boolean };
 
 export function isSettingSpec(value: unknown): value is SettingSpec<unknown> {
   return typeof (value as Partial<SettingSpec<unknown>> | undefined)?.parse === "function";

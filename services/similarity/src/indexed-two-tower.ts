@@ -61,6 +61,11 @@ export class IndexedTwoTower {
     return this.served.dim;
   }
 
+  /** The version tag of vectors this version makes (what its indexes accept). */
+  get versionRef(): { model: string; version: string } {
+    return { model: this.model.name, version: this.model.version };
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.users.close(), this.items.close()]);
     await this.served.close();

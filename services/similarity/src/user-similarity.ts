@@ -68,7 +68,7 @@ export class UserSimilarity {
       // Vectors made here are of the leased version; raw ones carry the caller's claim, which the index checks.
       const version = hasVectors ? { model: model?.name || indexed.model.name, version: model!.version } : { model: indexed.model.name, version: indexed.model.version };
       await indexed.users.upsert({ version, ids, vectors, attributes });
-      ids.forEach((id, i) => indexed.upserted.set(id, vectors[i]!));
+      for (const [i, id] of ids.entries()) indexed.upserted.set(id, vectors[i]!);
       return { model: indexed.model, upserted: ids.length };
     } finally {
       lease.release();

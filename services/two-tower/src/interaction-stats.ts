@@ -27,12 +27,19 @@ export interface InteractionStats {
   format: typeof INTERACTION_STATS_FORMAT;
   users: Record<string, UserStats>;
   items: Record<string, ItemStats>;
+  /**
+   * Per page: share of the events before a session's first conversion whose session converted later. The
+   * page-level base rate the conversion head is measured against, and the fallback without a head.
+   */
+  baseRates: Partial<Record<Page, number>>;
 }
 
 /** Checks the shape of a parsed interaction-stats.json; throws naming what is wrong. */
 export function parseInteractionStats(value: unknown): InteractionStats {
   const stats = value as Partial<InteractionStats>;
   if (stats?.format !== INTERACTION_STATS_FORMAT) throw new Error(`interaction-stats.json: format ${String(stats?.format)} is not ${INTERACTION_STATS_FORMAT}`);
-  if (typeof stats.users !== "object" || typeof stats.items !== "object") throw new Error("interaction-stats.json: users and items must be objects");
+  if (typeof stats.users !== "object" || typeof stats.items !== "object" || typeof stats.baseRates !== "object") {
+    throw new Error("interaction-stats.json: users, items and baseRates must be objects");
+  }
   return stats as InteractionStats;
 }

@@ -12,13 +12,19 @@ export function buildInteractionStats(events: readonly InteractionEvent[], pseud
   const perItem = new Map<string, { count: number; pages: Map<Page, number>; byDevice: Partial<Record<Device, number>> }>();
   for (const e of events) {
     let u = perUser.get(e.userId);
-    if (!u) perUser.set(e.userId, (u = { devices: new Map(), items: new Map(), pages: new Set(), converted: false }));
+    if (!u) {
+      u = { devices: new Map(), items: new Map(), pages: new Set(), converted: false };
+      perUser.set(e.userId, u);
+    }
     u.devices.set(e.device, (u.devices.get(e.device) ?? 0) + 1);
     u.items.set(e.itemId, (u.items.get(e.itemId) ?? 0) + 1);
     u.pages.add(e.page);
     u.converted ||= e.converted;
     let item = perItem.get(e.itemId);
-    if (!item) perItem.set(e.itemId, (item = { count: 0, pages: new Map(), byDevice: {} }));
+    if (!item) {
+      item = { count: 0, pages: new Map(), byDevice: {} };
+      perItem.set(e.itemId, item);
+    }
     item.count++;
     item.pages.set(e.page, (item.pages.get(e.page) ?? 0) + 1);
     item.byDevice[e.device] = (item.byDevice[e.device] ?? 0) + 1;
@@ -36,7 +42,32 @@ export function buildInteractionStats(events: readonly InteractionEvent[], pseud
   for (const [id, item] of [...perItem].sort(([a], [b]) => (a < b ? -1 : 1))) {
     items[id] = { count: item.count, page: mostFrequent(item.pages), byDevice: item.byDevice };
   }
-  return { format: INTERACTION_STATS_FORMAT, users, items };
+  return { format: INTERACTION_STATS_FORMAT, users, items, baseRates: pageBaseRates(events) };
+}
+
+/** Per page, the share of events before a session's first conversion whose session converted later. */
+function pageBaseRates(events: readonly InteractionEvent[]): Partial<Record<Page, number>> {
+  const sessions = new Map<string, InteractionEvent[]>();
+  for (const e of events) {
+    const list = sessions.get(e.sessionId);
+    if (list) list.push(e);
+    else sessions.set(e.sessionId, [e]);
+  }
+  const counts = new Map<Page, { events: number; converted: number }>();
+  for (const list of sessions.values()) {
+    list.sort((a, b) => a.timestamp - b.timestamp);
+    const converts = list.findIndex((e) => e.converted);
+    for (const e of converts === -1 ? list : list.slice(0, converts)) {
+      let c = counts.get(e.page);
+      if (!c) {
+        c = { events: 0, converted: 0 };
+        counts.set(e.page, c);
+      }
+      c.events++;
+      if (converts !== -1) c.converted++;
+    }
+  }
+  return Object.fromEntries([...counts].map(([page, c]) => [page, c.converted / c.events]));
 }
 
 function mostFrequent<K>(counts: Map<K, number>): K {
