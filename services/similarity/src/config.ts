@@ -22,6 +22,21 @@ export const similaritySettings = {
     max: 100_000_000,
     description: "Entities (users or items) below which a version is indexed by exact search instead of HNSW.",
   }),
+  milvusAddress: setting.text({
+    env: "FUNNEL_SIMILARITY_MILVUS_ADDRESS",
+    flag: "--similarity-milvus-address",
+    default: "",
+    allowEmpty: true,
+    description: "host:port of Milvus. Empty: the embedded index. Set: each version's vectors are backfilled into its own collections, the alias moves after a counted backfill, and searches go to Milvus.",
+  }),
+  milvusCheckMs: setting.integer({
+    env: "FUNNEL_SIMILARITY_MILVUS_CHECK_MS",
+    flag: "--similarity-milvus-check-ms",
+    default: 5_000,
+    min: 100,
+    max: 600_000,
+    description: "How often Milvus is pinged; while it does not answer the service reports NOT_SERVING.",
+  }),
   maxUpserts: setting.integer({
     env: "FUNNEL_SIMILARITY_MAX_UPSERTS",
     flag: "--similarity-max-upserts",

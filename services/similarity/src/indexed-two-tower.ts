@@ -14,11 +14,13 @@ import {
   ServedTwoTower,
   type StoredEmbeddings,
 } from "@funnel/two-tower";
-import { type Attributes, ExactIndex, HnswIndex, type IndexVersion, type VectorIndex } from "@funnel/vector-index";
+import { type Attributes, ExactIndex, HnswIndex, IndexStateError, type IndexVersion, type MilvusCatalog, type VectorIndex } from "@funnel/vector-index";
 
 export interface IndexOptions {
   /** Entities below which exact search is used instead of HNSW (exact answers, no build). */
   exactBelow: number;
+  /** When set, vectors live in Milvus (one collection per version and entity) instead of in process. */
+  milvus?: MilvusCatalog | undefined;
 }
 
 export class IndexedTwoTower {
@@ -74,7 +76,7 @@ export class IndexedTwoTower {
 
 /** Slot kind of an indexed version; the index settings are part of it, so only identical builds are shared. */
 export function indexedSlotKind(options: IndexOptions): string {
-  return `two-tower-index:exact-below-${options.exactBelow}`;
+  return options.milvus ? `two-tower-index:milvus-${options.milvus.address}` : `two-tower-index:exact-below-${options.exactBelow}`;
 }
 
 /** The process-wide slot of indexed versions of `model@ref` (shared by similarity and recommendation). */
@@ -93,12 +95,36 @@ async function buildIndex(
   options: IndexOptions,
   attributes: (id: string) => Attributes | undefined,
 ): Promise<VectorIndex> {
+  const vectors = stored.ids.map((_, row) => stored.vector(row));
+  const request = { version, ids: stored.ids, vectors, attributes: stored.ids.map(attributes) };
+  if (options.milvus) return backfillMilvus(options.milvus, request, stored.dim);
   const index: VectorIndex =
     stored.size < options.exactBelow
       ? new ExactIndex({ version, dim: stored.dim, initialCapacity: stored.size + 64 })
       : new HnswIndex({ version, dim: stored.dim });
-  const vectors = stored.ids.map((_, row) => stored.vector(row));
-  await index.upsert({ version, ids: stored.ids, vectors, attributes: stored.ids.map(attributes) });
+  await index.upsert(request);
+  return index;
+}
+
+/**
+ * Writes the version's vectors into its own collection (upserts: a version loaded again, by a restart or a
+ * second replica, rewrites the same rows), then moves the entity's alias to it once every stored vector is
+ * counted there. The index stays bound to the version's collection, never to the alias.
+ */
+async function backfillMilvus(
+  catalog: MilvusCatalog,
+  request: { version: IndexVersion; ids: readonly string[]; vectors: Float32Array[]; attributes: (Attributes | undefined)[] },
+  dim: number,
+): Promise<VectorIndex> {
+  const index = await catalog.createVersion({ version: request.version, dim });
+  await index.upsert(request);
+  await index.flush();
+  const count = await index.size();
+  // Upserted users of earlier serving may add rows; fewer than the stored vectors is an incomplete backfill.
+  if (count < request.ids.length) {
+    throw new IndexStateError(`backfill of ${index.collection} is incomplete: ${count} of ${request.ids.length} vectors; the alias was not moved`);
+  }
+  await catalog.publish(index, count);
   return index;
 }
 

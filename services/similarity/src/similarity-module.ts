@@ -1,6 +1,7 @@
 import { SimilarityServiceService } from "@funnel/proto";
 import type { Logger, ServiceModule } from "@funnel/runtime";
 import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
+import { MilvusCatalog } from "@funnel/vector-index";
 import { similaritySettings } from "./config.js";
 import { similarityHandlers } from "./grpc/handlers.js";
 import { indexedTwoTowerSlot } from "./indexed-two-tower.js";
@@ -12,14 +13,42 @@ export const similarityModule: ServiceModule<typeof similaritySettings> = {
   namespace: "similarity",
   settings: similaritySettings,
   register(server, config, log, shared) {
-    const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow });
+    const milvus = config.milvusAddress ? new MilvusCatalog({ address: config.milvusAddress }) : undefined;
+    const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus });
     const similarity = new UserSimilarity(slot, shared.models.pseudonymSalt ?? developmentSalt(log));
     const name = server.addService(SimilarityServiceService, similarityHandlers(similarity, config));
-    // Readiness follows the slot: NOT_SERVING until the first version and its indexes are loaded.
-    slot.onReadyChange((ready) => server.setReady(name, ready));
-    return async () => {
-      await slot.start();
-      server.setReady(name, slot.ready);
+    // Readiness follows the slot (NOT_SERVING until the first version and its indexes are loaded) and, with
+    // Milvus, whether Milvus answers: calls meanwhile get UNAVAILABLE with a retry hint.
+    let milvusUp = milvus === undefined;
+    const updateReady = () => server.setReady(name, slot.ready && milvusUp);
+    slot.onReadyChange(updateReady);
+    let timer: NodeJS.Timeout | undefined;
+    const checkMilvus = async () => {
+      const was = milvusUp;
+      milvusUp = await milvus!.ping().then(
+        () => true,
+        (error: unknown) => {
+          if (was) log.error({ err: error }, "Milvus is unreachable: SimilarityService reports NOT_SERVING until it answers");
+          return false;
+        },
+      );
+      if (milvusUp && !was) log.info({ address: milvus!.address }, "Milvus answers again");
+      updateReady();
+    };
+    return {
+      load: async () => {
+        if (milvus) {
+          await checkMilvus();
+          timer = setInterval(() => void checkMilvus(), config.milvusCheckMs);
+          timer.unref();
+        }
+        await slot.start();
+        updateReady();
+      },
+      close: async () => {
+        clearInterval(timer);
+        await milvus?.close();
+      },
     };
   },
 };

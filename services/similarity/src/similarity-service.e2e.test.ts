@@ -21,8 +21,9 @@ import { runServices, type RunningServices } from "@funnel/runtime";
 import { checkHealth } from "@funnel/runtime/testing";
 import { tinyModelDataset, trainTinyModelDirectory } from "@funnel/training/testing";
 import { encodeUsers, MODEL_FILES, OnnxTowers, OPTIONAL_MODEL_FILES, pseudonymiseUserId, rawUserFeaturesFromProto, readFloat32LittleEndian } from "@funnel/two-tower";
-import { exactTopK } from "@funnel/vector-index";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exactTopK, MilvusCatalog } from "@funnel/vector-index";
+import { findMilvusLite, startMilvusLite } from "@funnel/vector-index/testing";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { similarityModule } from "./similarity-module.js";
 
 const SALT = "e2e-salt";
@@ -100,10 +101,16 @@ function storedVector(version: number, userId: string): Float32Array {
   return t.matrix.slice(row * t.dim, (row + 1) * t.dim);
 }
 
-describe.each([
-  { backend: "exact", exactBelow: "1000000" },
-  { backend: "HNSW", exactBelow: "0" },
-])("SimilarityService with the $backend index", ({ exactBelow }) => {
+const milvusAddress = inject("milvusAddress");
+
+// Milvus runs when the global setup started milvus-lite (always on CI; it warns loudly when skipped locally).
+const backends = [
+  { backend: "exact", args: ["--similarity-exact-below", "1000000"] },
+  { backend: "HNSW", args: ["--similarity-exact-below", "0"] },
+  ...(milvusAddress ? [{ backend: "Milvus", args: ["--similarity-milvus-address", milvusAddress] }] : []),
+];
+
+describe.each(backends)("SimilarityService with the $backend index", ({ backend, args }) => {
   let running: RunningServices;
   let client: SimilarityServiceClient;
 
@@ -113,8 +120,8 @@ describe.each([
       env: { FUNNEL_PSEUDONYM_SALT: SALT },
       argv: [
         "--port", "0", "--metrics-port", "-1", "--log-level", "silent",
-        "--model-cache-dir", path.join(root, `cache-${exactBelow}`), "--model-poll-ms", "50",
-        "--similarity-exact-below", exactBelow,
+        "--model-cache-dir", path.join(root, `cache-${backend}`), "--model-poll-ms", "50",
+        ...args,
       ],
       modelSource: registry,
     });
@@ -272,7 +279,50 @@ describe.each([
     ]);
     expect(wanted.get("1")).not.toEqual(wanted.get("2"));
     for (const r of results) expect(r.ids).toEqual(wanted.get(r.version));
+    if (milvusAddress && backend === "Milvus") {
+      // The alias moved with the version, after each version's backfill was counted.
+      const catalog = new MilvusCatalog({ address: milvusAddress });
+      try {
+        for (const entity of ["users", "items"]) expect((await catalog.openServing(MODEL, entity)).version.version).toBe("2");
+      } finally {
+        await catalog.close();
+      }
+    }
     // Upserts went into version 1's index, which left with it.
     await expect(find({ query: { $case: "userId", value: "new-user-a" } })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  }, 120_000);
+});
+
+describe.skipIf(milvusAddress === null)("SimilarityService while Milvus is down", () => {
+  it("answers UNAVAILABLE with a retry hint and reports NOT_SERVING until Milvus answers again", async () => {
+    const milvus = await startMilvusLite((await findMilvusLite(process.env.PATH ?? ""))!);
+    await registry.setAlias(MODEL, "production", 1);
+    const running = await runServices([similarityModule], {
+      env: { FUNNEL_PSEUDONYM_SALT: SALT },
+      argv: [
+        "--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache-milvus-down"),
+        "--model-poll-ms", "0", "--similarity-milvus-address", milvus.address, "--similarity-milvus-check-ms", "100",
+      ],
+      modelSource: registry,
+    });
+    const address = `127.0.0.1:${running.port}`;
+    const client = new SimilarityServiceClient(address, grpc.credentials.createInsecure());
+    try {
+      expect(await checkHealth(address, "funnel.v1.SimilarityService")).toBe("SERVING");
+      await milvus.stop();
+      const call = new Promise<FindSimilarUsersResponse>((resolve, reject) =>
+        client.findSimilarUsers({ query: { $case: "userId", value: knownUserId }, topK: 5 }, new grpc.Metadata(), { deadline: Date.now() + 30_000 }, (e, r) => (e ? reject(e) : resolve(r!))),
+      );
+      await expect(call).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringContaining("retry in a few seconds") });
+      let health = await checkHealth(address, "funnel.v1.SimilarityService");
+      for (let i = 0; i < 100 && health !== "NOT_SERVING"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        health = await checkHealth(address, "funnel.v1.SimilarityService");
+      }
+      expect(health).toBe("NOT_SERVING");
+    } finally {
+      client.close();
+      await running.shutdown();
+    }
   }, 120_000);
 });
