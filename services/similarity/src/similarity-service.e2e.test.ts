@@ -182,7 +182,7 @@ describe.each(backends)("SimilarityService with the $backend index", ({ backend,
     const vector = Array.from(storedVector(1, knownUserId));
     await expect(find({ query: { $case: "vector", value: { values: vector } }, model: { name: MODEL, version: "2" } })).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
-      details: expect.stringMatching(/version 2.*two-tower@?.*1|two-tower.*1.*2/),
+      details: expect.stringContaining("vectors of model version two-tower v2 cannot be searched in the index of two-tower v1 (users)"),
     });
     await expect(find({ query: { $case: "vector", value: { values: vector.slice(1) } }, model: { name: MODEL, version: "1" } })).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
@@ -240,7 +240,7 @@ describe.each(backends)("SimilarityService with the $backend index", ({ backend,
 
     await expect(
       upsert({ users: [{ userId: "new-user-c", source: { $case: "vector", value: { values: vector } } }], model: { name: MODEL, version: "2" } }),
-    ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("2") });
+    ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("vectors of model version two-tower v2 cannot be searched in the index of two-tower v1 (users)") });
   });
 
   it("swaps the version and its index under concurrent calls, every answer matching exact search of the version it names", async () => {

@@ -2,6 +2,7 @@
 // saw (excluded from their recommendations, blended in for similar users), their device (the similar-user
 // filter), the funnel pages they reached and whether they converted (next-step guidance), item popularity
 // overall and per device (cold start, context re-ranking).
+import { eventsBeforeConversion, funnelSessions } from "./funnel-sessions.js";
 import { INTERACTION_STATS_FORMAT, type Device, type InteractionEvent, type InteractionStats, type ItemStats, type Page, type UserStats } from "@funnel/two-tower";
 
 /** Items kept per user: enough to exclude what they saw and to vote for similar users. */
@@ -47,24 +48,16 @@ export function buildInteractionStats(events: readonly InteractionEvent[], pseud
 
 /** Per page, the share of events before a session's first conversion whose session converted later. */
 function pageBaseRates(events: readonly InteractionEvent[]): Partial<Record<Page, number>> {
-  const sessions = new Map<string, InteractionEvent[]>();
-  for (const e of events) {
-    const list = sessions.get(e.sessionId);
-    if (list) list.push(e);
-    else sessions.set(e.sessionId, [e]);
-  }
   const counts = new Map<Page, { events: number; converted: number }>();
-  for (const list of sessions.values()) {
-    list.sort((a, b) => a.timestamp - b.timestamp);
-    const converts = list.findIndex((e) => e.converted);
-    for (const e of converts === -1 ? list : list.slice(0, converts)) {
+  for (const session of funnelSessions(events)) {
+    for (const e of eventsBeforeConversion(session)) {
       let c = counts.get(e.page);
       if (!c) {
         c = { events: 0, converted: 0 };
         counts.set(e.page, c);
       }
       c.events++;
-      if (converts !== -1) c.converted++;
+      if (session.converts !== -1) c.converted++;
     }
   }
   return Object.fromEntries([...counts].map(([page, c]) => [page, c.converted / c.events]));

@@ -19,6 +19,7 @@ import {
   type UserTensors,
 } from "@funnel/two-tower";
 import { createSeededRandom } from "../data/seeded-random.js";
+import { eventsBeforeConversion, funnelSessions } from "./funnel-sessions.js";
 
 export interface ConversionHeadOptions {
   spec: FeatureSpec;
@@ -119,20 +120,9 @@ export function trainConversionHead(events: readonly InteractionEvent[], options
 
 /** One example per event before a session's first conversion: the page the user is on, and whether the session converts later. */
 function sessionExamples(events: readonly InteractionEvent[]): Example[] {
-  const sessions = new Map<string, InteractionEvent[]>();
-  for (const e of events) {
-    const list = sessions.get(e.sessionId);
-    if (list) list.push(e);
-    else sessions.set(e.sessionId, [e]);
-  }
-  const out: Example[] = [];
-  for (const list of sessions.values()) {
-    list.sort((a, b) => a.timestamp - b.timestamp);
-    const converts = list.findIndex((e) => e.converted);
-    const end = converts === -1 ? list.length : converts;
-    for (let i = 0; i < end; i++) out.push({ user: list[i]!.userId, page: list[i]!.page, device: list[i]!.device, label: converts === -1 ? 0 : 1 });
-  }
-  return out;
+  return funnelSessions(events).flatMap((session) =>
+    eventsBeforeConversion(session).map((e): Example => ({ user: e.userId, page: e.page, device: e.device, label: session.converts === -1 ? 0 : 1 })),
+  );
 }
 
 /** Full-batch gradient descent with Adam on the mean log loss plus a small L2 penalty. */
