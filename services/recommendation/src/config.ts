@@ -22,6 +22,21 @@ export const recommendationSettings = {
     max: 100_000_000,
     description: "Entities below which a version is indexed by exact search instead of HNSW (same value as the similarity service's = one shared index per version in embedded mode).",
   }),
+  milvusAddress: setting.text({
+    env: "FUNNEL_RECOMMENDATION_MILVUS_ADDRESS",
+    flag: "--recommendation-milvus-address",
+    default: "",
+    allowEmpty: true,
+    description: "host:port of Milvus for the version's user and item vectors; empty: the embedded index. The same address as the similarity service's = one shared slot per version in embedded mode.",
+  }),
+  milvusCheckMs: setting.integer({
+    env: "FUNNEL_RECOMMENDATION_MILVUS_CHECK_MS",
+    flag: "--recommendation-milvus-check-ms",
+    default: 5_000,
+    min: 100,
+    max: 600_000,
+    description: "How often Milvus is pinged; while it does not answer the service reports NOT_SERVING.",
+  }),
   similarUsersWeight: setting.number({
     env: "FUNNEL_RECOMMENDATION_SIMILAR_USERS_WEIGHT",
     flag: "--recommendation-similar-users-weight",

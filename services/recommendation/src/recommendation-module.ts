@@ -1,6 +1,7 @@
 import { RecommendationServiceService } from "@funnel/proto";
 import type { ServiceModule } from "@funnel/runtime";
-import { developmentSalt, indexedTwoTowerSlot } from "@funnel/similarity";
+import { developmentSalt, indexedServiceLifecycle, indexedTwoTowerSlot } from "@funnel/similarity";
+import { MilvusCatalog } from "@funnel/vector-index";
 import { recommendationSettings } from "./config.js";
 import { recommendationHandlers } from "./grpc/handlers.js";
 import { Recommender } from "./recommender.js";
@@ -12,7 +13,8 @@ export const recommendationModule: ServiceModule<typeof recommendationSettings> 
   settings: recommendationSettings,
   register(server, config, log, shared) {
     // Same model, ref and index settings as the similarity service = the same slot: one copy per process.
-    const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow });
+    const milvus = config.milvusAddress ? new MilvusCatalog({ address: config.milvusAddress }) : undefined;
+    const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus });
     const recommender = new Recommender({
       slot,
       salt: shared.models.pseudonymSalt ?? developmentSalt(log),
@@ -21,10 +23,6 @@ export const recommendationModule: ServiceModule<typeof recommendationSettings> 
       contextWeight: config.contextWeight,
     });
     const name = server.addService(RecommendationServiceService, recommendationHandlers(recommender, config));
-    slot.onReadyChange((ready) => server.setReady(name, ready));
-    return async () => {
-      await slot.start();
-      server.setReady(name, slot.ready);
-    };
+    return indexedServiceLifecycle({ server, service: name, slot, milvus, checkMs: config.milvusCheckMs, log });
   },
 };

@@ -31,7 +31,7 @@ import {
   pseudonymiseUserId,
   readFloat32LittleEndian,
 } from "@funnel/two-tower";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { recommendationModule } from "./recommendation-module.js";
 
 const SALT = "e2e-salt";
@@ -212,6 +212,29 @@ describe("RecommendationService", () => {
     expect(r.suggestions[0]!.reason).toMatch(/similar users reached/);
     const atPayment = await guide({ features: FEATURES, context: context({ currentPage: PageType.PAGE_TYPE_PAYMENT }) });
     expect(atPayment.suggestions.map((s) => s.action)).toEqual(["complete_checkout"]);
+  });
+
+  it.skipIf(inject("milvusAddress") === null)("answers the same from Milvus as from the embedded index", async () => {
+    const withMilvus = await runServices([recommendationModule], {
+      env: { FUNNEL_PSEUDONYM_SALT: SALT },
+      argv: [
+        "--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache-milvus"), "--model-poll-ms", "0",
+        "--recommendation-milvus-address", inject("milvusAddress")!,
+      ],
+      modelSource: registry,
+    });
+    const milvusClient = new RecommendationServiceClient(`127.0.0.1:${withMilvus.port}`, grpc.credentials.createInsecure());
+    try {
+      const request = { userId: knownUserId, topK: 10, excludeItemIds: [], context: context({ currentPage: PageType.PAGE_TYPE_SEARCH, device: DeviceType.DEVICE_TYPE_TABLET }) };
+      const fromMilvus = await new Promise<RecommendItemsResponse>((resolve, reject) => milvusClient.recommendItems(request, (e, r) => (e ? reject(e) : resolve(r!))));
+      const embedded = await recommend(request);
+      expect(fromMilvus.model).toEqual(embedded.model);
+      expect(fromMilvus.items.map((i) => [i.itemId, i.source])).toEqual(embedded.items.map((i) => [i.itemId, i.source]));
+      for (const [i, item] of fromMilvus.items.entries()) expect(item.score).toBeCloseTo(embedded.items[i]!.score, 4);
+    } finally {
+      milvusClient.close();
+      await withMilvus.shutdown();
+    }
   });
 
   it("answers bad input with a status naming the field", async () => {

@@ -5,6 +5,7 @@ import { MilvusCatalog } from "@funnel/vector-index";
 import { similaritySettings } from "./config.js";
 import { similarityHandlers } from "./grpc/handlers.js";
 import { indexedTwoTowerSlot } from "./indexed-two-tower.js";
+import { indexedServiceLifecycle } from "./milvus-readiness.js";
 import { UserSimilarity } from "./user-similarity.js";
 
 /** The Similarity service as a module: runs alone (main.ts) or inside the embedded platform. */
@@ -17,39 +18,8 @@ export const similarityModule: ServiceModule<typeof similaritySettings> = {
     const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus });
     const similarity = new UserSimilarity(slot, shared.models.pseudonymSalt ?? developmentSalt(log));
     const name = server.addService(SimilarityServiceService, similarityHandlers(similarity, config));
-    // Readiness follows the slot (NOT_SERVING until the first version and its indexes are loaded) and, with
-    // Milvus, whether Milvus answers: calls meanwhile get UNAVAILABLE with a retry hint.
-    let milvusUp = milvus === undefined;
-    const updateReady = () => server.setReady(name, slot.ready && milvusUp);
-    slot.onReadyChange(updateReady);
-    let timer: NodeJS.Timeout | undefined;
-    const checkMilvus = async () => {
-      const was = milvusUp;
-      milvusUp = await milvus!.ping().then(
-        () => true,
-        (error: unknown) => {
-          if (was) log.error({ err: error }, "Milvus is unreachable: SimilarityService reports NOT_SERVING until it answers");
-          return false;
-        },
-      );
-      if (milvusUp && !was) log.info({ address: milvus!.address }, "Milvus answers again");
-      updateReady();
-    };
-    return {
-      load: async () => {
-        if (milvus) {
-          await checkMilvus();
-          timer = setInterval(() => void checkMilvus(), config.milvusCheckMs);
-          timer.unref();
-        }
-        await slot.start();
-        updateReady();
-      },
-      close: async () => {
-        clearInterval(timer);
-        await milvus?.close();
-      },
-    };
+    // Readiness follows the slot and, with Milvus, whether Milvus answers (calls meanwhile get UNAVAILABLE).
+    return indexedServiceLifecycle({ server, service: name, slot, milvus, checkMs: config.milvusCheckMs, log });
   },
 };
 
