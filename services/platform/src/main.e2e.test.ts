@@ -11,9 +11,13 @@ import * as grpc from "@grpc/grpc-js";
 import {
   DeviceType,
   EmbeddingServiceClient,
+  type FindSimilarUsersResponse,
   PageType,
+  RecommendationServiceClient,
+  type RecommendItemsResponse,
   SentimentLabel,
   SentimentServiceClient,
+  SimilarityServiceClient,
   type AnalyzeResponse,
   type EmbedUsersResponse,
 } from "@funnel/proto";
@@ -50,7 +54,7 @@ function startPlatform(args: string[]): Promise<{ port: number; logs: string[] }
 }
 
 describe("embedded platform process", () => {
-  it("on first run trains and registers a model, then serves Sentiment and Embedding on one port, and drains and exits 0 on SIGTERM", async () => {
+  it("on first run trains and registers a model, then serves Sentiment, Embedding, Similarity and Recommendation on one port, and drains and exits 0 on SIGTERM", async () => {
     const { port, logs } = await startPlatform(["--port", "0", "--metrics-port", "-1"]);
     const address = `127.0.0.1:${port}`;
     let health = await checkHealth(address, "");
@@ -77,6 +81,21 @@ describe("embedded platform process", () => {
     embedding.close();
     expect(embedded.model).toEqual({ name: "two-tower", version: "1" });
     expect(embedded.embeddings[0]!.vector!.values).toHaveLength(128);
+
+    const features = { device: DeviceType.DEVICE_TYPE_MOBILE, recentInteractions: [] };
+    const similarity = new SimilarityServiceClient(address, grpc.credentials.createInsecure());
+    const similar = await new Promise<FindSimilarUsersResponse>((resolve, reject) =>
+      similarity.findSimilarUsers({ query: { $case: "features", value: features }, topK: 5 }, (e, r) => (e ? reject(e) : resolve(r!))),
+    );
+    similarity.close();
+    expect(similar.model).toEqual({ name: "two-tower", version: "1" });
+    expect(similar.users).toHaveLength(5);
+    const recommendation = new RecommendationServiceClient(address, grpc.credentials.createInsecure());
+    const recommended = await new Promise<RecommendItemsResponse>((resolve, reject) =>
+      recommendation.recommendItems({ userId: "", features, topK: 5, excludeItemIds: [] }, (e, r) => (e ? reject(e) : resolve(r!))),
+    );
+    recommendation.close();
+    expect(recommended.items).toHaveLength(5);
 
     const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));
     child!.kill("SIGTERM");

@@ -18,7 +18,7 @@ describe("stringAt", () => {
     const query = FindSimilarUsersRequest.encode({ query: { $case: "userId", value: "user-000123" }, topK: 10 }).finish();
     expect(stringAt(query, [1])).toBe("user-000123");
     expect(stringAt(RecommendItemsResponse.encode({ items: [{ itemId: "item-1", score: 1, source: 1 }], model: { name: "two-tower", version: "8" } }).finish(), [2, 2])).toBe("8");
-    expect(stringAt(GuideNextStepResponse.encode({ nextPage: 2, conversionProbability: 0.5, suggestions: [], model: { name: "two-tower", version: "9" } }).finish(), [4, 2])).toBe("9");
+    expect(stringAt(GuideNextStepResponse.encode(GuideNextStepResponse.fromPartial({ nextPage: 2, conversionProbability: 0.5, suggestions: [], model: { name: "two-tower", version: "9" } })).finish(), [4, 2])).toBe("9");
   });
 
   it("gives undefined for malformed bytes instead of throwing", () => {

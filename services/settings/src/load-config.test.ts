@@ -68,3 +68,13 @@ describe("settings trees", () => {
     expect(() => formatConfigHelp(envClash)).toThrow(/X_A_SIZE is declared by two settings, a\.size and b\.size/);
   });
 });
+
+describe("setting.number", () => {
+  it("parses finite decimals within its range and names what is wrong otherwise", () => {
+    const weight = setting.number({ env: "X_W", flag: "--w", default: 0.3, min: 0, max: 1, description: "A weight." });
+    expect(weight.parse(" 0.25 ")).toBe(0.25);
+    expect(() => weight.parse("1.5")).toThrow(/between 0 and 1, got 1.5/);
+    expect(() => weight.parse("NaN")).toThrow(/expected a number/);
+    expect(() => weight.parse("")).toThrow(/expected a number/);
+  });
+});

@@ -41,6 +41,7 @@ function integer(options: Common<number> & { min?: number; max?: number }): Sett
   };
 }
 
+/** A finite decimal number (weights, ratios). */
 function number(options: Common<number> & { min?: number; max?: number }): SettingSpec<number> {
   const min = options.min ?? Number.NEGATIVE_INFINITY;
   const max = options.max ?? Number.POSITIVE_INFINITY;

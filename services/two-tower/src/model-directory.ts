@@ -16,6 +16,17 @@ export const MODEL_FILES = {
   report: "report.html",
 } as const;
 
+/**
+ * Files a two-tower model directory may have: versions trained before they existed load without them and the
+ * services that use them say so (GuideNextStep falls back to the page-level base rate).
+ */
+export const OPTIONAL_MODEL_FILES = {
+  /** Conversion head: logistic regression on the user embedding + session context (see conversion-head.ts). */
+  conversionHead: "conversion-head.json",
+  /** Per-user devices, items and funnel pages, item popularity: what recommendation blends and filters with. */
+  interactionStats: "interaction-stats.json",
+} as const;
+
 /** Manifest `kind` of a two-tower model directory. */
 export const MODEL_KIND = "two-tower";
 

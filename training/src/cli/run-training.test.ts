@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { FileRegistry, verifyModelDirectory } from "@funnel/registry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MODEL_FILES, OnnxTowers, pseudonymiseUserId, readFloat32LittleEndian } from "@funnel/two-tower";
+import { MODEL_FILES, OPTIONAL_MODEL_FILES, OnnxTowers, pseudonymiseUserId, readFloat32LittleEndian } from "@funnel/two-tower";
 import { generateDataset, writeEvents } from "../data/index.js";
 import { aggregateUserFeatures, encodeUsers, parseFeatureSpec } from "@funnel/two-tower";
 import { evaluateModelDirectory } from "./evaluate-model-directory.js";
@@ -34,11 +34,11 @@ describe("runTraining model directory", () => {
   it("writes every promised file and a manifest whose checksums verify", async () => {
     const dir = summary.out;
     const files = [...(await readdir(dir)), ...(await readdir(path.join(dir, "embeddings"))).map((f) => `embeddings/${f}`)].filter((f) => f !== "embeddings");
-    expect(files.sort()).toEqual([...Object.values(MODEL_FILES), "manifest.json"].sort());
+    expect(files.sort()).toEqual([...Object.values(MODEL_FILES), ...Object.values(OPTIONAL_MODEL_FILES), "manifest.json"].sort());
     await expect(verifyModelDirectory(dir)).resolves.toBeUndefined();
     const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8"));
     expect(manifest.kind).toBe("two-tower");
-    expect(Object.keys(manifest.files).sort()).toEqual(Object.values(MODEL_FILES).sort());
+    expect(Object.keys(manifest.files).sort()).toEqual([...Object.values(MODEL_FILES), ...Object.values(OPTIONAL_MODEL_FILES)].sort());
     expect(manifest.lineage).toMatchObject({ gitCommit: "abc123", seed: 4 });
     expect(manifest.lineage.dataFingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(manifest.metrics["recall@10"]).toBe(summary.headlineMetrics["recall@10"]);

@@ -12,6 +12,7 @@ import {
   type RetrievalMetrics,
 } from "../evaluation/index.js";
 import { writeModelDirectory } from "../export/write-model-directory.js";
+import { buildInteractionStats, type ConversionHeadEvaluation, renderConversionReport, trainConversionHead } from "../conversion/index.js";
 import { aggregateUserFeatures, encodeUsers } from "@funnel/two-tower";
 import { buildRetrievalTask, type RetrievalContext, type RetrievalTask } from "../model/build-retrieval-task.js";
 import { initBackend, type BackendInfo } from "../model/init-backend.js";
@@ -202,7 +203,9 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     return { x: p.x, y: p.y, segment: dataset.segments?.get(id) ?? "unknown", device: allUsersRaw.get(id)?.device ?? "unknown" };
   });
 
-  const headlineMetrics = headline(run);
+  log("training the conversion head");
+  const conversion = trainConversionHead(dataset.events, { spec: task.spec, dim: towerConfig.dim, embedUsers: (u) => model.embedUsers(u), seed: config.seed });
+  const headlineMetrics = { ...headline(run), ...conversionHeadline(conversion?.evaluation) };
   const params = {
     model: towerConfig,
     training: run.trainOptions,
@@ -223,6 +226,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     ),
     validation: run.validation,
     similarUserAccuracy: test.similarUserAccuracy === undefined ? null : { k: SIMILAR_USER_K, label: "segment", value: test.similarUserAccuracy },
+    conversionHead: conversion?.evaluation ?? null,
     bestEpoch: result.bestEpoch,
     selectedOn: result.selectedOn,
     stoppedEarly: result.stoppedEarly,
@@ -247,7 +251,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     epochs: result.epochs,
     metrics: { model: test.model, baselines: test.baselines, coverage: coverage(task.test, test.model), ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
     userMap,
-  });
+  }).replace("</body>", `${renderConversionReport(conversion?.evaluation)}\n</body>`);
   const out = path.resolve(config.out);
   const manifest = await writeModelDirectory(out, {
     name: config.name,
@@ -262,6 +266,8 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     users: { ids: userIds.map((id) => pseudonymiseUserId(id, options.salt)), embeddings: userEmbeddings },
     items: { ids: task.itemIds, embeddings: itemEmbeddings },
     reportHtml,
+    conversionHead: conversion?.head,
+    interactionStats: buildInteractionStats(dataset.events, (id) => pseudonymiseUserId(id, options.salt)),
     lineage: {
       dataFingerprint: fingerprintEvents(dataset.events),
       ...(options.gitCommit ? { gitCommit: options.gitCommit } : {}),
@@ -314,6 +320,16 @@ function headlineParams(run: TrainedRun): Record<string, string | number | boole
     split: run.config.split.strategy,
     seed: run.config.seed,
     backend: run.backend.name,
+  };
+}
+
+function conversionHeadline(evaluation: ConversionHeadEvaluation | undefined): Record<string, number> {
+  if (!evaluation || !Number.isFinite(evaluation.model.auc)) return {};
+  return {
+    conversion_auc: evaluation.model.auc,
+    conversion_base_rate_auc: evaluation.baseRate.auc,
+    conversion_ece: evaluation.model.ece,
+    conversion_base_rate_ece: evaluation.baseRate.ece,
   };
 }
 

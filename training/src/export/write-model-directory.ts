@@ -1,7 +1,7 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { writeModelDirectoryManifest, type ModelLineage, type ModelManifest } from "@funnel/registry";
-import { MODEL_FILES, MODEL_KIND, float32LittleEndian, type FeatureSpec } from "@funnel/two-tower";
+import { MODEL_FILES, MODEL_KIND, OPTIONAL_MODEL_FILES, float32LittleEndian, type ConversionHead, type FeatureSpec, type InteractionStats } from "@funnel/two-tower";
 import type { TwoTowerConfig, TwoTowerWeights } from "../model/two-tower-model.js";
 import { buildOnnxTowers } from "./build-onnx-towers.js";
 
@@ -23,6 +23,8 @@ export interface ModelDirectoryContents {
   items: { ids: string[]; embeddings: Float32Array };
   reportHtml: string;
   lineage: ModelLineage;
+  conversionHead?: ConversionHead | undefined;
+  interactionStats?: InteractionStats | undefined;
 }
 
 /**
@@ -50,6 +52,8 @@ export async function writeModelDirectory(dir: string, c: ModelDirectoryContents
     writeFile(file(MODEL_FILES.itemEmbeddings), float32LittleEndian(c.items.embeddings)),
     writeFile(file(MODEL_FILES.itemIds), idLines(c.items.ids)),
     writeFile(file(MODEL_FILES.report), c.reportHtml),
+    c.conversionHead && writeFile(file(OPTIONAL_MODEL_FILES.conversionHead), json(c.conversionHead)),
+    c.interactionStats && writeFile(file(OPTIONAL_MODEL_FILES.interactionStats), JSON.stringify(c.interactionStats)),
   ]);
   return writeModelDirectoryManifest(dir, {
     name: c.name,

@@ -1,0 +1,74 @@
+import { setting, type ConfigOf } from "@funnel/runtime";
+
+/** Recommendation service settings; model source and cache directory are the runtime's model settings. */
+export const recommendationSettings = {
+  model: setting.text({
+    env: "FUNNEL_RECOMMENDATION_MODEL",
+    flag: "--recommendation-model",
+    default: "two-tower",
+    description: "Registered two-tower model to recommend with.",
+  }),
+  modelRef: setting.text({
+    env: "FUNNEL_RECOMMENDATION_MODEL_REF",
+    flag: "--recommendation-model-ref",
+    default: "production",
+    description: "Alias to follow (the indexes are rebuilt and swapped with the version) or a version number to pin.",
+  }),
+  exactBelow: setting.integer({
+    env: "FUNNEL_RECOMMENDATION_EXACT_BELOW",
+    flag: "--recommendation-exact-below",
+    default: 20_000,
+    min: 0,
+    max: 100_000_000,
+    description: "Entities below which a version is indexed by exact search instead of HNSW (same value as the similarity service's = one shared index per version in embedded mode).",
+  }),
+  milvusAddress: setting.text({
+    env: "FUNNEL_RECOMMENDATION_MILVUS_ADDRESS",
+    flag: "--recommendation-milvus-address",
+    default: "",
+    allowEmpty: true,
+    description: "host:port of Milvus for the version's user and item vectors; empty: the embedded index. The same address as the similarity service's = one shared slot per version in embedded mode.",
+  }),
+  milvusCheckMs: setting.integer({
+    env: "FUNNEL_RECOMMENDATION_MILVUS_CHECK_MS",
+    flag: "--recommendation-milvus-check-ms",
+    default: 5_000,
+    min: 100,
+    max: 600_000,
+    description: "How often Milvus is pinged; while it does not answer the service reports NOT_SERVING.",
+  }),
+  similarUsersWeight: setting.number({
+    env: "FUNNEL_RECOMMENDATION_SIMILAR_USERS_WEIGHT",
+    flag: "--recommendation-similar-users-weight",
+    default: 0.3,
+    min: 0,
+    max: 1,
+    description: "Weight of items popular among similar users in the blend (1 - weight goes to item retrieval).",
+  }),
+  similarUsers: setting.integer({
+    env: "FUNNEL_RECOMMENDATION_SIMILAR_USERS",
+    flag: "--recommendation-similar-users",
+    default: 30,
+    min: 1,
+    max: 1_000,
+    description: "Similar users whose items are blended in and whose funnel paths guide the next step.",
+  }),
+  contextWeight: setting.number({
+    env: "FUNNEL_RECOMMENDATION_CONTEXT_WEIGHT",
+    flag: "--recommendation-context-weight",
+    default: 0.2,
+    min: 0,
+    max: 10,
+    description: "Re-ranking boost for items on the current or next funnel page and popular on the caller's device.",
+  }),
+  maxExcluded: setting.integer({
+    env: "FUNNEL_RECOMMENDATION_MAX_EXCLUDED",
+    flag: "--recommendation-max-excluded",
+    default: 1_000,
+    min: 0,
+    max: 100_000,
+    description: "Most exclude_item_ids plus context.recent_item_ids in one request; more get INVALID_ARGUMENT.",
+  }),
+};
+
+export type RecommendationConfig = ConfigOf<typeof recommendationSettings>;

@@ -1,0 +1,28 @@
+import { RecommendationServiceService } from "@funnel/proto";
+import type { ServiceModule } from "@funnel/runtime";
+import { developmentSalt, indexedServiceLifecycle, indexedTwoTowerSlot } from "@funnel/similarity";
+import { MilvusCatalog } from "@funnel/vector-index";
+import { recommendationSettings } from "./config.js";
+import { recommendationHandlers } from "./grpc/handlers.js";
+import { Recommender } from "./recommender.js";
+
+/** The Recommendation service as a module: runs alone (main.ts) or inside the embedded platform. */
+export const recommendationModule: ServiceModule<typeof recommendationSettings> = {
+  name: "recommendation",
+  namespace: "recommendation",
+  settings: recommendationSettings,
+  register(server, config, log, shared) {
+    // Same model, ref and index settings as the similarity service = the same slot: one copy per process.
+    const milvus = config.milvusAddress ? new MilvusCatalog({ address: config.milvusAddress }) : undefined;
+    const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus });
+    const recommender = new Recommender({
+      slot,
+      salt: shared.models.pseudonymSalt ?? developmentSalt(log),
+      similarUsersWeight: config.similarUsersWeight,
+      similarUsers: config.similarUsers,
+      contextWeight: config.contextWeight,
+    });
+    const name = server.addService(RecommendationServiceService, recommendationHandlers(recommender, config));
+    return indexedServiceLifecycle({ server, service: name, slot, milvus, checkMs: config.milvusCheckMs, log });
+  },
+};

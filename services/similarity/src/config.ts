@@ -1,0 +1,50 @@
+import { setting, type ConfigOf } from "@funnel/runtime";
+
+/** Similarity service settings; model source and cache directory are the runtime's model settings. */
+export const similaritySettings = {
+  model: setting.text({
+    env: "FUNNEL_SIMILARITY_MODEL",
+    flag: "--similarity-model",
+    default: "two-tower",
+    description: "Registered two-tower model whose user vectors are searched.",
+  }),
+  modelRef: setting.text({
+    env: "FUNNEL_SIMILARITY_MODEL_REF",
+    flag: "--similarity-model-ref",
+    default: "production",
+    description: "Alias to follow (the index is rebuilt and swapped with the version) or a version number to pin.",
+  }),
+  exactBelow: setting.integer({
+    env: "FUNNEL_SIMILARITY_EXACT_BELOW",
+    flag: "--similarity-exact-below",
+    default: 20_000,
+    min: 0,
+    max: 100_000_000,
+    description: "Entities (users or items) below which a version is indexed by exact search instead of HNSW.",
+  }),
+  milvusAddress: setting.text({
+    env: "FUNNEL_SIMILARITY_MILVUS_ADDRESS",
+    flag: "--similarity-milvus-address",
+    default: "",
+    allowEmpty: true,
+    description: "host:port of Milvus. Empty: the embedded index. Set: each version's vectors are backfilled into its own collections, the alias moves after a counted backfill, and searches go to Milvus.",
+  }),
+  milvusCheckMs: setting.integer({
+    env: "FUNNEL_SIMILARITY_MILVUS_CHECK_MS",
+    flag: "--similarity-milvus-check-ms",
+    default: 5_000,
+    min: 100,
+    max: 600_000,
+    description: "How often Milvus is pinged; while it does not answer the service reports NOT_SERVING.",
+  }),
+  maxUpserts: setting.integer({
+    env: "FUNNEL_SIMILARITY_MAX_UPSERTS",
+    flag: "--similarity-max-upserts",
+    default: 1_024,
+    min: 1,
+    max: 100_000,
+    description: "Most user vectors in one UpsertUserVectors call; more get INVALID_ARGUMENT.",
+  }),
+};
+
+export type SimilarityConfig = ConfigOf<typeof similaritySettings>;

@@ -1,0 +1,12 @@
+export { similarityModule, developmentSalt } from "./similarity-module.js";
+export { similaritySettings } from "./config.js";
+export type { SimilarityConfig } from "./config.js";
+export { UserSimilarity } from "./user-similarity.js";
+export type { SimilarUsers, SimilarUsersRequest, UserUpsert } from "./user-similarity.js";
+export { IndexedTwoTower, indexedSlotKind, indexedTwoTowerSlot } from "./indexed-two-tower.js";
+export type { IndexOptions } from "./indexed-two-tower.js";
+export { embedFeatures, resolveUser } from "./user-vector.js";
+export type { ResolvedUser, UserQuery } from "./user-vector.js";
+export { checkUserFeatures, deviceName, MAX_ID_CHARS, pageName, requireVector } from "./grpc/request-checks.js";
+export { indexedServiceLifecycle } from "./milvus-readiness.js";
+export type { ReadinessLifecycle } from "./milvus-readiness.js";

@@ -1,0 +1,150 @@
+// A two-tower version together with the vector indexes built over its stored user and item embeddings and
+// the optional serving statistics of its model directory. It is what the similarity and recommendation
+// slots hold, so a version and its indexes are loaded, swapped and released as one: a call that leased a
+// version searches that version's index and no other.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { ModelSlot, SharedResources } from "@funnel/runtime";
+import {
+  type ConversionHead,
+  type InteractionStats,
+  OPTIONAL_MODEL_FILES,
+  parseConversionHead,
+  parseInteractionStats,
+  ServedTwoTower,
+  type StoredEmbeddings,
+} from "@funnel/two-tower";
+import { type Attributes, ExactIndex, HnswIndex, IndexStateError, type IndexVersion, type MilvusCatalog, type VectorIndex } from "@funnel/vector-index";
+
+export interface IndexOptions {
+  /** Entities below which exact search is used instead of HNSW (exact answers, no build). */
+  exactBelow: number;
+  /** When set, vectors live in Milvus (one collection per version and entity) instead of in process. */
+  milvus?: MilvusCatalog | undefined;
+}
+
+export class IndexedTwoTower {
+  /** Vectors written by UpsertUserVectors, by pseudonym: the index has them, the stored matrix does not. */
+  readonly upserted = new Map<string, Float32Array>();
+
+  private constructor(
+    readonly served: ServedTwoTower,
+    /** Model name and version the indexes are named by (what a query vector must come from). */
+    readonly model: { name: string; version: string },
+    readonly users: VectorIndex,
+    readonly items: VectorIndex,
+    /** Absent in versions trained before the file existed. */
+    readonly stats: InteractionStats | undefined,
+    readonly conversionHead: ConversionHead | undefined,
+  ) {}
+
+  static async load(name: string, dir: string, version: number, options: IndexOptions): Promise<IndexedTwoTower> {
+    const served = await ServedTwoTower.load(dir, version);
+    const indexes: VectorIndex[] = [];
+    try {
+      const [stats, head] = await Promise.all([
+        readOptional(dir, OPTIONAL_MODEL_FILES.interactionStats, parseInteractionStats),
+        readOptional(dir, OPTIONAL_MODEL_FILES.conversionHead, parseConversionHead),
+      ]);
+      if (head && head.dim !== served.dim) throw new Error(`${OPTIONAL_MODEL_FILES.conversionHead}: dimension ${head.dim}, the towers have ${served.dim}`);
+      const model = { name, version: String(version) };
+      const users = await buildIndex({ model: name, version: model.version, entity: "users" }, served.users, options, (id) => userAttributes(stats, id));
+      indexes.push(users);
+      const items = await buildIndex({ model: name, version: model.version, entity: "items" }, served.items, options, (id) => itemAttributes(stats, id));
+      return new IndexedTwoTower(served, model, users, items, stats, head);
+    } catch (error) {
+      await Promise.all(indexes.map((i) => i.close()));
+      await served.close();
+      throw error;
+    }
+  }
+
+  get dim(): number {
+    return this.served.dim;
+  }
+
+  /** The version tag of vectors this version makes (what its indexes accept). */
+  get versionRef(): { model: string; version: string } {
+    return { model: this.model.name, version: this.model.version };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.users.close(), this.items.close()]);
+    await this.served.close();
+  }
+}
+
+/** Slot kind of an indexed version; the index settings are part of it, so only identical builds are shared. */
+export function indexedSlotKind(options: IndexOptions): string {
+  return options.milvus ? `two-tower-index:milvus-${options.milvus.address}` : `two-tower-index:exact-below-${options.exactBelow}`;
+}
+
+/** The process-wide slot of indexed versions of `model@ref` (shared by similarity and recommendation). */
+export function indexedTwoTowerSlot(shared: SharedResources, model: string, ref: string, options: IndexOptions): ModelSlot<IndexedTwoTower> {
+  return shared.models.slot({
+    name: model,
+    ref,
+    kind: indexedSlotKind(options),
+    load: (dir, version) => IndexedTwoTower.load(model, dir, version, options),
+  });
+}
+
+async function buildIndex(
+  version: IndexVersion,
+  stored: StoredEmbeddings,
+  options: IndexOptions,
+  attributes: (id: string) => Attributes | undefined,
+): Promise<VectorIndex> {
+  const vectors = stored.ids.map((_, row) => stored.vector(row));
+  const request = { version, ids: stored.ids, vectors, attributes: stored.ids.map(attributes) };
+  if (options.milvus) return backfillMilvus(options.milvus, request, stored.dim);
+  const index: VectorIndex =
+    stored.size < options.exactBelow
+      ? new ExactIndex({ version, dim: stored.dim, initialCapacity: stored.size + 64 })
+      : new HnswIndex({ version, dim: stored.dim });
+  await index.upsert(request);
+  return index;
+}
+
+/**
+ * Writes the version's vectors into its own collection (upserts: a version loaded again, by a restart or a
+ * second replica, rewrites the same rows), then moves the entity's alias to it once every stored vector is
+ * counted there. The index stays bound to the version's collection, never to the alias.
+ */
+async function backfillMilvus(
+  catalog: MilvusCatalog,
+  request: { version: IndexVersion; ids: readonly string[]; vectors: Float32Array[]; attributes: (Attributes | undefined)[] },
+  dim: number,
+): Promise<VectorIndex> {
+  const index = await catalog.createVersion({ version: request.version, dim });
+  await index.upsert(request);
+  await index.flush();
+  const count = await index.size();
+  // Upserted users of earlier serving may add rows; fewer than the stored vectors is an incomplete backfill.
+  if (count < request.ids.length) {
+    throw new IndexStateError(`backfill of ${index.collection} is incomplete: ${count} of ${request.ids.length} vectors; the alias was not moved`);
+  }
+  await catalog.publish(index, count);
+  return index;
+}
+
+function userAttributes(stats: InteractionStats | undefined, id: string): Attributes | undefined {
+  const user = stats?.users[id];
+  return user ? { device: user.device } : undefined;
+}
+
+function itemAttributes(stats: InteractionStats | undefined, id: string): Attributes | undefined {
+  const item = stats?.items[id];
+  return item ? { page: item.page } : undefined;
+}
+
+async function readOptional<T>(dir: string, file: string, parse: (value: unknown) => T): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, file), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  return parse(JSON.parse(text));
+}

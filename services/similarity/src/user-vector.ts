@@ -1,0 +1,57 @@
+// Turns a user query (known id, raw features, or a vector of a named version) into a vector of the leased
+// version. Shared by similarity and recommendation so both resolve users the same way.
+import { InvalidArgumentError, NotFoundError } from "@funnel/runtime";
+import { encodeUsers, FeatureEncodingError, pseudonymiseUserId, type RawUserFeatures } from "@funnel/two-tower";
+import type { IndexedTwoTower } from "./indexed-two-tower.js";
+
+export type UserQuery =
+  | { userId: string }
+  | { features: RawUserFeatures }
+  /** `model` is the version that produced the vector; the index refuses any other. */
+  | { vector: Float32Array; model: { name: string; version: string } };
+
+export interface ResolvedUser {
+  vector: Float32Array;
+  /** Version the vector comes from (the leased one, except for caller vectors, which the index checks). */
+  model: { name: string; version: string };
+  /** The pseudonym the user is indexed under, when the query named a user. */
+  indexedId?: string;
+}
+
+export async function resolveUser(indexed: IndexedTwoTower, query: UserQuery, salt: string, field: string): Promise<ResolvedUser> {
+  if ("userId" in query) {
+    const pseudonym = pseudonymiseUserId(query.userId, salt);
+    const vector = await indexedVector(indexed, pseudonym);
+    if (!vector) {
+      throw new NotFoundError(
+        `${field}.user_id "${query.userId}" has no vector in ${indexed.model.name} version ${indexed.model.version}; send the user's features instead (or upsert them first)`,
+      );
+    }
+    return { vector, model: indexed.model, indexedId: pseudonym };
+  }
+  if ("features" in query) return { vector: await embedFeatures(indexed, query.features, `${field}.features`), model: indexed.model };
+  return { vector: query.vector, model: query.model };
+}
+
+/** The user tower's vector for raw features; a bad field is INVALID_ARGUMENT naming it. */
+export async function embedFeatures(indexed: IndexedTwoTower, features: RawUserFeatures, field: string): Promise<Float32Array> {
+  let tensors: ReturnType<typeof encodeUsers>;
+  try {
+    tensors = encodeUsers(indexed.served.spec, [features]);
+  } catch (error) {
+    if (error instanceof FeatureEncodingError) throw new InvalidArgumentError(field, error.message.replace(/^users\[0\]\.?/, ""));
+    throw error;
+  }
+  return indexed.served.embedUsers(tensors);
+}
+
+/**
+ * The vector a user is indexed with now: an upserted one wins over the stored one, so a user updated by
+ * UpsertUserVectors is queried with the new vector.
+ */
+async function indexedVector(indexed: IndexedTwoTower, pseudonym: string): Promise<Float32Array | undefined> {
+  const upserted = indexed.upserted.get(pseudonym);
+  if (upserted) return upserted;
+  const row = indexed.served.users.rowOf(pseudonym);
+  return row === undefined ? undefined : indexed.served.users.vector(row);
+}
