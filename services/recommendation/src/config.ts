@@ -29,6 +29,14 @@ export const recommendationSettings = {
     allowEmpty: true,
     description: "host:port of Milvus for the version's user and item vectors; empty: the embedded index. The same address as the similarity service's = one shared slot per version in embedded mode.",
   }),
+  milvusRetiredGraceMs: setting.integer({
+    env: "FUNNEL_RECOMMENDATION_MILVUS_RETIRED_GRACE_MS",
+    flag: "--recommendation-milvus-retired-grace-ms",
+    default: 3_600_000,
+    min: 0,
+    max: 30 * 86_400_000,
+    description: "How long a version's Milvus collections are kept after the alias moved off them (for rollback and in-flight readers); older ones are dropped when a new version is published.",
+  }),
   milvusCheckMs: setting.integer({
     env: "FUNNEL_RECOMMENDATION_MILVUS_CHECK_MS",
     flag: "--recommendation-milvus-check-ms",

@@ -14,7 +14,7 @@ export const recommendationModule: ServiceModule<typeof recommendationSettings> 
   register(server, config, log, shared) {
     // Same model, ref and index settings as the similarity service = the same slot: one copy per process.
     const milvus = config.milvusAddress ? new MilvusCatalog({ address: config.milvusAddress }) : undefined;
-    const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus });
+    const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus, retiredGraceMs: config.milvusRetiredGraceMs });
     const recommender = new Recommender({
       slot,
       salt: shared.models.pseudonymSalt ?? developmentSalt(log),

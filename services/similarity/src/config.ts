@@ -29,6 +29,14 @@ export const similaritySettings = {
     allowEmpty: true,
     description: "host:port of Milvus. Empty: the embedded index. Set: each version's vectors are backfilled into its own collections, the alias moves after a counted backfill, and searches go to Milvus.",
   }),
+  milvusRetiredGraceMs: setting.integer({
+    env: "FUNNEL_SIMILARITY_MILVUS_RETIRED_GRACE_MS",
+    flag: "--similarity-milvus-retired-grace-ms",
+    default: 3_600_000,
+    min: 0,
+    max: 30 * 86_400_000,
+    description: "How long a version's Milvus collections are kept after the alias moved off them (for rollback and in-flight readers); older ones are dropped when a new version is published.",
+  }),
   milvusCheckMs: setting.integer({
     env: "FUNNEL_SIMILARITY_MILVUS_CHECK_MS",
     flag: "--similarity-milvus-check-ms",

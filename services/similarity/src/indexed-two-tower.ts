@@ -21,6 +21,8 @@ export interface IndexOptions {
   exactBelow: number;
   /** When set, vectors live in Milvus (one collection per version and entity) instead of in process. */
   milvus?: MilvusCatalog | undefined;
+  /** Milvus: collections the alias left longer ago than this are dropped when a new version is published. */
+  retiredGraceMs?: number;
 }
 
 export class IndexedTwoTower {
@@ -97,7 +99,7 @@ async function buildIndex(
 ): Promise<VectorIndex> {
   const vectors = stored.ids.map((_, row) => stored.vector(row));
   const request = { version, ids: stored.ids, vectors, attributes: stored.ids.map(attributes) };
-  if (options.milvus) return backfillMilvus(options.milvus, request, stored.dim);
+  if (options.milvus) return backfillMilvus(options.milvus, request, stored.dim, options.retiredGraceMs);
   const index: VectorIndex =
     stored.size < options.exactBelow
       ? new ExactIndex({ version, dim: stored.dim, initialCapacity: stored.size + 64 })
@@ -115,6 +117,7 @@ async function backfillMilvus(
   catalog: MilvusCatalog,
   request: { version: IndexVersion; ids: readonly string[]; vectors: Float32Array[]; attributes: (Attributes | undefined)[] },
   dim: number,
+  retiredGraceMs: number | undefined,
 ): Promise<VectorIndex> {
   const index = await catalog.createVersion({ version: request.version, dim });
   await index.upsert(request);
@@ -125,6 +128,10 @@ async function backfillMilvus(
     throw new IndexStateError(`backfill of ${index.collection} is incomplete: ${count} of ${request.ids.length} vectors; the alias was not moved`);
   }
   await catalog.publish(index, count);
+  if (retiredGraceMs !== undefined) {
+    // Housekeeping, not part of serving this version: a failure here leaves old collections for the next try.
+    await catalog.dropRetired({ model: request.version.model, entity: request.version.entity, graceMs: retiredGraceMs }).catch(() => undefined);
+  }
   return index;
 }
 

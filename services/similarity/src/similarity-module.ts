@@ -15,7 +15,7 @@ export const similarityModule: ServiceModule<typeof similaritySettings> = {
   settings: similaritySettings,
   register(server, config, log, shared) {
     const milvus = config.milvusAddress ? new MilvusCatalog({ address: config.milvusAddress }) : undefined;
-    const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus });
+    const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus, retiredGraceMs: config.milvusRetiredGraceMs });
     const similarity = new UserSimilarity(slot, shared.models.pseudonymSalt ?? developmentSalt(log));
     const name = server.addService(SimilarityServiceService, similarityHandlers(similarity, config));
     // Readiness follows the slot and, with Milvus, whether Milvus answers (calls meanwhile get UNAVAILABLE).
