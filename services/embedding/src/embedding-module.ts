@@ -1,6 +1,5 @@
 import { EmbeddingServiceService } from "@funnel/proto";
 import type { ServiceModule } from "@funnel/runtime";
-import type { Logger } from "@funnel/runtime";
 import { DEVELOPMENT_PSEUDONYM_SALT, ServedTwoTower } from "@funnel/two-tower";
 import { embeddingSettings } from "./config.js";
 import { Embedder } from "./embedder.js";
@@ -31,7 +30,7 @@ export const embeddingModule: ServiceModule<typeof embeddingSettings> = {
     });
     const embedder = new Embedder({
       slot,
-      salt: shared.models.pseudonymSalt ?? developmentSalt(log),
+      salt: shared.models.pseudonymSaltOr(DEVELOPMENT_PSEUDONYM_SALT),
       maxBatch: config.maxBatch,
       batchDelayMs: config.batchDelayMs,
       maxQueue: config.maxQueue,
@@ -48,7 +47,3 @@ export const embeddingModule: ServiceModule<typeof embeddingSettings> = {
   },
 };
 
-function developmentSalt(log: Logger): string {
-  log.warn("FUNNEL_PSEUDONYM_SALT is not set: user ids are looked up with the development salt (fine for generated data only)");
-  return DEVELOPMENT_PSEUDONYM_SALT;
-}

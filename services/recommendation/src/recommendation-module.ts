@@ -1,6 +1,7 @@
 import { RecommendationServiceService } from "@funnel/proto";
 import type { ServiceModule } from "@funnel/runtime";
-import { developmentSalt, indexedServiceLifecycle, indexedTwoTowerSlot } from "@funnel/similarity";
+import { indexedServiceLifecycle, indexedTwoTowerSlot } from "@funnel/similarity";
+import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
 import { MilvusCatalog } from "@funnel/vector-index";
 import { recommendationSettings } from "./config.js";
 import { recommendationHandlers } from "./grpc/handlers.js";
@@ -17,7 +18,7 @@ export const recommendationModule: ServiceModule<typeof recommendationSettings> 
     const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus, retiredGraceMs: config.milvusRetiredGraceMs });
     const recommender = new Recommender({
       slot,
-      salt: shared.models.pseudonymSalt ?? developmentSalt(log),
+      salt: shared.models.pseudonymSaltOr(DEVELOPMENT_PSEUDONYM_SALT),
       similarUsersWeight: config.similarUsersWeight,
       similarUsers: config.similarUsers,
       contextWeight: config.contextWeight,

@@ -27,6 +27,7 @@ export interface SlotRequest<M extends ServableModel> {
 export class ModelHub {
   private readonly slots = new Map<string, ModelSlot<any>>();
   private source: ModelSource | undefined;
+  private warnedDevelopmentSalt = false;
   private readonly loaded: Gauge<"model" | "ref" | "version">;
   private readonly loads: Counter<"model" | "result">;
   private readonly loadSeconds: Histogram<"model">;
@@ -63,9 +64,18 @@ export class ModelHub {
     });
   }
 
-  /** Configured salt of the user-id pseudonyms in model versions; undefined when none is set. */
-  get pseudonymSalt(): string | undefined {
-    return this.options.config.pseudonym.salt || undefined;
+  /**
+   * Salt of the user-id pseudonyms in model versions: the configured one, else `development` (the salt
+   * training uses when none is given), with one warning per process however many services ask.
+   */
+  pseudonymSaltOr(development: string): string {
+    const configured = this.options.config.pseudonym.salt;
+    if (configured) return configured;
+    if (!this.warnedDevelopmentSalt) {
+      this.warnedDevelopmentSalt = true;
+      this.options.log.warn("FUNNEL_PSEUDONYM_SALT is not set: user ids are looked up with the development salt (fine for generated data only)");
+    }
+    return development;
   }
 
   /** The shared slot for this request, created (not yet started) on first use. */

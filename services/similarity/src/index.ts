@@ -1,4 +1,4 @@
-export { similarityModule, developmentSalt } from "./similarity-module.js";
+export { similarityModule } from "./similarity-module.js";
 export { similaritySettings } from "./config.js";
 export type { SimilarityConfig } from "./config.js";
 export { UserSimilarity } from "./user-similarity.js";

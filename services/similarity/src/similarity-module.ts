@@ -1,5 +1,5 @@
 import { SimilarityServiceService } from "@funnel/proto";
-import type { Logger, ServiceModule } from "@funnel/runtime";
+import type { ServiceModule } from "@funnel/runtime";
 import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
 import { MilvusCatalog } from "@funnel/vector-index";
 import { similaritySettings } from "./config.js";
@@ -16,14 +16,9 @@ export const similarityModule: ServiceModule<typeof similaritySettings> = {
   register(server, config, log, shared) {
     const milvus = config.milvusAddress ? new MilvusCatalog({ address: config.milvusAddress }) : undefined;
     const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus, retiredGraceMs: config.milvusRetiredGraceMs });
-    const similarity = new UserSimilarity(slot, shared.models.pseudonymSalt ?? developmentSalt(log));
+    const similarity = new UserSimilarity(slot, shared.models.pseudonymSaltOr(DEVELOPMENT_PSEUDONYM_SALT));
     const name = server.addService(SimilarityServiceService, similarityHandlers(similarity, config));
     // Readiness follows the slot and, with Milvus, whether Milvus answers (calls meanwhile get UNAVAILABLE).
     return indexedServiceLifecycle({ server, service: name, slot, milvus, checkMs: config.milvusCheckMs, log });
   },
 };
-
-export function developmentSalt(log: Logger): string {
-  log.warn("FUNNEL_PSEUDONYM_SALT is not set: user ids are looked up with the development salt (fine for generated data only)");
-  return DEVELOPMENT_PSEUDONYM_SALT;
-}
