@@ -21,7 +21,7 @@ export const embeddingModule: ServiceModule<typeof embeddingSettings> = {
   name: "embedding",
   namespace: "embedding",
   settings: embeddingSettings,
-  register(server, config, log, shared) {
+  register(server, config, _log, shared) {
     const slot = shared.models.slot({
       name: config.model,
       ref: config.modelRef,

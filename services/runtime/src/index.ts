@@ -22,7 +22,7 @@ export {
   FailedPreconditionError,
 } from "./errors.js";
 export { errorToStatus } from "./error-boundary.js";
-export { requireText, requireKnownEnum, requireCount } from "./validation.js";
+export { requireText, requireKnownEnum, requireCount, checkUserFeatures, checkItemFeatures, MAX_ID_CHARS } from "./validation.js";
 export { MicroBatcher, QueueFullError, runGroupedBy } from "./micro-batcher.js";
 export type { MicroBatcherOptions } from "./micro-batcher.js";
 export { ResponseCache } from "./response-cache.js";

@@ -1,4 +1,5 @@
 // Request checks shared by every service, so limits and messages read the same everywhere.
+import { DeviceType, InteractionType, PageType, type ItemFeatures, type UserFeatures } from "@funnel/proto";
 import { InvalidArgumentError } from "./errors.js";
 
 /** Non-empty, not only whitespace, at most maxChars characters (code points). */
@@ -45,4 +46,25 @@ export function requireCount(count: number, field: string, max: number, options:
   if (count > max) {
     throw new InvalidArgumentError(field, `has ${count} entries, over the limit of ${max}; split the request`);
   }
+}
+
+/** Longest id accepted; ids are opaque strings, but an unbounded one is a mistake worth naming. */
+export const MAX_ID_CHARS = 512;
+
+/**
+ * The enums of raw user features must be known values (a decoder keeps unknown numbers, which the feature
+ * mapping would otherwise treat as absent); numbers are checked by the feature encoder.
+ */
+export function checkUserFeatures(features: UserFeatures, where: string): void {
+  requireKnownEnum(features.device, DeviceType, `${where}.device`);
+  features.recentInteractions.forEach((interaction, j) => {
+    requireKnownEnum(interaction.page, PageType, `${where}.recent_interactions[${j}].page`);
+    requireKnownEnum(interaction.interaction, InteractionType, `${where}.recent_interactions[${j}].interaction`);
+  });
+}
+
+/** The enums of raw item features, as checkUserFeatures. */
+export function checkItemFeatures(features: ItemFeatures, where: string): void {
+  requireKnownEnum(features.page, PageType, `${where}.page`);
+  requireKnownEnum(features.interaction, InteractionType, `${where}.interaction`);
 }

@@ -7,6 +7,6 @@ export { IndexedTwoTower, indexedSlotKind, indexedTwoTowerSlot } from "./indexed
 export type { IndexOptions } from "./indexed-two-tower.js";
 export { embedFeatures, resolveUser } from "./user-vector.js";
 export type { ResolvedUser, UserQuery } from "./user-vector.js";
-export { checkUserFeatures, deviceName, MAX_ID_CHARS, pageName, requireVector } from "./grpc/request-checks.js";
+export { deviceName, pageName, requireVector } from "./grpc/request-checks.js";
 export { indexedServiceLifecycle } from "./milvus-readiness.js";
 export type { ReadinessLifecycle } from "./milvus-readiness.js";

@@ -1,23 +1,15 @@
 // Thin adapter between the wire and the data plane: validate → embed → encode. No model logic here.
-import {
-  DeviceType,
-  InteractionType,
-  PageType,
-  type EmbedItemsRequest,
-  type EmbedItemsResponse,
-  type EmbedUsersRequest,
-  type EmbedUsersResponse,
-  type EmbeddingServiceService,
-  type ItemFeatures,
-  type UserFeatures,
+import type {
+  EmbedItemsRequest,
+  EmbedItemsResponse,
+  EmbedUsersRequest,
+  EmbedUsersResponse,
+  EmbeddingServiceService,
 } from "@funnel/proto";
-import { InvalidArgumentError, modelVersionKey, requireCount, requireKnownEnum, requireText, type CallContext, type ServiceHandlers } from "@funnel/runtime";
+import { InvalidArgumentError, MAX_ID_CHARS, checkItemFeatures, checkUserFeatures, modelVersionKey, requireCount, requireText, type CallContext, type ServiceHandlers } from "@funnel/runtime";
 import { rawItemFeaturesFromProto, rawUserFeaturesFromProto } from "@funnel/two-tower";
 import type { EmbeddingConfig } from "../config.js";
 import type { Embedded, Embedder, ItemInput, UserInput } from "../embedder.js";
-
-/** Longest id accepted; ids are opaque strings, but an unbounded one is a mistake worth naming. */
-const MAX_ID_CHARS = 512;
 
 export function embeddingHandlers(embedder: Embedder, config: Pick<EmbeddingConfig, "maxInputs">): ServiceHandlers<typeof EmbeddingServiceService> {
   return {
@@ -72,18 +64,4 @@ function toResponse(ctx: CallContext, embedded: Embedded, ids: string[]): EmbedU
     embeddings: embedded.vectors.map((vector, i) => ({ id: ids[i]!, vector: { values: vector as unknown as number[] } })),
     model: { name: embedded.name, version },
   };
-}
-
-/** Enums must be known values (a decoder keeps unknown numbers); numbers are checked by the feature encoder. */
-function checkUserFeatures(features: UserFeatures, where: string): void {
-  requireKnownEnum(features.device, DeviceType, `${where}.device`);
-  features.recentInteractions.forEach((interaction, j) => {
-    requireKnownEnum(interaction.page, PageType, `${where}.recent_interactions[${j}].page`);
-    requireKnownEnum(interaction.interaction, InteractionType, `${where}.recent_interactions[${j}].interaction`);
-  });
-}
-
-function checkItemFeatures(features: ItemFeatures, where: string): void {
-  requireKnownEnum(features.page, PageType, `${where}.page`);
-  requireKnownEnum(features.interaction, InteractionType, `${where}.interaction`);
 }

@@ -12,8 +12,8 @@ import {
   type RecommendItemsResponse,
   type UserFeatures,
 } from "@funnel/proto";
-import { InvalidArgumentError, modelVersionKey, requireKnownEnum, requireText, type ServiceHandlers } from "@funnel/runtime";
-import { checkUserFeatures, deviceName, MAX_ID_CHARS, pageName } from "@funnel/similarity";
+import { InvalidArgumentError, MAX_ID_CHARS, checkUserFeatures, modelVersionKey, requireKnownEnum, requireText, type ServiceHandlers } from "@funnel/runtime";
+import { deviceName, pageName } from "@funnel/similarity";
 import { PAGES, rawUserFeaturesFromProto, type RawUserFeatures } from "@funnel/two-tower";
 import type { RecommendationConfig } from "../config.js";
 import type { ItemSource, RecommendContext, Recommender } from "../recommender.js";

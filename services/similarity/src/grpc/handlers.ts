@@ -7,12 +7,12 @@ import {
   type UpsertUserVectorsRequest,
   type UpsertUserVectorsResponse,
 } from "@funnel/proto";
-import { InvalidArgumentError, modelVersionKey, requireCount, requireKnownEnum, requireText, type ServiceHandlers } from "@funnel/runtime";
+import { InvalidArgumentError, MAX_ID_CHARS, checkUserFeatures, modelVersionKey, requireCount, requireKnownEnum, requireText, type ServiceHandlers } from "@funnel/runtime";
 import { rawUserFeaturesFromProto } from "@funnel/two-tower";
 import { MAX_K } from "@funnel/vector-index";
 import type { SimilarityConfig } from "../config.js";
 import type { UserSimilarity, UserUpsert } from "../user-similarity.js";
-import { checkUserFeatures, deviceName, MAX_ID_CHARS, requireVector } from "./request-checks.js";
+import { deviceName, requireVector } from "./request-checks.js";
 
 const DEFAULT_K = 10;
 

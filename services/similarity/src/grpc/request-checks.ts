@@ -1,19 +1,7 @@
 // Request checks shared by the similarity and recommendation adapters.
-import { DeviceType, InteractionType, PageType, type UserFeatures } from "@funnel/proto";
-import { InvalidArgumentError, requireKnownEnum } from "@funnel/runtime";
+import type { DeviceType, PageType } from "@funnel/proto";
+import { InvalidArgumentError } from "@funnel/runtime";
 import { DEVICES, type Device, PAGES, type Page } from "@funnel/two-tower";
-
-/** Longest id accepted; ids are opaque strings, but an unbounded one is a mistake worth naming. */
-export const MAX_ID_CHARS = 512;
-
-/** Enums must be known values (a decoder keeps unknown numbers); numbers are checked by the feature encoder. */
-export function checkUserFeatures(features: UserFeatures, where: string): void {
-  requireKnownEnum(features.device, DeviceType, `${where}.device`);
-  features.recentInteractions.forEach((interaction, j) => {
-    requireKnownEnum(interaction.page, PageType, `${where}.recent_interactions[${j}].page`);
-    requireKnownEnum(interaction.interaction, InteractionType, `${where}.recent_interactions[${j}].interaction`);
-  });
-}
 
 /** A non-empty vector of finite numbers (the index checks its dimension against the version's). */
 export function requireVector(values: readonly number[], field: string): Float32Array {
