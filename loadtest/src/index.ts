@@ -12,3 +12,5 @@ export { scenarioFor, scenarioDurationMs, SERVICE_LOAD, SCENARIO_NAMES } from ".
 export type { Scenario, ScenarioName, RateStage, Thresholds } from "./load-scenarios.js";
 export { checkThresholds } from "./check-thresholds.js";
 export type { ThresholdVerdict } from "./check-thresholds.js";
+export { startServerProcess, announceReady, stopOnSigterm } from "./server-process.js";
+export type { ServerProcess, StartServerOptions } from "./server-process.js";

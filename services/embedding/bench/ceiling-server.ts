@@ -4,7 +4,7 @@
 // Child process entry: prints {"ready":true,"port":N} on stdout; stops on SIGTERM.
 import * as grpc from "@grpc/grpc-js";
 import { EmbeddingServiceService, type EmbeddingServiceServer } from "@funnel/proto";
-import { announceReady, stopOnSigterm } from "./child-server.js";
+import { announceReady, stopOnSigterm } from "@funnel/loadtest";
 
 const dim = Number(process.argv[2] ?? "128");
 const fixed = { values: Array.from({ length: dim }, (_, i) => Math.fround(Math.sin(i + 1) / Math.sqrt(dim / 2))) };

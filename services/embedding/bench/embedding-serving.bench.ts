@@ -15,7 +15,7 @@ import { Command } from "commander";
 import { BENCH_TRAINING, type BenchModel, benchRegistry, ensureBenchModel, loadBenchModel } from "./bench-model.js";
 import { embeddingSettings } from "../src/config.js";
 import { summariseCpuProfile } from "./cpu-profile-summary.js";
-import { type ServerProcess, startServerProcess } from "./server-process.js";
+import { type ServerProcess, startServerProcess } from "@funnel/loadtest";
 import { userRequest, type UserRequestOptions } from "./user-requests.js";
 import { embeddingServerArgs, OUR_SETTINGS, type OurSettings } from "./our-server-args.js";
 

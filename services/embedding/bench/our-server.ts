@@ -7,7 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { runServices } from "@funnel/runtime";
 import { embeddingModule } from "../src/embedding-module.js";
-import { announceReady, stopOnSigterm } from "./child-server.js";
+import { announceReady, stopOnSigterm } from "@funnel/loadtest";
 
 const PROFILE_FLAG = "--bench-cpu-profile";
 

@@ -10,7 +10,7 @@ import {
   SimilarityServiceService,
   type SimilarityServiceServer,
 } from "@funnel/proto";
-import { announceReady, stopOnSigterm } from "./server-process.js";
+import { announceReady, stopOnSigterm } from "@funnel/loadtest";
 
 const k = Number(process.argv[2] ?? "10");
 const model = { name: "ceiling", version: "1" };

@@ -4,7 +4,7 @@
 import { runServices } from "@funnel/runtime";
 import { similarityModule } from "@funnel/similarity";
 import { recommendationModule } from "../src/recommendation-module.js";
-import { announceReady, stopOnSigterm } from "./server-process.js";
+import { announceReady, stopOnSigterm } from "@funnel/loadtest";
 
 async function main(): Promise<void> {
   const running = await runServices([similarityModule, recommendationModule], { env: {}, argv: process.argv.slice(2) });

@@ -20,10 +20,14 @@ import {
 } from "@funnel/proto";
 import { FileRegistry } from "@funnel/registry";
 import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
-import { startServerProcess, type ServerProcess } from "./server-process.js";
+import { startServerProcess, type ServerProcess } from "@funnel/loadtest";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PACKAGE_DIR = path.resolve(HERE, "..");
+// Servers get only PATH from this environment, so no FUNNEL_* variable of the caller changes what is measured.
+const SERVER_OPTIONS = { cwd: PACKAGE_DIR, env: { PATH: process.env.PATH ?? "" }, readyTimeoutMs: 300_000 };
+/** `node --import tsx <script> args` as a command and its arguments. */
+const node = (script: string, args: string[]): [string, string[]] => [process.execPath, ["--import", "tsx", script, ...args]];
 const REPO_ROOT = path.resolve(PACKAGE_DIR, "../..");
 const K = 10;
 
@@ -86,18 +90,17 @@ async function main(): Promise<void> {
   const exactBelow = args.index === "hnsw" ? "0" : "100000000";
   const servers: ServerProcess[] = [];
   try {
-    const ceiling = await startServerProcess("ceiling", "bench/ceiling-server.ts", [String(K)], PACKAGE_DIR);
+    const ceiling = await startServerProcess("ceiling", ...node("bench/ceiling-server.ts", [String(K)]), SERVER_OPTIONS);
     servers.push(ceiling);
     const loadStarted = Date.now();
     const ours = await startServerProcess(
       "ours",
-      "bench/our-server.ts",
-      [
+      ...node("bench/our-server.ts", [
         "--port", "0", "--metrics-port", "-1", "--log-level", "warn", "--registry", "file", "--registry-dir", path.join(work, "registry"),
         "--model-cache-dir", path.join(work, "cache"), "--pseudonym-salt", DEVELOPMENT_PSEUDONYM_SALT, "--model-poll-ms", "0",
         "--similarity-exact-below", exactBelow, "--recommendation-exact-below", exactBelow,
-      ],
-      PACKAGE_DIR,
+      ]),
+      SERVER_OPTIONS,
     );
     servers.push(ours);
     const loadSeconds = (Date.now() - loadStarted) / 1000;

@@ -1,5 +1,6 @@
 // Servers under test run in their own child process (optionally pinned to their own CPUs), so the load
 // generator never takes CPU from the server it measures, and each server's CPU time can be read from /proc.
+// The parent side (startServerProcess) and the child side (announceReady, stopOnSigterm) of that protocol.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -93,4 +94,25 @@ async function stopChild(child: ChildProcess, name: string): Promise<void> {
   }, 15_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** One JSON line on stdout; the parent waits for it (port and anything worth reporting). */
+export function announceReady(details: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ ready: true, ...details })}\n`);
+}
+
+/**
+ * Stops on SIGTERM and exits normally, so `node --cpu-prof` gets to write its profile (it does not on a
+ * signal death).
+ */
+export function stopOnSigterm(stop: () => Promise<void>): void {
+  process.once("SIGTERM", () => {
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  });
 }
