@@ -103,6 +103,11 @@ export class ModelSlot<M extends ServableModel> {
     return this.options.ref;
   }
 
+  /** Version serving now; undefined until the first load. Cheap: read on every call by some services. */
+  get version(): number | undefined {
+    return this.held?.version;
+  }
+
   get ready(): boolean {
     return this.held !== undefined && !this.closed;
   }

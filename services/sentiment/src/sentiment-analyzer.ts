@@ -89,7 +89,7 @@ export class SentimentAnalyzer {
 
   /** The transformer version serving now, if any. */
   get transformerVersion(): number | undefined {
-    return this.options.transformer?.slot.status().version;
+    return this.options.transformer?.slot.version;
   }
 
   /** The rules alone (cached): what the feedback aggregation uses per record. */

@@ -30,7 +30,7 @@ export const sentimentModule: ServiceModule<typeof sentimentSettings> = {
         })
       : undefined;
     slot?.onReadyChange((ready) =>
-      log.info({ model: config.transformerModel, ref: config.transformerRef, version: slot.status().version, ready }, ready ? "transformer loaded: the rules' unsure texts go to it" : "transformer released: rules only"),
+      log.info({ model: config.transformerModel, ref: config.transformerRef, version: slot.version, ready }, ready ? "transformer loaded: the rules' unsure texts go to it" : "transformer released: rules only"),
     );
     return async () => {
       analyzer = SentimentAnalyzer.load({
