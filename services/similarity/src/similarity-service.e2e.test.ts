@@ -278,7 +278,17 @@ describe.each(backends)("SimilarityService with the $backend index", ({ backend,
       ["2", exact(2, storedVector(2, knownUserId), 10, (id) => id === self).map((h) => h.id)],
     ]);
     expect(wanted.get("1")).not.toEqual(wanted.get("2"));
-    for (const r of results) expect(r.ids).toEqual(wanted.get(r.version));
+    if (backend === "HNSW") {
+      // HNSW is approximate (near-ties may swap or drop out), so each answer must agree with exact search of the
+      // version it names far more than with the other version's: a mixed answer fails that.
+      const overlap = (ids: string[], version: string) => ids.filter((id) => wanted.get(version)!.includes(id)).length;
+      for (const r of results) {
+        expect(overlap(r.ids, r.version)).toBeGreaterThanOrEqual(8);
+        expect(overlap(r.ids, r.version)).toBeGreaterThan(overlap(r.ids, r.version === "1" ? "2" : "1"));
+      }
+    } else {
+      for (const r of results) expect(r.ids).toEqual(wanted.get(r.version));
+    }
     if (milvusAddress && backend === "Milvus") {
       // The alias moved with the version, after each version's backfill was counted.
       const catalog = new MilvusCatalog({ address: milvusAddress });
