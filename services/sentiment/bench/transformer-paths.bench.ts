@@ -1,12 +1,13 @@
 #!/usr/bin/env -S npx tsx
 // Per-text latency of each sentiment path on the same texts: rules, the transformer at batch sizes 1, 16
-// and 64, and the hybrid (rules, then one transformer batch for the texts the rules route to it). JSON out.
+// and 64, and the hybrid (rules, then one transformer batch for the texts the model's hybrid policy sends to
+// it, then the policy's decision). JSON out.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { RuleScorer } from "../src/scoring/index.js";
-import { TransformerClassifier } from "../src/transformer/transformer-classifier.js";
-import { useTransformer } from "../src/transformer/use-transformer.js";
+import { decideHybrid, needsTransformer, policyForRules } from "../src/transformer/hybrid-policy.js";
+import { SentimentTransformer } from "../src/transformer/sentiment-transformer.js";
 
 const FIXTURE = fileURLToPath(new URL("../src/transformer/testdata/tiny-sentiment", import.meta.url));
 const UCI = fileURLToPath(new URL("../../../../shared/data/uci-sentiment/yelp_labelled.txt", import.meta.url));
@@ -62,13 +63,15 @@ async function main(): Promise<void> {
     .option("--data <file>", "labeled TSV to take texts from (default: UCI yelp beside the repository, else built-in sentences)", UCI)
     .option("--texts <n>", "texts per round", (v) => Number(v), 256)
     .option("--rounds <n>", "measured rounds", (v) => Number(v), 5)
-    .option("--threshold <t>", "hybrid confidence threshold", (v) => Number(v), 0)
     .parse()
-    .opts<{ model: string; data: string; texts: number; rounds: number; threshold: number }>();
+    .opts<{ model: string; data: string; texts: number; rounds: number }>();
   const scorer = RuleScorer.load();
-  const classifier = await TransformerClassifier.load(options.model);
+  const transformer = await SentimentTransformer.load(options.model);
+  const classifier = transformer.classifier;
+  // The policy the service would apply: the one stored with the model, if fitted for these rules.
+  const policy = policyForRules(transformer.fittedPolicy, scorer.ruleSetVersion);
   const all = texts(options.texts, options.data);
-  const fallbackShare = all.filter((t) => useTransformer(scorer.score(t), options.threshold)).length / all.length;
+  const transformerRate = all.filter((t) => needsTransformer(scorer.score(t), policy)).length / all.length;
   const us = await timePaths(all, options.rounds, [
     { name: "rules", batch: 1, run: (batch) => batch.map((t) => scorer.score(t)) },
     ...BATCH_SIZES.map((size) => ({ name: `transformer.batch${size}`, batch: size, run: (batch: string[]) => classifier.predict(batch) })),
@@ -77,12 +80,14 @@ async function main(): Promise<void> {
       batch: 64,
       run: async (batch) => {
         const scored = batch.map((t) => scorer.score(t));
-        const routed = batch.filter((_, i) => useTransformer(scored[i]!, options.threshold));
-        if (routed.length > 0) await classifier.predict(routed);
+        const routed = scored.flatMap((s, i) => (needsTransformer(s, policy) ? [i] : []));
+        const predictions = routed.length > 0 ? await classifier.predict(routed.map((i) => batch[i]!)) : [];
+        const margins = new Map(routed.map((i, j) => [i, predictions[j]!.margin]));
+        return scored.map((s, i) => decideHybrid(s, margins.get(i), policy));
       },
     },
   ]);
-  await classifier.close();
+  await transformer.close();
   const result = {
     benchmark: "sentiment paths: per-text latency",
     model: options.model,
@@ -95,7 +100,7 @@ async function main(): Promise<void> {
       transformer: Object.fromEntries(BATCH_SIZES.map((size) => [`batch${size}`, us[`transformer.batch${size}`]])),
       hybrid: us.hybrid,
     },
-    hybrid: { batch: 64, threshold: options.threshold, fallbackShare: Math.round(fallbackShare * 1000) / 1000 },
+    hybrid: { batch: 64, policy: policy.version, transformerRate: Math.round(transformerRate * 1000) / 1000 },
     transformerBatch64VsBatch1: Math.round((us["transformer.batch1"]! / us["transformer.batch64"]!) * 100) / 100,
     hybridVsRules: Math.round((us.hybrid! / us.rules!) * 100) / 100,
     note: "median over rounds of (path wall time / texts), paths interleaved within each round; compare ratios within one run",

@@ -54,22 +54,6 @@ export const sentimentSettings = {
     allowEmpty: true,
     description: "Alias to follow or version to pin; empty serves rules only. Until a version exists the service serves rules only and keeps watching.",
   }),
-  transformerThreshold: setting.number({
-    env: "FUNNEL_SENTIMENT_TRANSFORMER_THRESHOLD",
-    flag: "--sentiment-transformer-threshold",
-    default: 0,
-    min: 0,
-    max: 1,
-    description: "The transformer decides when the rules are unsure or their confidence is below this (0: only when unsure; 1: always).",
-  }),
-  transformerRuleWeight: setting.number({
-    env: "FUNNEL_SENTIMENT_TRANSFORMER_RULE_WEIGHT",
-    flag: "--sentiment-transformer-rule-weight",
-    default: 0,
-    min: 0,
-    max: 1,
-    description: "Weight of the rule score in the transformer's decision (0: the transformer alone).",
-  }),
   transformerMaxBatch: setting.integer({
     env: "FUNNEL_SENTIMENT_TRANSFORMER_MAX_BATCH",
     flag: "--sentiment-transformer-max-batch",

@@ -8,5 +8,13 @@ export type { PageName, SentimentScore, Contribution } from "./scoring/index.js"
 export { FeedbackAggregator } from "./aggregation/index.js";
 export { TransformerClassifier, polarityOfLabel, maxLengthOf } from "./transformer/transformer-classifier.js";
 export type { TransformerPrediction, TransformerClassifierOptions, LabelPolarity } from "./transformer/transformer-classifier.js";
-export { useTransformer, hybridScore, DEFAULT_HYBRID_POLICY } from "./transformer/use-transformer.js";
-export type { HybridPolicy } from "./transformer/use-transformer.js";
+export {
+  decideHybrid,
+  needsTransformer,
+  readHybridPolicy,
+  parseHybridPolicy,
+  DEFAULT_HYBRID_POLICY,
+  HYBRID_POLICY_FILE,
+} from "./transformer/hybrid-policy.js";
+export type { HybridPolicy, HybridDecision, HybridMethod } from "./transformer/hybrid-policy.js";
+export { SentimentTransformer } from "./transformer/sentiment-transformer.js";

@@ -1,18 +1,18 @@
 // The sentiment data plane: rule scoring with a response cache, and the transformer behind it for the texts
-// the rules are unsure of (batched across calls, cached per transformer version). No gRPC here; handlers
+// the hybrid policy sends it (batched across calls, cached per transformer version). No gRPC here; handlers
 // adapt it to the wire.
 import { FailedPreconditionError, MicroBatcher, ResponseCache, runGroupedBy, type ModelSlot } from "@funnel/runtime";
 import type { Registry } from "prom-client";
 import { RuleScorer, type PageName, type SentimentLabelName, type SentimentScore } from "./scoring/index.js";
+import { decideHybrid, needsTransformer, policyForRules, type HybridMethod, type HybridPolicy } from "./transformer/hybrid-policy.js";
+import type { SentimentTransformer } from "./transformer/sentiment-transformer.js";
 import type { TransformerClassifier, TransformerPrediction } from "./transformer/transformer-classifier.js";
-import { hybridScore, useTransformer, type HybridPolicy } from "./transformer/use-transformer.js";
 
-/** Which path a caller wants; "auto" is the hybrid (rules, then the transformer when they are unsure). */
+/** Which path a caller wants; "auto" is the hybrid (the policy stored with the transformer version decides). */
 export type MethodChoice = "auto" | "rules" | "transformer";
 
 export interface TransformerOptions {
-  slot: ModelSlot<TransformerClassifier>;
-  policy: HybridPolicy;
+  slot: ModelSlot<SentimentTransformer>;
   maxBatch: number;
   batchDelayMs: number;
   maxQueue: number;
@@ -29,7 +29,7 @@ export interface AnalyzerOptions {
 /** One text's analysis: the rules' score always, and the transformer's verdict when it decided. */
 export interface Analysis {
   rules: SentimentScore;
-  method: "rules" | "transformer";
+  method: HybridMethod;
   label: SentimentLabelName;
   score: number;
   confidence: number;
@@ -40,6 +40,8 @@ export interface Analysis {
     label: string;
     /** The text was longer than the model's maximum length and was cut. */
     truncated: boolean;
+    /** The hybrid policy version applied (stored with the model version; "default" when it has none). */
+    policy: string;
   };
 }
 
@@ -98,9 +100,14 @@ export class SentimentAnalyzer {
     return this.cache.getOrCompute(`${page ?? ""}\u0000${text}`, () => this.scorer.score(text, page));
   }
 
+  /** The hybrid policy a transformer version is served with under this rule set. */
+  policyOf(model: SentimentTransformer): HybridPolicy {
+    return policyForRules(model.fittedPolicy, this.scorer.ruleSetVersion);
+  }
+
   /**
-   * Analyses texts in order. The rules score every text; the texts they are unsure of (or all, when the
-   * transformer is forced) go to the transformer in one leased version, batched with other calls' texts.
+   * Analyses texts in order. The rules score every text; the texts the policy needs the transformer for (or
+   * all, when it is forced) go to it in one leased version, batched with other calls' texts.
    */
   async analyze(items: readonly { text: string; page?: PageName }[], call: { method?: MethodChoice; signal?: AbortSignal } = {}): Promise<Analysis[]> {
     const method = call.method ?? "auto";
@@ -110,14 +117,15 @@ export class SentimentAnalyzer {
       if (method === "transformer") throw noTransformer("this server runs rules only (no --sentiment-transformer-ref)");
       return rules.map((score) => this.rulesAnalysis(score));
     }
-    const routed = rules.map((score) => !score.unsupportedLanguage && (method === "transformer" || useTransformer(score, transformer.policy.threshold)));
-    if (!routed.includes(true)) return rules.map((score) => this.rulesAnalysis(score));
     if (!transformer.slot.ready) {
       if (method === "transformer") throw noTransformer(`no version of ${transformer.slot.name}@${transformer.slot.ref} is loaded yet`);
       return rules.map((score) => this.rulesAnalysis(score));
     }
     const lease = transformer.slot.acquire();
     try {
+      const policy = this.policyOf(lease.model);
+      const routed = rules.map((score) => !score.unsupportedLanguage && (method === "transformer" || needsTransformer(score, policy)));
+      if (!routed.includes(true)) return rules.map((score) => this.rulesAnalysis(score));
       return await Promise.all(
         rules.map(async (score, i) => {
           if (!routed[i]) return this.rulesAnalysis(score);
@@ -125,18 +133,23 @@ export class SentimentAnalyzer {
           const key = `${lease.version}\u0000${text}`;
           let prediction = this.predictions.get(key);
           if (!prediction) {
-            prediction = await this.batcher!.submit({ model: lease.model, text }, call.signal);
+            prediction = await this.batcher!.submit({ model: lease.model.classifier, text }, call.signal);
             this.predictions.set(key, prediction);
           }
-          const policy = method === "transformer" ? { threshold: 1, ruleWeight: 0 } : transformer.policy;
-          const blended = hybridScore(score, prediction.sentiment, policy).score;
+          const transformerRef = { name: lease.name, version: lease.version, label: prediction.label, truncated: prediction.truncated, policy: policy.version };
+          const decision = method === "transformer" ? undefined : decideHybrid(score, prediction.margin, policy);
+          if (decision?.method === "rules") return this.rulesAnalysis(score);
+          if (decision?.method === "combined") {
+            return { rules: score, method: "combined" as const, label: labelOfScore(decision.score), score: decision.score, confidence: decision.confidence, transformer: transformerRef };
+          }
+          // The transformer alone: its own class decides (a neutral class stays neutral).
           return {
             rules: score,
             method: "transformer" as const,
-            label: policy.ruleWeight === 0 ? labelOfPolarity(prediction.polarity, blended) : labelOfScore(blended),
-            score: blended,
+            label: labelOfPolarity(prediction.polarity, prediction.sentiment),
+            score: prediction.sentiment,
             confidence: prediction.score,
-            transformer: { name: lease.name, version: lease.version, label: prediction.label, truncated: prediction.truncated },
+            transformer: transformerRef,
           };
         }),
       );

@@ -3,7 +3,7 @@ import type { ModelSlot, ServiceModule } from "@funnel/runtime";
 import { sentimentSettings } from "./config.js";
 import { sentimentHandlers } from "./grpc/handlers.js";
 import { SentimentAnalyzer } from "./sentiment-analyzer.js";
-import { TransformerClassifier } from "./transformer/transformer-classifier.js";
+import { SentimentTransformer } from "./transformer/sentiment-transformer.js";
 
 /** Slot kind of the transformer: one loaded copy per process, hot-swapped like every registry model. */
 export const TRANSFORMER_SLOT_KIND = "sentiment-transformer";
@@ -20,18 +20,30 @@ export const sentimentModule: ServiceModule<typeof sentimentSettings> = {
     const name = server.addService(SentimentServiceService, handlers);
     // The transformer is optional: the service is ready on its rules, uses the transformer once a version
     // is loaded, and keeps watching the ref (ModelStatusService shows the slot and why it is empty).
-    const slot: ModelSlot<TransformerClassifier> | undefined = config.transformerRef
+    const slot: ModelSlot<SentimentTransformer> | undefined = config.transformerRef
       ? shared.models.slot({
           name: config.transformerModel,
           ref: config.transformerRef,
           kind: TRANSFORMER_SLOT_KIND,
           optional: true,
-          load: (dir) => TransformerClassifier.load(dir),
+          load: (dir) => SentimentTransformer.load(dir),
         })
       : undefined;
-    slot?.onReadyChange((ready) =>
-      log.info({ model: config.transformerModel, ref: config.transformerRef, version: slot.version, ready }, ready ? "transformer loaded: the rules' unsure texts go to it" : "transformer released: rules only"),
-    );
+    slot?.onReadyChange((ready) => {
+      if (!ready) return log.info({ model: config.transformerModel, ref: config.transformerRef, ready }, "transformer released: rules only");
+      // The policy is stored with the version; one fitted against another rule set is not applied.
+      const lease = slot.acquire();
+      try {
+        const fitted = lease.model.fittedPolicy;
+        const policy = analyzer?.policyOf(lease.model).version;
+        log.info(
+          { model: config.transformerModel, ref: config.transformerRef, version: lease.version, ready, hybridPolicy: policy ?? fitted?.version ?? "default", fittedFor: fitted?.ruleSetVersion },
+          "transformer loaded: the hybrid policy stored with it decides which texts it sees",
+        );
+      } finally {
+        lease.release();
+      }
+    });
     return async () => {
       analyzer = SentimentAnalyzer.load({
         rulesPath: config.rulesPath || undefined,
@@ -39,7 +51,6 @@ export const sentimentModule: ServiceModule<typeof sentimentSettings> = {
         metricsRegistry: server.metrics.registry,
         transformer: slot && {
           slot,
-          policy: { threshold: config.transformerThreshold, ruleWeight: config.transformerRuleWeight },
           maxBatch: config.transformerMaxBatch,
           batchDelayMs: config.transformerBatchDelayMs,
           maxQueue: config.transformerMaxQueue,

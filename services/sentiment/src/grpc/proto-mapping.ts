@@ -18,6 +18,12 @@ const DEVICE_NAMES: Record<number, "desktop" | "mobile" | "tablet" | undefined> 
   [DeviceType.DEVICE_TYPE_TABLET]: "tablet",
 };
 
+const METHODS = {
+  rules: AnalysisMethod.ANALYSIS_METHOD_RULES,
+  transformer: AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER,
+  combined: AnalysisMethod.ANALYSIS_METHOD_COMBINED,
+} as const;
+
 const LABELS = {
   negative: SentimentLabel.SENTIMENT_LABEL_NEGATIVE,
   neutral: SentimentLabel.SENTIMENT_LABEL_NEUTRAL,
@@ -39,7 +45,7 @@ export function toSentimentResult(analysis: Analysis): SentimentResult {
     label: LABELS[analysis.label],
     score: analysis.score,
     confidence: analysis.confidence,
-    method: analysis.method === "transformer" ? AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER : AnalysisMethod.ANALYSIS_METHOD_RULES,
+    method: METHODS[analysis.method],
     // The rules' evidence is kept even when the transformer decided: it shows why the rules were unsure.
     contributions: rules.contributions.map((c) => ({ term: c.term, weight: c.weight, rule: c.rule })),
     ruleSetVersion: rules.ruleSetVersion,
@@ -52,11 +58,12 @@ export function toSentimentResult(analysis: Analysis): SentimentResult {
     result.modelVersion = String(analysis.transformer.version);
     result.transformerLabel = analysis.transformer.label;
     result.truncated = analysis.transformer.truncated;
+    result.hybridPolicy = analysis.transformer.policy;
   }
   return result;
 }
 
-/** Wire enum → the analyzer's method choice; UNSPECIFIED (or absent) is the hybrid. */
+/** Wire enum → the analyzer's method choice; UNSPECIFIED (or absent) and COMBINED are the hybrid. */
 export function methodChoice(method: AnalysisMethod | undefined): MethodChoice {
   return method === AnalysisMethod.ANALYSIS_METHOD_RULES ? "rules" : method === AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER ? "transformer" : "auto";
 }

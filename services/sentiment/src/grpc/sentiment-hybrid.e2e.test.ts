@@ -1,6 +1,6 @@
 // End to end: the rules plus a real (tiny) transformer registered in a real file registry, served through the
 // runtime's model slot over gRPC on port 0; and the same service with no transformer (rules only).
-import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +20,9 @@ import {
 import { FileRegistry, writeModelDirectoryManifest } from "@funnel/registry";
 import { runServices, type RunningServices } from "@funnel/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_RULES_PATH } from "../scoring/index.js";
 import { sentimentModule } from "../sentiment-module.js";
+import { HYBRID_POLICY_FILE, HYBRID_POLICY_FORMAT, type HybridPolicy } from "../transformer/hybrid-policy.js";
 
 const FIXTURE = fileURLToPath(new URL("../transformer/testdata/tiny-sentiment/", import.meta.url));
 /** No lexicon word (and all in the tiny model's vocabulary): the rules are unsure, so the hybrid asks the transformer. */
@@ -29,8 +31,10 @@ const UNSURE = "this was the delivery page";
 let root: string;
 let withModel: RunningServices;
 let rulesOnly: RunningServices;
+let withPolicy: RunningServices;
 let client: SentimentServiceClient;
 let rulesClient: SentimentServiceClient;
+let policyClient: SentimentServiceClient;
 
 async function start(registry: FileRegistry, ref: string, name: string): Promise<RunningServices> {
   return runServices([sentimentModule], {
@@ -49,17 +53,36 @@ beforeAll(async () => {
   const registry = new FileRegistry({ dataDir: path.join(root, "registry"), actor: "test" });
   await registry.register(dir);
   await registry.setAlias("sentiment-transformer", "production", 1);
+  // Version 2: the same model with a hybrid policy stored beside it. This one lets the transformer outvote
+  // even confident rules from a tiny margin, so the combination is easy to reach.
+  const { version: ruleSetVersion } = JSON.parse(await readFile(DEFAULT_RULES_PATH, "utf8")) as { version: string };
+  const policy: HybridPolicy = {
+    format: HYBRID_POLICY_FORMAT,
+    version: "e2e.v1",
+    ruleSetVersion,
+    phraseRulesDecide: false,
+    overrideMargin: 0.01,
+    combination: { transformerMargin: 1, rulesScore: 2, bias: 0 },
+    marginClip: 10,
+  };
+  await writeFile(path.join(dir, HYBRID_POLICY_FILE), JSON.stringify(policy));
+  await writeModelDirectoryManifest(dir, { name: "sentiment-transformer", kind: "hf-sequence-classification", metrics: {}, params: {}, lineage: { dataFingerprint: "tiny-fixture" } });
+  await registry.register(dir);
   withModel = await start(registry, "production", "model");
   rulesOnly = await start(registry, "not-registered", "rules");
+  withPolicy = await start(registry, "2", "policy");
   client = new SentimentServiceClient(`127.0.0.1:${withModel.port}`, grpc.credentials.createInsecure());
   rulesClient = new SentimentServiceClient(`127.0.0.1:${rulesOnly.port}`, grpc.credentials.createInsecure());
+  policyClient = new SentimentServiceClient(`127.0.0.1:${withPolicy.port}`, grpc.credentials.createInsecure());
 }, 60_000);
 
 afterAll(async () => {
   client?.close();
   rulesClient?.close();
+  policyClient?.close();
   await withModel?.shutdown();
   await rulesOnly?.shutdown();
+  await withPolicy?.shutdown();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -77,7 +100,8 @@ describe("Sentiment hybrid: rules, then the transformer when they are unsure", (
 
   it("lets the transformer decide an unsure text, naming its version and class", async () => {
     const { result, model } = await analyze(client, { text: UNSURE });
-    expect(result).toMatchObject({ method: AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER, rulesUnsure: true, modelName: "sentiment-transformer", modelVersion: "1", truncated: false });
+    // Version 1 has no hybrid-policy.json: the default policy (the transformer alone on unsure texts).
+    expect(result).toMatchObject({ method: AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER, rulesUnsure: true, modelName: "sentiment-transformer", modelVersion: "1", truncated: false, hybridPolicy: "default" });
     expect(["POSITIVE", "NEGATIVE"]).toContain(result!.transformerLabel);
     expect(result!.label).toBe(result!.transformerLabel === "POSITIVE" ? SentimentLabel.SENTIMENT_LABEL_POSITIVE : SentimentLabel.SENTIMENT_LABEL_NEGATIVE);
     // The rules' version still names the response; the transformer's is per result.
@@ -105,6 +129,16 @@ describe("Sentiment hybrid: rules, then the transformer when they are unsure", (
     const { results } = await analyzeBatch(client, { items: [{ text: "Terrible, they lost my order", page: PageType.PAGE_TYPE_CONFIRMATION }, { text: UNSURE, page: 0 }] });
     expect(results.map((r) => r.method)).toEqual([AnalysisMethod.ANALYSIS_METHOD_RULES, AnalysisMethod.ANALYSIS_METHOD_TRANSFORMER]);
     expect(results[0]!.label).toBe(SentimentLabel.SENTIMENT_LABEL_NEGATIVE);
+  });
+
+  it("applies the policy stored with the model version: the combination decides, and the response says so", async () => {
+    const { result } = await analyze(policyClient, { text: "great checkout really love it" });
+    expect(result).toMatchObject({ method: AnalysisMethod.ANALYSIS_METHOD_COMBINED, rulesUnsure: false, modelVersion: "2", hybridPolicy: "e2e.v1" });
+    expect(result!.label).toBe(SentimentLabel.SENTIMENT_LABEL_POSITIVE);
+    // The same text on version 1 (no policy): confident rules keep it, the transformer never runs.
+    const { result: v1 } = await analyze(client, { text: "great checkout really love it" });
+    expect(v1).toMatchObject({ method: AnalysisMethod.ANALYSIS_METHOD_RULES });
+    expect(v1?.hybridPolicy).toBeUndefined();
   });
 
   it("runs rules only when no transformer is registered, refusing a forced transformer with FAILED_PRECONDITION", async () => {

@@ -47,6 +47,9 @@ describe("TransformerClassifier", () => {
     expect(pos!.sentiment).toBeGreaterThan(0.8);
     expect(neg).toMatchObject({ label: "NEGATIVE", polarity: "negative", truncated: false });
     expect(neg!.sentiment).toBeLessThan(-0.8);
+    // The margin is the log-odds of the two sides: log(P(pos) / P(neg)) for two classes.
+    for (const p of [pos!, neg!]) expect(p.margin).toBeCloseTo(Math.log(p.probabilities[1]! / p.probabilities[0]!), 4);
+    expect(pos!.margin).toBeGreaterThan(2);
     expect(cut!.truncated).toBe(true);
     expect(cut!.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     expect(await classifier.predict([])).toEqual([]);

@@ -17,6 +17,11 @@ export interface TransformerPrediction {
   probabilities: number[];
   /** P(positive classes) − P(negative classes), in [-1, 1]: comparable to the rule scorer's score. */
   sentiment: number;
+  /**
+   * log P(positive classes) − log P(negative classes), from the logits (no saturation): the hybrid's
+   * combination input. 0 when the model has no class on one of the two sides.
+   */
+  margin: number;
   /** The text had more tokens than maxLength and was cut from the end. */
   truncated: boolean;
 }
@@ -132,6 +137,7 @@ export class TransformerClassifier {
       for (let c = 1; c < k; c++) if (probabilities[c]! > probabilities[best]!) best = c;
       let sentiment = 0;
       for (let c = 0; c < k; c++) sentiment += this.polarities[c] === "positive" ? probabilities[c]! : this.polarities[c] === "negative" ? -probabilities[c]! : 0;
+      const row = logits.subarray(b * k, (b + 1) * k);
       return {
         label: this.labels[best]!,
         labelIndex: best,
@@ -139,6 +145,7 @@ export class TransformerClassifier {
         score: probabilities[best]!,
         probabilities,
         sentiment,
+        margin: this.logSumExpOf(row, "positive") - this.logSumExpOf(row, "negative") || 0,
         truncated: e.truncated,
       };
     });
@@ -146,6 +153,16 @@ export class TransformerClassifier {
 
   async close(): Promise<void> {
     await this.session.release();
+  }
+
+  /** log Σ exp(logit) over the classes of one polarity (−∞ when there is none; the caller maps NaN to 0). */
+  private logSumExpOf(logits: ArrayLike<number>, polarity: LabelPolarity): number {
+    let max = -Infinity;
+    for (let c = 0; c < logits.length; c++) if (this.polarities[c] === polarity) max = Math.max(max, logits[c]!);
+    if (max === -Infinity) return Number.NaN;
+    let sum = 0;
+    for (let c = 0; c < logits.length; c++) if (this.polarities[c] === polarity) sum += Math.exp(logits[c]! - max);
+    return max + Math.log(sum);
   }
 }
 
