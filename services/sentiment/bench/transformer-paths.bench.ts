@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { RuleScorer } from "../src/scoring/index.js";
-import { decideHybrid, needsTransformer, policyForRules } from "../src/transformer/hybrid-policy.js";
+import { DEFAULT_HYBRID_POLICY, decideHybrid, needsTransformer, policyForRules, type HybridPolicy } from "../src/transformer/hybrid-policy.js";
 import { SentimentTransformer } from "../src/transformer/sentiment-transformer.js";
 
 const FIXTURE = fileURLToPath(new URL("../src/transformer/testdata/tiny-sentiment", import.meta.url));
@@ -71,21 +71,24 @@ async function main(): Promise<void> {
   // The policy the service would apply: the one stored with the model, if fitted for these rules.
   const policy = policyForRules(transformer.fittedPolicy, scorer.ruleSetVersion);
   const all = texts(options.texts, options.data);
-  const transformerRate = all.filter((t) => needsTransformer(scorer.score(t), policy)).length / all.length;
+  const rate = (p: HybridPolicy) => Math.round((all.filter((t) => needsTransformer(scorer.score(t), p)).length / all.length) * 1000) / 1000;
+  const hybridPath = (name: string, p: HybridPolicy): Path => ({
+    name,
+    batch: 64,
+    run: async (batch) => {
+      const scored = batch.map((t) => scorer.score(t));
+      const routed = scored.flatMap((s, i) => (needsTransformer(s, p) ? [i] : []));
+      const predictions = routed.length > 0 ? await classifier.predict(routed.map((i) => batch[i]!)) : [];
+      const margins = new Map(routed.map((i, j) => [i, predictions[j]!.margin]));
+      return scored.map((s, i) => decideHybrid(s, margins.get(i), p));
+    },
+  });
   const us = await timePaths(all, options.rounds, [
     { name: "rules", batch: 1, run: (batch) => batch.map((t) => scorer.score(t)) },
     ...BATCH_SIZES.map((size) => ({ name: `transformer.batch${size}`, batch: size, run: (batch: string[]) => classifier.predict(batch) })),
-    {
-      name: "hybrid",
-      batch: 64,
-      run: async (batch) => {
-        const scored = batch.map((t) => scorer.score(t));
-        const routed = scored.flatMap((s, i) => (needsTransformer(s, policy) ? [i] : []));
-        const predictions = routed.length > 0 ? await classifier.predict(routed.map((i) => batch[i]!)) : [];
-        const margins = new Map(routed.map((i, j) => [i, predictions[j]!.margin]));
-        return scored.map((s, i) => decideHybrid(s, margins.get(i), policy));
-      },
-    },
+    // The model's own policy, and the default one (what a version without hybrid-policy.json gets) for the cost comparison.
+    hybridPath("hybrid", policy),
+    hybridPath("hybrid.default", DEFAULT_HYBRID_POLICY),
   ]);
   await transformer.close();
   const result = {
@@ -99,10 +102,12 @@ async function main(): Promise<void> {
       rules: us.rules,
       transformer: Object.fromEntries(BATCH_SIZES.map((size) => [`batch${size}`, us[`transformer.batch${size}`]])),
       hybrid: us.hybrid,
+      hybridDefault: us["hybrid.default"],
     },
-    hybrid: { batch: 64, policy: policy.version, transformerRate: Math.round(transformerRate * 1000) / 1000 },
+    hybrid: { batch: 64, policy: policy.version, transformerRate: rate(policy), defaultPolicyTransformerRate: rate(DEFAULT_HYBRID_POLICY) },
     transformerBatch64VsBatch1: Math.round((us["transformer.batch1"]! / us["transformer.batch64"]!) * 100) / 100,
     hybridVsRules: Math.round((us.hybrid! / us.rules!) * 100) / 100,
+    hybridVsDefaultPolicy: Math.round((us.hybrid! / us["hybrid.default"]!) * 100) / 100,
     note: "median over rounds of (path wall time / texts), paths interleaved within each round; compare ratios within one run",
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
