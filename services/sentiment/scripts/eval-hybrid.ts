@@ -137,9 +137,10 @@ async function main(): Promise<void> {
     .option("--fit", `fit the policy on the split's validation lines and the guard files' validation third, write it to <model>/${HYBRID_POLICY_FILE} (and rewrite manifest.json when there is one), then evaluate it`)
     .option("--guard <file...>", `--fit: files of other domains the override margin must hold on (every ${GUARD_EVERY}rd line, line % ${GUARD_EVERY} = 0)`, UCI)
     .option("--policy-version <name>", "--fit: the version name written into the policy", "hybrid.v1")
+    .option("--keep-confidence <c>", "--fit: confident rules at or above this confidence keep their texts without the transformer (the cost knob; default: none)")
     .option("--out <file>", "write the JSON report here instead of stdout")
     .parse()
-    .opts<{ model: string; data: string[]; split?: string; policy?: string; fit?: boolean; guard: string[]; policyVersion: string; out?: string }>();
+    .opts<{ model: string; data: string[]; split?: string; policy?: string; fit?: boolean; guard: string[]; policyVersion: string; keepConfidence?: string; out?: string }>();
 
   const scorer = RuleScorer.load();
   const classifier = await TransformerClassifier.load(options.model);
@@ -167,7 +168,9 @@ async function main(): Promise<void> {
     const guardRows = readRows(options.guard).filter((r) => r.line % GUARD_EVERY === 0);
     const [fitScored, guardScored] = [await score(validation, scorer, classifier), await score(guardRows, scorer, classifier)];
     const guards = options.guard.map((file) => guardScored.filter((s) => s.file === file));
-    const fitted = fitHybridPolicy({ version: options.policyVersion, ruleSetVersion: scorer.ruleSetVersion, validation: fitScored, guards, phraseRulesDecide: true });
+    const keep = options.keepConfidence === undefined ? null : Number(options.keepConfidence);
+    if (keep !== null && !(keep >= 0 && keep <= 1)) throw new Error(`--keep-confidence must be in 0..1, got ${options.keepConfidence}`);
+    const fitted = fitHybridPolicy({ version: options.policyVersion, ruleSetVersion: scorer.ruleSetVersion, validation: fitScored, guards, phraseRulesDecide: true, rulesKeepConfidence: keep });
     policy = {
       ...fitted.policy,
       fitted: {

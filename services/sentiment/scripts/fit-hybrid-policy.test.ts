@@ -50,6 +50,7 @@ describe("fitLogistic", () => {
 });
 
 describe("chooseOverrideMargin", () => {
+  const plain = { phraseRulesDecide: false, rulesKeepConfidence: null };
   // Confident rules right on every text; the transformer right only from |margin| 5 on in one set.
   const row = (margin: number, label: 0 | 1, rulesRight: boolean): ScoredRow => ({ label, margin: label === 1 ? margin : -margin, rules: rules(rulesRight === (label === 1) ? 0.6 : -0.6) });
   const inDomain = [1, 2, 3, 4, 5, 6].flatMap((m) => [row(m, 1, false), row(m, 0, true)]);
@@ -59,19 +60,21 @@ describe("chooseOverrideMargin", () => {
   ];
 
   it("picks the smallest margin where the transformer is at least as accurate as the rules in every set", () => {
-    expect(chooseOverrideMargin([inDomain], false).margin).toBe(1);
-    expect(chooseOverrideMargin([inDomain, otherDomain], false).margin).toBe(5);
+    expect(chooseOverrideMargin([inDomain], plain).margin).toBe(1);
+    expect(chooseOverrideMargin([inDomain, otherDomain], plain).margin).toBe(5);
   });
 
   it("answers null when no margin qualifies in every set", () => {
     const hopeless = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((m) => row(-m, 1, true));
-    expect(chooseOverrideMargin([hopeless], false).margin).toBeNull();
+    expect(chooseOverrideMargin([hopeless], plain).margin).toBeNull();
   });
 
   it("leaves texts on a phrase rule out of the comparison when the rules keep them", () => {
     const phrase = [1, 2, 3].map((m): ScoredRow => ({ label: 1, margin: -m, rules: rules(0.6, false, "page.payment.double-charge") }));
-    expect(chooseOverrideMargin([phrase], true).margin).toBe(1);
-    expect(chooseOverrideMargin([phrase], false).margin).toBe(4);
+    expect(chooseOverrideMargin([phrase], { ...plain, phraseRulesDecide: true }).margin).toBe(1);
+    expect(chooseOverrideMargin([phrase], plain).margin).toBe(4);
+    // Rules kept from confidence 0.8 on (these rows have 0.8) never meet the transformer either.
+    expect(chooseOverrideMargin([phrase], { ...plain, rulesKeepConfidence: 0.8 }).margin).toBe(1);
   });
 });
 
@@ -83,7 +86,7 @@ describe("fitHybridPolicy", () => {
       const sign = label === 1 ? 1 : -1;
       return { label, margin: sign * (next() * 10) - sign * 2, rules: rules(sign * (next() * 0.6) + (next() - 0.5) * 0.4, next() < 0.4) };
     });
-    const { policy, combinationRows } = fitHybridPolicy({ version: "t.v1", ruleSetVersion: "test", validation, guards: [], phraseRulesDecide: true });
+    const { policy, combinationRows } = fitHybridPolicy({ version: "t.v1", ruleSetVersion: "test", validation, guards: [], phraseRulesDecide: true, rulesKeepConfidence: null });
     expect(policy).toMatchObject({ version: "t.v1", ruleSetVersion: "test", phraseRulesDecide: true, marginClip: 10 });
     expect(policy.overrideMargin).not.toBeNull();
     expect(combinationRows).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 // Fitting the hybrid policy stored with a transformer version (hybrid-policy.json). Pure functions over
 // scored validation rows; `eval-hybrid --fit` reads the data, calls fitHybridPolicy and writes the file.
 import type { SentimentScore } from "../src/scoring/index.js";
-import { decideHybrid, HYBRID_POLICY_FORMAT, needsTransformer, restsOnPhraseRule, type HybridPolicy } from "../src/transformer/hybrid-policy.js";
+import { decideHybrid, HYBRID_POLICY_FORMAT, needsTransformer, type HybridPolicy } from "../src/transformer/hybrid-policy.js";
 
 /** One labeled text with both methods' raw answers. */
 export interface ScoredRow {
@@ -22,11 +22,15 @@ export const MARGIN_CLIP = 10;
  * Below it the rules keep their confident answers: the regime where they are reliably the better method
  * somewhere. null when no margin in the grid qualifies everywhere.
  */
-export function chooseOverrideMargin(validationSets: readonly (readonly ScoredRow[])[], phraseRulesDecide: boolean): { margin: number | null; table: { margin: number; sets: { n: number; rules: number; transformer: number }[] }[] } {
+export function chooseOverrideMargin(
+  validationSets: readonly (readonly ScoredRow[])[],
+  routing: Pick<HybridPolicy, "phraseRulesDecide" | "rulesKeepConfidence">,
+): { margin: number | null; table: { margin: number; sets: { n: number; rules: number; transformer: number }[] }[] } {
   const table = OVERRIDE_MARGIN_GRID.map((margin) => ({
     margin,
     sets: validationSets.map((rows) => {
-      const regime = rows.filter((r) => !r.rules.unsure && !r.rules.unsupportedLanguage && !(phraseRulesDecide && restsOnPhraseRule(r.rules)) && Math.abs(r.margin) >= margin);
+      // Confident-rule texts the transformer runs for (needsTransformer with an override) whose margin reaches it.
+      const regime = rows.filter((r) => !r.rules.unsure && needsTransformer(r.rules, { ...routing, overrideMargin: margin }) && Math.abs(r.margin) >= margin);
       const correct = (value: number, r: ScoredRow) => (value > 0 ? 1 : 0) === r.label;
       const share = (hits: number) => (regime.length === 0 ? 1 : hits / regime.length);
       return {
@@ -96,6 +100,8 @@ export interface FitInputs {
   /** Validation rows of other domains (e.g. review sentences) the override margin must also hold on. */
   guards: readonly (readonly ScoredRow[])[];
   phraseRulesDecide: boolean;
+  /** The cost knob, chosen by the operator (not fitted): see HybridPolicy.rulesKeepConfidence. */
+  rulesKeepConfidence: number | null;
 }
 
 /**
@@ -104,12 +110,13 @@ export interface FitInputs {
  *    validation rows the policy sends to the combination (unsure rules, or margin at/over the override).
  */
 export function fitHybridPolicy(inputs: FitInputs): { policy: HybridPolicy; overrideTable: ReturnType<typeof chooseOverrideMargin>["table"]; combinationRows: number } {
-  const { margin, table } = chooseOverrideMargin([inputs.validation, ...inputs.guards], inputs.phraseRulesDecide);
+  const { margin, table } = chooseOverrideMargin([inputs.validation, ...inputs.guards], inputs);
   const routing: HybridPolicy = {
     format: HYBRID_POLICY_FORMAT,
     version: inputs.version,
     ruleSetVersion: inputs.ruleSetVersion,
     phraseRulesDecide: inputs.phraseRulesDecide,
+    rulesKeepConfidence: inputs.rulesKeepConfidence,
     overrideMargin: margin,
     combination: { transformerMargin: 1, rulesScore: 1, bias: 0 },
     marginClip: MARGIN_CLIP,

@@ -61,6 +61,7 @@ beforeAll(async () => {
     version: "e2e.v1",
     ruleSetVersion,
     phraseRulesDecide: false,
+    rulesKeepConfidence: null,
     overrideMargin: 0.01,
     combination: { transformerMargin: 1, rulesScore: 2, bias: 0 },
     marginClip: 10,

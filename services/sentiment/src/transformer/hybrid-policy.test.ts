@@ -20,6 +20,7 @@ const fitted: HybridPolicy = {
   version: "test.v1",
   ruleSetVersion: "page-rules.v2",
   phraseRulesDecide: true,
+  rulesKeepConfidence: null,
   overrideMargin: 7,
   combination: { transformerMargin: 0.5, rulesScore: 1, bias: -0.1 },
   marginClip: 10,
@@ -60,6 +61,15 @@ describe("hybrid policy decisions", () => {
     // z = 0.5 · (−9) + 1 · score − 0.1 < 0
     expect(outvoted.score).toBeCloseTo(2 / (1 + Math.exp(-(0.5 * -9 + sure.score - 0.1))) - 1, 10);
     expect(outvoted.score).toBeLessThan(0);
+  });
+
+  it("keeps confident rules from rulesKeepConfidence on without running the transformer (the cost knob)", () => {
+    const sure = scorer.score("a good and funny film");
+    expect(needsTransformer(sure, { ...fitted, rulesKeepConfidence: sure.confidence })).toBe(false);
+    expect(decideHybrid(sure, -9, { ...fitted, rulesKeepConfidence: sure.confidence }).method).toBe("rules");
+    expect(needsTransformer(sure, { ...fitted, rulesKeepConfidence: sure.confidence + 0.01 })).toBe(true);
+    // Unsure texts still go to the transformer whatever the knob says.
+    expect(needsTransformer(scorer.score("the parcel came on a tuesday"), { ...fitted, rulesKeepConfidence: 0 })).toBe(true);
   });
 
   it("clips the margin, so a saturated logit counts like marginClip", () => {
