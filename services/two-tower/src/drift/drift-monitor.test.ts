@@ -31,7 +31,9 @@ function monitorOf(windowRows = 100_000): DriftMonitor {
 }
 
 function observeUsers(monitor: DriftMonitor, raw: RawUserFeatures[], embeddings: Float32Array): void {
-  raw.forEach((features, row) => monitor.observeUser(monitor.userBins(encodeUsers(spec, [features])), embeddings.subarray(row * DIM, (row + 1) * DIM)));
+  raw.forEach((features, row) => {
+    monitor.observeUser(monitor.userBins(encodeUsers(spec, [features])), embeddings.subarray(row * DIM, (row + 1) * DIM));
+  });
 }
 
 describe("feature profile and drift monitor", () => {
