@@ -25,6 +25,8 @@ export {
   rawInteractionFromProto,
   rawItemFeaturesFromProto,
   rawUserFeaturesFromProto,
+  userFeaturesToProto,
+  itemFeaturesToProto,
   USER_NUMERIC_FIELDS,
   userFeaturesKey,
 } from "./features/index.js";
