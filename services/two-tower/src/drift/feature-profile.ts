@@ -15,7 +15,6 @@ export const MAX_TOKEN_BINS = 20;
 export const UNKNOWN_BIN = "(unknown)";
 export const NONE_BIN = "(none)";
 
-type Entity = "users" | "items";
 type Kind = "numeric" | "categorical" | "bag";
 type VocabularyName = keyof FeatureSpec["vocab"];
 
