@@ -27,7 +27,7 @@ const LIVE_COLOR = "#f28e2b";
 export function renderDriftReport(input: { title: string; source: string; models: ModelDrift[]; thresholds: DriftThresholds }): string {
   const { thresholds } = input;
   const sections = input.models.map((m) => {
-    const heading = `<h2>${escapeHtml(m.name)} version ${escapeHtml(m.version)}</h2>`;
+    const heading = `<h2>${escapeHtml(m.name)}${m.version ? ` version ${escapeHtml(m.version)}` : ""}</h2>`;
     if (!m.available) return `${heading}<p class="muted">Drift unavailable: ${escapeHtml(m.unavailableReason)}</p>`;
     const all = [...m.features, ...(m.prediction ? [m.prediction] : [])];
     const ordered = [...all].sort((a, b) => Number(b.psiAvailable) - Number(a.psiAvailable) || b.psi - a.psi);

@@ -344,7 +344,9 @@ function numericLabels(edges: number[], raw: (encoded: number) => number): strin
   return [`≤ ${shown[0]}`, ...shown.slice(1).map((s, i) => `${shown[i]} – ${s}`), `> ${shown[shown.length - 1]}`];
 }
 
-function formatNumber(value: number): string {
+function formatNumber(raw: number): string {
+  // Edges are float32 encodings of the raw values: 0 comes back as 1e-8, 3 as 2.9999998.
+  const value = Math.abs(raw - Math.round(raw)) < 1e-5 ? Math.round(raw) : raw;
   if (Number.isInteger(value)) return String(value);
   return Math.abs(value) >= 100 ? value.toFixed(0) : Number(value.toPrecision(3)).toString();
 }
