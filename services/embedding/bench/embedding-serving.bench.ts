@@ -16,7 +16,8 @@ import { BENCH_TRAINING, type BenchModel, benchRegistry, ensureBenchModel, loadB
 import { embeddingSettings } from "../src/config.js";
 import { summariseCpuProfile } from "./cpu-profile-summary.js";
 import { type ServerProcess, startServerProcess } from "@funnel/loadtest";
-import { userRequest, type UserRequestOptions } from "./user-requests.js";
+import { userFeatures, userRequest, type UserRequestOptions } from "./user-requests.js";
+import { encodeUsers, rawUserFeaturesFromProto, ServedTwoTower } from "@funnel/two-tower";
 import { embeddingServerArgs, OUR_SETTINGS, type OurSettings } from "./our-server-args.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -455,6 +456,7 @@ async function main(): Promise<void> {
       }
       const observedAfter = await driftObservations(embedding.server.details.metricsPort);
       drift.rowsProfiled = observedBefore === undefined || observedAfter === undefined ? null : observedAfter - observedBefore;
+      drift.inProcess = await profilingCostPerRow(model.dir, bench.requestOptions(1));
     }
 
     report = {
@@ -500,6 +502,42 @@ async function main(): Promise<void> {
   const round = (_key: string, value: unknown) =>
     typeof value === "number" && !Number.isInteger(value) ? Number(value.toPrecision(4)) : value;
   process.stdout.write(`${JSON.stringify(report, round, 2)}\n`);
+}
+
+/**
+ * The profiling work of one by-feature user row, timed in this process beside the encoding it follows (the
+ * server figures above carry the machine's noise; these move less): bins from the encoded row, then counting
+ * them with the score's bin.
+ */
+async function profilingCostPerRow(dir: string, requestOptions: UserRequestOptions): Promise<Record<string, number>> {
+  const served = await ServedTwoTower.load(dir, 1, { drift: { windowRows: 10_000, segments: 10, minObservations: 100 } });
+  try {
+    const rows = Array.from({ length: 5_000 }, (_, k) => rawUserFeaturesFromProto(userFeatures(k, requestOptions)));
+    const encoded = rows.map((r) => encodeUsers(served.spec, [r]));
+    const vector = new Float32Array(served.dim).fill(1 / Math.sqrt(served.dim));
+    const monitor = served.monitor;
+    const microsPerRow = (work: () => void): number => {
+      for (let w = 0; w < 3; w++) work();
+      const start = process.hrtime.bigint();
+      for (let r = 0; r < 10; r++) work();
+      return Number(process.hrtime.bigint() - start) / 1000 / 10 / rows.length;
+    };
+    const encodeUs = microsPerRow(() => {
+      for (const r of rows) encodeUsers(served.spec, [r]);
+    });
+    const binsUs = microsPerRow(() => {
+      for (const t of encoded) monitor.userBins(t);
+    });
+    const bins = encoded.map((t) => monitor.userBins(t));
+    const observeUs = microsPerRow(() => {
+      for (const b of bins) monitor.observeUser(b, vector);
+    });
+    const start = process.hrtime.bigint();
+    monitor.report();
+    return { encodeMicrosPerRow: encodeUs, binsMicrosPerRow: binsUs, observeMicrosPerRow: observeUs, reportMillis: Number(process.hrtime.bigint() - start) / 1e6 };
+  } finally {
+    await served.close();
+  }
 }
 
 function profileFile(dir: string, label: string): string {
