@@ -1,5 +1,5 @@
 // End-user API first: train a model directory, evaluate one, load its ONNX towers.
-export { runTraining, trainAndEvaluate, evaluateModelDirectory, runSweep, formatSweepTable, parseRunConfig, readRunConfigFile, mergeRunConfig, loadDataset } from "./cli/index.js";
+export { runTraining, trainAndEvaluate, evaluateModelDirectory, runSweep, formatSweepTable, parseRunConfig, readRunConfigFile, mergeRunConfig, loadDataset, offlineDrift, serverDrift, writeDriftResult } from "./cli/index.js";
 export type { RunConfig, RunConfigInput, RunSummary, TrainedRun, ModelEvaluation, SweepRow, Dataset } from "./cli/index.js";
 export { writeModelDirectory, buildOnnxTowers, ONNX_OPSET } from "./export/index.js";
 export type { ModelDirectoryContents } from "./export/index.js";
