@@ -13,7 +13,7 @@ import {
 } from "../evaluation/index.js";
 import { writeModelDirectory } from "../export/write-model-directory.js";
 import { buildInteractionStats, type ConversionHeadEvaluation, renderConversionReport, trainConversionHead } from "../conversion/index.js";
-import { aggregateUserFeatures, encodeUsers } from "@funnel/two-tower";
+import { aggregateUserFeatures, encodeUsers, type FeatureSpec, type RawUserFeatures, type UserTensors } from "@funnel/two-tower";
 import { buildRetrievalTask, type RetrievalContext, type RetrievalTask } from "../model/build-retrieval-task.js";
 import { initBackend, type BackendInfo } from "../model/init-backend.js";
 import { trainTwoTower, type TrainOptions, type TrainResult } from "../model/train-two-tower.js";
@@ -33,6 +33,8 @@ export interface RunTrainingOptions {
   gitCommit?: string | undefined;
   progress?: boolean;
   log?: (line: string) => void;
+  /** Events already loaded (and e.g. cut to a time window by retrain) instead of reading `config.data`. */
+  dataset?: Dataset;
 }
 
 export interface TrainedRun {
@@ -182,18 +184,13 @@ function segmentAccuracy(model: TwoTowerModel, context: RetrievalContext, segmen
 /** `train`: everything from data to a complete model directory with manifest. */
 export async function runTraining(config: RunConfig, options: RunTrainingOptions): Promise<RunSummary> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const dataset = await loadDataset(config.data, { progress: options.progress, log });
+  const dataset = options.dataset ?? (await loadDataset(config.data, { progress: options.progress, log }));
   const run = await trainAndEvaluate(config, dataset, options);
   const { task, result, towerConfig, test } = run;
   const model = result.model;
 
-  // Served embeddings use every event we have: the freshest history of each user.
-  const allUsersRaw = aggregateUserFeatures(dataset.events, {
-    sequenceLength: task.spec.sequenceLength,
-    ...(dataset.userAttributes ? { attributes: dataset.userAttributes } : {}),
-  });
-  const userIds = [...allUsersRaw.keys()].sort();
-  const userEmbeddings = model.embedUsers(encodeUsers(task.spec, userIds.map((id) => allUsersRaw.get(id)!)));
+  const { userIds, raw: allUsersRaw, tensors: userTensors } = servedUserRows(dataset, task.spec);
+  const userEmbeddings = model.embedUsers(userTensors);
   const itemEmbeddings = model.embedItems(task.items);
 
   log("projecting user embeddings to 2-D for the report");
@@ -277,6 +274,20 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
   });
   model.dispose();
   return { out, manifest, headlineMetrics, run };
+}
+
+/**
+ * The users whose embeddings a model directory stores, in stored order (raw ids sorted), from every event we
+ * have: the freshest history of each user. Retrain re-encodes them to check the ONNX towers against these
+ * tfjs outputs.
+ */
+export function servedUserRows(dataset: Pick<Dataset, "events" | "userAttributes">, spec: FeatureSpec): { userIds: string[]; raw: Map<string, RawUserFeatures>; tensors: UserTensors } {
+  const raw = aggregateUserFeatures(dataset.events, {
+    sequenceLength: spec.sequenceLength,
+    ...(dataset.userAttributes ? { attributes: dataset.userAttributes } : {}),
+  });
+  const userIds = [...raw.keys()].sort();
+  return { userIds, raw, tensors: encodeUsers(spec, userIds.map((id) => raw.get(id)!)) };
 }
 
 /** Flat numbers for the manifest: what the registry shows and promotes on. */

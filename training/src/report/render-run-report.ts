@@ -1,5 +1,6 @@
 import { BASELINE_LABELS, BASELINES, type BaselineMetrics } from "../evaluation/fit-baselines.js";
 import type { RetrievalMetrics } from "../evaluation/retrieval-metrics.js";
+import { htmlPage } from "./html-page.js";
 import { escapeHtml, lineChart, scatterChart, type LineSeries } from "./svg-charts.js";
 
 export interface EpochLog {
@@ -113,24 +114,5 @@ export function renderRunReport(run: RunReportInput): string {
   );
   sections.push(`<table><tbody>${params.join("")}</tbody></table>`);
 
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(run.title)}</title>
-<style>
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 1160px; color: #222; }
-h1 { font-size: 24px; } h3 { font-size: 16px; } h2 { font-size: 19px; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
-table { border-collapse: collapse; margin: 8px 0; } th, td { border: 1px solid #ccc; padding: 6px 12px; text-align: left; }
-td { font-variant-numeric: tabular-nums; } thead th { background: #f3f3f3; }
-.good { color: #1a7f37; font-weight: bold; } .bad { color: #b42318; font-weight: bold; }
-.pair { display: flex; flex-wrap: wrap; gap: 16px; } svg { max-width: 100%; height: auto; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(run.title)}</h1>
-${sections.join("\n")}
-</body>
-</html>
-`;
+  return htmlPage(run.title, sections.join("\n"));
 }
