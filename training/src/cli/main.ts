@@ -153,7 +153,8 @@ function addTrainingOptions(cmd: Command): Command {
       ]),
     )
     .option("--split-ratios <list>", "train,validation,test shares for time and user splits, e.g. 0.8,0.1,0.1", (v) => v.split(",").map(num("--split-ratios")))
-    .option("--holdout-last <n>", "leave-last: interactions per user held out for test (as many for validation)", int("--holdout-last"));
+    .option("--holdout-last <n>", "leave-last: interactions per user held out for test (as many for validation)", int("--holdout-last"))
+    .option("--bias-max-ratio <x>", "report: flag a user group whose share of useful recommendations is past this multiple of its share of users", num("--bias-max-ratio"));
 }
 
 interface TrainFlags extends DataFlags {
@@ -178,6 +179,7 @@ interface TrainFlags extends DataFlags {
   split?: "time" | "user" | "leave-last";
   splitRatios?: number[];
   holdoutLast?: number;
+  biasMaxRatio?: number;
   out?: string;
   name?: string;
 }
@@ -203,6 +205,7 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
       parallelTowers: flags.parallelTowers,
     },
     baselines: { easeLambda: flags.easeLambda, knnShrink: flags.knnShrink },
+    bias: { maxRatio: flags.biasMaxRatio },
     seed: flags.seed,
     out: flags.out,
     name: flags.name,

@@ -9,7 +9,10 @@ import {
   type FittedBaselines,
   fitBaselines,
   similarUserAccuracy,
+  recommendationBias,
+  type RecommendationBias,
   type RetrievalMetrics,
+  type UserHitsListener,
 } from "../evaluation/index.js";
 import { writeModelDirectory } from "../export/write-model-directory.js";
 import { buildInteractionStats, type ConversionHeadEvaluation, renderConversionReport, trainConversionHead } from "../conversion/index.js";
@@ -44,7 +47,7 @@ export interface TrainedRun {
   towerConfig: TwoTowerConfig;
   trainOptions: TrainOptions;
   result: TrainResult;
-  test: { model: RetrievalMetrics; baselines: BaselineMetrics; similarUserAccuracy?: number };
+  test: { model: RetrievalMetrics; baselines: BaselineMetrics; similarUserAccuracy?: number; bias: RecommendationBias };
   validation: { model: RetrievalMetrics; baselines: BaselineMetrics };
   /** Fitted on the training interactions; a sweep passes them to its next runs (same data, same split). */
   fittedBaselines: FittedBaselines;
@@ -116,10 +119,12 @@ export async function trainAndEvaluate(
     log(`fitting baselines (popularity, item-kNN shrink ${config.baselines.knnShrink}, EASE λ ${config.baselines.easeLambda}) on the training interactions`);
     fittedBaselines = await fitBaselines(task.training.train.pairs, task.itemIds.length, config.baselines);
   }
+  const testHits = new Map<number, number>();
   const test = {
-    model: evaluateContext(model, task, task.test),
+    model: evaluateContext(model, task, task.test, (user, hits) => testHits.set(user, hits)),
     baselines: evaluateBaselines(fittedBaselines, task.test),
     similarUserAccuracy: dataset.segments ? segmentAccuracy(model, task.test, dataset.segments, config.seed) : undefined,
+    bias: recommendationBias(testHits, biasDimensions(task, dataset), config.bias),
   };
   const validation = { model: evaluateContext(model, task, task.validation), baselines: evaluateBaselines(fittedBaselines, task.validation) };
   const run = { config, backend, task, towerConfig, trainOptions, result, test, validation, fittedBaselines };
@@ -160,14 +165,39 @@ export function formatEvaluation(run: Pick<TrainedRun, "test" | "task" | "config
   ].join("\n");
 }
 
-function evaluateContext(model: TwoTowerModel, task: RetrievalTask, context: RetrievalContext): RetrievalMetrics {
+function evaluateContext(model: TwoTowerModel, task: RetrievalTask, context: RetrievalContext, onUser?: UserHitsListener): RetrievalMetrics {
   return evaluateRetrieval({
     userEmbeddings: model.embedUsers(context.users),
     itemEmbeddings: model.embedItems(task.items),
     dim: model.config.dim,
     testPositives: context.positives,
     trainSeen: context.seen,
+    ...(onUser ? { onUser } : {}),
   });
+}
+
+/** Users with at most this many items in their history count as "new" in the bias check. */
+const NEW_USER_MAX_HISTORY = 3;
+
+/**
+ * The groups the bias check compares for test users: device (from the encoded tensor, so exactly what the
+ * model saw), new vs returning, the latent segment of generated data, and each user attribute column.
+ */
+function biasDimensions(task: RetrievalTask, dataset: Dataset): Record<string, (user: number) => string | undefined> {
+  const context = task.test;
+  const devices = task.spec.vocab.device.tokens;
+  const dimensions: Record<string, (user: number) => string | undefined> = {
+    device: (user) => devices[context.users.device[user]! - 2],
+    history: (user) => ((context.seen.get(user)?.size ?? 0) <= NEW_USER_MAX_HISTORY ? `new (≤${NEW_USER_MAX_HISTORY} items)` : "returning"),
+  };
+  const segments = dataset.segments;
+  if (segments) dimensions.segment = (user) => segments.get(context.userIds[user]!);
+  const attributes = dataset.userAttributes;
+  if (attributes) {
+    const names = new Set([...attributes.values()].flatMap((a) => Object.keys(a)));
+    for (const name of names) dimensions[name] = (user) => attributes.get(context.userIds[user]!)?.[name];
+  }
+  return dimensions;
 }
 
 function segmentAccuracy(model: TwoTowerModel, context: RetrievalContext, segments: Map<string, string>, seed: number): number {
@@ -223,6 +253,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     ),
     validation: run.validation,
     similarUserAccuracy: test.similarUserAccuracy === undefined ? null : { k: SIMILAR_USER_K, label: "segment", value: test.similarUserAccuracy },
+    bias: test.bias,
     conversionHead: conversion?.evaluation ?? null,
     bestEpoch: result.bestEpoch,
     selectedOn: result.selectedOn,
@@ -246,7 +277,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
       best_epoch: result.bestEpoch,
     },
     epochs: result.epochs,
-    metrics: { model: test.model, baselines: test.baselines, coverage: coverage(task.test, test.model), ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
+    metrics: { model: test.model, baselines: test.baselines, coverage: coverage(task.test, test.model), bias: test.bias, ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
     userMap,
   }).replace("</body>", `${renderConversionReport(conversion?.evaluation)}\n</body>`);
   const out = path.resolve(config.out);
