@@ -33,9 +33,12 @@ const num = (name: string) => (value: string): number => {
   return n;
 };
 
+/** An ISO 8601 time, or an age such as 7d or 36h before now (what a schedule passes: "the last week"). */
 const isoTime = (name: string) => (value: string): Date => {
+  const age = /^(\d+)([dh])$/.exec(value.trim());
+  if (age) return new Date(Date.now() - Number(age[1]) * (age[2] === "d" ? 86_400_000 : 3_600_000));
   const t = new Date(value);
-  if (Number.isNaN(t.getTime())) throw new InvalidArgumentError(`${name} must be an ISO 8601 time such as 2026-01-01T00:00:00Z, got "${value}"`);
+  if (Number.isNaN(t.getTime())) throw new InvalidArgumentError(`${name} must be an ISO 8601 time such as 2026-01-01T00:00:00Z or an age such as 7d or 12h, got "${value}"`);
   return t;
 };
 
@@ -301,8 +304,8 @@ export function buildProgram(): Command {
     .requiredOption("--data <path...>", "event files or directories of them (CSV with header or JSONL)")
     .option("--items <file>", "item attribute table")
     .option("--user-attributes <file>", "user attribute table")
-    .option("--since <time>", "fresh window start (ISO 8601, inclusive)", isoTime("--since"))
-    .option("--until <time>", "fresh window end (ISO 8601, exclusive)", isoTime("--until"))
+    .option("--since <time>", "fresh window start (ISO 8601, inclusive), or an age before now: 7d, 12h", isoTime("--since"))
+    .option("--until <time>", "fresh window end (ISO 8601, exclusive), or an age before now", isoTime("--until"))
     .option("--holdout <x>", "latest share of the window's events held out to score candidate and production", num("--holdout"), 0.15)
     .option("--seed <n>", "seed (split, initialisation)", int("--seed"))
     .option("--out <dir>", "work directory: candidate/, production/, retrain-report.{json,html}", "runs/retrain")
