@@ -123,7 +123,7 @@ async function compareContracts(candidateDir: string, productionDir: string): Pr
  * Loads the candidate exactly as the Embedding service does (ServedTwoTower: one onnxruntime thread, warmed)
  * and times `calls` single-user embeddings, the shape of an online request.
  */
-export async function measureServingCost(dir: string, users: UserTensors, calls: number): Promise<{ modelBytes: number; p99Ms: number; calls: number }> {
+export async function measureServingCost(dir: string, users: UserTensors, calls: number): Promise<{ modelBytes: number; p50Ms: number; p99Ms: number; calls: number }> {
   const sizes = await Promise.all([MODEL_FILES.userTower, MODEL_FILES.itemTower].map((f) => stat(path.join(dir, f)).then((s) => s.size)));
   const served = await ServedTwoTower.load(dir, 0);
   try {
@@ -136,7 +136,8 @@ export async function measureServingCost(dir: string, users: UserTensors, calls:
       times[i] = performance.now() - start;
     }
     times.sort();
-    return { modelBytes: sizes[0]! + sizes[1]!, p99Ms: times[Math.min(calls - 1, Math.ceil(0.99 * calls) - 1)]!, calls };
+    const at = (q: number) => times[Math.min(calls - 1, Math.max(0, Math.ceil(q * calls) - 1))]!;
+    return { modelBytes: sizes[0]! + sizes[1]!, p50Ms: at(0.5), p99Ms: at(0.99), calls };
   } finally {
     await served.close();
   }
