@@ -38,7 +38,8 @@ const gate = (gates: GateResult[], name: string): GateResult => {
   return found;
 };
 
-describe("npm run retrain", () => {
+// Each case trains a tiny model (a few seconds); on a busy shared machine that can take far longer.
+describe("npm run retrain", { timeout: 180_000 }, () => {
   let root: string;
   let dataDir: string;
   let registry: FileRegistry;
@@ -130,7 +131,7 @@ describe("npm run retrain", () => {
       productionDir = path.join(root, "production-download");
       await registry.download("two-tower", "production", productionDir);
       good = await train("crafted-good", { seed: 13 });
-    });
+    }, 180_000);
 
     it("a truncated ONNX tower fails parity, and size/latency (it cannot be loaded), naming the cause", async () => {
       const broken = path.join(root, "crafted-truncated");
@@ -183,7 +184,7 @@ describe("npm run retrain", () => {
   });
 });
 
-describe("retrain CLI", () => {
+describe("retrain CLI", { timeout: 180_000 }, () => {
   it("a refused candidate exits 2 with the report as JSON on stdout and the HTML file written, publishing nothing", async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), "retrain-cli-"));
     try {
@@ -210,5 +211,5 @@ describe("retrain CLI", () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
-  }, 60_000);
+  });
 });
