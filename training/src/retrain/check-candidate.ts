@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import {
@@ -10,7 +10,6 @@ import {
   ServedTwoTower,
   type UserTensors,
 } from "@funnel/two-tower";
-import { readFile } from "node:fs/promises";
 import { evaluateModelDirectory, type ModelEvaluation } from "../cli/evaluate-model-directory.js";
 import type { Dataset } from "../cli/load-dataset.js";
 import { type CandidateMeasures, decideGates, DEFAULT_GATE_THRESHOLDS, featureSpecDifferences, type GateResult, type GateThresholds } from "./retrain-gates.js";
