@@ -1,0 +1,64 @@
+// gRPC credentials from the TLS settings: the server's (plaintext when no certificate is configured) and a
+// client's for an outgoing connection. Both are backed by CertificateFiles, so renewed files are served and
+// presented without a restart.
+import { readFileSync } from "node:fs";
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { ConfigError } from "@funnel/settings";
+import { CertificateFiles } from "./certificate-files.js";
+import type { ClientTlsConfig, SecurityConfig } from "./security-settings.js";
+
+export interface ServerTls {
+  credentials: grpc.ServerCredentials;
+  /** The watched files, when TLS is on. */
+  files: CertificateFiles | undefined;
+}
+
+/** Server credentials for the configured TLS; plaintext when no certificate file is set. */
+export function serverTls(config: Pick<SecurityConfig, "tls" | "reloadMs">, log: Logger): ServerTls {
+  const { certFile, keyFile, clientCaFile, requireClientCert } = config.tls;
+  if (!certFile && !keyFile) {
+    if (clientCaFile || requireClientCert) throw new ConfigError("--tls-client-ca-file and --tls-require-client-cert need TLS: set --tls-cert-file and --tls-key-file too");
+    return { credentials: grpc.ServerCredentials.createInsecure(), files: undefined };
+  }
+  if (!certFile || !keyFile) throw new ConfigError("--tls-cert-file and --tls-key-file (env FUNNEL_TLS_CERT_FILE, FUNNEL_TLS_KEY_FILE) must be set together");
+  if (requireClientCert && !clientCaFile) throw new ConfigError("--tls-require-client-cert needs --tls-client-ca-file (env FUNNEL_TLS_CLIENT_CA_FILE), the CA client certificates are verified against");
+  const files = new CertificateFiles({ certFile, keyFile, caFile: clientCaFile || undefined, intervalMs: config.reloadMs, log, what: "server TLS certificate" });
+  // grpc-js names this function's parameters (ca, identity) but passes them on as (identity, ca): the first
+  // provider gives the server's certificate, the second (or null: no client certificates) the client CA.
+  const credentials = grpc.experimental.createCertificateProviderServerCredentials(files, clientCaFile ? files : null, requireClientCert);
+  return { credentials, files };
+}
+
+export interface ClientTls {
+  credentials: grpc.ChannelCredentials;
+  /** Channel options the credentials need (the expected server name). */
+  options: grpc.ChannelOptions;
+  close(): void;
+}
+
+/** Credentials of one kind of outgoing gRPC connection; plaintext unless `enabled`. */
+export function clientTls(config: ClientTlsConfig, reloadMs: number, log: Logger, what: string): ClientTls {
+  const options: grpc.ChannelOptions = config.serverName ? { "grpc.ssl_target_name_override": config.serverName, "grpc.default_authority": config.serverName } : {};
+  if (!config.enabled) {
+    if (config.caFile || config.certFile || config.keyFile) throw new ConfigError(`TLS files are set for ${what} but its TLS is off; turn it on or unset the files`);
+    return { credentials: grpc.credentials.createInsecure(), options: {}, close: () => undefined };
+  }
+  if (Boolean(config.certFile) !== Boolean(config.keyFile)) throw new ConfigError(`${what}: a client certificate file needs its key file and the other way round`);
+  if (!config.caFile) {
+    // The system CAs: nothing to reload but the client certificate, which is read once here.
+    const key = config.keyFile ? readFileSync(config.keyFile) : null;
+    const cert = config.certFile ? readFileSync(config.certFile) : null;
+    return { credentials: grpc.credentials.createSsl(null, key, cert), options, close: () => undefined };
+  }
+  const files = new CertificateFiles({
+    caFile: config.caFile,
+    certFile: config.certFile || undefined,
+    keyFile: config.keyFile || undefined,
+    intervalMs: reloadMs,
+    log,
+    what: `${what} TLS files`,
+  });
+  const credentials = grpc.experimental.createCertificateProviderChannelCredentials(files, config.certFile ? files : null);
+  return { credentials, options, close: () => files.close() };
+}
