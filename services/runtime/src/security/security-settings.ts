@@ -114,24 +114,26 @@ export const SECURITY_OFF: SecurityConfig = {
 };
 
 /**
- * TLS settings of one kind of outgoing connection (the router's upstreams, Milvus), under a prefix such as
- * `--router-upstream-tls` / `FUNNEL_ROUTER_UPSTREAM_TLS`, so each client is configured on its own.
+ * Security of one kind of outgoing connection (the router's upstreams, Milvus) under a prefix such as
+ * `--router-upstream` / `FUNNEL_ROUTER_UPSTREAM`: `--router-upstream-tls`, `…-tls-ca-file`, `…-token-file`.
+ * Each client is configured on its own, since each server may have its own CA or need its own credentials.
  */
-export function clientTlsSettings(prefix: { flag: string; env: string; what: string }) {
+export function clientSecuritySettings(prefix: { flag: string; env: string; what: string }) {
   const file = (suffix: string, envSuffix: string, description: string): SettingSpec<string> =>
     setting.text({ env: `${prefix.env}_${envSuffix}`, flag: `${prefix.flag}-${suffix}`, default: "", allowEmpty: true, description });
   return {
-    enabled: setting.boolean({
-      env: prefix.env,
-      flag: prefix.flag,
+    tls: setting.boolean({
+      env: `${prefix.env}_TLS`,
+      flag: `${prefix.flag}-tls`,
       default: false,
-      description: `Connect to ${prefix.what} over TLS (verified against the system CAs, or ${prefix.flag}-ca-file).`,
+      description: `Connect to ${prefix.what} over TLS (verified against the system CAs, or ${prefix.flag}-tls-ca-file).`,
     }),
-    caFile: file("ca-file", "CA_FILE", `CA bundle (PEM) that ${prefix.what}' certificates are verified against; empty: the system CAs. Re-read when it changes.`),
-    certFile: file("cert-file", "CERT_FILE", `Client certificate (PEM) presented to ${prefix.what} (mutual TLS).`),
-    keyFile: file("key-file", "KEY_FILE", `Private key (PEM) of the client certificate for ${prefix.what}.`),
-    serverName: file("server-name", "SERVER_NAME", `Name expected in ${prefix.what}' certificates when it differs from the address's host.`),
+    caFile: file("tls-ca-file", "TLS_CA_FILE", `CA bundle (PEM) that ${prefix.what}' certificates are verified against; empty: the system CAs.`),
+    certFile: file("tls-cert-file", "TLS_CERT_FILE", `Client certificate (PEM) presented to ${prefix.what} (mutual TLS).`),
+    keyFile: file("tls-key-file", "TLS_KEY_FILE", `Private key (PEM) of the client certificate for ${prefix.what}.`),
+    serverName: file("tls-server-name", "TLS_SERVER_NAME", `Name expected in ${prefix.what}' certificates when it is not the address's host.`),
+    tokenFile: file("token-file", "TOKEN_FILE", `File (a mounted Secret) holding the bearer token sent to ${prefix.what}; only sent over TLS.`),
   };
 }
 
-export type ClientTlsConfig = ConfigOf<ReturnType<typeof clientTlsSettings>>;
+export type ClientSecurityConfig = ConfigOf<ReturnType<typeof clientSecuritySettings>>;

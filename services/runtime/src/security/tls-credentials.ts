@@ -6,7 +6,8 @@ import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { ConfigError } from "@funnel/settings";
 import { CertificateFiles } from "./certificate-files.js";
-import type { ClientTlsConfig, SecurityConfig } from "./security-settings.js";
+import type { ClientSecurityConfig, SecurityConfig } from "./security-settings.js";
+import { WatchedFiles } from "./watched-files.js";
 
 export interface ServerTls {
   credentials: grpc.ServerCredentials;
@@ -37,28 +38,56 @@ export interface ClientTls {
   close(): void;
 }
 
-/** Credentials of one kind of outgoing gRPC connection; plaintext unless `enabled`. */
-export function clientTls(config: ClientTlsConfig, reloadMs: number, log: Logger, what: string): ClientTls {
+/**
+ * Credentials of one kind of outgoing gRPC connection: plaintext unless `tls`; with a CA file, the CA and
+ * the client certificate are re-read when they change; with a token file, every call carries
+ * `authorization: Bearer <token>` (re-read too). grpc-js sends call credentials only over TLS, and so do we.
+ */
+export function clientTls(config: ClientSecurityConfig, reloadMs: number, log: Logger, what: string): ClientTls {
   const options: grpc.ChannelOptions = config.serverName ? { "grpc.ssl_target_name_override": config.serverName, "grpc.default_authority": config.serverName } : {};
-  if (!config.enabled) {
-    if (config.caFile || config.certFile || config.keyFile) throw new ConfigError(`TLS files are set for ${what} but its TLS is off; turn it on or unset the files`);
+  if (!config.tls) {
+    if (config.caFile || config.certFile || config.keyFile || config.tokenFile) {
+      throw new ConfigError(`TLS files or a token file are set for ${what} but TLS to it is off; turn it on (a token is never sent in plaintext) or unset them`);
+    }
     return { credentials: grpc.credentials.createInsecure(), options: {}, close: () => undefined };
   }
   if (Boolean(config.certFile) !== Boolean(config.keyFile)) throw new ConfigError(`${what}: a client certificate file needs its key file and the other way round`);
-  if (!config.caFile) {
+  const closers: (() => void)[] = [];
+  let credentials: grpc.ChannelCredentials;
+  if (config.caFile) {
+    const files = new CertificateFiles({
+      caFile: config.caFile,
+      certFile: config.certFile || undefined,
+      keyFile: config.keyFile || undefined,
+      intervalMs: reloadMs,
+      log,
+      what: `${what} TLS files`,
+    });
+    closers.push(() => files.close());
+    credentials = grpc.experimental.createCertificateProviderChannelCredentials(files, config.certFile ? files : null);
+  } else {
     // The system CAs: nothing to reload but the client certificate, which is read once here.
-    const key = config.keyFile ? readFileSync(config.keyFile) : null;
-    const cert = config.certFile ? readFileSync(config.certFile) : null;
-    return { credentials: grpc.credentials.createSsl(null, key, cert), options, close: () => undefined };
+    credentials = grpc.credentials.createSsl(null, config.keyFile ? readFileSync(config.keyFile) : null, config.certFile ? readFileSync(config.certFile) : null);
   }
-  const files = new CertificateFiles({
-    caFile: config.caFile,
-    certFile: config.certFile || undefined,
-    keyFile: config.keyFile || undefined,
-    intervalMs: reloadMs,
-    log,
-    what: `${what} TLS files`,
-  });
-  const credentials = grpc.experimental.createCertificateProviderChannelCredentials(files, config.certFile ? files : null);
-  return { credentials, options, close: () => files.close() };
+  if (config.tokenFile) {
+    const token = new WatchedFiles({
+      what: `${what} token`,
+      files: [config.tokenFile],
+      intervalMs: reloadMs,
+      log,
+      parse: ([content]) => {
+        const text = content!.toString("utf8").replace(/\r?\n$/, "");
+        if (!/^[\x21-\x7e]+$/.test(text)) throw new Error("the token file must hold one token of visible ASCII characters");
+        return text;
+      },
+    }).watch();
+    closers.push(() => token.close());
+    const bearer = grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+      const metadata = new grpc.Metadata();
+      metadata.set("authorization", `Bearer ${token.current}`);
+      callback(null, metadata);
+    });
+    credentials = grpc.credentials.combineChannelCredentials(credentials, bearer);
+  }
+  return { credentials, options, close: () => closers.forEach((close) => close()) };
 }

@@ -67,7 +67,7 @@ function analyze(port: number, credentials: grpc.ChannelCredentials, text = "hel
   const client = new SentimentServiceClient(`127.0.0.1:${port}`, credentials, { "grpc.ssl_target_name_override": "localhost" });
   running.at(-1)!.client ??= client;
   return new Promise((resolve, reject) =>
-    client.analyze({ text, page: 0 }, { deadline: Date.now() + 5_000 }, (error, response) => {
+    client.analyze({ text, page: 0 }, new grpc.Metadata(), { deadline: Date.now() + 5_000 }, (error, response) => {
       if (client !== running.at(-1)!.client) client.close();
       error ? reject(error) : resolve(response!);
     }),
