@@ -7,7 +7,7 @@ export { composeServerMiddleware } from "./server-middleware.js";
 export type { CallHandler, MethodInfo, ServerCall, ServerMiddleware } from "./server-middleware.js";
 export { StatusError } from "./middleware/error-boundary-middleware.js";
 export { REQUEST_ID_HEADER } from "./middleware/request-logging-middleware.js";
-export { loadConfig, formatConfigHelp, distinctSettings, setting, servingSettings, ConfigError } from "./config.js";
+export { loadConfig, formatConfigHelp, distinctSettings, setting, servingSettings, ConfigError, secretValue } from "./config.js";
 export { modelSettings, registrySettings, pseudonymSettings, pseudonymSaltOf, slotSettings } from "./model-settings.js";
 export type { ModelConfig } from "./model-settings.js";
 export type { ConfigOf, ConfigSource, ServingConfig, SettingSpec, SettingsSpec } from "./config.js";
