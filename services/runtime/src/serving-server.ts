@@ -19,7 +19,7 @@ import { ReflectionService } from "./reflection-service.js";
 import { CallerAuthenticator } from "./security/caller-authenticator.js";
 import { CallerLimits } from "./security/caller-limits.js";
 import { securityMiddleware } from "./security/security-middleware.js";
-import { SECURITY_OFF, type SecurityConfig } from "./security/security-settings.js";
+import { SECURITY_OFF, serverTlsSettings, type SecurityConfig } from "./security/security-settings.js";
 import { serverTls, type ServerTls } from "./security/tls-credentials.js";
 import { ServingMetrics } from "./serving-metrics.js";
 
@@ -64,6 +64,8 @@ export class ServingServer {
   private closeMetrics: (() => Promise<void>) | undefined;
   private readonly shutdownHooks: (() => void | Promise<void>)[] = [];
   private readonly tls: ServerTls;
+  /** The plaintext health-only server for probes (--health-port), when configured. */
+  private healthServer: grpc.Server | undefined;
   private readonly auth: CallerAuthenticator | undefined;
 
   constructor(private readonly options: ServingServerOptions) {
@@ -158,7 +160,7 @@ export class ServingServer {
   }
 
   /** Binds the gRPC port (and the metrics port unless disabled). Resolves with the bound ports. */
-  async start(): Promise<{ port: number; metricsPort: number | undefined }> {
+  async start(): Promise<{ port: number; metricsPort: number | undefined; healthPort?: number }> {
     if (this.state !== "new") throw new Error("server already started");
     for (const route of this.routes) route.run = chainServerMiddleware(this.middleware, route.handler);
     this.metrics.fixLabels();
@@ -169,6 +171,23 @@ export class ServingServer {
         error ? reject(portError(servingSettings.port, host, port, error)) : resolve(p),
       );
     });
+    const healthPort = this.options.security?.tls.healthPort ?? -1;
+    let healthBound: number | undefined;
+    if (healthPort >= 0) {
+      // Same health state as the main port, nothing else: the one thing a probe without TLS may ask.
+      this.healthServer = new grpc.Server();
+      this.health.addToServer(this.healthServer);
+      const server = this.healthServer;
+      healthBound = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${healthPort}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
+          error ? reject(portError(serverTlsSettings.healthPort, host, healthPort, error)) : resolve(p),
+        ),
+      ).catch((error: unknown) => {
+        this.server.forceShutdown();
+        this.state = "stopped";
+        throw error;
+      });
+    }
     let metricsBound: number | undefined;
     if (metricsPort >= 0) {
       try {
@@ -177,6 +196,7 @@ export class ServingServer {
         this.closeMetrics = metrics.close;
       } catch (error) {
         this.server.forceShutdown();
+        this.healthServer?.forceShutdown();
         this.state = "stopped";
         throw portError(servingSettings.metricsPort, host, metricsPort, error as Error);
       }
@@ -184,11 +204,11 @@ export class ServingServer {
     this.state = "serving";
     this.publishHealth();
     const tls = this.tls.files ? (this.options.security?.tls.requireClientCert ? "mutual" : "on") : "off";
-    this.options.log.info({ port: bound, metricsPort: metricsBound, tls, auth: this.auth !== undefined, services: [...this.ready.keys()] }, "gRPC server listening");
+    this.options.log.info({ port: bound, metricsPort: metricsBound, healthPort: healthBound, tls, auth: this.auth !== undefined, services: [...this.ready.keys()] }, "gRPC server listening");
     if (!this.tls.files && !isLoopback(host)) {
       this.options.log.warn({ host }, "serving plaintext gRPC on a non-loopback address: anyone on the network can read and forge calls; set --tls-cert-file and --tls-key-file");
     }
-    return { port: bound, metricsPort: metricsBound };
+    return { port: bound, metricsPort: metricsBound, ...(healthBound !== undefined ? { healthPort: healthBound } : {}) };
   }
 
   /**
@@ -231,6 +251,7 @@ export class ServingServer {
       this.server.forceShutdown();
     }
     await this.closeMetrics?.();
+    this.healthServer?.forceShutdown();
     this.tls.files?.close();
     this.auth?.close();
     for (const hook of this.shutdownHooks) await hook();
@@ -334,7 +355,7 @@ function portError(spec: SettingSpec<number>, host: string, port: number, error:
   const inUse = /EADDRINUSE|address already in use/i.test(`${(error as NodeJS.ErrnoException).code ?? ""} ${error.message}`);
   const reason = inUse ? "is already in use by another process" : `cannot be bound (${error.message})`;
   return new ConfigError(
-    `${spec.flag} (env ${spec.env}): port ${port} on ${host} ${reason}; choose another port, or 0 for a free one${spec === servingSettings.metricsPort ? ", or -1 to turn metrics off" : ""}`,
+    `${spec.flag} (env ${spec.env}): port ${port} on ${host} ${reason}; choose another port, or 0 for a free one${spec === servingSettings.metricsPort ? ", or -1 to turn metrics off" : spec === serverTlsSettings.healthPort ? ", or -1 for none" : ""}`,
   );
 }
 

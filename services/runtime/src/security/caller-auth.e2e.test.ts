@@ -139,7 +139,7 @@ describe("caller authentication", () => {
   });
 
   it("identifies a mutual-TLS caller by its certificate name, and refuses a certificate no caller owns", async () => {
-    const tls = { certFile: serverCert.certFile, keyFile: serverCert.keyFile, clientCaFile: pki.caFile, requireClientCert: false };
+    const tls = { ...SECURITY_OFF.tls, certFile: serverCert.certFile, keyFile: serverCert.keyFile, clientCaFile: pki.caFile };
     const { client } = await start({ tls });
     const credentials = (cert?: IssuedCertificate) =>
       grpc.credentials.createSsl(readFileSync(pki.caFile), cert ? readFileSync(cert.keyFile) : null, cert ? readFileSync(cert.certFile) : null);

@@ -32,6 +32,14 @@ export const serverTlsSettings = {
     default: false,
     description: "Refuse TLS connections without a client certificate signed by --tls-client-ca-file.",
   }),
+  healthPort: setting.integer({
+    env: "FUNNEL_HEALTH_PORT",
+    flag: "--health-port",
+    default: -1,
+    min: -1,
+    max: 65535,
+    description: "A plaintext port serving only grpc.health.v1, for Kubernetes gRPC probes (they cannot speak TLS); -1: none.",
+  }),
 };
 
 /** Caller authentication and per-method authorization. */
@@ -107,7 +115,7 @@ export type SecurityConfig = ConfigOf<typeof securitySettings>;
 
 /** Embedded defaults: plaintext, no auth, no limits. */
 export const SECURITY_OFF: SecurityConfig = {
-  tls: { certFile: "", keyFile: "", clientCaFile: "", requireClientCert: false },
+  tls: { certFile: "", keyFile: "", clientCaFile: "", requireClientCert: false, healthPort: -1 },
   auth: { enabled: false, callersFile: "", healthOpen: true, reflectionOpen: false },
   limits: { ratePerSecond: 0, burst: 0, maxConcurrent: 0 },
   reloadMs: 5_000,

@@ -10,7 +10,7 @@ import { SentimentResult, SentimentServiceClient, SentimentServiceService, type 
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ServingServer } from "../serving-server.js";
-import { TestPki, type IssuedCertificate } from "../testing/index.js";
+import { TestPki, checkHealth, type IssuedCertificate } from "../testing/index.js";
 import { SECURITY_OFF, type SecurityConfig } from "./security-settings.js";
 
 let dir: string;
@@ -52,10 +52,10 @@ async function start(tls: Partial<SecurityConfig["tls"]>, options: { host?: stri
     analyzeBatch: async () => ({ results: [], model: undefined }),
     aggregateFeedback: async () => ({ overall: undefined, byPage: [], byUser: [], byDevice: [], byHour: [], byDay: [], model: undefined }),
   });
-  const { port } = await server.start();
+  const { port, healthPort } = await server.start();
   server.setReady(name, true);
   running.push({ server });
-  return { server, port, lines };
+  return { server, port, healthPort, lines };
 }
 
 function tlsCredentials(client?: IssuedCertificate, ca = pki.caFile): grpc.ChannelCredentials {
@@ -125,6 +125,14 @@ describe("server TLS", () => {
     expect((await analyze(port, tlsCredentials(), "renewed")).result?.ruleSetVersion).toBe("renewed");
     // The key never reaches a log line.
     expect(lines.join("\n")).not.toContain(readFileSync(renewed.keyFile, "utf8").split("\n")[1]);
+  });
+
+  it("answers health, and only health, in plaintext on --health-port for probes that cannot speak TLS", async () => {
+    const { port, healthPort } = await start({ certFile: serverCert.certFile, keyFile: serverCert.keyFile, healthPort: 0 });
+    expect(healthPort).toBeGreaterThan(0);
+    expect(healthPort).not.toBe(port);
+    expect(await checkHealth(`127.0.0.1:${healthPort}`, "funnel.v1.SentimentService")).toBe("SERVING");
+    await expect(analyze(healthPort!, grpc.credentials.createInsecure())).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
   });
 
   it("warns once when it serves plaintext on a non-loopback address, and not on loopback", async () => {
