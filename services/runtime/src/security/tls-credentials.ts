@@ -89,5 +89,11 @@ export function clientTls(config: ClientSecurityConfig, reloadMs: number, log: L
     });
     credentials = grpc.credentials.combineChannelCredentials(credentials, bearer);
   }
-  return { credentials, options, close: () => closers.forEach((close) => close()) };
+  return {
+    credentials,
+    options,
+    close: () => {
+      for (const close of closers) close();
+    },
+  };
 }
