@@ -38,6 +38,8 @@ interface Mode {
   latencies: number[];
   calls: number;
   seconds: number;
+  /** Server process CPU seconds during the measured rounds: robust to other load on the machine. */
+  serverCpuSeconds: number;
   errors: number;
 }
 
@@ -54,6 +56,7 @@ async function round(mode: Mode, requests: EmbedUsersRequest[], seconds: number,
   const until = performance.now() + seconds * 1000;
   let next = 0;
   const started = performance.now();
+  const cpuBefore = mode.server.cpuSeconds();
   let calls = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -66,6 +69,7 @@ async function round(mode: Mode, requests: EmbedUsersRequest[], seconds: number,
     }),
   );
   if (record) {
+    mode.serverCpuSeconds += mode.server.cpuSeconds() - cpuBefore;
     mode.calls += calls;
     mode.seconds += (performance.now() - started) / 1000;
   }
@@ -100,7 +104,7 @@ async function main(): Promise<void> {
       const client = new EmbeddingServiceClient(`127.0.0.1:${server.port}`, credentials, { "grpc.ssl_target_name_override": "localhost" });
       const metadata = new grpc.Metadata();
       if (auth) metadata.set("authorization", `Bearer ${token}`);
-      modes.push({ label, server, client, metadata, latencies: [], calls: 0, seconds: 0, errors: 0 });
+      modes.push({ label, server, client, metadata, latencies: [], calls: 0, seconds: 0, serverCpuSeconds: 0, errors: 0 });
     }
     const requests: EmbedUsersRequest[] = model.userIds.slice(0, 512).map((userId) => ({ users: [{ input: { $case: "userId", value: userId } }], model: undefined }));
     const seconds = Number(options.seconds);
@@ -115,14 +119,32 @@ async function main(): Promise<void> {
     const figures = Object.fromEntries(
       modes.map((mode) => {
         const sorted = [...mode.latencies].sort((a, b) => a - b);
-        return [mode.label, { callsPerSecond: Math.round(mode.calls / mode.seconds), p50Ms: round3(quantile(sorted, 0.5)), p99Ms: round3(quantile(sorted, 0.99)), calls: mode.calls, errors: mode.errors }];
+        return [
+          mode.label,
+          {
+            callsPerSecond: Math.round(mode.calls / mode.seconds),
+            p50Ms: round3(quantile(sorted, 0.5)),
+            p99Ms: round3(quantile(sorted, 0.99)),
+            serverCpuMicrosPerCall: Math.round((mode.serverCpuSeconds / mode.calls) * 1e6),
+            calls: mode.calls,
+            errors: mode.errors,
+          },
+        ];
       }),
-    ) as Record<string, { callsPerSecond: number; p50Ms: number; p99Ms: number }>;
+    ) as Record<string, { callsPerSecond: number; p50Ms: number; p99Ms: number; serverCpuMicrosPerCall: number }>;
     const base = figures.plaintext!;
     const ratios = Object.fromEntries(
       Object.entries(figures)
         .filter(([label]) => label !== "plaintext")
-        .map(([label, f]) => [label, { throughputVsPlaintext: round3(f.callsPerSecond / base.callsPerSecond), p50VsPlaintext: round3(f.p50Ms / base.p50Ms), p99VsPlaintext: round3(f.p99Ms / base.p99Ms) }]),
+        .map(([label, f]) => [
+          label,
+          {
+            serverCpuPerCallVsPlaintext: round3(f.serverCpuMicrosPerCall / base.serverCpuMicrosPerCall),
+            throughputVsPlaintext: round3(f.callsPerSecond / base.callsPerSecond),
+            p50VsPlaintext: round3(f.p50Ms / base.p50Ms),
+            p99VsPlaintext: round3(f.p99Ms / base.p99Ms),
+          },
+        ]),
     );
     const report = {
       benchmark: "EmbeddingService/EmbedUsers by id: plaintext vs TLS vs TLS + bearer token",
