@@ -1,5 +1,6 @@
 // A tiny grpcurl stand-in for machines without it: calls any funnel.v1 unary method with a JSON request.
 //   npm run call -- SentimentService/Analyze '{"text":"charged twice!","page":"PAGE_TYPE_PAYMENT"}'
+import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { PROTO_FILES, PROTO_ROOT } from "@funnel/proto";
@@ -11,7 +12,13 @@ const program = new Command()
   .argument("[json]", "request as JSON (proto field names, enums by name)", "{}")
   .option("--address <host:port>", "server address", "127.0.0.1:50051")
   .option("--deadline-ms <ms>", "call deadline", "10000")
-  .action((method: string, json: string, options: { address: string; deadlineMs: string }) => {
+  .option("--tls", "call over TLS (verified against the system CAs or --ca-file)")
+  .option("--ca-file <pem>", "CA the server's certificate is verified against (implies --tls)")
+  .option("--cert-file <pem>", "client certificate for mutual TLS (with --key-file)")
+  .option("--key-file <pem>", "private key of --cert-file")
+  .option("--server-name <name>", "name expected in the server's certificate, when not the address's host")
+  .option("--token-file <file>", "file holding the bearer token sent as authorization metadata (a token on the command line would stay in shell history)")
+  .action((method: string, json: string, options: CallOptions) => {
     const [serviceName, methodName] = method.split("/");
     const definition = protoLoader.loadSync([...PROTO_FILES], { includeDirs: [PROTO_ROOT], enums: String, longs: Number, defaults: true });
     const pkg = grpc.loadPackageDefinition(definition) as any;
@@ -26,8 +33,10 @@ const program = new Command()
     } catch (error) {
       program.error(`request is not valid JSON: ${(error as Error).message}`);
     }
-    const client = new Service(options.address, grpc.credentials.createInsecure());
-    client[methodName!](request, { deadline: Date.now() + Number(options.deadlineMs) }, (error: grpc.ServiceError | null, response: unknown) => {
+    const client = new Service(options.address, credentialsOf(options), options.serverName ? { "grpc.ssl_target_name_override": options.serverName } : {});
+    const metadata = new grpc.Metadata();
+    if (options.tokenFile) metadata.set("authorization", `Bearer ${readFileSync(options.tokenFile, "utf8").trim()}`);
+    client[methodName!](request, metadata, { deadline: Date.now() + Number(options.deadlineMs) }, (error: grpc.ServiceError | null, response: unknown) => {
       client.close();
       if (error) {
         process.stderr.write(`${grpc.status[error.code]}: ${error.details}\n`);
@@ -36,5 +45,25 @@ const program = new Command()
       process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
     });
   });
+
+interface CallOptions {
+  address: string;
+  deadlineMs: string;
+  tls?: boolean;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  serverName?: string;
+  tokenFile?: string;
+}
+
+function credentialsOf(options: CallOptions): grpc.ChannelCredentials {
+  if (!options.tls && !options.caFile && !options.certFile) {
+    if (options.tokenFile) program.error("--token-file needs TLS (--tls or --ca-file): a token is never sent in plaintext");
+    return grpc.credentials.createInsecure();
+  }
+  const read = (file: string | undefined) => (file ? readFileSync(file) : null);
+  return grpc.credentials.createSsl(read(options.caFile), read(options.keyFile), read(options.certFile));
+}
 
 program.parse();
