@@ -26,3 +26,7 @@ export { evaluateRetrieval, popularityBaseline, similarUserAccuracy } from "./ev
 export type { RetrievalMetrics } from "./evaluation/index.js";
 export { renderRunReport, projectEmbeddings2d } from "./report/index.js";
 export type { EpochLog } from "./report/index.js";
+
+// Retraining with quality gates (`npm run retrain`).
+export { runRetrain, checkCandidate, decideGates, featureSpecDifferences, DEFAULT_GATE_THRESHOLDS, CANDIDATE_ALIAS, PRODUCTION_ALIAS } from "./retrain/index.js";
+export type { RetrainOptions, RetrainReport, GateResult, GateThresholds } from "./retrain/index.js";
