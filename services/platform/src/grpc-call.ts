@@ -1,9 +1,9 @@
 // A tiny grpcurl stand-in for machines without it: calls any funnel.v1 unary method with a JSON request.
 //   npm run call -- SentimentService/Analyze '{"text":"charged twice!","page":"PAGE_TYPE_PAYMENT"}'
-import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { PROTO_FILES, PROTO_ROOT } from "@funnel/proto";
+import { clientTls, createLogger, type ClientSecurityConfig, type ClientTls } from "@funnel/runtime";
 import { Command } from "commander";
 
 const program = new Command()
@@ -33,11 +33,11 @@ const program = new Command()
     } catch (error) {
       program.error(`request is not valid JSON: ${(error as Error).message}`);
     }
-    const client = new Service(options.address, credentialsOf(options), options.serverName ? { "grpc.ssl_target_name_override": options.serverName } : {});
-    const metadata = new grpc.Metadata();
-    if (options.tokenFile) metadata.set("authorization", `Bearer ${readFileSync(options.tokenFile, "utf8").trim()}`);
-    client[methodName!](request, metadata, { deadline: Date.now() + Number(options.deadlineMs) }, (error: grpc.ServiceError | null, response: unknown) => {
+    const connection = connect(options);
+    const client = new Service(options.address, connection.credentials, connection.options);
+    client[methodName!](request, { deadline: Date.now() + Number(options.deadlineMs) }, (error: grpc.ServiceError | null, response: unknown) => {
       client.close();
+      connection.close();
       if (error) {
         process.stderr.write(`${grpc.status[error.code]}: ${error.details}\n`);
         process.exit(1);
@@ -57,13 +57,24 @@ interface CallOptions {
   tokenFile?: string;
 }
 
-function credentialsOf(options: CallOptions): grpc.ChannelCredentials {
-  if (!options.tls && !options.caFile && !options.certFile) {
-    if (options.tokenFile) program.error("--token-file needs TLS (--tls or --ca-file): a token is never sent in plaintext");
-    return grpc.credentials.createInsecure();
+function connect(options: CallOptions): ClientTls {
+  try {
+    return clientTls(clientSecurityOf(options), 60_000, createLogger("warn"), "the server");
+  } catch (error) {
+    return program.error((error as Error).message);
   }
-  const read = (file: string | undefined) => (file ? readFileSync(file) : null);
-  return grpc.credentials.createSsl(read(options.caFile), read(options.keyFile), read(options.certFile));
+}
+
+/** The call's TLS and token as the runtime's client settings, so the rules are the same (no token in plaintext). */
+function clientSecurityOf(options: CallOptions): ClientSecurityConfig {
+  return {
+    tls: Boolean(options.tls || options.caFile),
+    caFile: options.caFile ?? "",
+    certFile: options.certFile ?? "",
+    keyFile: options.keyFile ?? "",
+    serverName: options.serverName ?? "",
+    tokenFile: options.tokenFile ?? "",
+  };
 }
 
 program.parse();
