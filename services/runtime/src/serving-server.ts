@@ -93,11 +93,6 @@ export class ServingServer {
     return this.tls.files?.fingerprint;
   }
 
-  /** Re-reads the certificate and callers files now instead of at the next poll (tests). */
-  async reloadSecrets(): Promise<void> {
-    await Promise.all([this.tls.files?.check(), this.auth?.reload()]);
-  }
-
   private get state(): ServingState {
     return this.gate.state;
   }
@@ -167,7 +162,7 @@ export class ServingServer {
     this.addReflection();
     const { host, port, metricsPort } = this.options.config;
     const bound = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, this.tls.credentials, (error, p) =>
+      this.server.bindAsync(bindAddress(host, port), this.tls.credentials, (error, p) =>
         error ? reject(portError(servingSettings.port, host, port, error)) : resolve(p),
       );
     });
@@ -179,7 +174,7 @@ export class ServingServer {
       this.health.addToServer(this.healthServer);
       const server = this.healthServer;
       healthBound = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${healthPort}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
+        server.bindAsync(bindAddress(host, healthPort), grpc.ServerCredentials.createInsecure(), (error, p) =>
           error ? reject(portError(serverTlsSettings.healthPort, host, healthPort, error)) : resolve(p),
         ),
       ).catch((error: unknown) => {
@@ -334,6 +329,11 @@ function closedBuiltInServices(auth: CallerAuthenticator, options: SecurityConfi
       });
     },
   ];
+}
+
+/** "host:port", with an IPv6 host in brackets. */
+function bindAddress(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 function isLoopback(host: string): boolean {

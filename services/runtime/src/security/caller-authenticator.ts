@@ -25,11 +25,6 @@ export class CallerAuthenticator {
     options.log.info({ file: options.callersFile, callers: this.file.current.callers }, "caller authentication on");
   }
 
-  /** Re-reads the callers file now (tests; otherwise it is polled). */
-  reload(): Promise<boolean> {
-    return this.file.check();
-  }
-
   close(): void {
     this.file.close();
   }

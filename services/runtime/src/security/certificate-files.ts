@@ -60,16 +60,6 @@ export class CertificateFiles implements CertificateProvider {
     return this.files.current.fingerprint;
   }
 
-  /** The PEM contents in force (for clients that take buffers, e.g. the Milvus SDK). */
-  get current(): Readonly<Loaded> {
-    return this.files.current;
-  }
-
-  /** Re-reads now instead of waiting for the next poll (tests, and a SIGHUP if ever wanted). */
-  check(): Promise<boolean> {
-    return this.files.check();
-  }
-
   close(): void {
     this.files.close();
   }
