@@ -30,6 +30,18 @@ describe.skipIf(!findKubectl())("manifestViolations catches", () => {
   });
 
   const cases: [string, () => Resource[], RegExp][] = [
+    ["a probe on the TLS port", () => broken("Deployment", "funnel-sentiment", (d) => (server(d).livenessProbe.grpc.port = 50051)), /funnel-sentiment container server: livenessProbe checks port 50051, not the plaintext health port 50052/],
+    ["a pod without the TLS Secret", () => broken("Deployment", "funnel-embedding", (d) => (d.spec.template.spec.volumes = d.spec.template.spec.volumes.filter((v: any) => v.secret?.secretName !== "funnel-tls"))), /funnel-embedding: must mount Secret funnel-tls/],
+    ["the callers Secret mounted by subPath", () => broken("Deployment", "funnel-router", (d) => (server(d).volumeMounts.find((m: any) => m.name === "callers").subPath = "callers.yaml")), /funnel-router: must mount Secret funnel-callers as a directory/],
+    [
+      "plaintext gRPC",
+      () => {
+        const copy = structuredClone(good);
+        delete (copy.find((r) => r.kind === "ConfigMap" && r.metadata.name.startsWith("funnel-service-config")) as any).data.FUNNEL_TLS_CERT_FILE;
+        return copy;
+      },
+      /FUNNEL_TLS_CERT_FILE is ""; every gRPC port must serve TLS and check callers/,
+    ],
     ["a missing readiness probe", () => broken("Deployment", "funnel-embedding", (d) => delete server(d).readinessProbe), /funnel-embedding container server: readinessProbe is missing/],
     ["an HTTP probe instead of gRPC", () => broken("Deployment", "funnel-router", (d) => (server(d).livenessProbe = { tcpSocket: { port: 50051 } })), /livenessProbe is missing or not a native gRPC probe/],
     ["a readiness probe that names no service", () => broken("Deployment", "funnel-similarity", (d) => delete server(d).readinessProbe.grpc.service), /must name the funnel.v1 service/],

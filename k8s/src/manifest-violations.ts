@@ -14,6 +14,7 @@ interface Container {
   env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
   envFrom?: { configMapRef?: { name: string } }[];
   ports?: { name?: string; containerPort: number }[];
+  volumeMounts?: { name: string; mountPath: string; subPath?: string }[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   startupProbe?: Probe;
   readinessProbe?: Probe;
@@ -32,7 +33,7 @@ interface PodTemplate {
   spec: {
     containers: Container[];
     securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
-    volumes?: { name: string; configMap?: { name: string } }[];
+    volumes?: { name: string; configMap?: { name: string }; secret?: { secretName: string } }[];
     topologySpreadConstraints?: { labelSelector?: { matchLabels?: Record<string, string> } }[];
   };
 }
@@ -46,6 +47,18 @@ type CronJob = Resource & { spec: { concurrencyPolicy?: string; jobTemplate: { s
 
 export const GRPC_PORT = 50051;
 export const METRICS_PORT = 9464;
+/** Plaintext grpc.health.v1 only (FUNNEL_HEALTH_PORT): kubelet gRPC probes cannot speak TLS. */
+export const HEALTH_PORT = 50052;
+/** Secrets every funnel pod mounts: its TLS certificate and the callers file (README "Security"). */
+const SECURITY_SECRETS = ["funnel-tls", "funnel-callers"];
+/** What the shared service config must set so that every gRPC port serves TLS and checks callers. */
+const SECURITY_CONFIG: Readonly<Record<string, (value: string | undefined) => boolean>> = {
+  FUNNEL_TLS_CERT_FILE: (value) => Boolean(value),
+  FUNNEL_TLS_KEY_FILE: (value) => Boolean(value),
+  FUNNEL_AUTH: (value) => value === "true",
+  FUNNEL_AUTH_CALLERS_FILE: (value) => Boolean(value),
+  FUNNEL_HEALTH_PORT: (value) => value === String(HEALTH_PORT),
+};
 /** Model services are called by the router, which balances per call over every pod address. */
 const CLIENT_BALANCED_COMPONENT = "model-service";
 const EXPERIMENTS_CONFIG_MAP = "funnel-router-experiments";
@@ -101,7 +114,7 @@ function containerViolations(where: string, container: Container, readinessServi
   for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"] as const) {
     const grpc = container[probe]?.grpc;
     if (!grpc) problems.push(`${at}: ${probe} is missing or not a native gRPC probe`);
-    else if (grpc.port !== GRPC_PORT) problems.push(`${at}: ${probe} checks port ${grpc.port}, not the gRPC port ${GRPC_PORT}`);
+    else if (grpc.port !== HEALTH_PORT) problems.push(`${at}: ${probe} checks port ${grpc.port}, not the plaintext health port ${HEALTH_PORT} (the gRPC port serves TLS)`);
   }
   const readiness = container.readinessProbe?.grpc?.service;
   if (readinessService === "named" && !/^funnel\.v1\.[A-Za-z]+Service$/.test(readiness ?? "")) {
@@ -111,6 +124,7 @@ function containerViolations(where: string, container: Container, readinessServi
   const portNames = new Map((container.ports ?? []).map((p) => [p.name, p.containerPort]));
   if (portNames.get("grpc") !== GRPC_PORT) problems.push(`${at}: needs a port named grpc on ${GRPC_PORT}`);
   if (portNames.get("metrics") !== METRICS_PORT) problems.push(`${at}: needs a port named metrics on ${METRICS_PORT}`);
+  if (portNames.get("health") !== HEALTH_PORT) problems.push(`${at}: needs a port named health on ${HEALTH_PORT}`);
   return problems;
 }
 
@@ -174,6 +188,11 @@ export function manifestViolations(resources: Resource[], options: { namespace: 
   const configMapNames = new Set(configMaps.map((c) => c.metadata.name));
 
   if (deployments.length === 0) problems.push("no Deployments rendered");
+  const serviceConfig = configMaps.find((c) => c.metadata.name.startsWith("funnel-service-config"));
+  if (!serviceConfig) problems.push("no funnel-service-config ConfigMap rendered");
+  for (const [key, ok] of Object.entries(SECURITY_CONFIG)) {
+    if (serviceConfig && !ok(serviceConfig.data?.[key])) problems.push(`ConfigMap ${serviceConfig.metadata.name}: ${key} is "${serviceConfig.data?.[key] ?? ""}"; every gRPC port must serve TLS and check callers`);
+  }
   for (const cronJob of of<CronJob>(resources, "CronJob")) problems.push(...cronJobViolations(cronJob, configMapNames));
   for (const resource of resources) {
     if (resource.kind !== "Namespace" && resource.metadata.namespace !== options.namespace) {
@@ -212,6 +231,13 @@ export function manifestViolations(resources: Resource[], options: { namespace: 
     }
     for (const spread of template.spec.topologySpreadConstraints ?? []) {
       if (!matches(spread.labelSelector?.matchLabels, labels)) problems.push(`${where}: a topologySpreadConstraint's labelSelector does not select its own pods`);
+    }
+    const secretVolumes = new Map((template.spec.volumes ?? []).filter((v) => v.secret).map((v) => [v.secret!.secretName, v.name]));
+    for (const secret of SECURITY_SECRETS) {
+      const volume = secretVolumes.get(secret);
+      if (!volume || !template.spec.containers.some((c) => c.volumeMounts?.some((m) => m.name === volume && !m.subPath))) {
+        problems.push(`${where}: must mount Secret ${secret} as a directory (subPath mounts never see a renewed Secret)`);
+      }
     }
     for (const volume of template.spec.volumes ?? []) {
       if (volume.configMap && !configMapNames.has(volume.configMap.name)) problems.push(`${where}: volume ConfigMap ${volume.configMap.name} is not in the overlay`);

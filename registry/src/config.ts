@@ -1,6 +1,6 @@
 import os from "node:os";
 import path from "node:path";
-import { ConfigError, loadConfig, setting, type ConfigOf } from "@funnel/settings";
+import { ConfigError, loadConfig, secretValue, setting, type ConfigOf } from "@funnel/settings";
 import { InvalidArgumentError } from "./errors.js";
 import { FileRegistry } from "./file-registry.js";
 import { MlflowRegistry } from "./mlflow-registry.js";
@@ -13,6 +13,10 @@ export interface RegistryConfig {
   dataDir: string;
   /** MLflow backend: tracking server URL, started with --serve-artifacts. */
   mlflowUrl?: string | undefined;
+  /** MLflow over HTTPS: CA bundle and client certificate (PEM) files. */
+  mlflowTls?: { caFile?: string; clientCertFile?: string };
+  /** MLflow credentials, resolved from env or files; never logged. */
+  mlflowCredentials?: { username: string; password: string } | { token: string };
   /** Recorded in the audit trail for every alias move and registration. */
   actor: string;
 }
@@ -44,6 +48,52 @@ export const registrySettings = {
     allowEmpty: true,
     description: "MLflow registry: tracking server URL, e.g. http://127.0.0.1:5000 (started with --serve-artifacts).",
   }),
+  // MLflow's own variable names where it has them, so an existing MLflow client setup carries over.
+  mlflowCaFile: setting.text({
+    env: "MLFLOW_TRACKING_SERVER_CERT_PATH",
+    flag: "--mlflow-ca-file",
+    default: "",
+    allowEmpty: true,
+    description: "MLflow over HTTPS: CA bundle (PEM) the server's certificate is verified against; empty: the system CAs.",
+  }),
+  mlflowClientCertFile: setting.text({
+    env: "MLFLOW_TRACKING_CLIENT_CERT_PATH",
+    flag: "--mlflow-client-cert-file",
+    default: "",
+    allowEmpty: true,
+    description: "MLflow over HTTPS: client certificate and its private key in one PEM file (mutual TLS).",
+  }),
+  mlflowUsername: setting.text({
+    env: "MLFLOW_TRACKING_USERNAME",
+    flag: "--mlflow-username",
+    default: "",
+    allowEmpty: true,
+    description: "MLflow basic-auth user (with MLFLOW_TRACKING_PASSWORD or …_PASSWORD_FILE).",
+  }),
+  mlflowPassword: setting.secret({
+    env: "MLFLOW_TRACKING_PASSWORD",
+    flag: "--mlflow-password",
+    description: "MLflow basic-auth password; prefer MLFLOW_TRACKING_PASSWORD_FILE.",
+  }),
+  mlflowPasswordFile: setting.text({
+    env: "MLFLOW_TRACKING_PASSWORD_FILE",
+    flag: "--mlflow-password-file",
+    default: "",
+    allowEmpty: true,
+    description: "File (a mounted Secret) holding the MLflow basic-auth password.",
+  }),
+  mlflowToken: setting.secret({
+    env: "MLFLOW_TRACKING_TOKEN",
+    flag: "--mlflow-token",
+    description: "Bearer token for MLflow (or a proxy in front of it); prefer MLFLOW_TRACKING_TOKEN_FILE.",
+  }),
+  mlflowTokenFile: setting.text({
+    env: "MLFLOW_TRACKING_TOKEN_FILE",
+    flag: "--mlflow-token-file",
+    default: "",
+    allowEmpty: true,
+    description: "File (a mounted Secret) holding the MLflow bearer token.",
+  }),
   actor: setting.text({
     env: "FUNNEL_REGISTRY_ACTOR",
     flag: "--registry-actor",
@@ -73,8 +123,24 @@ export function registryConfigFrom(values: RegistrySettingsValues, cwd: string =
     mlflowUrl: values.mlflowUrl || undefined,
     actor: values.actor || defaultActor(),
   };
+  if (values.backend === "mlflow") {
+    if (values.mlflowCaFile || values.mlflowClientCertFile) {
+      config.mlflowTls = { caFile: values.mlflowCaFile || undefined, clientCertFile: values.mlflowClientCertFile || undefined };
+    }
+    config.mlflowCredentials = mlflowCredentialsOf(values);
+  }
   validateRegistryConfig(config);
   return config;
+}
+
+function mlflowCredentialsOf(values: RegistrySettingsValues): RegistryConfig["mlflowCredentials"] {
+  const s = registrySettings;
+  const password = secretValue({ value: values.mlflowPassword, file: values.mlflowPasswordFile }, { value: s.mlflowPassword, file: s.mlflowPasswordFile });
+  const token = secretValue({ value: values.mlflowToken, file: values.mlflowTokenFile }, { value: s.mlflowToken, file: s.mlflowTokenFile });
+  if (token && (values.mlflowUsername || password)) throw new ConfigError(`give MLflow either a token (${s.mlflowToken.env}) or a user and password (${s.mlflowUsername.env}, ${s.mlflowPassword.env}), not both`);
+  if (token) return { token };
+  if (Boolean(values.mlflowUsername) !== Boolean(password)) throw new ConfigError(`MLflow basic auth needs both ${s.mlflowUsername.env} and ${s.mlflowPassword.env} (or ${s.mlflowPasswordFile.env})`);
+  return password ? { username: values.mlflowUsername, password } : undefined;
 }
 
 /** Reads and validates the registry configuration from the environment once (CLI, training). */
@@ -84,11 +150,11 @@ export function readRegistryConfig(env: NodeJS.ProcessEnv = process.env, cwd: st
   let values: RegistrySettingsValues;
   try {
     values = loadConfig(registrySettings, { env: set });
+    return registryConfigFrom(values, cwd);
   } catch (error) {
     if (error instanceof ConfigError) throw new InvalidArgumentError(error.message);
     throw error;
   }
-  return registryConfigFrom(values, cwd);
 }
 
 function validateRegistryConfig(config: RegistryConfig): void {
@@ -101,6 +167,10 @@ function validateRegistryConfig(config: RegistryConfig): void {
       url = new URL(config.mlflowUrl);
     } catch {
       throw new InvalidArgumentError(`${registrySettings.mlflowUrl.env}=${config.mlflowUrl} is not a URL; expected e.g. http://127.0.0.1:5000`);
+    }
+    if (url.username || url.password) {
+      // The URL is shown in errors and logs; credentials in it would be too.
+      throw new InvalidArgumentError(`${registrySettings.mlflowUrl.env} must not carry credentials; set ${registrySettings.mlflowUsername.env} and ${registrySettings.mlflowPasswordFile.env} (or ${registrySettings.mlflowTokenFile.env}) instead`);
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new InvalidArgumentError(`${registrySettings.mlflowUrl.env}=${config.mlflowUrl} must be an http(s) URL of a tracking server started with --serve-artifacts`);
@@ -131,6 +201,8 @@ export function registryFromConfig(config: RegistryConfig, tuning: RegistryTunin
   return new MlflowRegistry({
     url: config.mlflowUrl as string,
     actor: config.actor,
+    ...config.mlflowTls,
+    ...(config.mlflowCredentials ? { credentials: config.mlflowCredentials } : {}),
     ...pick(tuning, ["retries", "backoffMs", "timeoutMs", "readyTimeoutMs"]),
   });
 }

@@ -1,4 +1,6 @@
 import axios, { type AxiosInstance, type AxiosResponse, type Method } from "axios";
+import { readFileSync } from "node:fs";
+import { Agent } from "node:https";
 import type { Readable } from "node:stream";
 import { RegistryError, RegistryUnavailableError } from "./errors.js";
 
@@ -8,6 +10,12 @@ export interface MlflowClientOptions {
   /** First backoff delay; doubles on each retry (with jitter). */
   backoffMs?: number;
   timeoutMs?: number;
+  /** HTTPS: the CA bundle (PEM) the server's certificate is verified against, instead of the system CAs. */
+  caFile?: string;
+  /** HTTPS: a client certificate and its key in one PEM file (MLflow's MLFLOW_TRACKING_CLIENT_CERT_PATH). */
+  clientCertFile?: string;
+  /** Basic auth (MLflow's built-in auth app) or a bearer token (a proxy in front of MLflow). */
+  credentials?: { username: string; password: string } | { token: string };
 }
 
 /** A 4xx answer from MLflow: the request was understood and refused, so retrying cannot help. */
@@ -43,8 +51,16 @@ export class MlflowClient {
   ) {
     this.retries = options.retries ?? 4;
     this.backoffMs = options.backoffMs ?? 250;
+    const clientCert = options.clientCertFile ? readFileSync(options.clientCertFile) : undefined;
+    const credentials = options.credentials;
     this.http = axios.create({
       baseURL: baseUrl.replace(/\/+$/, ""),
+      // Files are read once per client: the CLI and training make one per command, a server one per start.
+      ...(options.caFile || clientCert
+        ? { httpsAgent: new Agent({ keepAlive: true, ca: options.caFile ? readFileSync(options.caFile) : undefined, cert: clientCert, key: clientCert }) }
+        : {}),
+      ...(credentials && "token" in credentials ? { headers: { authorization: `Bearer ${credentials.token}` } } : {}),
+      ...(credentials && "username" in credentials ? { auth: credentials } : {}),
       timeout: options.timeoutMs ?? 60_000,
       // Every status is inspected here so 4xx become MlflowApiError and 5xx are retried.
       validateStatus: () => true,

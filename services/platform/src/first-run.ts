@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { AliasNotFoundError, ModelNotFoundError, registerAndMaybePromote } from "@funnel/registry";
-import { registryFromModelConfig, setting, type ConfigOf, type Logger, type ProcessConfig } from "@funnel/runtime";
+import { pseudonymSaltOf, registryFromModelConfig, setting, type ConfigOf, type Logger, type ProcessConfig } from "@funnel/runtime";
 import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
 
 export const firstRunSettings = {
@@ -66,7 +66,7 @@ export async function trainFirstModelIfMissing(config: ProcessConfig, log: Logge
         seed: 7,
         out,
       }),
-      { salt: config.models.pseudonym.salt || DEVELOPMENT_PSEUDONYM_SALT, gitCommit: "first-run", progress: process.stderr.isTTY === true, log: (line) => process.stderr.write(`${line}\n`) },
+      { salt: pseudonymSaltOf(config.models.pseudonym) || DEVELOPMENT_PSEUDONYM_SALT, gitCommit: "first-run", progress: process.stderr.isTTY === true, log: (line) => process.stderr.write(`${line}\n`) },
     );
     const published = await registerAndMaybePromote(registry, summary.out, { model, promoteIfBetter: { metric: "recall@10", alias } });
     log.info(

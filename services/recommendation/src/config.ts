@@ -1,4 +1,5 @@
 import { setting, type ConfigOf } from "@funnel/runtime";
+import { milvusSecuritySettings } from "@funnel/similarity";
 
 /** Recommendation service settings; model source and cache directory are the runtime's model settings. */
 export const recommendationSettings = {
@@ -77,6 +78,8 @@ export const recommendationSettings = {
     max: 100_000,
     description: "Most exclude_item_ids plus context.recent_item_ids in one request; more get INVALID_ARGUMENT.",
   }),
+  /** The Milvus connection's TLS and token: the similarity service's group, so both read the same settings. */
+  milvusSecurity: milvusSecuritySettings,
 };
 
 export type RecommendationConfig = ConfigOf<typeof recommendationSettings>;

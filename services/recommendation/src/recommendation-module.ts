@@ -1,8 +1,7 @@
 import { RecommendationServiceService } from "@funnel/proto";
 import type { ServiceModule } from "@funnel/runtime";
-import { indexedServiceLifecycle, indexedTwoTowerSlot } from "@funnel/similarity";
+import { indexedServiceLifecycle, indexedTwoTowerSlot, milvusCatalogFrom } from "@funnel/similarity";
 import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
-import { MilvusCatalog } from "@funnel/vector-index";
 import { recommendationSettings } from "./config.js";
 import { recommendationHandlers } from "./grpc/handlers.js";
 import { Recommender } from "./recommender.js";
@@ -14,7 +13,7 @@ export const recommendationModule: ServiceModule<typeof recommendationSettings> 
   settings: recommendationSettings,
   register(server, config, log, shared) {
     // Same model, ref and index settings as the similarity service = the same slot: one copy per process.
-    const milvus = config.milvusAddress ? new MilvusCatalog({ address: config.milvusAddress }) : undefined;
+    const milvus = milvusCatalogFrom(config.milvusAddress, config.milvusSecurity);
     const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus, retiredGraceMs: config.milvusRetiredGraceMs });
     const recommender = new Recommender({
       slot,

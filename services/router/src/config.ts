@@ -1,4 +1,4 @@
-import { setting, type ConfigOf } from "@funnel/runtime";
+import { clientSecuritySettings, setting, type ConfigOf } from "@funnel/runtime";
 
 /** Router settings; the experiments themselves live in the YAML file, which is hot-reloaded. */
 export const routerSettings = {
@@ -16,6 +16,8 @@ export const routerSettings = {
     max: 60_000,
     description: "Wait after a change in the config directory before re-reading it (a ConfigMap update is several file events).",
   }),
+  /** How the router connects to its upstreams: TLS (mutual with a client certificate) and its own token. */
+  upstream: clientSecuritySettings({ flag: "--router-upstream", env: "FUNNEL_ROUTER_UPSTREAM", what: "the upstreams" }),
 };
 
 export type RouterConfig = ConfigOf<typeof routerSettings>;

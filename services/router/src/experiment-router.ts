@@ -19,7 +19,7 @@ import { CallStats, guardrailBreach } from "./call-stats.js";
 import type { Experiment, ExperimentConfig, Guardrails, UpstreamPolicy, Variant } from "./experiment-config.js";
 import type { ForwardedMethod } from "./forwarded-methods.js";
 import { variantKey } from "./variant-key.js";
-import { Upstream, UpstreamFailure } from "./upstream.js";
+import { Upstream, UpstreamFailure, type UpstreamConnection } from "./upstream.js";
 import { stringAt } from "./wire-fields.js";
 
 /** Routes the call to the user of this id (wins over the id in the request body). */
@@ -74,7 +74,10 @@ export class ExperimentRouter {
   // variant that stops getting calls must still be judged on the ones it had.
   private readonly guardrailTimer: NodeJS.Timeout;
 
-  constructor(private readonly log: Logger) {
+  constructor(
+    private readonly log: Logger,
+    private readonly connection?: UpstreamConnection,
+  ) {
     this.guardrailTimer = setInterval(() => {
       for (const experiment of this.byName.values()) this.checkGuardrails(experiment);
     }, GUARDRAIL_CHECK_INTERVAL_MS);
@@ -96,7 +99,7 @@ export class ExperimentRouter {
       used.add(key);
       let found = this.upstreams.get(key);
       if (!found) {
-        found = new Upstream(target, config.upstreamDefaults as UpstreamPolicy);
+        found = new Upstream(target, config.upstreamDefaults as UpstreamPolicy, this.connection);
         this.upstreams.set(key, found);
       }
       return found;

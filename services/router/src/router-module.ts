@@ -1,7 +1,7 @@
 // The router as a service module: the four funnel.v1 services forwarded per experiment, ExperimentService,
 // a `variant` label on the per-call metrics, and the experiment file loaded at start and hot-reloaded.
 import { ExperimentServiceService } from "@funnel/proto";
-import { ConfigError, type ServiceModule } from "@funnel/runtime";
+import { ConfigError, clientTls, type ServiceModule } from "@funnel/runtime";
 import { routerSettings } from "./config.js";
 import { ExperimentConfigWatcher } from "./experiment-config-watcher.js";
 import { ExperimentRouter } from "./experiment-router.js";
@@ -13,9 +13,10 @@ export const routerModule: ServiceModule<typeof routerSettings> = {
   name: "router",
   namespace: "router",
   settings: routerSettings,
-  register(server, config, log) {
+  register(server, config, log, shared) {
     server.metrics.addLabel("variant", variantKey);
-    const router = new ExperimentRouter(log);
+    const upstreamTls = clientTls(config.upstream, shared.security.reloadMs, log.child({ component: "upstream-tls" }), "the upstreams");
+    const router = new ExperimentRouter(log, upstreamTls);
     // A forwarded service is ready while an experiment routes it, so health tells a caller (and a probe)
     // which APIs this router can serve with the config in force.
     const services = FORWARDED_SERVICES.map(({ definition, methods }) => server.addService(definition, forwardingHandlers(router, methods)));
@@ -36,6 +37,7 @@ export const routerModule: ServiceModule<typeof routerSettings> = {
     server.onShutdown(() => {
       watcher.close();
       router.close();
+      upstreamTls.close();
     });
     return async () => {
       try {

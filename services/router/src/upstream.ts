@@ -30,6 +30,14 @@ export interface UpstreamCall {
 const UPSTREAM_FAULTS = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.INTERNAL, grpc.status.UNKNOWN]);
 const identity = (bytes: Buffer): Buffer => bytes;
 
+/** How the router reaches its upstreams: channel credentials (TLS, its token) and the options they need. */
+export interface UpstreamConnection {
+  credentials: grpc.ChannelCredentials;
+  options: grpc.ChannelOptions;
+}
+
+const PLAINTEXT: UpstreamConnection = { credentials: grpc.credentials.createInsecure(), options: {} };
+
 export class Upstream {
   private readonly client: grpc.Client;
   private readonly breaker: CircuitBreaker<[() => Promise<Buffer>], Buffer>;
@@ -37,10 +45,12 @@ export class Upstream {
   constructor(
     readonly target: string,
     private readonly policy: UpstreamPolicy,
+    connection: UpstreamConnection = PLAINTEXT,
   ) {
     // A headless Service gives one DNS answer per ready pod; round robin spreads calls over all of them (the
     // default pick_first would pin every call of this router to one pod). Re-resolution follows pod changes.
-    this.client = new grpc.Client(target, grpc.credentials.createInsecure(), {
+    this.client = new grpc.Client(target, connection.credentials, {
+      ...connection.options,
       "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
       "grpc.max_receive_message_length": -1,
       "grpc.max_send_message_length": -1,

@@ -1,12 +1,18 @@
 import { Metadata } from "@grpc/grpc-js";
+import type { PeerCertificate } from "node:tls";
 import type { Logger } from "pino";
 import { ContextValues } from "./context-values.js";
 import { CancelledError, DeadlineExceededError } from "./errors.js";
 
-/** What the context needs of the transport's call: whether the client has gone, and to be told when. */
+/**
+ * What the context needs of the transport's call: whether the client has gone, and to be told when; who is
+ * at the other end (address, verified client certificate).
+ */
 export interface CancellableCall {
   readonly cancelled: boolean;
   once(event: "cancelled", listener: () => void): unknown;
+  getPeer?(): string;
+  getAuthContext?(): { sslPeerCertificate?: PeerCertificate };
 }
 
 const DEADLINE_CANCEL_TOLERANCE_MS = 50;
@@ -54,6 +60,16 @@ export class CallContext {
   /** True when `level` would be written; checks without making the call's child logger. */
   isLogLevelEnabled(level: string): boolean {
     return (this.logger ?? this.baseLog).isLevelEnabled(level);
+  }
+
+  /** The client's address as grpc-js reports it, e.g. "127.0.0.1:51234"; "" when unknown. */
+  get peer(): string {
+    return this.call?.getPeer?.() ?? "";
+  }
+
+  /** The client certificate of a mutual-TLS connection, when it was verified against the client CA. */
+  get peerCertificate(): PeerCertificate | undefined {
+    return this.call?.getAuthContext?.().sslPeerCertificate;
   }
 
   /** Aborted when the client cancels, its deadline passes, or shutdown cuts the call off. */

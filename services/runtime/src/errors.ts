@@ -71,3 +71,17 @@ export class FailedPreconditionError extends ServiceError {
     super(status.FAILED_PRECONDITION, message);
   }
 }
+
+/** UNAUTHENTICATED: the call carries no valid credentials (no token, an unknown token, no client certificate). */
+export class UnauthenticatedError extends ServiceError {
+  constructor(message: string) {
+    super(status.UNAUTHENTICATED, message);
+  }
+}
+
+/** PERMISSION_DENIED: the caller is known but none of its roles may call this method. */
+export class PermissionDeniedError extends ServiceError {
+  constructor(message: string) {
+    super(status.PERMISSION_DENIED, message);
+  }
+}

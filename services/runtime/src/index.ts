@@ -7,8 +7,8 @@ export { composeServerMiddleware } from "./server-middleware.js";
 export type { CallHandler, MethodInfo, ServerCall, ServerMiddleware } from "./server-middleware.js";
 export { StatusError } from "./middleware/error-boundary-middleware.js";
 export { REQUEST_ID_HEADER } from "./middleware/request-logging-middleware.js";
-export { loadConfig, formatConfigHelp, distinctSettings, setting, servingSettings, ConfigError } from "./config.js";
-export { modelSettings, registrySettings, pseudonymSettings, slotSettings } from "./model-settings.js";
+export { loadConfig, formatConfigHelp, distinctSettings, setting, servingSettings, ConfigError, secretValue } from "./config.js";
+export { modelSettings, registrySettings, pseudonymSettings, pseudonymSaltOf, slotSettings } from "./model-settings.js";
 export type { ModelConfig } from "./model-settings.js";
 export type { ConfigOf, ConfigSource, ServingConfig, SettingSpec, SettingsSpec } from "./config.js";
 export {
@@ -20,6 +20,8 @@ export {
   CancelledError,
   UnavailableError,
   FailedPreconditionError,
+  UnauthenticatedError,
+  PermissionDeniedError,
 } from "./errors.js";
 export { errorToStatus } from "./error-boundary.js";
 export { requireText, requireKnownEnum, requireCount, checkUserFeatures, checkItemFeatures, MAX_ID_CHARS } from "./validation.js";
@@ -39,3 +41,14 @@ export type { ModelSource, ServableModel, ModelLease, LoadedVersion, ModelSlotSt
 export { ModelHub, registryFromModelConfig } from "./model-hub.js";
 export { DRIFT_METRIC_NAMES } from "./drift-metrics.js";
 export type { SlotRequest } from "./model-hub.js";
+export { securitySettings, serverTlsSettings, authSettings, callerLimitSettings, secretsReloadSetting, clientSecuritySettings, SECURITY_OFF } from "./security/security-settings.js";
+export type { SecurityConfig, ClientSecurityConfig } from "./security/security-settings.js";
+export { serverTls, clientTls } from "./security/tls-credentials.js";
+export type { ServerTls, ClientTls } from "./security/tls-credentials.js";
+export { CertificateFiles } from "./security/certificate-files.js";
+export { WatchedFiles } from "./security/watched-files.js";
+export { CallerAuthenticator, certificateNames } from "./security/caller-authenticator.js";
+export { CallerLimits } from "./security/caller-limits.js";
+export { callerKey, securityMiddleware } from "./security/security-middleware.js";
+export { parseCallersFile, hashToken, generateToken, DEFAULT_METHOD_ROLES, ANY_CALLER } from "./security/callers-file.js";
+export type { Caller, CallersFile } from "./security/callers-file.js";

@@ -6,7 +6,7 @@ import type { ModelDrift } from "@funnel/proto";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { registerDriftMetrics } from "./drift-metrics.js";
 import type { Logger } from "pino";
-import type { ModelConfig } from "./model-settings.js";
+import { pseudonymSaltOf, type ModelConfig } from "./model-settings.js";
 import { ModelSlot, type ModelSlotStatus, type ModelSource, type ServableModel } from "./model-slot.js";
 
 /** Builds the configured registry (a slot's model source; the platform's first run also registers into it). */
@@ -72,11 +72,11 @@ export class ModelHub {
    * training uses when none is given), with one warning per process however many services ask.
    */
   pseudonymSaltOr(development: string): string {
-    const configured = this.options.config.pseudonym.salt;
+    const configured = pseudonymSaltOf(this.options.config.pseudonym);
     if (configured) return configured;
     if (!this.warnedDevelopmentSalt) {
       this.warnedDevelopmentSalt = true;
-      this.options.log.warn("FUNNEL_PSEUDONYM_SALT is not set: user ids are looked up with the development salt (fine for generated data only)");
+      this.options.log.warn("FUNNEL_PSEUDONYM_SALT (or …_FILE) is not set: user ids are looked up with the development salt (fine for generated data only)");
     }
     return development;
   }

@@ -2,20 +2,30 @@
 // where versions come from (the registry's own settings group), where they are unpacked, how often a
 // followed alias is re-read, and the salt of the user-id pseudonyms stored in them.
 import { registrySettings } from "@funnel/registry";
-import { setting, type ConfigOf } from "@funnel/settings";
+import { secretValue, setting, type ConfigOf } from "@funnel/settings";
 
 export { registrySettings };
 
 /** How user ids are pseudonymised before they reach a model: serving must use the salt training used. */
 export const pseudonymSettings = {
-  salt: setting.text({
+  salt: setting.secret({
     env: "FUNNEL_PSEUDONYM_SALT",
     flag: "--pseudonym-salt",
-    default: "",
-    allowEmpty: true,
     description: "Salt for user-id pseudonyms; must be the one the served model was trained with. Empty: the development salt (generated data only).",
   }),
+  saltFile: setting.text({
+    env: "FUNNEL_PSEUDONYM_SALT_FILE",
+    flag: "--pseudonym-salt-file",
+    default: "",
+    allowEmpty: true,
+    description: "File holding the pseudonym salt (a mounted Secret), instead of FUNNEL_PSEUDONYM_SALT.",
+  }),
 };
+
+/** The configured pseudonym salt (from the setting or its file), "" when none is configured. */
+export function pseudonymSaltOf(config: ConfigOf<typeof pseudonymSettings>): string {
+  return secretValue({ value: config.salt, file: config.saltFile }, { value: pseudonymSettings.salt, file: pseudonymSettings.saltFile });
+}
 
 /** How model slots load versions. */
 export const slotSettings = {

@@ -66,7 +66,23 @@ describe("settings namespaced per module", () => {
     expect(seen.embedding).toEqual({
       config: {
         cacheEntries: 7,
-        model: { registry: { backend: "mlflow", dataDir: "/models", mlflowUrl: "", actor: "" }, slots: { cacheDir: ".data/model-cache", pollMs: 2000 }, pseudonym: { salt: "" } },
+        model: {
+          registry: {
+            backend: "mlflow",
+            dataDir: "/models",
+            mlflowUrl: "",
+            mlflowCaFile: "",
+            mlflowClientCertFile: "",
+            mlflowUsername: "",
+            mlflowPassword: "",
+            mlflowPasswordFile: "",
+            mlflowToken: "",
+            mlflowTokenFile: "",
+            actor: "",
+          },
+          slots: { cacheDir: ".data/model-cache", pollMs: 2000 },
+          pseudonym: { salt: "", saltFile: "" },
+        },
       },
       serving: { port: 0 },
     });

@@ -18,6 +18,7 @@ import { ModelHub } from "./model-hub.js";
 import { modelSettings, type ModelConfig } from "./model-settings.js";
 import type { ModelSource } from "./model-slot.js";
 import { modelStatusHandlers } from "./model-status-service.js";
+import { securitySettings, type SecurityConfig } from "./security/security-settings.js";
 import { ServingServer, exitOnSignals } from "./serving-server.js";
 
 export interface ServiceModule<S extends SettingsSpec = SettingsSpec> {
@@ -51,6 +52,8 @@ export interface ModuleLifecycle {
 /** What the modules of one process share. */
 export interface SharedResources {
   serving: ServingConfig;
+  /** The process's security settings; clients a module makes read the reload interval here. */
+  security: SecurityConfig;
   /** Model slots, one per (model, ref, kind) in the process, so embedded services load a version once. */
   models: ModelHub;
 }
@@ -69,6 +72,8 @@ export interface RunOptions {
   env: Record<string, string | undefined>;
   argv: readonly string[];
   handleSignals?: boolean;
+  /** The process's logger; one writing JSON to stdout at --log-level when absent (tests pass one to read it). */
+  log?: Logger;
   /** Where model slots load versions from; the configured registry when absent (tests pass one). */
   modelSource?: ModelSource;
   /** Settings of the process itself, beside the modules' (e.g. the platform's first-run options). */
@@ -83,6 +88,7 @@ export interface RunOptions {
 /** The resolved settings tree of a process. */
 export interface ProcessConfig {
   serving: ServingConfig;
+  security: SecurityConfig;
   models: ModelConfig;
   process: Record<string, unknown>;
   modules: Record<string, Record<string, unknown>>;
@@ -102,11 +108,11 @@ export async function runServices(
     process.exit(0);
   }
   const config = loadConfig(spec, source) as unknown as ProcessConfig;
-  const log = createLogger(config.serving.logLevel, "funnel");
+  const log = source.log ?? createLogger(config.serving.logLevel, "funnel");
   await source.prepare?.(config, log);
-  const server = new ServingServer({ config: config.serving, log });
+  const server = new ServingServer({ config: config.serving, log, security: config.security });
   const models = new ModelHub({ config: config.models, log: log.child({ component: "models" }), registry: server.metrics.registry, source: source.modelSource });
-  const shared: SharedResources = { serving: config.serving, models };
+  const shared: SharedResources = { serving: config.serving, security: config.security, models };
   const lifecycles: ModuleLifecycle[] = modules.map((module) => {
     const registered = module.register(server, config.modules[module.namespace] as never, log.child({ service: module.name }), shared);
     return typeof registered === "function" ? { load: registered, close: async () => undefined } : registered;
@@ -138,7 +144,13 @@ export async function runServices(
 export function settingsOf(
   modules: readonly ServiceModule<any>[],
   processSettings: SettingsSpec = {},
-): { serving: typeof servingSettings; models: typeof modelSettings; process: SettingsSpec; modules: Record<string, SettingsSpec> } {
+): {
+  serving: typeof servingSettings;
+  security: typeof securitySettings;
+  models: typeof modelSettings;
+  process: SettingsSpec;
+  modules: Record<string, SettingsSpec>;
+} {
   const byNamespace: Record<string, SettingsSpec> = {};
   for (const module of modules) {
     const namespace = module.namespace;
@@ -154,7 +166,7 @@ export function settingsOf(
     }
     byNamespace[namespace] = module.settings;
   }
-  const spec = { serving: servingSettings, models: modelSettings, process: processSettings, modules: byNamespace };
+  const spec = { serving: servingSettings, security: securitySettings, models: modelSettings, process: processSettings, modules: byNamespace };
   distinctSettings(spec);
   return spec;
 }

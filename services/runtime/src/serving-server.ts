@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { CallContext } from "./call-context.js";
 import { ConfigError, servingSettings, type ServingConfig, type SettingSpec } from "./config.js";
 import { errorToStatus } from "./error-boundary.js";
-import { CancelledError } from "./errors.js";
+import { CancelledError, ServiceError } from "./errors.js";
 import { deadlineMiddleware } from "./middleware/deadline-middleware.js";
 import { StatusError, errorBoundaryMiddleware } from "./middleware/error-boundary-middleware.js";
 import { metricsMiddleware } from "./middleware/metrics-middleware.js";
@@ -16,6 +16,11 @@ import { requestLoggingMiddleware } from "./middleware/request-logging-middlewar
 import { ServingGate, type ServingState } from "./middleware/serving-gate.js";
 import { chainServerMiddleware, type CallHandler, type MethodInfo, type ServerMiddleware } from "./server-middleware.js";
 import { ReflectionService } from "./reflection-service.js";
+import { CallerAuthenticator } from "./security/caller-authenticator.js";
+import { CallerLimits } from "./security/caller-limits.js";
+import { securityMiddleware } from "./security/security-middleware.js";
+import { SECURITY_OFF, serverTlsSettings, type SecurityConfig } from "./security/security-settings.js";
+import { serverTls, type ServerTls } from "./security/tls-credentials.js";
 import { ServingMetrics } from "./serving-metrics.js";
 
 /** A generated grpc-js service definition (ts-proto `outputServices=grpc-js`), e.g. SentimentServiceService. */
@@ -37,6 +42,8 @@ export interface ServingServerOptions {
   config: Pick<ServingConfig, "host" | "port" | "metricsPort" | "maxMessageBytes" | "shutdownGraceMs">;
   log: Logger;
   metrics?: ServingMetrics;
+  /** TLS, caller authentication and per-caller limits; all off when absent (the embedded default). */
+  security?: SecurityConfig;
 }
 
 /** One served method: its info, its handler, and (from start()) its middleware chain. */
@@ -56,17 +63,34 @@ export class ServingServer {
   private readonly middleware: ServerMiddleware[];
   private closeMetrics: (() => Promise<void>) | undefined;
   private readonly shutdownHooks: (() => void | Promise<void>)[] = [];
+  private readonly tls: ServerTls;
+  /** The plaintext health-only server for probes (--health-port), when configured. */
+  private healthServer: grpc.Server | undefined;
+  private readonly auth: CallerAuthenticator | undefined;
 
   constructor(private readonly options: ServingServerOptions) {
     this.metrics = options.metrics ?? new ServingMetrics();
+    const security = options.security ?? SECURITY_OFF;
+    this.tls = serverTls(security, options.log.child({ component: "tls" }));
+    this.auth = authenticatorFor(security, options.log.child({ component: "auth" }));
+    const limits = new CallerLimits(security.limits);
     this.server = new grpc.Server({
       "grpc.max_receive_message_length": options.config.maxMessageBytes,
       "grpc.max_send_message_length": options.config.maxMessageBytes,
+      interceptors: this.auth ? closedBuiltInServices(this.auth, security.auth) : [],
     });
     this.health.addToServer(this.server);
     // Outermost first. The request id and logging wrap everything, so every outcome carries the id; metrics
-    // see every call with its final status; below the boundary anything may be thrown.
-    this.middleware = [requestLoggingMiddleware, metricsMiddleware(this.metrics), errorBoundaryMiddleware, this.gate.middleware, deadlineMiddleware];
+    // see every call with its final status; below the boundary anything may be thrown. Callers are checked
+    // before readiness, so a caller without credentials learns nothing about the server's state.
+    this.middleware = [requestLoggingMiddleware, metricsMiddleware(this.metrics), errorBoundaryMiddleware];
+    if (this.auth || limits.enabled) this.middleware.push(securityMiddleware(this.auth, limits));
+    this.middleware.push(this.gate.middleware, deadlineMiddleware);
+  }
+
+  /** SHA-256 fingerprint of the TLS certificate being served; undefined for plaintext. */
+  get tlsFingerprint(): string | undefined {
+    return this.tls.files?.fingerprint;
   }
 
   private get state(): ServingState {
@@ -131,17 +155,34 @@ export class ServingServer {
   }
 
   /** Binds the gRPC port (and the metrics port unless disabled). Resolves with the bound ports. */
-  async start(): Promise<{ port: number; metricsPort: number | undefined }> {
+  async start(): Promise<{ port: number; metricsPort: number | undefined; healthPort?: number }> {
     if (this.state !== "new") throw new Error("server already started");
     for (const route of this.routes) route.run = chainServerMiddleware(this.middleware, route.handler);
     this.metrics.fixLabels();
     this.addReflection();
     const { host, port, metricsPort } = this.options.config;
     const bound = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
+      this.server.bindAsync(bindAddress(host, port), this.tls.credentials, (error, p) =>
         error ? reject(portError(servingSettings.port, host, port, error)) : resolve(p),
       );
     });
+    const healthPort = this.options.security?.tls.healthPort ?? -1;
+    let healthBound: number | undefined;
+    if (healthPort >= 0) {
+      // Same health state as the main port, nothing else: the one thing a probe without TLS may ask.
+      this.healthServer = new grpc.Server();
+      this.health.addToServer(this.healthServer);
+      const server = this.healthServer;
+      healthBound = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(bindAddress(host, healthPort), grpc.ServerCredentials.createInsecure(), (error, p) =>
+          error ? reject(portError(serverTlsSettings.healthPort, host, healthPort, error)) : resolve(p),
+        ),
+      ).catch((error: unknown) => {
+        this.server.forceShutdown();
+        this.state = "stopped";
+        throw error;
+      });
+    }
     let metricsBound: number | undefined;
     if (metricsPort >= 0) {
       try {
@@ -150,14 +191,19 @@ export class ServingServer {
         this.closeMetrics = metrics.close;
       } catch (error) {
         this.server.forceShutdown();
+        this.healthServer?.forceShutdown();
         this.state = "stopped";
         throw portError(servingSettings.metricsPort, host, metricsPort, error as Error);
       }
     }
     this.state = "serving";
     this.publishHealth();
-    this.options.log.info({ port: bound, metricsPort: metricsBound, services: [...this.ready.keys()] }, "gRPC server listening");
-    return { port: bound, metricsPort: metricsBound };
+    const tls = this.tls.files ? (this.options.security?.tls.requireClientCert ? "mutual" : "on") : "off";
+    this.options.log.info({ port: bound, metricsPort: metricsBound, healthPort: healthBound, tls, auth: this.auth !== undefined, services: [...this.ready.keys()] }, "gRPC server listening");
+    if (!this.tls.files && !isLoopback(host)) {
+      this.options.log.warn({ host }, "serving plaintext gRPC on a non-loopback address: anyone on the network can read and forge calls; set --tls-cert-file and --tls-key-file");
+    }
+    return { port: bound, metricsPort: metricsBound, ...(healthBound !== undefined ? { healthPort: healthBound } : {}) };
   }
 
   /**
@@ -200,6 +246,9 @@ export class ServingServer {
       this.server.forceShutdown();
     }
     await this.closeMetrics?.();
+    this.healthServer?.forceShutdown();
+    this.tls.files?.close();
+    this.auth?.close();
     for (const hook of this.shutdownHooks) await hook();
     this.state = "stopped";
     this.options.log.info("server stopped");
@@ -246,6 +295,51 @@ export class ServingServer {
   }
 }
 
+function authenticatorFor(security: SecurityConfig, log: Logger): CallerAuthenticator | undefined {
+  if (!security.auth.enabled) return undefined;
+  if (!security.auth.callersFile) {
+    throw new ConfigError("--auth needs --auth-callers-file (env FUNNEL_AUTH_CALLERS_FILE): the callers, their token hashes and roles");
+  }
+  return new CallerAuthenticator({ callersFile: security.auth.callersFile, reloadMs: security.reloadMs, log });
+}
+
+/**
+ * Health and reflection are served by their libraries, outside the middleware chain; when they are closed a
+ * grpc-js interceptor asks the same authenticator before they run.
+ */
+function closedBuiltInServices(auth: CallerAuthenticator, options: SecurityConfig["auth"]): grpc.ServerInterceptor[] {
+  const closed = (path: string) =>
+    (!options.healthOpen && path.startsWith("/grpc.health.v1.")) || (!options.reflectionOpen && path.startsWith("/grpc.reflection."));
+  return [
+    (descriptor, call) => {
+      if (!closed(descriptor.path)) return call as grpc.ServerInterceptingCall;
+      return new grpc.ServerInterceptingCall(call, {
+        start: (next) =>
+          next({
+            onReceiveMetadata: (metadata, pass) => {
+              try {
+                auth.authorize(auth.identify(metadata, call.getAuthContext().sslPeerCertificate), descriptor.path.slice(1));
+                pass(metadata);
+              } catch (error) {
+                const code = error instanceof ServiceError ? error.code : grpc.status.INTERNAL;
+                call.sendStatus({ code, details: (error as Error).message });
+              }
+            },
+          }),
+      });
+    },
+  ];
+}
+
+/** "host:port", with an IPv6 host in brackets. */
+function bindAddress(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
+}
+
 function mergedMetadata(metadata: grpc.Metadata | undefined, trailer: grpc.Metadata): grpc.Metadata {
   if (!metadata) return trailer;
   const merged = metadata.clone();
@@ -261,7 +355,7 @@ function portError(spec: SettingSpec<number>, host: string, port: number, error:
   const inUse = /EADDRINUSE|address already in use/i.test(`${(error as NodeJS.ErrnoException).code ?? ""} ${error.message}`);
   const reason = inUse ? "is already in use by another process" : `cannot be bound (${error.message})`;
   return new ConfigError(
-    `${spec.flag} (env ${spec.env}): port ${port} on ${host} ${reason}; choose another port, or 0 for a free one${spec === servingSettings.metricsPort ? ", or -1 to turn metrics off" : ""}`,
+    `${spec.flag} (env ${spec.env}): port ${port} on ${host} ${reason}; choose another port, or 0 for a free one${spec === servingSettings.metricsPort ? ", or -1 to turn metrics off" : spec === serverTlsSettings.healthPort ? ", or -1 for none" : ""}`,
   );
 }
 

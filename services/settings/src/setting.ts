@@ -93,8 +93,16 @@ function boolean(options: Common<boolean>): SettingSpec<boolean> {
   };
 }
 
+/**
+ * A secret (a salt, a password, a token). Help text shows no default and a bad value is never echoed; give
+ * secrets through env or a `*_FILE` setting (a mounted Secret) rather than a flag, which `ps` shows.
+ */
+function secret(options: Omit<Common<string>, "default">): SettingSpec<string> {
+  return { ...options, default: "", type: "secret", parse: (raw) => raw };
+}
+
 /** Builders for setting declarations. */
-export const setting = { integer, number, text, oneOf, boolean };
+export const setting = { integer, number, text, oneOf, boolean, secret };
 
 export function isSettingSpec(value: unknown): value is SettingSpec<unknown> {
   return typeof (value as Partial<SettingSpec<unknown>> | undefined)?.parse === "function";

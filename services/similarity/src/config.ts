@@ -1,4 +1,7 @@
-import { setting, type ConfigOf } from "@funnel/runtime";
+import { clientSecuritySettings, setting, type ConfigOf } from "@funnel/runtime";
+
+/** TLS and credentials of the Milvus connection; one group, shared by every module that talks to Milvus. */
+export const milvusSecuritySettings = clientSecuritySettings({ flag: "--milvus", env: "FUNNEL_MILVUS", what: "Milvus" });
 
 /** Similarity service settings; model source and cache directory are the runtime's model settings. */
 export const similaritySettings = {
@@ -53,6 +56,7 @@ export const similaritySettings = {
     max: 100_000,
     description: "Most user vectors in one UpsertUserVectors call; more get INVALID_ARGUMENT.",
   }),
+  milvusSecurity: milvusSecuritySettings,
 };
 
 export type SimilarityConfig = ConfigOf<typeof similaritySettings>;

@@ -1,5 +1,6 @@
 export { similarityModule } from "./similarity-module.js";
-export { similaritySettings } from "./config.js";
+export { similaritySettings, milvusSecuritySettings } from "./config.js";
+export { milvusCatalogFrom } from "./milvus-catalog-from.js";
 export type { SimilarityConfig } from "./config.js";
 export { UserSimilarity } from "./user-similarity.js";
 export type { SimilarUsers, SimilarUsersRequest, UserUpsert } from "./user-similarity.js";

@@ -1,8 +1,8 @@
 import { SimilarityServiceService } from "@funnel/proto";
 import type { ServiceModule } from "@funnel/runtime";
 import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
-import { MilvusCatalog } from "@funnel/vector-index";
 import { similaritySettings } from "./config.js";
+import { milvusCatalogFrom } from "./milvus-catalog-from.js";
 import { similarityHandlers } from "./grpc/handlers.js";
 import { indexedTwoTowerSlot } from "./indexed-two-tower.js";
 import { indexedServiceLifecycle } from "./milvus-readiness.js";
@@ -14,7 +14,7 @@ export const similarityModule: ServiceModule<typeof similaritySettings> = {
   namespace: "similarity",
   settings: similaritySettings,
   register(server, config, log, shared) {
-    const milvus = config.milvusAddress ? new MilvusCatalog({ address: config.milvusAddress }) : undefined;
+    const milvus = milvusCatalogFrom(config.milvusAddress, config.milvusSecurity);
     const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus, retiredGraceMs: config.milvusRetiredGraceMs });
     const similarity = new UserSimilarity(slot, shared.models.pseudonymSaltOr(DEVELOPMENT_PSEUDONYM_SALT));
     const name = server.addService(SimilarityServiceService, similarityHandlers(similarity, config));

@@ -15,6 +15,13 @@ export interface MilvusCatalogOptions {
   hnsw?: { m?: number; efConstruction?: number; efSearch?: number };
   /** Rows per insert/upsert/delete request. */
   batchSize?: number;
+  /**
+   * TLS to Milvus: verified against `caFile` (else the system CAs), with a client certificate for mutual TLS.
+   * The Milvus SDK reads these files once, when the client is made: a renewed file takes a restart.
+   */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string; serverName?: string };
+  /** Milvus credentials ("user:password" or an API key), sent with every call; only given with TLS. */
+  token?: string;
 }
 
 /** Collection properties that make a collection self-describing (milvus-lite drops the description). */
@@ -58,11 +65,14 @@ export class MilvusCatalog {
     const { m, efConstruction, efSearch } = DEFAULT_HNSW_PARAMS;
     this.hnsw = { m, efConstruction, efSearch, ...options.hnsw };
     this.batchSize = options.batchSize ?? 1000;
+    const tls = options.tls;
     this.client = new MilvusClient({
       address: options.address,
       timeout: options.timeoutMs ?? 10_000,
       logLevel: "error",
       maxRetries: 2,
+      ...(tls ? { ssl: true, tls: { rootCertPath: tls.caFile, certChainPath: tls.certFile, privateKeyPath: tls.keyFile, serverName: tls.serverName } } : {}),
+      ...(options.token ? { token: options.token } : {}),
     });
     // The client connects eagerly; a refused connection must surface per call (UNAVAILABLE), not as an
     // unhandled rejection that kills the process.

@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { readRegistryConfig, registryFromConfig } from "@funnel/registry";
+import { secretValue } from "@funnel/settings";
 import { DEVELOPMENT_PSEUDONYM_SALT, DEVICES, isDevice } from "@funnel/two-tower";
 import { runTorchReference } from "../../bench/torch-reference.js";
 import { DEFAULT_MEMORY_BENCHMARK_OPTIONS, runMemoryBenchmark } from "../../bench/train-memory.js";
@@ -91,9 +92,14 @@ function gitCommit(): string | undefined {
 }
 
 function salt(option: string | undefined): string {
-  const value = option ?? process.env.FUNNEL_PSEUDONYM_SALT;
+  // The salt is a secret: FUNNEL_PSEUDONYM_SALT_FILE (a mounted Secret) keeps it out of env and `ps`.
+  const value = option ?? secretValue(
+    { value: process.env.FUNNEL_PSEUDONYM_SALT ?? "", file: process.env.FUNNEL_PSEUDONYM_SALT_FILE ?? "" },
+    // The serving runtime declares these two settings (pseudonymSettings); training takes the same env vars.
+    { value: { env: "FUNNEL_PSEUDONYM_SALT", flag: "--salt" }, file: { env: "FUNNEL_PSEUDONYM_SALT_FILE", flag: "--salt" } },
+  );
   if (value) return value;
-  process.stderr.write("warning: no --salt or FUNNEL_PSEUDONYM_SALT; pseudonymising user ids with the development salt\n");
+  process.stderr.write("warning: no --salt, FUNNEL_PSEUDONYM_SALT or FUNNEL_PSEUDONYM_SALT_FILE; pseudonymising user ids with the development salt\n");
   return DEVELOPMENT_PSEUDONYM_SALT;
 }
 

@@ -4,6 +4,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { Command, InvalidArgumentError } from "commander";
 import { ExperimentServiceClient, type ExperimentSummary } from "@funnel/proto";
+import { clientTls, createLogger } from "@funnel/runtime";
 import { parseExperimentConfig } from "../experiment-config.js";
 import { type ExperimentsTarget, fileTarget, kubectlTarget } from "./experiments-target.js";
 import { DEFAULT_ROLLOUT_STEPS, runRollout } from "./run-rollout.js";
@@ -38,16 +39,25 @@ interface Flags {
   poll: number;
   minCalls?: number;
   alpha: number;
+  caFile?: string;
+  serverName?: string;
+  tokenFile?: string;
 }
 
-function summariesFrom(address: string): { fetch: () => Promise<ExperimentSummary[]>; close: () => void } {
-  const client = new ExperimentServiceClient(address, grpc.credentials.createInsecure());
+function summariesFrom(address: string, flags: Flags): { fetch: () => Promise<ExperimentSummary[]>; close: () => void } {
+  // The router in Kubernetes serves TLS and wants an operator's token for GetExperimentSummary.
+  const security = { tls: Boolean(flags.caFile), caFile: flags.caFile ?? "", certFile: "", keyFile: "", serverName: flags.serverName ?? "", tokenFile: flags.tokenFile ?? "" };
+  const connection = clientTls(security, 60_000, createLogger("warn"), "the router");
+  const client = new ExperimentServiceClient(address, connection.credentials, connection.options);
   return {
     fetch: () =>
       new Promise((resolve, reject) =>
         client.getExperimentSummary({ experiment: "" }, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (error, response) => (error ? reject(error) : resolve(response!.experiments))),
       ),
-    close: () => client.close(),
+    close: () => {
+      client.close();
+      connection.close();
+    },
   };
 }
 
@@ -65,13 +75,16 @@ const program = new Command("funnel-rollout")
   .option("--poll <duration>", "how often the router's summary is read", duration("--poll"), 15_000)
   .option("--min-calls <n>", "candidate calls needed at a step before it is judged (default: the file's guardrails.minCalls)", (v) => Number.parseInt(v, 10))
   .option("--alpha <p>", "roll back when the candidate's success rate is lower with p below this", Number, 0.05)
+  .option("--ca-file <pem>", "the router serves TLS: CA its certificate is verified against")
+  .option("--server-name <name>", "name expected in the router's certificate (e.g. funnel-router behind a port-forward)")
+  .option("--token-file <file>", "file holding an operator's bearer token (GetExperimentSummary needs the operator role); needs --ca-file")
   .action(async (flags: Flags) => {
     if (Boolean(flags.experimentsFile) === Boolean(flags.namespace)) throw new InvalidArgumentError("give exactly one of --experiments-file <file> or --namespace <ns>");
     const target: ExperimentsTarget = flags.experimentsFile
       ? fileTarget(flags.experimentsFile)
       : kubectlTarget({ namespace: flags.namespace!, ...(flags.context ? { context: flags.context } : {}), dryRun: flags.kubectlDryRun === true });
     const config = parseExperimentConfig(await target.read(), target.describe);
-    const router = summariesFrom(flags.router);
+    const router = summariesFrom(flags.router, flags);
     try {
       const result = await runRollout({
         target,

@@ -10,13 +10,13 @@ const require = createRequire(import.meta.url);
 export type HealthStatus = "UNKNOWN" | "SERVING" | "NOT_SERVING" | "SERVICE_UNKNOWN";
 
 /** grpc.health.v1.Health/Check; resolves with the status name (NOT_FOUND maps to SERVICE_UNKNOWN). */
-export function checkHealth(address: string, service = ""): Promise<HealthStatus> {
+export function checkHealth(address: string, service = "", credentials = grpc.credentials.createInsecure(), metadata = new grpc.Metadata()): Promise<HealthStatus> {
   const Client = grpc.makeClientConstructor(healthService, "Health");
-  const client = new Client(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
-    check(req: { service: string }, cb: (err: grpc.ServiceError | null, res?: { status: HealthStatus }) => void): void;
+  const client = new Client(address, credentials) as unknown as grpc.Client & {
+    check(req: { service: string }, metadata: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: { status: HealthStatus }) => void): void;
   };
   return new Promise((resolve, reject) => {
-    client.check({ service }, (error, response) => {
+    client.check({ service }, metadata, (error, response) => {
       client.close();
       if (error?.code === grpc.status.NOT_FOUND) resolve("SERVICE_UNKNOWN");
       else if (error) reject(error);
@@ -29,8 +29,8 @@ export function checkHealth(address: string, service = ""): Promise<HealthStatus
 export type ReflectionVersion = "v1" | "v1alpha";
 
 /** grpc.reflection list_services: the fully-qualified service names the server exposes. */
-export function listServicesByReflection(address: string, version: ReflectionVersion = "v1"): Promise<string[]> {
-  return reflect(address, { list_services: "" }, version).then((response) =>
+export function listServicesByReflection(address: string, version: ReflectionVersion = "v1", credentials?: grpc.ChannelCredentials): Promise<string[]> {
+  return reflect(address, { list_services: "" }, version, credentials).then((response) =>
     (response.list_services_response?.service ?? []).map((s: { name: string }) => s.name),
   );
 }
@@ -52,11 +52,11 @@ async function fileDescriptors(answer: Promise<any>): Promise<Buffer[]> {
 }
 
 /** Sends one raw ServerReflectionRequest (proto field names) and resolves with the raw response. */
-export function reflect(address: string, request: Record<string, unknown>, version: ReflectionVersion = "v1"): Promise<any> {
+export function reflect(address: string, request: Record<string, unknown>, version: ReflectionVersion = "v1", credentials = grpc.credentials.createInsecure()): Promise<any> {
   const reflectionRoot = path.resolve(path.dirname(require.resolve("@grpc/reflection")), "../proto");
   const definition = protoLoader.loadSync(`grpc/reflection/${version}/reflection.proto`, { includeDirs: [reflectionRoot], keepCase: true });
   const pkg = grpc.loadPackageDefinition(definition) as any;
-  const client = new pkg.grpc.reflection[version].ServerReflection(address, grpc.credentials.createInsecure());
+  const client = new pkg.grpc.reflection[version].ServerReflection(address, credentials);
   return new Promise((resolve, reject) => {
     const call = client.ServerReflectionInfo();
     call.on("data", (response: unknown) => {

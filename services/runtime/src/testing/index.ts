@@ -1,2 +1,4 @@
 export { checkHealth, listServicesByReflection, fileContainingSymbolByReflection, fileByFilenameByReflection, reflect } from "./grpc-probes.js";
 export type { HealthStatus, ReflectionVersion } from "./grpc-probes.js";
+export { TestPki } from "./test-pki.js";
+export type { IssuedCertificate } from "./test-pki.js";
