@@ -1,4 +1,4 @@
-export { evaluateRetrieval, popularityBaseline, rankAndScore } from "./retrieval-metrics.js";
+export { evaluateRetrieval, popularityBaseline, rankAndScore, topOfScores } from "./retrieval-metrics.js";
 export type { RetrievalMetrics } from "./retrieval-metrics.js";
 export { similarUserAccuracy } from "./similar-user-accuracy.js";
 export { fitItemKnn, fitEase, itemGram, itemToItemBaseline } from "./item-to-item-baselines.js";
