@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { RawUserFeatures } from "./features/index.js";
 
 /** Used when no salt is configured: fine for generated data, never for real users (training and serving warn). */
 export const DEVELOPMENT_PSEUDONYM_SALT = "funnel-dev-salt";
@@ -28,4 +29,14 @@ export function pseudonymiseEvents<T extends { userId: string }>(events: readonl
     }
     return { ...event, userId: pseudonym };
   });
+}
+
+/**
+ * A raw user record as the user tower must see it: a caller's user id (proto UserFeatures.user_id) replaced by
+ * its pseudonym, since training hashed pseudonyms into the user-id buckets. A record without an id is returned
+ * as it is. `pseudonymOf` lets a service pass its cached pseudonymiseUserId.
+ */
+export function withUserPseudonym(features: RawUserFeatures, pseudonymOf: (userId: string) => string): RawUserFeatures {
+  if (typeof features.userId !== "string" || features.userId === "") return features;
+  return { ...features, userId: pseudonymOf(features.userId) };
 }

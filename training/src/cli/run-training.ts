@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { ModelManifest } from "@funnel/registry";
-import { pseudonymiseUserId } from "@funnel/two-tower";
+import { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseUserId } from "@funnel/two-tower";
 import { fingerprintEvents } from "../data/index.js";
 import {
   type BaselineMetrics,
@@ -23,6 +23,19 @@ import { loadDataset, type Dataset } from "./load-dataset.js";
 import type { RunConfig } from "./run-config.js";
 import { trainingProgress } from "./training-progress.js";
 import { BASELINE_LABELS, BASELINES } from "../evaluation/index.js";
+
+/** Pseudonyms under one salt, each computed once (a SHA-256 per user). */
+function pseudonymsWith(salt: string): (userId: string) => string {
+  const known = new Map<string, string>();
+  return (id) => {
+    let pseudonym = known.get(id);
+    if (pseudonym === undefined) {
+      pseudonym = pseudonymiseUserId(id, salt);
+      known.set(id, pseudonym);
+    }
+    return pseudonym;
+  };
+}
 
 /** Neighbours per query user in similar-user accuracy. */
 const SIMILAR_USER_K = 10;
@@ -49,6 +62,8 @@ export interface TrainedRun {
 }
 
 export interface TrainAndEvaluateOptions extends Omit<RunTrainingOptions, "salt"> {
+  /** Salt of the pseudonyms the user-id buckets hash (default: the development salt; `train` passes its own). */
+  salt?: string;
   onEpochEnd?: (epoch: number) => void;
   /** Baselines fitted by an earlier run on the same dataset and split config (they do not depend on the model). */
   fittedBaselines?: FittedBaselines;
@@ -82,6 +97,8 @@ export async function trainAndEvaluate(
     sequenceLength: config.model.sequenceLength,
     itemAttributes: dataset.itemAttributes,
     ...(dataset.userAttributes ? { userAttributes: dataset.userAttributes } : {}),
+    userIdBuckets: config.model.userIdBuckets,
+    pseudonymOf: pseudonymsWith(options.salt ?? DEVELOPMENT_PSEUDONYM_SALT),
   });
   const c = task.counts;
   log(
@@ -191,6 +208,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
   const allUsersRaw = aggregateUserFeatures(dataset.events, {
     sequenceLength: task.spec.sequenceLength,
     ...(dataset.userAttributes ? { attributes: dataset.userAttributes } : {}),
+    ...(task.spec.user.idBuckets > 0 ? { pseudonymOf: (id: string) => pseudonymiseUserId(id, options.salt) } : {}),
   });
   const userIds = [...allUsersRaw.keys()].sort();
   const userEmbeddings = model.embedUsers(encodeUsers(task.spec, userIds.map((id) => allUsersRaw.get(id)!)));
