@@ -1,6 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ItemTensors, UserTensors } from "@funnel/two-tower";
+import type { FeatureSpec, ItemTensors, UserTensors } from "@funnel/two-tower";
 import { tinyTrainedModel } from "../model/testing/tiny-trained-model.js";
 import type { TwoTowerModel } from "../model/two-tower-model.js";
 import { ONNX_OUTPUT_NAME } from "@funnel/two-tower";
@@ -37,14 +37,7 @@ describe("ONNX towers", () => {
     expect(items.category.some((v) => v === 0)).toBe(true);
     expect(task.spec.user.attributeSlots).toBe(2);
     expect(users.attributes.some((v) => v === 0)).toBe(true);
-    const L = task.spec.sequenceLength;
-    const userOnnx = await runOnnx(user, {
-      numeric: new ort.Tensor("float32", users.numeric, [users.count, task.spec.user.numericSize]),
-      device: new ort.Tensor("int32", users.device, [users.count, 1]),
-      recentItems: new ort.Tensor("int32", users.recentItems, [users.count, L]),
-      recentPages: new ort.Tensor("int32", users.recentPages, [users.count, L]),
-      attributes: new ort.Tensor("int32", users.attributes, [users.count, task.spec.user.attributeSlots]),
-    });
+    const userOnnx = await runOnnx(user, userFeeds(task.spec, users));
     const itemOnnx = await runOnnx(item, {
       numeric: new ort.Tensor("float32", items.numeric, [items.count, task.spec.item.numericSize]),
       itemIndex: new ort.Tensor("int32", items.itemIndex, [items.count, 1]),
@@ -86,15 +79,9 @@ describe("ONNX towers", () => {
       const users: UserTensors = { ...task.test.users, userId: task.test.users.userId.map((id, row) => (row % 2 === 0 ? 0 : id)) };
       expect(users.userId.some((id) => id === 0)).toBe(true);
       expect(users.userId.some((id) => id > 0)).toBe(true);
-      const L = task.spec.sequenceLength;
-      const userOnnx = await runOnnx(user, {
-        numeric: new ort.Tensor("float32", users.numeric, [users.count, task.spec.user.numericSize]),
-        device: new ort.Tensor("int32", users.device, [users.count, 1]),
-        recentItems: new ort.Tensor("int32", users.recentItems, [users.count, L]),
-        recentPages: new ort.Tensor("int32", users.recentPages, [users.count, L]),
-        attributes: new ort.Tensor("int32", users.attributes, [users.count, task.spec.user.attributeSlots]),
-        userId: new ort.Tensor("int32", users.userId, [users.count, 1]),
-      });
+      const feeds = userFeeds(task.spec, users);
+      expect(Object.keys(feeds)).toContain("userId");
+      const userOnnx = await runOnnx(user, feeds);
       expect(maxAbsDiff(userOnnx, idModel.embedUsers(users))).toBeLessThan(1e-5);
       // The id changes the embedding: the same row with and without its id differ.
       const row = 1;
@@ -120,6 +107,16 @@ describe("ONNX towers", () => {
     expect(() => buildOnnxTowers(other, config, model.getWeights())).toThrow(/sequenceLength/);
   });
 });
+
+/** A feed for every user input the spec declares, shaped as the spec says (-1 = the batch). */
+function userFeeds(spec: FeatureSpec, users: UserTensors): Record<string, ort.Tensor> {
+  return Object.fromEntries(
+    spec.inputs.user.map((input) => {
+      const data = users[input.name as Exclude<keyof UserTensors, "count">];
+      return [input.name, new ort.Tensor(input.dtype, data, [users.count, input.shape[1]])];
+    }),
+  );
+}
 
 function sliceOne(users: UserTensors, row: number): UserTensors {
   const per = (a: Int32Array | Float32Array) => a.length / users.count;
