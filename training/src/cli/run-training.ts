@@ -205,10 +205,11 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
   const model = result.model;
 
   // Served embeddings use every event we have: the freshest history of each user.
+  const ids = task.spec.user.idBuckets > 0 ? { pseudonymOf: pseudonymsWith(options.salt) } : {};
   const allUsersRaw = aggregateUserFeatures(dataset.events, {
     sequenceLength: task.spec.sequenceLength,
     ...(dataset.userAttributes ? { attributes: dataset.userAttributes } : {}),
-    ...(task.spec.user.idBuckets > 0 ? { pseudonymOf: (id: string) => pseudonymiseUserId(id, options.salt) } : {}),
+    ...ids,
   });
   const userIds = [...allUsersRaw.keys()].sort();
   const userEmbeddings = model.embedUsers(encodeUsers(task.spec, userIds.map((id) => allUsersRaw.get(id)!)));
@@ -222,7 +223,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
   });
 
   log("training the conversion head");
-  const conversion = trainConversionHead(dataset.events, { spec: task.spec, dim: towerConfig.dim, embedUsers: (u) => model.embedUsers(u), seed: config.seed });
+  const conversion = trainConversionHead(dataset.events, { spec: task.spec, dim: towerConfig.dim, embedUsers: (u) => model.embedUsers(u), seed: config.seed, ...ids });
   const headlineMetrics = { ...headline(run), ...conversionHeadline(conversion?.evaluation) };
   const params = {
     model: towerConfig,
