@@ -18,17 +18,23 @@ export function pseudonymiseUserId(userId: string, salt: string): string {
   return createHash("sha256").update(salt).update("\u0000").update(userId).digest("hex").slice(0, PSEUDONYM_LENGTH);
 }
 
+/** pseudonymiseUserId under one salt, each distinct id hashed once (training aggregates the same users many times). */
+export function pseudonymsWith(salt: string): (userId: string) => string {
+  const known = new Map<string, string>();
+  return (userId) => {
+    let pseudonym = known.get(userId);
+    if (pseudonym === undefined) {
+      pseudonym = pseudonymiseUserId(userId, salt);
+      known.set(userId, pseudonym);
+    }
+    return pseudonym;
+  };
+}
+
 /** Copies of the events with every userId replaced by its pseudonym (hashing each distinct id once). */
 export function pseudonymiseEvents<T extends { userId: string }>(events: readonly T[], salt: string): T[] {
-  const cache = new Map<string, string>();
-  return events.map((event) => {
-    let pseudonym = cache.get(event.userId);
-    if (pseudonym === undefined) {
-      pseudonym = pseudonymiseUserId(event.userId, salt);
-      cache.set(event.userId, pseudonym);
-    }
-    return { ...event, userId: pseudonym };
-  });
+  const pseudonymOf = pseudonymsWith(salt);
+  return events.map((event) => ({ ...event, userId: pseudonymOf(event.userId) }));
 }
 
 /**

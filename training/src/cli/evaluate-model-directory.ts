@@ -9,7 +9,7 @@ import {
   similarUserAccuracy,
   type RetrievalMetrics,
 } from "../evaluation/index.js";
-import { DEVELOPMENT_PSEUDONYM_SALT, OnnxTowers, pseudonymiseUserId } from "@funnel/two-tower";
+import { DEVELOPMENT_PSEUDONYM_SALT, OnnxTowers, pseudonymsWith } from "@funnel/two-tower";
 import { aggregateItemFeatures, encodeItems, type RawItemFeatures } from "@funnel/two-tower";
 import { historyContext } from "../model/build-retrieval-task.js";
 import type { Dataset } from "./load-dataset.js";
@@ -50,7 +50,7 @@ export async function evaluateModelDirectory(
     const context = historyContext(spec, split.train, split.test, itemRow, {
       ...(dataset.userAttributes ? { attributes: dataset.userAttributes } : {}),
       // The id buckets hash pseudonyms, as serving does: the same salt as at training, or the ids land elsewhere.
-      ...(spec.user.idBuckets > 0 ? { pseudonymOf: (id: string) => pseudonymiseUserId(id, options.salt ?? DEVELOPMENT_PSEUDONYM_SALT) } : {}),
+      ...(spec.user.idBuckets > 0 ? { pseudonymOf: pseudonymsWith(options.salt ?? DEVELOPMENT_PSEUDONYM_SALT) } : {}),
     });
     const userEmbeddings = await towers.embedUsers(context.users);
     const itemEmbeddings = await towers.embedItems(items);

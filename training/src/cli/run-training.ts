@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { ModelManifest } from "@funnel/registry";
-import { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseUserId } from "@funnel/two-tower";
+import { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseUserId, pseudonymsWith } from "@funnel/two-tower";
 import { fingerprintEvents } from "../data/index.js";
 import {
   type BaselineMetrics,
@@ -23,19 +23,6 @@ import { loadDataset, type Dataset } from "./load-dataset.js";
 import type { RunConfig } from "./run-config.js";
 import { trainingProgress } from "./training-progress.js";
 import { BASELINE_LABELS, BASELINES } from "../evaluation/index.js";
-
-/** Pseudonyms under one salt, each computed once (a SHA-256 per user). */
-function pseudonymsWith(salt: string): (userId: string) => string {
-  const known = new Map<string, string>();
-  return (id) => {
-    let pseudonym = known.get(id);
-    if (pseudonym === undefined) {
-      pseudonym = pseudonymiseUserId(id, salt);
-      known.set(id, pseudonym);
-    }
-    return pseudonym;
-  };
-}
 
 /** Neighbours per query user in similar-user accuracy. */
 const SIMILAR_USER_K = 10;

@@ -72,7 +72,10 @@ export function buildRetrievalTask(
     userAttributes?: ReadonlyMap<string, Record<string, string>>;
     /** Hash buckets of the user-id embedding (0 or absent: none). */
     userIdBuckets?: number;
-    /** The pseudonym of a user id: what the id buckets hash, as serving does (required with userIdBuckets). */
+    /**
+     * The pseudonym of a user id: what the id buckets hash, as serving does (required with userIdBuckets). Called
+     * for every user of every context: pass a cached one (pseudonymsWith).
+     */
     pseudonymOf?: (userId: string) => string;
   },
 ): RetrievalTask {
@@ -80,7 +83,7 @@ export function buildRetrievalTask(
   if (userIdBuckets > 0 && !options.pseudonymOf) throw new RangeError("buildRetrievalTask: userIdBuckets needs pseudonymOf (the ids hashed are pseudonyms)");
   const users: UserSources = {
     ...(options.userAttributes ? { attributes: options.userAttributes } : {}),
-    ...(userIdBuckets > 0 && options.pseudonymOf ? { pseudonymOf: memoise(options.pseudonymOf) } : {}),
+    ...(userIdBuckets > 0 && options.pseudonymOf ? { pseudonymOf: options.pseudonymOf } : {}),
   };
   const split = splitEvents(events, { strategy: options.strategy, seed: options.seed, ratios: options.ratios, holdoutLast: options.holdoutLast });
   if (split.train.length === 0) throw new RangeError("the train split is empty: the dataset has too few events");
@@ -141,19 +144,6 @@ export function buildRetrievalTask(
 export interface UserSources {
   attributes?: ReadonlyMap<string, Record<string, string>>;
   pseudonymOf?: (userId: string) => string;
-}
-
-/** A SHA-256 per user per context otherwise: the same users are aggregated for train, validation and test. */
-function memoise(f: (id: string) => string): (id: string) => string {
-  const known = new Map<string, string>();
-  return (id) => {
-    let value = known.get(id);
-    if (value === undefined) {
-      value = f(id);
-      known.set(id, value);
-    }
-    return value;
-  };
 }
 
 /** Users embedded from `history`, positives from `future` (only users with some history are scored). */
