@@ -1,70 +1,58 @@
 // Evaluation ranks through vector-index's top-k (exactTopK, topKOfScores) since the baselines and the model
-// share one top-k interface with serving. This holds the metrics to the ranking loop evaluation used before
-// (kept below as the reference) on small random cases full of ties, for the model and every baseline.
+// share one top-k interface with serving. This holds the metrics to the rankings of the loop evaluation used
+// before (kept below as the reference) on small random cases full of ties, for the model, every baseline and
+// similar-user accuracy.
 import { describe, expect, it } from "vitest";
 import { createSeededRandom, type SeededRandom } from "../data/seeded-random.js";
 import { fitEase, fitItemKnn, itemToItemBaseline } from "./item-to-item-baselines.js";
-import { evaluateRetrieval, popularityBaseline, type RetrievalMetrics } from "./retrieval-metrics.js";
+import { evaluateRetrieval, popularityBaseline, rankAndScore, type RetrievalMetrics } from "./retrieval-metrics.js";
+import { similarUserAccuracy } from "./similar-user-accuracy.js";
 
 const MAX_K = 20;
 
-/** The ranking and metrics loop of training/src/evaluation before the change (partial insertion sort per user). */
+/** The top-k loop training's evaluation used before the change: a partial insertion sort, ties to the lower row. */
+function referenceTop(scores: ArrayLike<number>, count: number, skip: (row: number) => boolean, k: number): number[] {
+  const top = new Int32Array(k);
+  const topScores = new Float64Array(k);
+  let filled = 0;
+  for (let row = 0; row < count; row++) {
+    if (skip(row)) continue;
+    const s = scores[row]!;
+    if (filled === k && !(s > topScores[k - 1]!)) continue;
+    let pos = filled < k ? filled++ : k - 1;
+    while (pos > 0 && s > topScores[pos - 1]!) {
+      top[pos] = top[pos - 1]!;
+      topScores[pos] = topScores[pos - 1]!;
+      pos--;
+    }
+    top[pos] = row;
+    topScores[pos] = s;
+  }
+  return Array.from(top.subarray(0, filled));
+}
+
+/**
+ * The metrics of rankings made by the previous loop. The metrics arithmetic is rankAndScore's (unchanged by the
+ * move, and held to hand-computed cases in retrieval-metrics.test.ts); what changed is where rankings come from.
+ */
 function referenceRankAndScore(
   testPositives: Map<number, Set<number>>,
   trainSeen: Map<number, Set<number>>,
   itemCount: number,
   scoresFor: (user: number) => ArrayLike<number>,
 ): RetrievalMetrics {
-  const totals = { r5: 0, r10: 0, r20: 0, map: 0, ndcg: 0 };
-  let users = 0;
-  const top = new Int32Array(MAX_K);
-  const topScores = new Float64Array(MAX_K);
-  for (const [user, positives] of testPositives) {
-    const seen = trainSeen.get(user);
-    const relevant = new Set<number>();
-    for (const item of positives) if (!seen?.has(item)) relevant.add(item);
-    if (relevant.size === 0) continue;
-    users++;
-    const scores = scoresFor(user);
-    let filled = 0;
-    for (let item = 0; item < itemCount; item++) {
-      if (seen?.has(item)) continue;
-      const s = scores[item]!;
-      if (filled === MAX_K && !(s > topScores[MAX_K - 1]!)) continue;
-      let pos = filled < MAX_K ? filled++ : MAX_K - 1;
-      while (pos > 0 && s > topScores[pos - 1]!) {
-        top[pos] = top[pos - 1]!;
-        topScores[pos] = topScores[pos - 1]!;
-        pos--;
-      }
-      top[pos] = item;
-      topScores[pos] = s;
-    }
-    let hits = 0;
-    let precisionSum = 0;
-    let dcg = 0;
-    for (let rank = 1; rank <= filled; rank++) {
-      if (relevant.has(top[rank - 1]!)) {
-        hits++;
-        if (rank <= 10) {
-          precisionSum += hits / rank;
-          dcg += 1 / Math.log2(rank + 1);
-        }
-      }
-      if (rank === 5) totals.r5 += hits / relevant.size;
-      if (rank === 10) totals.r10 += hits / relevant.size;
-    }
-    if (filled < 5) totals.r5 += hits / relevant.size;
-    if (filled < 10) totals.r10 += hits / relevant.size;
-    totals.r20 += hits / relevant.size;
-    const ideal = Math.min(relevant.size, 10);
-    let idcg = 0;
-    for (let rank = 1; rank <= ideal; rank++) idcg += 1 / Math.log2(rank + 1);
-    totals.map += precisionSum / ideal;
-    totals.ndcg += dcg / idcg;
-  }
-  const mean = (x: number): number => (users === 0 ? 0 : x / users);
-  return { "recall@5": mean(totals.r5), "recall@10": mean(totals.r10), "recall@20": mean(totals.r20), "map@10": mean(totals.map), "ndcg@10": mean(totals.ndcg), users };
+  return rankAndScore(testPositives, trainSeen, itemCount, (users) =>
+    users.map((user) => referenceTop(scoresFor(user), itemCount, (item) => trainSeen.get(user)?.has(item) === true, MAX_K)),
+  );
+}
+
+/** Row-major dot products of row `a` of `x` with every row of `y`, summed in double over d in order. */
+function dots(x: Float32Array, a: number, y: Float32Array, dim: number): Float64Array {
+  return Float64Array.from({ length: y.length / dim }, (_, b) => {
+    let s = 0;
+    for (let d = 0; d < dim; d++) s += x[a * dim + d]! * y[b * dim + d]!;
+    return s;
+  });
 }
 
 /** Random histories and held-out items; some users see almost every item (fewer candidates than 20). */
@@ -84,7 +72,7 @@ function randomCase(rng: SeededRandom, userCount: number, itemCount: number) {
 }
 
 describe("evaluation through vector-index's top-k", () => {
-  it("gives the metrics of the previous ranking loop for the model, popularity, item-kNN and EASE", async () => {
+  it("gives the metrics of the previous ranking loop for the model, popularity, item-kNN, EASE and similar users", async () => {
     for (const seed of [1, 2, 3]) {
       const rng = createSeededRandom(seed);
       const userCount = 60;
@@ -95,15 +83,18 @@ describe("evaluation through vector-index's top-k", () => {
       const coarse = (n: number) => Float32Array.from({ length: n }, () => rng.int(5) / 4 - 0.5);
       const userEmbeddings = coarse(userCount * dim);
       const itemEmbeddings = coarse(itemCount * dim);
-      const dot = (user: number) =>
-        Float64Array.from({ length: itemCount }, (_, item) => {
-          let s = 0;
-          for (let d = 0; d < dim; d++) s += userEmbeddings[user * dim + d]! * itemEmbeddings[item * dim + d]!;
-          return s;
-        });
       expect(evaluateRetrieval({ userEmbeddings, itemEmbeddings, dim, testPositives: positives, trainSeen: seen })).toEqual(
-        referenceRankAndScore(positives, seen, itemCount, dot),
+        referenceRankAndScore(positives, seen, itemCount, (user) => dots(userEmbeddings, user, itemEmbeddings, dim)),
       );
+
+      // Similar-user accuracy: the same top-k over users, without the query itself.
+      const labels = Array.from({ length: userCount }, () => `segment-${rng.int(3)}`);
+      let total = 0;
+      for (let q = 0; q < userCount; q++) {
+        const top = referenceTop(dots(userEmbeddings, q, userEmbeddings, dim), userCount, (row) => row === q, 10);
+        total += top.filter((row) => labels[row] === labels[q]).length / 10;
+      }
+      expect(similarUserAccuracy({ userEmbeddings, dim, labels, k: 10 })).toBe(total / userCount);
 
       const itemPopularity = Float64Array.from({ length: itemCount }, () => rng.int(6));
       expect(popularityBaseline({ itemPopularity, itemCount, testPositives: positives, trainSeen: seen })).toEqual(
@@ -111,6 +102,7 @@ describe("evaluation through vector-index's top-k", () => {
       );
 
       for (const model of [fitItemKnn(seen, itemCount, 5), await fitEase(seen, itemCount, 10)]) {
+        // Σ of the history's weight rows, as itemToItemBaseline adds them.
         const scoresOf = (user: number) => {
           const scores = new Float64Array(itemCount);
           for (const i of seen.get(user) ?? []) for (let j = 0; j < itemCount; j++) scores[j]! += model.weights[i * itemCount + j]!;
