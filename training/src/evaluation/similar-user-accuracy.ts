@@ -30,7 +30,9 @@ export function similarUserAccuracy(args: {
   }
   // vector-index's exact top-k, the loop the exact index serves with (ties to the lower row); a user is not its own neighbour.
   const queryVectors = new Float32Array(queries.length * dim);
-  queries.forEach((q, i) => queryVectors.set(emb.subarray(q * dim, (q + 1) * dim), i * dim));
+  queries.forEach((q, i) => {
+    queryVectors.set(emb.subarray(q * dim, (q + 1) * dim), i * dim);
+  });
   const tops = exactTopK(queryVectors, emb, k, { dim, skip: (i, row) => row === queries[i] });
   let total = 0;
   queries.forEach((q, i) => {
