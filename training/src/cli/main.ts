@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // CLI entry point: the only place in the training package that reads process.env and process.argv.
 import { execFileSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { readRegistryConfig, registryFromConfig } from "@funnel/registry";
-import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
+import { DEVELOPMENT_PSEUDONYM_SALT, DEVICES, isDevice } from "@funnel/two-tower";
 import { runTorchReference } from "../../bench/torch-reference.js";
 import { DEFAULT_MEMORY_BENCHMARK_OPTIONS, runMemoryBenchmark } from "../../bench/train-memory.js";
 import { DEFAULT_BENCHMARK_OPTIONS, runTrainingBenchmark } from "../../bench/train-throughput.js";
-import { generateDataset, writeEvents } from "../data/index.js";
+import { type EventShift, generateDataset, shiftEvents, writeEvents } from "../data/index.js";
 import { runImport, type ImportFlags } from "./run-import.js";
 import { evaluateModelDirectory } from "./evaluate-model-directory.js";
 import { loadDataset } from "./load-dataset.js";
@@ -19,6 +20,8 @@ import { formatSweepTable, runSweep } from "./run-sweep.js";
 import { coverage, runTraining, splitName, trainAndEvaluate } from "./run-training.js";
 import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
 import { addTextClassifierCommands } from "./text-classifier-commands.js";
+import { offlineDrift, serverDrift, writeDriftResult } from "./run-drift.js";
+import { DEFAULT_GATE_THRESHOLDS, type GateResult, runRetrain } from "../retrain/index.js";
 
 
 const int = (name: string) => (value: string): number => {
@@ -31,6 +34,35 @@ const num = (name: string) => (value: string): number => {
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${value}"`);
   return n;
 };
+
+/** An ISO 8601 time, or an age such as 7d or 36h before now (what a schedule passes: "the last week"). */
+const isoTime = (name: string) => (value: string): Date => {
+  const age = /^(\d+)([dh])$/.exec(value.trim());
+  if (age) return new Date(Date.now() - Number(age[1]) * (age[2] === "d" ? 86_400_000 : 3_600_000));
+  const t = new Date(value);
+  if (Number.isNaN(t.getTime())) throw new InvalidArgumentError(`${name} must be an ISO 8601 time such as 2026-01-01T00:00:00Z or an age such as 7d or 12h, got "${value}"`);
+  return t;
+};
+
+interface RetrainFlags {
+  since?: Date;
+  until?: Date;
+  holdout: number;
+  salt?: string;
+  metricTolerance: number;
+  parityTolerance: number;
+  maxModelMb: number;
+  maxP99Ms: number;
+  latencyCalls: number;
+  breakingChange?: string;
+}
+
+/** The gate table on stderr, for people reading the job's log (stdout carries the JSON). */
+function formatGateTable(gates: GateResult[]): string {
+  const rows = [["gate", "result", "figure", "bound"], ...gates.map((g) => [g.gate, g.status, g.value === null ? "-" : String(Number(g.value.toPrecision(4))), g.threshold])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ")).join("\n");
+}
 
 /** `--users` is a count; a file name there is almost certainly a user attribute table given to the wrong flag. */
 function usersCount(value: string): number {
@@ -128,7 +160,8 @@ function addTrainingOptions(cmd: Command): Command {
       ]),
     )
     .option("--split-ratios <list>", "train,validation,test shares for time and user splits, e.g. 0.8,0.1,0.1", (v) => v.split(",").map(num("--split-ratios")))
-    .option("--holdout-last <n>", "leave-last: interactions per user held out for test (as many for validation)", int("--holdout-last"));
+    .option("--holdout-last <n>", "leave-last: interactions per user held out for test (as many for validation)", int("--holdout-last"))
+    .option("--bias-max-ratio <x>", "report: flag a user group whose share of useful recommendations is past this multiple of its share of users", num("--bias-max-ratio"));
 }
 
 interface TrainFlags extends DataFlags {
@@ -155,6 +188,7 @@ interface TrainFlags extends DataFlags {
   split?: "time" | "user" | "leave-last";
   splitRatios?: number[];
   holdoutLast?: number;
+  biasMaxRatio?: number;
   out?: string;
   name?: string;
 }
@@ -181,6 +215,7 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
       parallelTowers: flags.parallelTowers,
     },
     baselines: { easeLambda: flags.easeLambda, knnShrink: flags.knnShrink },
+    bias: { maxRatio: flags.biasMaxRatio },
     seed: flags.seed,
     out: flags.out,
     name: flags.name,
@@ -199,10 +234,17 @@ export function buildProgram(): Command {
     .option("--seed <n>", "seed", int("--seed"), 7)
     .option("--item-count <n>", "items in the catalogue", int("--item-count"))
     .option("--items-out <file>", "item attribute CSV (default: <out>.items.csv)")
-    .action(async (flags: { out: string; users: number; seed: number; itemCount?: number; itemsOut?: string }) => {
+    .option("--shift-device <device:share>", "deliberate drift: this share of users on this device only, e.g. tablet:0.6", (v) => {
+      const [to, share] = v.split(":");
+      if (!isDevice(to) || !(Number(share) >= 0 && Number(share) <= 1)) throw new InvalidArgumentError(`--shift-device takes <${DEVICES.join("|")}>:<share in [0, 1]>, got "${v}"`);
+      return { to, share: Number(share) };
+    })
+    .option("--shift-duration <factor>", "deliberate drift: every event's duration multiplied by this", num("--shift-duration"))
+    .action(async (flags: { out: string; users: number; seed: number; itemCount?: number; itemsOut?: string; shiftDevice?: EventShift["device"]; shiftDuration?: number }) => {
       const data = generateDataset({ users: flags.users, seed: flags.seed, ...(flags.itemCount ? { items: flags.itemCount } : {}) });
+      const shifted = flags.shiftDevice || flags.shiftDuration ? shiftEvents(data.events, { device: flags.shiftDevice, durationFactor: flags.shiftDuration }) : data.events;
       await mkdir(path.dirname(path.resolve(flags.out)), { recursive: true });
-      await writeEvents(flags.out, data.events);
+      await writeEvents(flags.out, shifted);
       const itemsOut = flags.itemsOut ?? `${flags.out.replace(/\.(csv|jsonl)$/i, "")}.items.csv`;
       await writeFile(itemsOut, `item_id,category\n${data.items.map((i) => `${i.itemId},${i.category}`).join("\n")}\n`);
       process.stderr.write(`wrote ${data.events.length} events (${data.users.length} users) to ${flags.out} and ${data.items.length} items to ${itemsOut}\n`);
@@ -270,6 +312,102 @@ export function buildProgram(): Command {
       const json = `${JSON.stringify({ modelDirectory: flags.model, data: dataset.source, ...evaluation }, null, 2)}\n`;
       if (flags.out) await writeFile(flags.out, json);
       process.stdout.write(json);
+    });
+
+  addDataOptions(program.command("drift").description("a model version's training profile vs data: an events file (offline) or a running server (--server); JSON on stdout, HTML report"))
+    .option("--model <dir>", "offline: model directory (as written by train or downloaded from the registry)")
+    .option("--registry-model <name>", "offline: take the version from the registry instead (FUNNEL_REGISTRY, ...)")
+    .option("--ref <alias|version>", "with --registry-model: alias or version number", "production")
+    .option("--server <host:port>", "online: ask a running server (ModelStatusService/GetDrift) instead of reading events")
+    .option("--server-model <name>", "with --server: only this registered model", "")
+    .option("--deadline-ms <n>", "with --server: call deadline", int("--deadline-ms"), 10_000)
+    .option("--watch <psi>", "PSI from which a feature is flagged to watch", num("--watch"), 0.1)
+    .option("--drift <psi>", "PSI from which a feature counts as drifted", num("--drift"), 0.25)
+    .option("--min-observations <n>", "offline: fewest live counts of a feature before its PSI is reported", int("--min-observations"), 100)
+    .option("--report <file>", "HTML drift report to write", "drift-report.html")
+    .option("--out <file>", "also write the JSON here")
+    .action(
+      async (
+        flags: DataFlags & { model?: string; registryModel?: string; ref: string; server?: string; serverModel: string; deadlineMs: number; watch: number; drift: number; minObservations: number; report: string; out?: string },
+      ) => {
+        if (!(flags.watch > 0 && flags.watch < flags.drift)) throw new InvalidArgumentError(`--watch (${flags.watch}) must be positive and below --drift (${flags.drift})`);
+        const thresholds = { watch: flags.watch, drift: flags.drift };
+        if (flags.server) {
+          const models = await serverDrift(flags.server, flags.serverModel, flags.deadlineMs);
+          await printJson(await writeDriftResult(models, { source: `server ${flags.server}`, thresholds, report: flags.report }), flags.out);
+          return;
+        }
+        const source = dataSource(flags);
+        if (!source) throw new InvalidArgumentError("drift needs --server <host:port>, or --data <file...> (or --generate) with --model <dir> or --registry-model <name>");
+        if (Boolean(flags.model) === Boolean(flags.registryModel)) throw new InvalidArgumentError("offline drift needs exactly one of --model <dir> and --registry-model <name>");
+        const dataset = await loadDataset(source as Parameters<typeof loadDataset>[0], { progress: flags.progress, strict: flags.strict });
+        let dir = flags.model;
+        let temp: string | undefined;
+        let name = flags.model ? path.basename(path.resolve(flags.model)) : flags.registryModel!;
+        let version = "";
+        try {
+          if (flags.registryModel) {
+            temp = await mkdtemp(path.join(os.tmpdir(), "funnel-drift-"));
+            const registry = registryFromConfig(readRegistryConfig(process.env));
+            const downloaded = await registry.download(flags.registryModel, flags.ref, path.join(temp, "model"));
+            dir = downloaded.dir;
+            name = flags.registryModel;
+            version = String(downloaded.version.version);
+          }
+          const drift = await offlineDrift(dir!, dataset, { name, version, minObservations: flags.minObservations, progress: flags.progress });
+          if (!drift.available) process.stderr.write(`drift unavailable: ${drift.unavailableReason}\n`);
+          const what = `${flags.registryModel ? `${name} version ${version}` : dir} vs ${dataset.source}`;
+          await printJson(await writeDriftResult([drift], { source: what, thresholds, report: flags.report }), flags.out);
+        } finally {
+          if (temp) await rm(temp, { recursive: true, force: true });
+        }
+      },
+    );
+
+  addTrainingOptions(program.command("retrain").description("train a candidate on fresh events, gate it against production on the same holdout, publish it only if every gate passes"))
+    .requiredOption("--data <path...>", "event files or directories of them (CSV with header or JSONL)")
+    .option("--items <file>", "item attribute table")
+    .option("--user-attributes <file>", "user attribute table")
+    .option("--since <time>", "fresh window start (ISO 8601, inclusive), or an age before now: 7d, 12h", isoTime("--since"))
+    .option("--until <time>", "fresh window end (ISO 8601, exclusive), or an age before now", isoTime("--until"))
+    .option("--holdout <x>", "latest share of the window's events held out to score candidate and production", num("--holdout"), 0.15)
+    .option("--seed <n>", "seed (split, initialisation)", int("--seed"))
+    .option("--out <dir>", "work directory: candidate/, production/, retrain-report.{json,html}", "runs/retrain")
+    .option("--name <name>", "registered model name")
+    .option("--salt <salt>", "salt for user-id pseudonyms (default: FUNNEL_PSEUDONYM_SALT; must match production's)")
+    .option("--metric-tolerance <x>", "largest relative drop below production on recall@10 and ndcg@10", num("--metric-tolerance"), DEFAULT_GATE_THRESHOLDS.metricTolerance)
+    .option("--parity-tolerance <x>", "largest |ONNX − tfjs| embedding difference", num("--parity-tolerance"), DEFAULT_GATE_THRESHOLDS.parityTolerance)
+    .option("--max-model-mb <x>", "size budget of both ONNX towers, MiB", num("--max-model-mb"), DEFAULT_GATE_THRESHOLDS.maxModelBytes / 1024 / 1024)
+    .option("--max-p99-ms <x>", "p99 budget of a single-user embedding in the runtime, ms", num("--max-p99-ms"), DEFAULT_GATE_THRESHOLDS.maxP99Ms)
+    .option("--latency-calls <n>", "single-user embedding calls timed for the p99", int("--latency-calls"), 300)
+    .option("--breaking-change <reason>", "declare an intended change of embedding dimension or feature contract")
+    .option("--no-progress", "no progress bars")
+    .action(async (flags: TrainFlags & RetrainFlags) => {
+      const config = await runConfigFrom({ ...flags, generate: false });
+      const report = await runRetrain({
+        config,
+        data: { paths: flags.data ?? [], itemsFile: flags.items, usersFile: flags.userAttributes },
+        since: flags.since,
+        until: flags.until,
+        holdout: flags.holdout,
+        out: flags.out ?? "runs/retrain",
+        registry: registryFromConfig(readRegistryConfig(process.env)),
+        salt: salt(flags.salt),
+        gitCommit: gitCommit(),
+        thresholds: {
+          metricTolerance: flags.metricTolerance,
+          parityTolerance: flags.parityTolerance,
+          maxModelBytes: flags.maxModelMb * 1024 * 1024,
+          maxP99Ms: flags.maxP99Ms,
+        },
+        breakingChange: flags.breakingChange,
+        latencyCalls: flags.latencyCalls,
+        progress: flags.progress,
+      });
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      process.stderr.write(`${formatGateTable(report.gates)}\nreport: ${report.report.html}\n`);
+      // 2, not 1: a scheduler (the CronJob) tells "the candidate was refused" from "retrain crashed".
+      if (!report.passed) process.exitCode = 2;
     });
 
   addTrainingOptions(addDataOptions(program.command("sweep").description("train dim 64/128/256 × lr 1e-3/1e-4/1e-5; print a table and write JSON")))

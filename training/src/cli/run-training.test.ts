@@ -5,7 +5,7 @@ import { FileRegistry, verifyModelDirectory } from "@funnel/registry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MODEL_FILES, OPTIONAL_MODEL_FILES, OnnxTowers, pseudonymiseUserId, readFloat32LittleEndian } from "@funnel/two-tower";
 import { generateDataset, writeEvents } from "../data/index.js";
-import { aggregateUserFeatures, encodeUsers, parseFeatureSpec } from "@funnel/two-tower";
+import { aggregateUserFeatures, encodeUsers, parseFeatureProfile, parseFeatureSpec } from "@funnel/two-tower";
 import { evaluateModelDirectory } from "./evaluate-model-directory.js";
 import { loadDataset } from "./load-dataset.js";
 import { publishModelDirectory } from "./publish-model-directory.js";
@@ -67,6 +67,19 @@ describe("runTraining model directory", () => {
     expect((await readFile(path.join(dir, MODEL_FILES.itemEmbeddings))).length).toBe(itemIds.length * 64 * 4);
   });
 
+  it("writes a reference feature profile of the served users and catalogue, on the spec's vocabularies", async () => {
+    const dir = summary.out;
+    const spec = parseFeatureSpec(JSON.parse(await readFile(path.join(dir, MODEL_FILES.featureSpec), "utf8")));
+    const profile = parseFeatureProfile(JSON.parse(await readFile(path.join(dir, OPTIONAL_MODEL_FILES.featureProfile), "utf8")), spec);
+    const users = (await readFile(path.join(dir, MODEL_FILES.userIds), "utf8")).trimEnd().split("\n").length;
+    expect(profile.rows).toEqual({ users, items: spec.vocab.item.tokens.length });
+    const total = (name: string) => profile.features.find((f) => f.name === name)!.counts.reduce((a, b) => a + b, 0);
+    expect(total("user.device")).toBe(users);
+    expect(total("item.page")).toBe(spec.vocab.item.tokens.length);
+    expect(profile.prediction!.counts.reduce((a, b) => a + b, 0)).toBe(users);
+    expect(profile.features.find((f) => f.name === "user.device")!.bins).toEqual([...spec.vocab.device.tokens, "(unknown)"]);
+  });
+
   it("records epochs, metrics against the baseline and a self-contained report", async () => {
     const dir = summary.out;
     const epochs = JSON.parse(await readFile(path.join(dir, MODEL_FILES.epochs), "utf8"));
@@ -79,10 +92,17 @@ describe("runTraining model directory", () => {
     expect(metrics.coverage.test.usersScored).toBe(metrics.test.users);
     expect(metrics.selectedOn).toBe("validation recall@10");
     expect(metrics.similarUserAccuracy.label).toBe("segment");
+    // The bias check covers every scored test user in each dimension, and the report shows it.
+    expect(metrics.bias.dimensions.map((d: { dimension: string }) => d.dimension)).toEqual(["device", "history", "segment"]);
+    for (const d of metrics.bias.dimensions) {
+      expect(d.groups.reduce((n: number, g: { users: number }) => n + g.users, 0)).toBe(metrics.test.users);
+    }
+    expect(metrics.bias.maxRatio).toBe(1.5);
     const params = JSON.parse(await readFile(path.join(dir, MODEL_FILES.params), "utf8"));
     expect(params.model.dim).toBe(64);
     const html = await readFile(path.join(dir, MODEL_FILES.report), "utf8");
     expect(html).toContain("<svg");
+    expect(html).toContain("Bias check: useful recommendations by user group");
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
   });
 

@@ -10,4 +10,4 @@ export type { RawInteraction, RawItemFeatures, RawUserFeatures } from "./raw-fea
 export { attributeTokensOf, CATEGORY_SEPARATOR, categoriesOf, ITEM_NUMERIC_FIELDS, USER_NUMERIC_FIELDS } from "./raw-features.js";
 export { NO_USER_ID, userIdBucket } from "./user-id-bucket.js";
 export { itemFeaturesKey, userFeaturesKey } from "./raw-features-key.js";
-export { rawInteractionFromProto, rawItemFeaturesFromProto, rawUserFeaturesFromProto } from "./raw-features-from-proto.js";
+export { itemFeaturesToProto, rawInteractionFromProto, rawItemFeaturesFromProto, rawUserFeaturesFromProto, userFeaturesToProto } from "./raw-features-from-proto.js";
