@@ -34,7 +34,8 @@ export interface ModelEvaluation {
 export async function evaluateModelDirectory(
   dir: string,
   dataset: Dataset,
-  options: { holdout?: number; easeLambda?: number; salt?: string } = {},
+  /** `salt` is asked for only when the model has user-id buckets (it hashes pseudonyms). */
+  options: { holdout?: number; easeLambda?: number; salt?: () => string } = {},
 ): Promise<ModelEvaluation> {
   const holdout = options.holdout ?? 0.15;
   if (!(holdout > 0 && holdout < 1)) throw new RangeError(`--holdout must be in (0, 1), got ${holdout}`);
@@ -50,7 +51,7 @@ export async function evaluateModelDirectory(
     const context = historyContext(spec, split.train, split.test, itemRow, {
       ...(dataset.userAttributes ? { attributes: dataset.userAttributes } : {}),
       // The id buckets hash pseudonyms, as serving does: the same salt as at training, or the ids land elsewhere.
-      ...(spec.user.idBuckets > 0 ? { pseudonymOf: pseudonymsWith(options.salt ?? DEVELOPMENT_PSEUDONYM_SALT) } : {}),
+      ...(spec.user.idBuckets > 0 ? { pseudonymOf: pseudonymsWith(options.salt?.() ?? DEVELOPMENT_PSEUDONYM_SALT) } : {}),
     });
     const userEmbeddings = await towers.embedUsers(context.users);
     const itemEmbeddings = await towers.embedItems(items);

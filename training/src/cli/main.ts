@@ -308,7 +308,7 @@ export function buildProgram(): Command {
       const source = dataSource(flags);
       if (!source) throw new InvalidArgumentError("evaluate needs --data <file...> or --generate");
       const dataset = await loadDataset(source as Parameters<typeof loadDataset>[0], { progress: flags.progress, strict: flags.strict });
-      const evaluation = await evaluateModelDirectory(flags.model, dataset, { holdout: flags.holdout, salt: salt(flags.salt) });
+      const evaluation = await evaluateModelDirectory(flags.model, dataset, { holdout: flags.holdout, salt: () => salt(flags.salt) });
       const json = `${JSON.stringify({ modelDirectory: flags.model, data: dataset.source, ...evaluation }, null, 2)}\n`;
       if (flags.out) await writeFile(flags.out, json);
       process.stdout.write(json);
