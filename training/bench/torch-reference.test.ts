@@ -6,11 +6,12 @@ import { trainAndEvaluate } from "../src/cli/run-training.js";
 import { runTorchReference } from "./torch-reference.js";
 
 describe("runTorchReference", () => {
-  it.skipIf(!hasTorch())("trains the PyTorch two-tower on the tfjs run's split and scores it with the same metrics", async () => {
+  // With and without the hashed user-id embedding: the reference builds the same user tower as tfjs either way.
+  it.skipIf(!hasTorch()).each([0, 64])("trains the PyTorch two-tower (user-id buckets %i) on the tfjs run's split and scores it with the same metrics", async (userIdBuckets) => {
     const config = parseRunConfig({
       data: { generate: { users: 120, seed: 3, items: 40 } },
       split: { strategy: "leave-last", holdoutLast: 1 },
-      model: { dim: 64, hidden: 16, sequenceLength: 6 },
+      model: { dim: 64, hidden: 16, sequenceLength: 6, userIdBuckets },
       training: { epochs: 2, batchSize: 32, parallelTowers: false },
     });
     const log = () => {};

@@ -46,6 +46,7 @@ export async function runTorchReference(trained: TrainedRun, options: { python: 
     for (const f of ["numeric", "itemIndex", "page", "interaction", "category"] as const) await add(`items.${f}`, task.items[f], task.items.count);
     for (const [part, users] of [["train", task.training.train.users], ["validation", task.validation.users], ["test", task.test.users]] as const) {
       for (const f of ["numeric", "device", "recentItems", "recentPages", "attributes"] as const) await add(`${part}.${f}`, users[f], users.count);
+      if (task.spec.user.idBuckets > 0) await add(`${part}.userId`, users.userId, users.count);
     }
     const config = {
       ...towerConfig,
@@ -56,6 +57,7 @@ export async function runTorchReference(trained: TrainedRun, options: { python: 
       weightDecay: trainOptions.weightDecay,
       temperature: trainOptions.temperature,
       dropout: trainOptions.dropout,
+      userIdDropout: trainOptions.userIdDropout,
       seed: trainOptions.seed,
       threads: options.threads ?? 1,
     };

@@ -36,6 +36,12 @@ class TwoTower(nn.Module):
         self.emb_category = nn.Embedding(v["category"], e["category"])
         self.emb_user_attribute = nn.Embedding(v["userAttribute"], e["userAttribute"])
         user_in = c["userNumericSize"] + e["device"] + e["item"] + e["page"] + e["userAttribute"]
+        # Hashed user-id embedding (userIdBuckets > 0): row 0 is "no id" (masked to zeros), zero-initialised as in tfjs.
+        self.emb_user_id = None
+        if c.get("userIdBuckets", 0) > 0:
+            self.emb_user_id = nn.Embedding(c["userIdBuckets"] + 1, e["userId"])
+            nn.init.zeros_(self.emb_user_id.weight)
+            user_in += e["userId"]
         item_in = c["itemNumericSize"] + e["item"] + e["page"] + e["interaction"] + e["category"]
         # Dropout after the hidden ReLU as in the tfjs towers; the throughput benchmark runs without (p = 0).
         p = c.get("dropout", 0.0)
@@ -51,6 +57,8 @@ class TwoTower(nn.Module):
         x = torch.cat([b["u_numeric"], self.emb_device(b["u_device"]).flatten(1),
                        self.masked_mean(self.emb_item, b["u_items"]), self.masked_mean(self.emb_page, b["u_pages"]),
                        self.masked_mean(self.emb_user_attribute, b["u_attributes"])], 1)
+        if self.emb_user_id is not None:
+            x = torch.cat([x, self.masked_mean(self.emb_user_id, b["u_user_id"])], 1)
         return F.normalize(self.user_mlp(x), dim=1, eps=1e-6)
 
     def item(self, b):
@@ -106,8 +114,11 @@ def user_batch(a, prefix, rows, target=None):
         hit = items == target.unsqueeze(1)
         items[hit] = 0
         pages[hit] = 0
-    return {"u_numeric": a[prefix + "numeric"][rows], "u_device": a[prefix + "device"][rows], "u_items": items, "u_pages": pages,
-            "u_attributes": a[prefix + "attributes"][rows]}
+    out = {"u_numeric": a[prefix + "numeric"][rows], "u_device": a[prefix + "device"][rows], "u_items": items, "u_pages": pages,
+           "u_attributes": a[prefix + "attributes"][rows]}
+    if prefix + "userId" in a:
+        out["u_user_id"] = a[prefix + "userId"][rows].clone()
+    return out
 
 
 def item_batch(a, rows):
@@ -148,6 +159,8 @@ def fit(config_path, directory):
                 g["lr"] = lr_floor + 0.5 * (c["learningRate"] - lr_floor) * (1 + math.cos(math.pi * min(1.0, step / max(1, total))))
             items = pair_item[rows]
             b = {**user_batch(a, "train.", pair_user[rows], a["items.itemIndex"][items, 0]), **item_batch(a, items)}
+            if "u_user_id" in b and c.get("userIdDropout", 0) > 0:
+                b["u_user_id"][torch.rand(len(rows), generator=generator) < c["userIdDropout"]] = 0
             opt.zero_grad()
             loss = in_batch_loss(model.user(b), model.item(b), log_q[items], items, c["temperature"])
             loss.backward()

@@ -26,6 +26,7 @@ import {
   type ServedTwoTower,
   type StoredEmbeddings,
   type UserTensors,
+  withUserPseudonym,
 } from "@funnel/two-tower";
 import type { Registry } from "prom-client";
 
@@ -88,10 +89,12 @@ export class Embedder {
   }
 
   embedUsers(inputs: readonly UserInput[], call: { version?: string; signal?: AbortSignal } = {}): Promise<Embedded> {
+    const pseudonymOf = (id: string): string => this.pseudonyms.getOrCompute(id, () => pseudonymiseUserId(id, this.options.salt));
     return this.embed("users", inputs, call, {
       stored: (served) => served.users,
-      storedKey: (id) => this.pseudonyms.getOrCompute(id, () => pseudonymiseUserId(id, this.options.salt)),
-      encode: (served, features) => encodeUsers(served.spec, [features]),
+      storedKey: pseudonymOf,
+      // A raw-features row may carry the caller's user id: the id buckets were trained on pseudonyms.
+      encode: (served, features) => encodeUsers(served.spec, [withUserPseudonym(features, pseudonymOf)]),
       bins: (served, tensors) => served.monitor.userBins(tensors),
       observe: (served, bins, vector) => served.monitor.observeUser(bins, vector),
       key: userFeaturesKey,

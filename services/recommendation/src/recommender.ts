@@ -129,7 +129,7 @@ export class Recommender {
       const { page, device } = request.context;
       const user = await this.userOf(indexed, request.userId, request.features);
       // Without a user: the tower's vector for an empty profile on this device (the imputed average user).
-      const vector = user?.vector ?? (await embedFeatures(indexed, { device: device ?? request.features?.device }, "features"));
+      const vector = user?.vector ?? (await embedFeatures(indexed, { device: device ?? request.features?.device }, "features", this.options.salt));
       const baseRates = indexed.stats?.baseRates;
       let conversionProbability: number;
       let estimate: Guidance["estimate"];
@@ -161,7 +161,11 @@ export class Recommender {
         return { vector, indexedId: pseudonym, seen: stats?.items ?? [], device: stats?.device };
       }
     }
-    if (features) return { vector: await embedFeatures(indexed, features, "features"), indexedId: undefined, seen: [], device: features.device };
+    if (features) {
+      // A user without a stored vector still has an id: it reaches the user tower's id buckets unless the features name one.
+      const withId = userId ? { userId, ...features } : features;
+      return { vector: await embedFeatures(indexed, withId, "features", this.options.salt), indexedId: undefined, seen: [], device: features.device };
+    }
     return undefined;
   }
 

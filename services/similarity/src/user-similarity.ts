@@ -62,7 +62,12 @@ export class UserSimilarity {
       if (hasVectors && !model?.version) {
         throw new InvalidArgumentError("model.version", `is required with raw vectors: name the version that produced them (this server holds ${indexed.model.name} version ${indexed.model.version})`);
       }
-      const vectors = await Promise.all(users.map((u, i) => ("vector" in u ? u.vector : embedFeatures(indexed, u.features, `users[${i}].features`))));
+      // The upserted user's own id reaches the user tower's id buckets unless the features name one.
+      const vectors = await Promise.all(
+        users.map((u, i) =>
+          "vector" in u ? u.vector : embedFeatures(indexed, { userId: u.userId, ...u.features }, `users[${i}].features`, this.salt),
+        ),
+      );
       const ids = users.map((u) => pseudonymiseUserId(u.userId, this.salt));
       const attributes = users.map((u) => ("features" in u && u.features.device ? { device: u.features.device } : undefined));
       // Vectors made here are of the leased version; raw ones carry the caller's claim, which the index checks.

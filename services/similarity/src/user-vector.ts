@@ -1,7 +1,7 @@
 // Turns a user query (known id, raw features, or a vector of a named version) into a vector of the leased
 // version. Shared by similarity and recommendation so both resolve users the same way.
 import { InvalidArgumentError, NotFoundError } from "@funnel/runtime";
-import { encodeUsers, FeatureEncodingError, pseudonymiseUserId, type RawUserFeatures } from "@funnel/two-tower";
+import { encodeUsers, FeatureEncodingError, pseudonymiseUserId, type RawUserFeatures, withUserPseudonym } from "@funnel/two-tower";
 import type { IndexedTwoTower } from "./indexed-two-tower.js";
 
 export type UserQuery =
@@ -29,15 +29,18 @@ export async function resolveUser(indexed: IndexedTwoTower, query: UserQuery, sa
     }
     return { vector, model: indexed.model, indexedId: pseudonym };
   }
-  if ("features" in query) return { vector: await embedFeatures(indexed, query.features, `${field}.features`), model: indexed.model };
+  if ("features" in query) return { vector: await embedFeatures(indexed, query.features, `${field}.features`, salt), model: indexed.model };
   return { vector: query.vector, model: query.model };
 }
 
-/** The user tower's vector for raw features; a bad field is INVALID_ARGUMENT naming it. */
-export async function embedFeatures(indexed: IndexedTwoTower, features: RawUserFeatures, field: string): Promise<Float32Array> {
+/**
+ * The user tower's vector for raw features; a bad field is INVALID_ARGUMENT naming it. A user id among the
+ * features is pseudonymised with `salt` first (the user-id buckets were trained on pseudonyms).
+ */
+export async function embedFeatures(indexed: IndexedTwoTower, features: RawUserFeatures, field: string, salt: string): Promise<Float32Array> {
   let tensors: ReturnType<typeof encodeUsers>;
   try {
-    tensors = encodeUsers(indexed.served.spec, [features]);
+    tensors = encodeUsers(indexed.served.spec, [withUserPseudonym(features, (id) => pseudonymiseUserId(id, salt))]);
   } catch (error) {
     if (error instanceof FeatureEncodingError) throw new InvalidArgumentError(field, error.message.replace(/^users\[0\]\.?/, ""));
     throw error;

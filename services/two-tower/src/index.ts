@@ -18,6 +18,8 @@ export {
   FeatureSpecError,
   ITEM_NUMERIC_FIELDS,
   MAX_CATEGORY_SLOTS,
+  MAX_USER_ID_BUCKETS,
+  NO_USER_ID,
   itemFeaturesKey,
   OOV_INDEX,
   PAD_INDEX,
@@ -29,10 +31,11 @@ export {
   itemFeaturesToProto,
   USER_NUMERIC_FIELDS,
   userFeaturesKey,
+  userIdBucket,
 } from "./features/index.js";
 export { float32LittleEndian, MODEL_FILES, MODEL_KIND, ONNX_OUTPUT_NAME, readFloat32LittleEndian } from "./model-directory.js";
 export { OnnxTowers } from "./onnx-towers.js";
-export { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseEvents, pseudonymiseUserId } from "./pseudonymise.js";
+export { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseEvents, pseudonymiseUserId, pseudonymsWith, withUserPseudonym } from "./pseudonymise.js";
 export { ServedTwoTower, StoredEmbeddings, concatTensors } from "./served-two-tower.js";
 export type { ServedTwoTowerOptions } from "./served-two-tower.js";
 export { OPTIONAL_MODEL_FILES } from "./model-directory.js";

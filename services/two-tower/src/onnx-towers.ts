@@ -32,7 +32,7 @@ export class OnnxTowers {
     const user = await ort.InferenceSession.create(path.join(dir, MODEL_FILES.userTower), sessionOptions);
     const item = await ort.InferenceSession.create(path.join(dir, MODEL_FILES.itemTower), sessionOptions);
     // The output width is not stored separately: one empty batch through the user tower reveals it.
-    const probe = await user.run(userFeeds(spec, { count: 0, numeric: new Float32Array(0), device: new Int32Array(0), recentItems: new Int32Array(0), recentPages: new Int32Array(0), attributes: new Int32Array(0) }));
+    const probe = await user.run(userFeeds(spec, { count: 0, numeric: new Float32Array(0), device: new Int32Array(0), recentItems: new Int32Array(0), recentPages: new Int32Array(0), attributes: new Int32Array(0), userId: new Int32Array(0) }));
     const dims = probe[ONNX_OUTPUT_NAME]!.dims;
     return new OnnxTowers(spec, Number(dims[1]), user, item);
   }
@@ -50,6 +50,7 @@ export class OnnxTowers {
         recentItems: users.recentItems.subarray(start * L, end * L),
         recentPages: users.recentPages.subarray(start * L, end * L),
         attributes: users.attributes.subarray(start * this.spec.user.attributeSlots, end * this.spec.user.attributeSlots),
+        userId: users.userId.subarray(start, end),
       };
       const result = await this.user.run(userFeeds(this.spec, part));
       out.set(result[ONNX_OUTPUT_NAME]!.data as Float32Array, start * this.dim);
@@ -83,11 +84,14 @@ export class OnnxTowers {
 
 function userFeeds(spec: FeatureSpec, u: UserTensors): Record<string, ort.Tensor> {
   const L = spec.sequenceLength;
-  return {
+  const feeds: Record<string, ort.Tensor> = {
     numeric: new ort.Tensor("float32", u.numeric, [u.count, spec.user.numericSize]),
     device: new ort.Tensor("int32", u.device, [u.count, 1]),
     recentItems: new ort.Tensor("int32", u.recentItems, [u.count, L]),
     recentPages: new ort.Tensor("int32", u.recentPages, [u.count, L]),
     attributes: new ort.Tensor("int32", u.attributes, [u.count, spec.user.attributeSlots]),
   };
+  // A tower exported without id buckets has no such input, and onnxruntime refuses unknown feeds.
+  if (spec.user.idBuckets > 0) feeds.userId = new ort.Tensor("int32", u.userId, [u.count, 1]);
+  return feeds;
 }

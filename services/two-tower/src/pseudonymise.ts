@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { RawUserFeatures } from "./features/index.js";
 
 /** Used when no salt is configured: fine for generated data, never for real users (training and serving warn). */
 export const DEVELOPMENT_PSEUDONYM_SALT = "funnel-dev-salt";
@@ -17,15 +18,31 @@ export function pseudonymiseUserId(userId: string, salt: string): string {
   return createHash("sha256").update(salt).update("\u0000").update(userId).digest("hex").slice(0, PSEUDONYM_LENGTH);
 }
 
+/** pseudonymiseUserId under one salt, each distinct id hashed once (training aggregates the same users many times). */
+export function pseudonymsWith(salt: string): (userId: string) => string {
+  const known = new Map<string, string>();
+  return (userId) => {
+    let pseudonym = known.get(userId);
+    if (pseudonym === undefined) {
+      pseudonym = pseudonymiseUserId(userId, salt);
+      known.set(userId, pseudonym);
+    }
+    return pseudonym;
+  };
+}
+
 /** Copies of the events with every userId replaced by its pseudonym (hashing each distinct id once). */
 export function pseudonymiseEvents<T extends { userId: string }>(events: readonly T[], salt: string): T[] {
-  const cache = new Map<string, string>();
-  return events.map((event) => {
-    let pseudonym = cache.get(event.userId);
-    if (pseudonym === undefined) {
-      pseudonym = pseudonymiseUserId(event.userId, salt);
-      cache.set(event.userId, pseudonym);
-    }
-    return { ...event, userId: pseudonym };
-  });
+  const pseudonymOf = pseudonymsWith(salt);
+  return events.map((event) => ({ ...event, userId: pseudonymOf(event.userId) }));
+}
+
+/**
+ * A raw user record as the user tower must see it: a caller's user id (proto UserFeatures.user_id) replaced by
+ * its pseudonym, since training hashed pseudonyms into the user-id buckets. A record without an id is returned
+ * as it is. `pseudonymOf` lets a service pass its cached pseudonymiseUserId.
+ */
+export function withUserPseudonym(features: RawUserFeatures, pseudonymOf: (userId: string) => string): RawUserFeatures {
+  if (typeof features.userId !== "string" || features.userId === "") return features;
+  return { ...features, userId: pseudonymOf(features.userId) };
 }

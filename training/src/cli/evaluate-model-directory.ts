@@ -9,7 +9,7 @@ import {
   similarUserAccuracy,
   type RetrievalMetrics,
 } from "../evaluation/index.js";
-import { OnnxTowers } from "@funnel/two-tower";
+import { DEVELOPMENT_PSEUDONYM_SALT, OnnxTowers, pseudonymsWith } from "@funnel/two-tower";
 import { aggregateItemFeatures, encodeItems, type RawItemFeatures } from "@funnel/two-tower";
 import { historyContext } from "../model/build-retrieval-task.js";
 import type { Dataset } from "./load-dataset.js";
@@ -34,7 +34,8 @@ export interface ModelEvaluation {
 export async function evaluateModelDirectory(
   dir: string,
   dataset: Dataset,
-  options: { holdout?: number; easeLambda?: number } = {},
+  /** `salt` is asked for only when the model has user-id buckets (it hashes pseudonyms). */
+  options: { holdout?: number; easeLambda?: number; salt?: () => string } = {},
 ): Promise<ModelEvaluation> {
   const holdout = options.holdout ?? 0.15;
   if (!(holdout > 0 && holdout < 1)) throw new RangeError(`--holdout must be in (0, 1), got ${holdout}`);
@@ -47,7 +48,11 @@ export async function evaluateModelDirectory(
     const itemRow = new Map(itemIds.map((id, i) => [id, i]));
     const itemRaw = aggregateItemFeatures(split.train, dataset.itemAttributes);
     const items = encodeItems(spec, itemIds.map((id): RawItemFeatures => itemRaw.get(id) ?? { itemId: id }));
-    const context = historyContext(spec, split.train, split.test, itemRow, dataset.userAttributes);
+    const context = historyContext(spec, split.train, split.test, itemRow, {
+      ...(dataset.userAttributes ? { attributes: dataset.userAttributes } : {}),
+      // The id buckets hash pseudonyms, as serving does: the same salt as at training, or the ids land elsewhere.
+      ...(spec.user.idBuckets > 0 ? { pseudonymOf: pseudonymsWith(options.salt?.() ?? DEVELOPMENT_PSEUDONYM_SALT) } : {}),
+    });
     const userEmbeddings = await towers.embedUsers(context.users);
     const itemEmbeddings = await towers.embedItems(items);
     const baselines = await fitBaselines(context.seen, itemIds.length, { easeLambda: options.easeLambda ?? DEFAULT_EASE_LAMBDA });

@@ -148,6 +148,8 @@ function addTrainingOptions(cmd: Command): Command {
     .option("--temperature <x>", "softmax temperature", num("--temperature"))
     .option("--weight-decay <x>", "L2 decay on dense kernels", num("--weight-decay"))
     .option("--dropout <x>", "dropout on the hidden layers", num("--dropout"))
+    .option("--user-id-buckets <n>", "hashed user-id embedding in the user tower with this many buckets (0: none)", int("--user-id-buckets"))
+    .option("--user-id-dropout <x>", "share of training rows embedded without their user id", num("--user-id-dropout"))
     .option("--extra-negatives <n>", "uniformly sampled extra negatives per step", int("--extra-negatives"))
     .option("--no-logq", "disable the logQ (sampling-probability) correction")
     .option("--parallel-towers", "train the two towers in two worker threads (default)")
@@ -179,6 +181,8 @@ interface TrainFlags extends DataFlags {
   temperature?: number;
   weightDecay?: number;
   dropout?: number;
+  userIdBuckets?: number;
+  userIdDropout?: number;
   extraNegatives?: number;
   logq: boolean;
   /** undefined unless given: commander's --no-x pair otherwise defaults it to true and would override the config file. */
@@ -200,7 +204,7 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
   const overrides: RunConfigInput = {
     data: dataSource(flags),
     split: { strategy: flags.split, ratios: flags.splitRatios as [number, number, number] | undefined, holdoutLast: flags.holdoutLast },
-    model: { dim: flags.dim, hidden: flags.hidden },
+    model: { dim: flags.dim, hidden: flags.hidden, userIdBuckets: flags.userIdBuckets },
     training: {
       epochs: flags.epochs,
       batchSize: flags.batchSize,
@@ -209,6 +213,7 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
       temperature: flags.temperature,
       weightDecay: flags.weightDecay,
       dropout: flags.dropout,
+      userIdDropout: flags.userIdDropout,
       extraNegatives: flags.extraNegatives,
       logQ: flags.logq === false ? false : undefined,
       patience: flags.patience,
@@ -303,12 +308,13 @@ export function buildProgram(): Command {
   addDataOptions(program.command("evaluate").description("score a model directory on any dataset in the event schema"))
     .requiredOption("--model <dir>", "model directory (as written by train or downloaded from the registry)")
     .option("--holdout <x>", "latest share of events held out as positives", num("--holdout"), 0.15)
+    .option("--salt <salt>", "salt of the model's user-id pseudonyms, for a model with user-id buckets (default: FUNNEL_PSEUDONYM_SALT)")
     .option("--out <file>", "also write the evaluation JSON here")
-    .action(async (flags: DataFlags & { model: string; holdout: number; out?: string }) => {
+    .action(async (flags: DataFlags & { model: string; holdout: number; salt?: string; out?: string }) => {
       const source = dataSource(flags);
       if (!source) throw new InvalidArgumentError("evaluate needs --data <file...> or --generate");
       const dataset = await loadDataset(source as Parameters<typeof loadDataset>[0], { progress: flags.progress, strict: flags.strict });
-      const evaluation = await evaluateModelDirectory(flags.model, dataset, { holdout: flags.holdout });
+      const evaluation = await evaluateModelDirectory(flags.model, dataset, { holdout: flags.holdout, salt: () => salt(flags.salt) });
       const json = `${JSON.stringify({ modelDirectory: flags.model, data: dataset.source, ...evaluation }, null, 2)}\n`;
       if (flags.out) await writeFile(flags.out, json);
       process.stdout.write(json);

@@ -1,8 +1,12 @@
 import { readFile } from "node:fs/promises";
+import { MAX_USER_ID_BUCKETS } from "@funnel/two-tower";
 import { z } from "zod";
 import { DEFAULT_BIAS_OPTIONS, DEFAULT_EASE_LAMBDA, DEFAULT_KNN_SHRINK } from "../evaluation/index.js";
 import { DEFAULT_TRAIN_OPTIONS, SELECTION_METRICS } from "../model/train-two-tower.js";
 import { DEFAULT_EMBEDDING_WIDTHS, OUTPUT_DIMS } from "../model/two-tower-model.js";
+
+/** User-id hash buckets of a run that does not say (0: no id embedding); see training/README.md for why. */
+export const DEFAULT_USER_ID_BUCKETS = 0;
 
 const ratios = z
   .tuple([z.number().min(0), z.number().min(0), z.number().min(0)])
@@ -46,6 +50,11 @@ export const runConfigSchema = z
         dim: z.number().int().refine((d) => (OUTPUT_DIMS as readonly number[]).includes(d), { message: `dim must be one of ${OUTPUT_DIMS.join(", ")}` }).default(128),
         hidden: z.number().int().min(1).default(256),
         sequenceLength: z.number().int().min(1).default(20),
+        /**
+         * Hashed user-id embedding in the user tower: the pseudonym hashed into this many buckets; 0 = none (the
+         * tower sees the recent items and aggregates only). Default chosen by measurement (training/README.md).
+         */
+        userIdBuckets: z.number().int().min(0).max(MAX_USER_ID_BUCKETS).default(DEFAULT_USER_ID_BUCKETS),
         embedding: z
           .object({
             item: z.number().int().min(1),
@@ -54,6 +63,7 @@ export const runConfigSchema = z
             interaction: z.number().int().min(1),
             category: z.number().int().min(1),
             userAttribute: z.number().int().min(1),
+            userId: z.number().int().min(1),
           })
           .partial()
           .strict()
@@ -71,6 +81,8 @@ export const runConfigSchema = z
         temperature: z.number().gt(0).default(DEFAULT_TRAIN_OPTIONS.temperature),
         weightDecay: z.number().min(0).default(DEFAULT_TRAIN_OPTIONS.weightDecay),
         dropout: z.number().min(0).lt(1).default(DEFAULT_TRAIN_OPTIONS.dropout),
+        /** Share of training rows embedded without their user id (with userIdBuckets), so cold users embed well. */
+        userIdDropout: z.number().min(0).max(1).default(DEFAULT_TRAIN_OPTIONS.userIdDropout),
         extraNegatives: z.number().int().min(0).default(DEFAULT_TRAIN_OPTIONS.extraNegatives),
         logQ: z.boolean().default(DEFAULT_TRAIN_OPTIONS.logQ),
         patience: z.number().int().min(1).default(DEFAULT_TRAIN_OPTIONS.patience),

@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { ModelManifest } from "@funnel/registry";
-import { pseudonymiseUserId } from "@funnel/two-tower";
+import { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseUserId, pseudonymsWith } from "@funnel/two-tower";
 import { fingerprintEvents } from "../data/index.js";
 import {
   type BaselineMetrics,
@@ -54,6 +54,8 @@ export interface TrainedRun {
 }
 
 export interface TrainAndEvaluateOptions extends Omit<RunTrainingOptions, "salt"> {
+  /** Salt of the pseudonyms the user-id buckets hash (default: the development salt; `train` passes its own). */
+  salt?: string;
   onEpochEnd?: (epoch: number) => void;
   /** Baselines fitted by an earlier run on the same dataset and split config (they do not depend on the model). */
   fittedBaselines?: FittedBaselines;
@@ -87,6 +89,8 @@ export async function trainAndEvaluate(
     sequenceLength: config.model.sequenceLength,
     itemAttributes: dataset.itemAttributes,
     ...(dataset.userAttributes ? { userAttributes: dataset.userAttributes } : {}),
+    userIdBuckets: config.model.userIdBuckets,
+    pseudonymOf: pseudonymsWith(options.salt ?? DEVELOPMENT_PSEUDONYM_SALT),
   });
   const c = task.counts;
   log(
@@ -219,7 +223,9 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
   const { task, result, towerConfig, test } = run;
   const model = result.model;
 
-  const { userIds, raw: allUsersRaw, tensors: userTensors } = servedUserRows(dataset, task.spec);
+  // Served embeddings use every event we have: the freshest history of each user.
+  const ids = task.spec.user.idBuckets > 0 ? { pseudonymOf: pseudonymsWith(options.salt) } : {};
+  const { userIds, raw: allUsersRaw, tensors: userTensors } = servedUserRows(dataset, task.spec, ids.pseudonymOf);
   const userEmbeddings = model.embedUsers(userTensors);
   const itemEmbeddings = model.embedItems(task.items);
   // Drift reference: the rows and vectors this version serves from, binned as serving will bin its traffic.
@@ -233,7 +239,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
   });
 
   log("training the conversion head");
-  const conversion = trainConversionHead(dataset.events, { spec: task.spec, dim: towerConfig.dim, embedUsers: (u) => model.embedUsers(u), seed: config.seed });
+  const conversion = trainConversionHead(dataset.events, { spec: task.spec, dim: towerConfig.dim, embedUsers: (u) => model.embedUsers(u), seed: config.seed, ...ids });
   const headlineMetrics = { ...headline(run), ...conversionHeadline(conversion?.evaluation) };
   const params = {
     model: towerConfig,
@@ -315,10 +321,16 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
  * have: the freshest history of each user. Retrain re-encodes them to check the ONNX towers against these
  * tfjs outputs.
  */
-export function servedUserRows(dataset: Pick<Dataset, "events" | "userAttributes">, spec: FeatureSpec): { userIds: string[]; raw: Map<string, RawUserFeatures>; tensors: UserTensors } {
+export function servedUserRows(
+  dataset: Pick<Dataset, "events" | "userAttributes">,
+  spec: FeatureSpec,
+  /** With user-id buckets: each record carries its pseudonym, as the served embeddings must. */
+  pseudonymOf?: (userId: string) => string,
+): { userIds: string[]; raw: Map<string, RawUserFeatures>; tensors: UserTensors } {
   const raw = aggregateUserFeatures(dataset.events, {
     sequenceLength: spec.sequenceLength,
     ...(dataset.userAttributes ? { attributes: dataset.userAttributes } : {}),
+    ...(pseudonymOf ? { pseudonymOf } : {}),
   });
   const userIds = [...raw.keys()].sort();
   return { userIds, raw, tensors: encodeUsers(spec, userIds.map((id) => raw.get(id)!)) };

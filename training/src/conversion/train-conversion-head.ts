@@ -26,6 +26,8 @@ export interface ConversionHeadOptions {
   dim: number;
   embedUsers: (users: UserTensors) => Float32Array;
   seed: number;
+  /** User id → pseudonym, for a spec with user-id buckets: the head then sees the embeddings serving has. */
+  pseudonymOf?: (userId: string) => string;
   /** Share of the time range whose events form the history (the rest gives the labelled sessions). */
   historyShare?: number;
   /** Most examples used for fitting and for testing (sampled): keeps the fit to seconds on big datasets. */
@@ -72,7 +74,7 @@ export function trainConversionHead(events: readonly InteractionEvent[], options
   const cutoff = times[Math.floor(times.length * (options.historyShare ?? 0.6))]!;
   const history = aggregateUserFeatures(
     events.filter((e) => e.timestamp < cutoff),
-    { sequenceLength: options.spec.sequenceLength },
+    { sequenceLength: options.spec.sequenceLength, ...(options.pseudonymOf ? { pseudonymOf: options.pseudonymOf } : {}) },
   );
   const examples = sessionExamples(events.filter((e) => e.timestamp >= cutoff));
   const random = createSeededRandom(options.seed);

@@ -1,4 +1,4 @@
-export { evaluateRetrieval, popularityBaseline, rankAndScore } from "./retrieval-metrics.js";
+export { evaluateRetrieval, popularityBaseline, rankAndScore, topOfScores } from "./retrieval-metrics.js";
 export type { RetrievalMetrics, UserHitsListener } from "./retrieval-metrics.js";
 export { recommendationBias, DEFAULT_BIAS_OPTIONS } from "./recommendation-bias.js";
 export type { RecommendationBias, BiasDimension, BiasGroup, BiasOptions } from "./recommendation-bias.js";

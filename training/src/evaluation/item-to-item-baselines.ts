@@ -1,5 +1,5 @@
 import { invertSymmetricMatrix } from "./invert-symmetric-matrix.js";
-import { rankAndScore, type RetrievalMetrics } from "./retrieval-metrics.js";
+import { rankAndScore, type RetrievalMetrics, topOfScores } from "./retrieval-metrics.js";
 
 /**
  * An item × item weight matrix W (row-major float32): a user with history H scores item j as Σ_{i∈H} W[i, j].
@@ -75,14 +75,19 @@ export function itemToItemBaseline(args: {
 }): RetrievalMetrics {
   const { itemCount, weights } = args.model;
   const scores = new Float64Array(itemCount);
-  return rankAndScore(args.testPositives, args.trainSeen, itemCount, (user) => {
-    scores.fill(0);
-    for (const i of args.trainSeen.get(user) ?? []) {
-      const row = i * itemCount;
-      for (let j = 0; j < itemCount; j++) scores[j]! += weights[row + j]!;
-    }
-    return scores;
-  });
+  return rankAndScore(
+    args.testPositives,
+    args.trainSeen,
+    itemCount,
+    topOfScores(args.trainSeen, (user) => {
+      scores.fill(0);
+      for (const i of args.trainSeen.get(user) ?? []) {
+        const row = i * itemCount;
+        for (let j = 0; j < itemCount; j++) scores[j]! += weights[row + j]!;
+      }
+      return scores;
+    }),
+  );
 }
 
 function historyLists(histories: Histories): Iterable<Iterable<number>> {

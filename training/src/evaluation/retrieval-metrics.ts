@@ -1,3 +1,5 @@
+import { exactTopK, topKOfScores } from "@funnel/vector-index/top-k";
+
 export interface RetrievalMetrics {
   "recall@5": number;
   "recall@10": number;
@@ -8,6 +10,7 @@ export interface RetrievalMetrics {
   users: number;
 }
 
+/** Deepest cut-off of the metrics (recall@20). */
 const MAX_K = 20;
 
 /**
@@ -17,6 +20,9 @@ const MAX_K = 20;
  * - recall@k = |top-k ∩ positives| / |positives|
  * - map@10   = mean over users of AP@10 = (1 / min(|positives|, 10)) Σ_{i≤10, hit at i} precision@i
  * - ndcg@10  = DCG@10 / IDCG@10 with binary gains and discount 1 / log2(i + 1) for 1-based rank i
+ *
+ * The top items come from vector-index's exactTopK, the loop the exact index serves with, over all scored
+ * users at once: what is measured here is what exact search returns.
  */
 export function evaluateRetrieval(args: {
   userEmbeddings: Float32Array;
@@ -36,17 +42,14 @@ export function evaluateRetrieval(args: {
   }
   const userCount = userEmbeddings.length / dim;
   const itemCount = itemEmbeddings.length / dim;
-  const scores = new Float64Array(itemCount);
-  return rankAndScore(args.testPositives, args.trainSeen, itemCount, (user) => {
-    if (user < 0 || user >= userCount) throw new RangeError(`evaluateRetrieval: user row ${user} is outside 0..${userCount - 1}`);
-    const offset = user * dim;
-    for (let item = 0; item < itemCount; item++) {
-      let dot = 0;
-      const itemOffset = item * dim;
-      for (let d = 0; d < dim; d++) dot += userEmbeddings[offset + d]! * itemEmbeddings[itemOffset + d]!;
-      scores[item] = dot;
-    }
-    return scores;
+  return rankAndScore(args.testPositives, args.trainSeen, itemCount, (users) => {
+    const queries = new Float32Array(users.length * dim);
+    users.forEach((user, q) => {
+      if (user < 0 || user >= userCount) throw new RangeError(`evaluateRetrieval: user row ${user} is outside 0..${userCount - 1}`);
+      queries.set(userEmbeddings.subarray(user * dim, (user + 1) * dim), q * dim);
+    });
+    const seen = users.map((user) => args.trainSeen.get(user));
+    return exactTopK(queries, itemEmbeddings, MAX_K, { dim, skip: (q, row) => seen[q]?.has(row) === true }).map((top) => top.rows);
   }, args.onUser);
 }
 
@@ -65,21 +68,37 @@ export function popularityBaseline(args: {
       `popularityBaseline: itemPopularity has ${args.itemPopularity.length} entries but itemCount is ${args.itemCount}`,
     );
   }
-  return rankAndScore(args.testPositives, args.trainSeen, args.itemCount, () => args.itemPopularity);
+  return rankAndScore(args.testPositives, args.trainSeen, args.itemCount, topOfScores(args.trainSeen, () => args.itemPopularity));
 }
 
-/** Shared by model and baseline so both are measured by exactly the same code. */
+/**
+ * Per-user scores → the `rankTop` of rankAndScore: each user's top MAX_K unseen items by vector-index's
+ * topKOfScores (the exact top-k's heap and tie rule). For baselines that score every item per user.
+ */
+export function topOfScores(
+  trainSeen: Map<number, Set<number>>,
+  scoresFor: (user: number) => ArrayLike<number>,
+): (users: readonly number[]) => ArrayLike<number>[] {
+  return (users) =>
+    users.map((user) => {
+      const seen = trainSeen.get(user);
+      return topKOfScores(scoresFor(user), MAX_K, seen ? (row) => seen.has(row) : undefined).rows;
+    });
+}
+
+/**
+ * Shared by model and baselines so all are measured by exactly the same code. `rankTop` returns, for the users
+ * that have a relevant positive (in the order given), their best unseen item rows, best first, at most MAX_K.
+ */
 export function rankAndScore(
   testPositives: Map<number, Set<number>>,
   trainSeen: Map<number, Set<number>>,
   itemCount: number,
-  scoresFor: (user: number) => ArrayLike<number>,
+  rankTop: (users: readonly number[]) => ArrayLike<number>[],
   onUser?: UserHitsListener,
 ): RetrievalMetrics {
-  const totals = { r5: 0, r10: 0, r20: 0, map: 0, ndcg: 0 };
-  let users = 0;
-  const top = new Int32Array(MAX_K);
-  const topScores = new Float64Array(MAX_K);
+  const scored: number[] = [];
+  const relevantOf: Set<number>[] = [];
   for (const [user, positives] of testPositives) {
     const seen = trainSeen.get(user);
     const relevant = new Set<number>();
@@ -88,23 +107,15 @@ export function rankAndScore(
       if (!seen?.has(item)) relevant.add(item);
     }
     if (relevant.size === 0) continue;
-    users++;
-    const scores = scoresFor(user);
-    // Partial insertion sort: only the top MAX_K matter, and the list is short.
-    let filled = 0;
-    for (let item = 0; item < itemCount; item++) {
-      if (seen?.has(item)) continue;
-      const s = scores[item]!;
-      if (filled === MAX_K && !(s > topScores[MAX_K - 1]!)) continue;
-      let pos = filled < MAX_K ? filled++ : MAX_K - 1;
-      while (pos > 0 && s > topScores[pos - 1]!) {
-        top[pos] = top[pos - 1]!;
-        topScores[pos] = topScores[pos - 1]!;
-        pos--;
-      }
-      top[pos] = item;
-      topScores[pos] = s;
-    }
+    scored.push(user);
+    relevantOf.push(relevant);
+  }
+  const tops = scored.length === 0 ? [] : rankTop(scored);
+  const totals = { r5: 0, r10: 0, r20: 0, map: 0, ndcg: 0 };
+  scored.forEach((user, u) => {
+    const relevant = relevantOf[u]!;
+    const top = tops[u]!;
+    const filled = Math.min(top.length, MAX_K);
     let hits = 0;
     let hitsAt10 = 0;
     let precisionSum = 0;
@@ -131,7 +142,8 @@ export function rankAndScore(
     for (let rank = 1; rank <= ideal; rank++) idcg += 1 / Math.log2(rank + 1);
     totals.map += precisionSum / ideal;
     totals.ndcg += dcg / idcg;
-  }
+  });
+  const users = scored.length;
   const mean = (x: number): number => (users === 0 ? 0 : x / users);
   return {
     "recall@5": mean(totals.r5),

@@ -1,6 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ItemTensors, UserTensors } from "@funnel/two-tower";
+import type { FeatureSpec, ItemTensors, UserTensors } from "@funnel/two-tower";
 import { tinyTrainedModel } from "../model/testing/tiny-trained-model.js";
 import type { TwoTowerModel } from "../model/two-tower-model.js";
 import { ONNX_OUTPUT_NAME } from "@funnel/two-tower";
@@ -37,14 +37,7 @@ describe("ONNX towers", () => {
     expect(items.category.some((v) => v === 0)).toBe(true);
     expect(task.spec.user.attributeSlots).toBe(2);
     expect(users.attributes.some((v) => v === 0)).toBe(true);
-    const L = task.spec.sequenceLength;
-    const userOnnx = await runOnnx(user, {
-      numeric: new ort.Tensor("float32", users.numeric, [users.count, task.spec.user.numericSize]),
-      device: new ort.Tensor("int32", users.device, [users.count, 1]),
-      recentItems: new ort.Tensor("int32", users.recentItems, [users.count, L]),
-      recentPages: new ort.Tensor("int32", users.recentPages, [users.count, L]),
-      attributes: new ort.Tensor("int32", users.attributes, [users.count, task.spec.user.attributeSlots]),
-    });
+    const userOnnx = await runOnnx(user, userFeeds(task.spec, users));
     const itemOnnx = await runOnnx(item, {
       numeric: new ort.Tensor("float32", items.numeric, [items.count, task.spec.item.numericSize]),
       itemIndex: new ort.Tensor("int32", items.itemIndex, [items.count, 1]),
@@ -75,12 +68,68 @@ describe("ONNX towers", () => {
     await itemSession.release();
   });
 
+  it("with user-id buckets: agree with tfjs (ids present and absent), take the userId input, and leave unused buckets zero", async () => {
+    const withIds = await tinyTrainedModel({ userIdDropout: 0.3 }, { userIdBuckets: 512 });
+    const idModel = withIds.result.model;
+    try {
+      const { task, config } = withIds;
+      expect(task.spec.inputs.user.map((i) => i.name).at(-1)).toBe("userId");
+      const { user } = buildOnnxTowers(task.spec, config, idModel.getWeights());
+      // Half the test users without an id (the "no id" row), the rest with theirs.
+      const users: UserTensors = { ...task.test.users, userId: task.test.users.userId.map((id, row) => (row % 2 === 0 ? 0 : id)) };
+      expect(users.userId.some((id) => id === 0)).toBe(true);
+      expect(users.userId.some((id) => id > 0)).toBe(true);
+      const feeds = userFeeds(task.spec, users);
+      expect(Object.keys(feeds)).toContain("userId");
+      const userOnnx = await runOnnx(user, feeds);
+      expect(maxAbsDiff(userOnnx, idModel.embedUsers(users))).toBeLessThan(1e-5);
+      // The id changes the embedding: the same row with and without its id differ.
+      const row = 1;
+      const without = idModel.embedUsers({ ...sliceOne(users, row), userId: new Int32Array([0]) });
+      expect(maxAbsDiff(idModel.embedUsers(sliceOne(users, row)), without)).toBeGreaterThan(1e-4);
+      // Buckets no training user hashed to got no gradient: still the zero vector an unseen id then embeds with.
+      const table = idModel.getWeights()["emb.userId"]!;
+      const width = table.shape[1]!;
+      const used = new Set(task.training.train.users.userId);
+      const rowNorm = (r: number) => Math.hypot(...table.values.subarray(r * width, (r + 1) * width));
+      const unused = Array.from({ length: table.shape[0]! }, (_, r) => r).filter((r) => !used.has(r));
+      expect(unused.length).toBeGreaterThan(0);
+      expect(Math.max(...unused.map(rowNorm))).toBe(0);
+      expect(Math.max(...[...used].filter((r) => r > 0).map(rowNorm))).toBeGreaterThan(0);
+    } finally {
+      idModel.dispose();
+    }
+  });
+
   it("refuses a feature spec that does not match the model", () => {
     const { task, config } = fixture;
     const other = { ...task.spec, sequenceLength: task.spec.sequenceLength + 1 };
     expect(() => buildOnnxTowers(other, config, model.getWeights())).toThrow(/sequenceLength/);
   });
 });
+
+/** A feed for every user input the spec declares, shaped as the spec says (-1 = the batch). */
+function userFeeds(spec: FeatureSpec, users: UserTensors): Record<string, ort.Tensor> {
+  return Object.fromEntries(
+    spec.inputs.user.map((input) => {
+      const data = users[input.name as Exclude<keyof UserTensors, "count">];
+      return [input.name, new ort.Tensor(input.dtype, data, [users.count, input.shape[1]])];
+    }),
+  );
+}
+
+function sliceOne(users: UserTensors, row: number): UserTensors {
+  const per = (a: Int32Array | Float32Array) => a.length / users.count;
+  return {
+    count: 1,
+    numeric: users.numeric.slice(row * per(users.numeric), (row + 1) * per(users.numeric)),
+    device: users.device.slice(row, row + 1),
+    recentItems: users.recentItems.slice(row * per(users.recentItems), (row + 1) * per(users.recentItems)),
+    recentPages: users.recentPages.slice(row * per(users.recentPages), (row + 1) * per(users.recentPages)),
+    attributes: users.attributes.slice(row * per(users.attributes), (row + 1) * per(users.attributes)),
+    userId: users.userId.slice(row, row + 1),
+  };
+}
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let max = 0;

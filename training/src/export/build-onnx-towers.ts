@@ -1,5 +1,5 @@
 import { ONNX_OUTPUT_NAME, type FeatureSpec } from "@funnel/two-tower";
-import { L2_EPSILON_SQUARED, type TwoTowerConfig, type TwoTowerWeights } from "../model/two-tower-model.js";
+import { hasUserIdEmbedding, L2_EPSILON_SQUARED, type TwoTowerConfig, type TwoTowerWeights } from "../model/two-tower-model.js";
 import { OnnxGraphBuilder } from "./onnx-graph-builder.js";
 
 /**
@@ -30,6 +30,8 @@ export function buildOnnxTowers(
     maskedMean(user, "emb.item", w("emb.item"), userInputs.recentItems!),
     maskedMean(user, "emb.page", w("emb.page"), userInputs.recentPages!),
     maskedMean(user, "emb.userAttribute", w("emb.userAttribute"), userInputs.attributes!),
+    // A masked mean over one slot: index 0 (no id) gives zeros, as in the tfjs tower.
+    ...(hasUserIdEmbedding(config) ? [maskedMean(user, "emb.userId", w("emb.userId"), userInputs.userId!)] : []),
   ];
   user.output(mlp(user, "user", w, user.node("Concat", userParts, { axis: 1 })), ONNX_OUTPUT_NAME, "float32", [-1, config.dim]);
 
@@ -92,6 +94,7 @@ function checkSpecMatchesConfig(spec: FeatureSpec, c: TwoTowerConfig): void {
   if (spec.item.numericSize !== c.itemNumericSize) mismatches.push(`item numeric ${spec.item.numericSize} vs ${c.itemNumericSize}`);
   if (spec.sequenceLength !== c.sequenceLength) mismatches.push(`sequenceLength ${spec.sequenceLength} vs ${c.sequenceLength}`);
   if (spec.user.attributeSlots !== c.attributeSlots) mismatches.push(`user.attributeSlots ${spec.user.attributeSlots} vs ${c.attributeSlots}`);
+  if (spec.user.idBuckets !== (c.userIdBuckets ?? 0)) mismatches.push(`user.idBuckets ${spec.user.idBuckets} vs ${c.userIdBuckets ?? 0}`);
   if (spec.item.categorySlots !== c.categorySlots) mismatches.push(`item.categorySlots ${spec.item.categorySlots} vs ${c.categorySlots}`);
   for (const k of ["device", "page", "interaction", "item", "category", "userAttribute"] as const) {
     if (spec.vocab[k].size !== c.vocab[k]) mismatches.push(`vocab.${k} ${spec.vocab[k].size} vs ${c.vocab[k]}`);

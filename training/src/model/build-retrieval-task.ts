@@ -70,15 +70,27 @@ export function buildRetrievalTask(
     itemAttributes?: ItemAttributeInput[];
     /** user id → attribute table row; reaches the user tower as a bag of "name=value" tokens. */
     userAttributes?: ReadonlyMap<string, Record<string, string>>;
+    /** Hash buckets of the user-id embedding (0 or absent: none). */
+    userIdBuckets?: number;
+    /**
+     * The pseudonym of a user id: what the id buckets hash, as serving does (required with userIdBuckets). Called
+     * for every user of every context: pass a cached one (pseudonymsWith).
+     */
+    pseudonymOf?: (userId: string) => string;
   },
 ): RetrievalTask {
-  const attributes = options.userAttributes;
+  const userIdBuckets = options.userIdBuckets ?? 0;
+  if (userIdBuckets > 0 && !options.pseudonymOf) throw new RangeError("buildRetrievalTask: userIdBuckets needs pseudonymOf (the ids hashed are pseudonyms)");
+  const users: UserSources = {
+    ...(options.userAttributes ? { attributes: options.userAttributes } : {}),
+    ...(userIdBuckets > 0 && options.pseudonymOf ? { pseudonymOf: options.pseudonymOf } : {}),
+  };
   const split = splitEvents(events, { strategy: options.strategy, seed: options.seed, ratios: options.ratios, holdoutLast: options.holdoutLast });
   if (split.train.length === 0) throw new RangeError("the train split is empty: the dataset has too few events");
   const sequenceLength = options.sequenceLength;
-  const trainUserRaw = aggregateUserFeatures(split.train, { sequenceLength, ...(attributes ? { attributes } : {}) });
+  const trainUserRaw = aggregateUserFeatures(split.train, { sequenceLength, ...users });
   const trainItemRaw = aggregateItemFeatures(split.train, options.itemAttributes ?? []);
-  const spec = buildFeatureSpec({ users: [...trainUserRaw.values()], items: [...trainItemRaw.values()] }, { sequenceLength });
+  const spec = buildFeatureSpec({ users: [...trainUserRaw.values()], items: [...trainItemRaw.values()] }, { sequenceLength, userIdBuckets });
 
   const itemIds = [...spec.vocab.item.tokens];
   const items = encodeItems(spec, itemIds.map((id): RawItemFeatures => trainItemRaw.get(id) ?? { itemId: id }));
@@ -97,11 +109,11 @@ export function buildRetrievalTask(
   let validation: RetrievalContext;
   let test: RetrievalContext;
   if (options.strategy === "time" || options.strategy === "leave-last") {
-    validation = historyContext(spec, split.train, split.validation, itemRow, attributes);
-    test = historyContext(spec, [...split.train, ...split.validation], split.test, itemRow, attributes);
+    validation = historyContext(spec, split.train, split.validation, itemRow, users);
+    test = historyContext(spec, [...split.train, ...split.validation], split.test, itemRow, users);
   } else {
-    validation = ownHistoryContext(spec, split.validation, itemRow, attributes);
-    test = ownHistoryContext(spec, split.test, itemRow, attributes);
+    validation = ownHistoryContext(spec, split.validation, itemRow, users);
+    test = ownHistoryContext(spec, split.test, itemRow, users);
   }
   const validationPairs = pairsOf(validation.positives);
   return {
@@ -128,15 +140,21 @@ export function buildRetrievalTask(
   };
 }
 
+/** What user records carry besides their events: attribute table rows, and pseudonyms for the id buckets. */
+export interface UserSources {
+  attributes?: ReadonlyMap<string, Record<string, string>>;
+  pseudonymOf?: (userId: string) => string;
+}
+
 /** Users embedded from `history`, positives from `future` (only users with some history are scored). */
 export function historyContext(
   spec: FeatureSpec,
   history: InteractionEvent[],
   future: InteractionEvent[],
   itemRow: Map<string, number>,
-  attributes?: ReadonlyMap<string, Record<string, string>>,
+  users: UserSources = {},
 ): RetrievalContext {
-  const raw = aggregateUserFeatures(history, { sequenceLength: spec.sequenceLength, ...(attributes ? { attributes } : {}) });
+  const raw = aggregateUserFeatures(history, { sequenceLength: spec.sequenceLength, ...users });
   const futureUsers = new Set(future.map((e) => e.userId));
   const userIds = [...futureUsers].filter((id) => raw.has(id)).sort();
   const row = new Map(userIds.map((id, i) => [id, i]));
@@ -158,7 +176,7 @@ export function ownHistoryContext(
   spec: FeatureSpec,
   events: InteractionEvent[],
   itemRow: Map<string, number>,
-  attributes?: ReadonlyMap<string, Record<string, string>>,
+  users: UserSources = {},
 ): RetrievalContext {
   const byUser = new Map<string, InteractionEvent[]>();
   for (const e of events) {
@@ -174,7 +192,7 @@ export function ownHistoryContext(
     history.push(...list.slice(0, cut));
     future.push(...list.slice(cut));
   }
-  return historyContext(spec, history, future, itemRow, attributes);
+  return historyContext(spec, history, future, itemRow, users);
 }
 
 function emptyContext(userIds: string[], users: UserTensors): RetrievalContext {

@@ -1,11 +1,12 @@
 export { trainTwoTower, evaluateLoss, trainStep, assembleBatch, DEFAULT_TRAIN_OPTIONS } from "./train-two-tower.js";
-export type { TrainOptions, TrainResult, TrainHooks, TrainEpochLog, TrainingData, PairSet, PairSplit } from "./train-two-tower.js";
+export type { TrainOptions, TrainResult, TrainHooks, TrainEpochLog, TrainingData, PairSet, PairSplit, UserIdDropout } from "./train-two-tower.js";
 export {
   TwoTowerModel,
   towerConfigFromSpec,
   initialWeights,
   parameterShapes,
   userInputWidth,
+  hasUserIdEmbedding,
   itemInputWidth,
   l2Normalize,
   sliceUsers,
@@ -16,7 +17,7 @@ export {
 } from "./two-tower-model.js";
 export type { TwoTowerConfig, TwoTowerWeights, EmbeddingWidths, ForwardOptions } from "./two-tower-model.js";
 export { buildRetrievalTask, historyContext, ownHistoryContext } from "./build-retrieval-task.js";
-export type { RetrievalTask, RetrievalContext, SplitStrategy, ItemAttributeInput } from "./build-retrieval-task.js";
+export type { RetrievalTask, RetrievalContext, SplitStrategy, ItemAttributeInput, UserSources } from "./build-retrieval-task.js";
 export { inBatchSoftmaxLoss } from "./in-batch-softmax-loss.js";
 export type { InBatchLossInput } from "./in-batch-softmax-loss.js";
 export { AdamOptimizer } from "./adam-optimizer.js";

@@ -5,7 +5,7 @@ import { initBackend } from "./init-backend.js";
 import type { TowerInputLayout } from "./tower-embeddings.js";
 import { MLP_WEIGHT_NAMES, type TowerSide } from "./tower-mlp.js";
 import type { TowerExchange, TowerReply, TowerRequest, TowerStepRequest } from "./tower-worker.js";
-import { parameterShapes, type TwoTowerConfig, type TwoTowerWeights } from "./two-tower-model.js";
+import { hasUserIdEmbedding, parameterShapes, type TwoTowerConfig, type TwoTowerWeights } from "./two-tower-model.js";
 
 /** What one parallel step needs of a batch (the fields assembleBatch fills). */
 export interface TowerBatch {
@@ -52,6 +52,7 @@ function layouts(c: TwoTowerConfig): Record<TowerSide, TowerInputLayout> {
         { table: "emb.item", length: c.sequenceLength, pool: "masked-mean" },
         { table: "emb.page", length: c.sequenceLength, pool: "masked-mean" },
         { table: "emb.userAttribute", length: c.attributeSlots, pool: "masked-mean" },
+        ...(hasUserIdEmbedding(c) ? [{ table: "emb.userId", length: 1, pool: "masked-mean" as const }] : []),
       ],
     },
     item: {
@@ -131,7 +132,7 @@ export class ParallelTowerTrainer {
     const { columnLogQ, columnIds } = candidateColumns(n, batch.logQ, batch.itemIds, extra);
     const layout = layouts(this.config);
     const u = batch.users;
-    const user = { numeric: u.numeric, indices: [u.device, u.recentItems, u.recentPages, u.attributes] };
+    const user = { numeric: u.numeric, indices: [u.device, u.recentItems, u.recentPages, u.attributes, ...(hasUserIdEmbedding(this.config) ? [u.userId] : [])] };
     const item = { numeric: items.numeric, indices: [items.itemIndex, items.page, items.interaction, items.category] };
     for (const [side, rows] of [["user", user], ["item", item]] as const) {
       layout[side].inputs.forEach((input, i) => {

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { createSeededRandom, type SeededRandom } from "../data/index.js";
-import type { ItemTensors, UserTensors } from "@funnel/two-tower";
+import { type ItemTensors, NO_USER_ID, type UserTensors } from "@funnel/two-tower";
 import type { EpochLog } from "../report/index.js";
 import { AdamOptimizer } from "./adam-optimizer.js";
 import { inBatchSoftmaxLoss } from "./in-batch-softmax-loss.js";
@@ -40,6 +40,11 @@ export interface TrainOptions {
   weightDecay: number;
   /** Dropout on each tower's hidden layer. */
   dropout: number;
+  /**
+   * Share of training rows whose user id is replaced by "no id" (when the spec has user-id buckets), so the user
+   * tower also learns to embed users without one: the cold users, and callers that send features without an id.
+   */
+  userIdDropout: number;
   /** Uniformly sampled extra negatives per step, shared by the batch; 0 = in-batch only. */
   extraNegatives: number;
   /** Apply logQ correction. */
@@ -76,6 +81,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   temperature: 0.2,
   weightDecay: 1e-5,
   dropout: 0.3,
+  userIdDropout: 0.2,
   extraNegatives: 0,
   logQ: true,
   patience: 2,
@@ -119,6 +125,8 @@ export async function trainTwoTower(
   const trainer = options.parallelTowers ? await ParallelTowerTrainer.create(config, model.getWeights(), { weightDecay: options.weightDecay }) : undefined;
   const optimizer = new AdamOptimizer({ weightDecay: options.weightDecay, decays: (name) => name.endsWith(".kernel") });
   const rng = createSeededRandom(options.seed + 1);
+  // Its own generator: the batches and negatives draw exactly what they drew before the id embedding existed.
+  const idDropout = { rate: options.userIdDropout, rng: createSeededRandom(options.seed + 2) };
   const trainCount = data.train.pairs.user.length;
   const stepsPerEpoch = Math.ceil(trainCount / options.batchSize);
   const totalSteps = stepsPerEpoch * options.epochs;
@@ -141,7 +149,7 @@ export async function trainTwoTower(
         extra: options.extraNegatives > 0 ? sampleItems(data.items.count, options.extraNegatives, rng) : undefined,
       });
       let next = pick(0);
-      let nextBatch = trainer?.prepare(assembleBatch(data, data.train, next.rows, next.extra, options));
+      let nextBatch = trainer?.prepare(assembleBatch(data, data.train, next.rows, next.extra, options, idDropout));
       for (let step = 0; step < stepsPerEpoch; step++) {
         const current = next;
         const batch = nextBatch;
@@ -160,11 +168,11 @@ export async function trainTwoTower(
           // random draws keep their order, so both modes see the same batches.
           if (step + 1 < stepsPerEpoch) {
             next = pick(step + 1);
-            nextBatch = trainer.prepare(assembleBatch(data, data.train, next.rows, next.extra, options));
+            nextBatch = trainer.prepare(assembleBatch(data, data.train, next.rows, next.extra, options, idDropout));
           }
           result = await pending;
         } else {
-          result = trainStep(model, optimizer, data, data.train, current.rows, current.extra, options, learningRate, globalStep);
+          result = trainStep(model, optimizer, data, data.train, current.rows, current.extra, options, learningRate, globalStep, idDropout);
           if (step + 1 < stepsPerEpoch) next = pick(step + 1);
         }
         const { loss, gradNorm } = result;
@@ -222,8 +230,9 @@ export function trainStep(
   options: Pick<TrainOptions, "temperature" | "dropout" | "logQ" | "seed" | "batchSize" | "extraNegatives">,
   learningRate: number,
   step: number,
+  idDropout?: UserIdDropout,
 ): { loss: number; gradNorm: number } {
-  const batch = assembleBatch(data, split, rows, extra, options);
+  const batch = assembleBatch(data, split, rows, extra, options, idDropout);
   const names = Object.keys(model.variables);
   const variables = names.map((n) => model.variables[n]!);
   const byVariableName = new Map(names.map((n) => [model.variables[n]!.name, n]));
@@ -284,6 +293,12 @@ export function evaluateLoss(
 /** A training batch: the parallel trainer takes the same shape. */
 type Batch = TowerBatch;
 
+/** Replaces a row's user id by "no id" with probability `rate`, drawing from `rng` once per row. */
+export interface UserIdDropout {
+  rate: number;
+  rng: SeededRandom;
+}
+
 /**
  * Gathers the rows of a batch. The positive item is blanked out of the user's history (leave-target-out), so the
  * model learns to predict an item from the rest of the history, as it must at serving time.
@@ -294,6 +309,7 @@ export function assembleBatch(
   rows: ArrayLike<number>,
   extra: Int32Array | undefined,
   options: Pick<TrainOptions, "logQ" | "batchSize" | "extraNegatives">,
+  idDropout?: UserIdDropout,
 ): Batch {
   const n = rows.length;
   const users = split.users;
@@ -308,7 +324,9 @@ export function assembleBatch(
     recentItems: new Int32Array(n * L),
     recentPages: new Int32Array(n * L),
     attributes: new Int32Array(n * (users.attributes.length / Math.max(1, users.count))),
+    userId: new Int32Array(n),
   };
+  const dropIds = idDropout !== undefined && idDropout.rate > 0;
   const A = users.attributes.length / Math.max(1, users.count);
   const bi = allocateItems(n, iw, items.category.length / Math.max(1, items.count));
   const itemIds = new Int32Array(n);
@@ -319,6 +337,8 @@ export function assembleBatch(
     bu.numeric.set(users.numeric.subarray(u * uw, (u + 1) * uw), b * uw);
     bu.device[b] = users.device[u]!;
     bu.attributes.set(users.attributes.subarray(u * A, (u + 1) * A), b * A);
+    // A draw per row even when the id is already 0, so which rows drop never depends on the data's ids.
+    bu.userId[b] = dropIds && idDropout.rng.next() < idDropout.rate ? NO_USER_ID : users.userId[u]!;
     const target = items.itemIndex[it]!;
     for (let l = 0; l < L; l++) {
       const item = users.recentItems[u * L + l]!;
@@ -348,7 +368,9 @@ export function assembleBatch(
 function gatherItems(items: ItemTensors, rows: Int32Array): ItemTensors {
   const iw = items.numeric.length / Math.max(1, items.count);
   const out = allocateItems(rows.length, iw, items.category.length / Math.max(1, items.count));
-  rows.forEach((row, b) => copyItemRow(items, row, out, b, iw));
+  rows.forEach((row, b) => {
+    copyItemRow(items, row, out, b, iw);
+  });
   return out;
 }
 
@@ -394,6 +416,7 @@ function validateOptions(o: TrainOptions): void {
   if (!(o.temperature > 0)) problems.push(`temperature must be > 0 (got ${o.temperature})`);
   if (!(o.weightDecay >= 0)) problems.push(`weightDecay must be >= 0 (got ${o.weightDecay})`);
   if (!(o.dropout >= 0 && o.dropout < 1)) problems.push(`dropout must be in [0, 1) (got ${o.dropout})`);
+  if (!(o.userIdDropout >= 0 && o.userIdDropout <= 1)) problems.push(`userIdDropout must be in [0, 1] (got ${o.userIdDropout})`);
   if (!Number.isInteger(o.extraNegatives) || o.extraNegatives < 0) problems.push(`extraNegatives must be an integer >= 0 (got ${o.extraNegatives})`);
   if (!Number.isInteger(o.patience) || o.patience < 1) problems.push(`patience must be an integer >= 1 (got ${o.patience})`);
   if (!SELECTION_METRICS.includes(o.selectOn)) problems.push(`selectOn must be one of ${SELECTION_METRICS.join(", ")} (got ${o.selectOn})`);

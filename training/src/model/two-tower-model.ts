@@ -13,6 +13,7 @@ export interface EmbeddingWidths {
   interaction: number;
   category: number;
   userAttribute: number;
+  userId: number;
 }
 
 /** Everything that fixes the shapes of the towers' weights; stored in params.json and read back by export. */
@@ -30,9 +31,14 @@ export interface TwoTowerConfig {
   categorySlots: number;
   /** Width of the user's attribute bag (feature spec user.attributeSlots). */
   attributeSlots: number;
+  /**
+   * User-id hash buckets (feature spec user.idBuckets); 0 = no id embedding. The table has buckets + 1 rows, row 0
+   * the "no id" zero vector. Optional so params.json of runs before it reads as 0.
+   */
+  userIdBuckets?: number;
 }
 
-export const DEFAULT_EMBEDDING_WIDTHS: EmbeddingWidths = { item: 32, page: 8, device: 8, interaction: 8, category: 16, userAttribute: 8 };
+export const DEFAULT_EMBEDDING_WIDTHS: EmbeddingWidths = { item: 32, page: 8, device: 8, interaction: 8, category: 16, userAttribute: 8, userId: 32 };
 
 export function towerConfigFromSpec(
   spec: FeatureSpec,
@@ -56,12 +62,22 @@ export function towerConfigFromSpec(
     sequenceLength: spec.sequenceLength,
     categorySlots: spec.item.categorySlots,
     attributeSlots: spec.user.attributeSlots,
+    userIdBuckets: spec.user.idBuckets,
   };
 }
 
-/** Input width of the user MLP: numeric ‖ device embedding ‖ pooled recent items ‖ pooled recent pages ‖ pooled attributes. */
+/** Whether the user tower has a hashed user-id embedding. */
+export function hasUserIdEmbedding(c: TwoTowerConfig): boolean {
+  return (c.userIdBuckets ?? 0) > 0;
+}
+
+/**
+ * Input width of the user MLP: numeric ‖ device embedding ‖ pooled recent items ‖ pooled recent pages ‖ pooled
+ * attributes (‖ user-id embedding, when the config has id buckets).
+ */
 export function userInputWidth(c: TwoTowerConfig): number {
-  return c.userNumericSize + c.embedding.device + c.embedding.item + c.embedding.page + c.embedding.userAttribute;
+  const id = hasUserIdEmbedding(c) ? c.embedding.userId : 0;
+  return c.userNumericSize + c.embedding.device + c.embedding.item + c.embedding.page + c.embedding.userAttribute + id;
 }
 
 /** Input width of the item MLP: numeric ‖ item id ‖ page ‖ interaction ‖ category embeddings. */
@@ -81,6 +97,7 @@ export function parameterShapes(c: TwoTowerConfig): Record<string, [number, numb
     "emb.interaction": [c.vocab.interaction, c.embedding.interaction],
     "emb.category": [c.vocab.category, c.embedding.category],
     "emb.userAttribute": [c.vocab.userAttribute, c.embedding.userAttribute],
+    ...(hasUserIdEmbedding(c) ? { "emb.userId": [c.userIdBuckets! + 1, c.embedding.userId] as [number, number] } : {}),
     "user.dense0.kernel": [userInputWidth(c), c.hidden],
     "user.dense0.bias": [c.hidden],
     "user.dense1.kernel": [c.hidden, c.dim],
@@ -98,6 +115,10 @@ export type TwoTowerWeights = Record<string, { shape: number[]; values: Float32A
 /**
  * Seeded initial weights: Glorot-uniform kernels, zero biases, N(0, 0.05²) embeddings. Generated in JS rather
  * than by tf.initializers so a seed gives the same weights on every backend.
+ *
+ * The user-id table starts at zero (and draws nothing from the generator, so a run without it is unchanged): a
+ * bucket no training user hashed to never gets a gradient and stays the "no id" vector, so an id first seen at
+ * serving mostly embeds like a user without one, not like random noise.
  */
 export function initialWeights(c: TwoTowerConfig, seed: number): TwoTowerWeights {
   const rng = createSeededRandom(seed);
@@ -105,7 +126,7 @@ export function initialWeights(c: TwoTowerConfig, seed: number): TwoTowerWeights
   for (const [name, shape] of Object.entries(parameterShapes(c))) {
     const size = shape.reduce((a, b) => a * b, 1);
     const values = new Float32Array(size);
-    if (name.startsWith("emb.")) for (let i = 0; i < size; i++) values[i] = 0.05 * rng.normal();
+    if (name.startsWith("emb.") && name !== "emb.userId") for (let i = 0; i < size; i++) values[i] = 0.05 * rng.normal();
     else if (name.endsWith(".kernel")) {
       const limit = Math.sqrt(6 / (shape[0]! + (shape[1] ?? 1)));
       for (let i = 0; i < size; i++) values[i] = (2 * rng.next() - 1) * limit;
@@ -168,6 +189,8 @@ export class TwoTowerModel {
         embeddingBag(this.v("emb.item") as tf.Tensor2D, users.recentItems, n, L, "masked-mean"),
         embeddingBag(this.v("emb.page") as tf.Tensor2D, users.recentPages, n, L, "masked-mean"),
         embeddingBag(this.v("emb.userAttribute") as tf.Tensor2D, users.attributes, n, c.attributeSlots, "masked-mean"),
+        // Masked so index 0 (no id) is a zero vector whatever the table holds.
+        ...(hasUserIdEmbedding(c) ? [embeddingBag(this.v("emb.userId") as tf.Tensor2D, users.userId, n, 1, "masked-mean")] : []),
       ],
       1,
     );
@@ -285,6 +308,7 @@ export function sliceUsers(u: UserTensors, start: number, end: number): UserTens
     recentItems: u.recentItems.subarray(start * L, end * L),
     recentPages: u.recentPages.subarray(start * L, end * L),
     attributes: u.attributes.subarray(start * (u.attributes.length / Math.max(1, u.count)), end * (u.attributes.length / Math.max(1, u.count))),
+    userId: u.userId.subarray(start, end),
   };
 }
 

@@ -11,6 +11,8 @@ export interface TinyModelOptions {
   users?: number;
   items?: number;
   dim?: 64 | 128 | 256;
+  /** Hashed user-id embedding with this many buckets (default 0: none). */
+  userIdBuckets?: number;
 }
 
 /** The dataset a tiny model of these options was trained on (to pick known user and item ids). */
@@ -23,7 +25,13 @@ export function trainTinyModelDirectory(out: string, options: TinyModelOptions):
   const config = parseRunConfig({
     // The data seed stays fixed so every version knows the same users and items; the model seed varies.
     data: { generate: { users: options.users ?? 120, seed: 4, items: options.items ?? 40 } },
-    model: { dim: options.dim ?? 64, hidden: 16, sequenceLength: 6, embedding: { item: 8, page: 4, device: 4, interaction: 4, category: 4 } },
+    model: {
+      dim: options.dim ?? 64,
+      hidden: 16,
+      sequenceLength: 6,
+      userIdBuckets: options.userIdBuckets ?? 0,
+      embedding: { item: 8, page: 4, device: 4, interaction: 4, category: 4, userId: 8 },
+    },
     training: { epochs: 1, batchSize: 64, parallelTowers: false },
     seed: options.seed,
     out,

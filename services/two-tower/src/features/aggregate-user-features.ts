@@ -8,11 +8,17 @@ export const DEFAULT_SEQUENCE_LENGTH = 20;
  * Per-user raw features from that user's events (pass only training events to avoid leaking the future):
  * main device, session count and mean session duration (sum of event durations), interaction count and
  * density (per session), conversions and conversion rate (per session), and the last `sequenceLength`
- * interactions in time order; `attributes` (user id → attribute table row) are attached as they are.
+ * interactions in time order; `attributes` (user id → attribute table row) are attached as they are, and with
+ * `pseudonymOf` each record carries its user's pseudonym (what a spec with user-id buckets hashes).
  */
 export function aggregateUserFeatures(
   events: InteractionEvent[],
-  options: { sequenceLength?: number; attributes?: ReadonlyMap<string, Record<string, string>> } = {},
+  options: {
+    sequenceLength?: number;
+    attributes?: ReadonlyMap<string, Record<string, string>>;
+    /** The pseudonym of an event user id, set as the record's userId (for a spec with user-id buckets). */
+    pseudonymOf?: (userId: string) => string;
+  } = {},
 ): Map<string, RawUserFeatures> {
   const sequenceLength = options.sequenceLength ?? DEFAULT_SEQUENCE_LENGTH;
   if (!Number.isInteger(sequenceLength) || sequenceLength < 1) {
@@ -58,6 +64,7 @@ export function aggregateUserFeatures(
         durationSeconds: e.durationSeconds,
       })),
       ...(options.attributes?.has(userId) ? { attributes: options.attributes.get(userId)! } : {}),
+      ...(options.pseudonymOf ? { userId: options.pseudonymOf(userId) } : {}),
     });
   }
   return result;

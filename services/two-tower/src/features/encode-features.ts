@@ -1,5 +1,6 @@
 import { FeatureEncodingError } from "./errors.js";
 import { CLIP, type FeatureSpec, type NumericFeature, OOV_INDEX, PAD_INDEX, type Vocabulary } from "./feature-spec.js";
+import { userIdBucket } from "./user-id-bucket.js";
 import { attributeTokensOf, categoriesOf, ITEM_NUMERIC_FIELDS, type RawItemFeatures, type RawUserFeatures, USER_NUMERIC_FIELDS } from "./raw-features.js";
 
 export interface UserTensors {
@@ -14,6 +15,8 @@ export interface UserTensors {
   recentPages: Int32Array;
   /** count × spec.user.attributeSlots: attribute tokens left-aligned, padded with 0; none = OOV in the first slot. */
   attributes: Int32Array;
+  /** count × 1: userIdBucket of the pseudonym (0 = no id, and always 0 when the spec has no id buckets). */
+  userId: Int32Array;
 }
 
 export interface ItemTensors {
@@ -85,7 +88,9 @@ export function encodeUsers(spec: FeatureSpec, users: RawUserFeatures[]): UserTe
     recentItems: new Int32Array(n * L).fill(PAD_INDEX),
     recentPages: new Int32Array(n * L).fill(PAD_INDEX),
     attributes: new Int32Array(n * spec.user.attributeSlots),
+    userId: new Int32Array(n),
   };
+  const idBuckets = spec.user.idBuckets;
   const attributeSlots = spec.user.attributeSlots;
   const itemLookup = lookupOf(spec.vocab.item);
   const pageLookup = lookupOf(spec.vocab.page);
@@ -106,6 +111,8 @@ export function encodeUsers(spec: FeatureSpec, users: RawUserFeatures[]): UserTe
     for (let i = 0; i < tokens.length; i++) {
       out.attributes[row * attributeSlots + i] = indexIn(spec.vocab.userAttribute, tokens[i], where, "attributes");
     }
+    if (user.userId !== undefined && typeof user.userId !== "string") throw notAString(`${where}.userId`, user.userId);
+    out.userId[row] = userIdBucket(user.userId, idBuckets);
     const recent = user.recentInteractions ?? [];
     if (!Array.isArray(recent)) throw new FeatureEncodingError(`${where}.recentInteractions must be an array`);
     // The most recent L interactions, right-aligned so the last one is always the last column.

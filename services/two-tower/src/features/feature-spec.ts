@@ -20,6 +20,8 @@ export const PAD_INDEX = 0;
 export const OOV_INDEX = 1;
 /** Standardised values are clipped so one absurd raw value cannot dominate a dot product. */
 export const CLIP = 5;
+/** Most user-id hash buckets a spec may ask for (the table has one row per bucket in both towers' exports). */
+export const MAX_USER_ID_BUCKETS = 1 << 22;
 
 const vocabularySchema = z
   .object({
@@ -63,6 +65,11 @@ const featureSpecSchema = z.object({
     numericSize: z.number().int().nonnegative(),
     /** Width of the user attribute bag: the most attributes of a training user (at least 1, at most MAX_ATTRIBUTE_SLOTS). */
     attributeSlots: z.number().int().min(1).max(8),
+    /**
+     * Hashed user-id embedding: the user's pseudonym hashed into this many buckets (userIdBucket), one table row
+     * each, plus row 0 for "no id" (a zero vector). 0 turns the input off; specs written before it parse as 0.
+     */
+    idBuckets: z.number().int().min(0).max(MAX_USER_ID_BUCKETS).default(0),
   }),
   item: z.object({
     numeric: z.array(numericFeatureSchema),
@@ -88,11 +95,15 @@ export type FeatureSpec = z.infer<typeof featureSpecSchema>;
 /** Fits vocabularies, imputation values and scalers on training rows. */
 export function buildFeatureSpec(
   train: { users: RawUserFeatures[]; items: RawItemFeatures[] },
-  options: { sequenceLength?: number } = {},
+  options: { sequenceLength?: number; userIdBuckets?: number } = {},
 ): FeatureSpec {
   const sequenceLength = options.sequenceLength ?? DEFAULT_SEQUENCE_LENGTH;
   if (!Number.isInteger(sequenceLength) || sequenceLength < 1) {
     throw new RangeError(`buildFeatureSpec: sequenceLength must be an integer >= 1, got ${sequenceLength}`);
+  }
+  const idBuckets = options.userIdBuckets ?? 0;
+  if (!Number.isInteger(idBuckets) || idBuckets < 0 || idBuckets > MAX_USER_ID_BUCKETS) {
+    throw new RangeError(`buildFeatureSpec: userIdBuckets must be an integer in [0, ${MAX_USER_ID_BUCKETS}], got ${idBuckets}`);
   }
   const itemIds = new Set<string>();
   const categories = new Set<string>();
@@ -126,9 +137,13 @@ export function buildFeatureSpec(
       category: vocabulary([...categories].sort()),
       userAttribute: vocabulary([...attributeTokens].sort()),
     },
-    user: { numeric: userNumeric, numericSize: userNumeric.length, attributeSlots },
+    user: { numeric: userNumeric, numericSize: userNumeric.length, attributeSlots, idBuckets },
     item: { numeric: itemNumeric, numericSize: itemNumeric.length, categorySlots },
-    inputs: buildInputs({ sequenceLength, user: { numericSize: userNumeric.length, attributeSlots }, item: { numericSize: itemNumeric.length, categorySlots } }),
+    inputs: buildInputs({
+      sequenceLength,
+      user: { numericSize: userNumeric.length, attributeSlots, idBuckets },
+      item: { numericSize: itemNumeric.length, categorySlots },
+    }),
     fittedOn: { users: train.users.length, items: train.items.length },
   };
 }
@@ -172,7 +187,7 @@ export function parseFeatureSpec(json: unknown): FeatureSpec {
 
 function buildInputs(spec: {
   sequenceLength: number;
-  user: { numericSize: number; attributeSlots: number };
+  user: { numericSize: number; attributeSlots: number; idBuckets: number };
   item: { numericSize: number; categorySlots: number };
 }): FeatureSpec["inputs"] {
   return {
@@ -182,6 +197,8 @@ function buildInputs(spec: {
       { name: "recentItems", dtype: "int32", shape: [-1, spec.sequenceLength] },
       { name: "recentPages", dtype: "int32", shape: [-1, spec.sequenceLength] },
       { name: "attributes", dtype: "int32", shape: [-1, spec.user.attributeSlots] },
+      // Only a spec with id buckets has the input, so towers exported without it keep their signature.
+      ...(spec.user.idBuckets > 0 ? [{ name: "userId", dtype: "int32" as const, shape: [-1, 1] as [-1, number] }] : []),
     ],
     item: [
       { name: "numeric", dtype: "float32", shape: [-1, spec.item.numericSize] },

@@ -31,7 +31,10 @@ export function rawInteractionFromProto(message: Interaction): RawInteraction {
   return out;
 }
 
-/** proto funnel.v1.UserFeatures → the raw record encodeUsers takes. */
+/**
+ * proto funnel.v1.UserFeatures → the raw record encodeUsers takes. `user_id` comes through as sent, the raw id:
+ * the service holding the salt turns it into the pseudonym (withUserPseudonym) before encoding.
+ */
 export function rawUserFeaturesFromProto(message: UserFeatures): RawUserFeatures {
   return defined({
     device: fromEnum(DEVICES, message.device),
@@ -42,6 +45,7 @@ export function rawUserFeaturesFromProto(message: UserFeatures): RawUserFeatures
     conversionCount: message.conversionCount,
     conversionRate: message.conversionRate,
     recentInteractions: message.recentInteractions.map(rawInteractionFromProto),
+    userId: message.userId || undefined,
   });
 }
 

@@ -43,6 +43,8 @@ export function userFeaturesKey(user: RawUserFeatures): string {
   if (attributes === undefined) parts.push("-");
   else if (attributes === null || typeof attributes !== "object" || Array.isArray(attributes)) parts.push(`j${JSON.stringify(attributes)}`);
   else parts.push(attributeTokensOf(attributes).map(text).join(","));
+  // The id reaches the user tower of a spec with id buckets: two users with equal features may embed apart.
+  parts.push(text(user.userId));
   // One join, not `+=`: concatenation builds a rope of every piece, and a rope kept as a cache key keeps all
   // of them alive (measured: 3x the heap of the same keys flat, and the GC time with it).
   return parts.join("|");

@@ -25,6 +25,11 @@ export interface RawUserFeatures {
   recentInteractions?: RawInteraction[];
   /** Categorical attributes from a user attribute table (country, segment, ...), encoded as "name=value" tokens. */
   attributes?: Record<string, string>;
+  /**
+   * The user's salted pseudonym (pseudonymiseUserId), never the raw id: a spec with user.idBuckets hashes it into
+   * the user-id table (userIdBucket); without it, or with a spec without buckets, the user tower runs on the rest.
+   */
+  userId?: string;
 }
 
 /** The "name=value" tokens of a user's attributes, sorted by name (the order never depends on the table's). */
