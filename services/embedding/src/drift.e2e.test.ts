@@ -48,7 +48,7 @@ beforeAll(async () => {
     env: { FUNNEL_PSEUDONYM_SALT: SALT },
     argv: [
       "--port", "0", "--metrics-port", "0", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache"), "--model-poll-ms", "50",
-      "--embedding-drift-window", String(WINDOW), "--embedding-drift-min-observations", "50",
+      "--drift-window", String(WINDOW), "--drift-min-observations", "50",
     ],
     modelSource: registry,
   });

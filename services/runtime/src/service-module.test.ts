@@ -66,7 +66,7 @@ describe("settings namespaced per module", () => {
     expect(seen.embedding).toEqual({
       config: {
         cacheEntries: 7,
-        model: { registry: { backend: "mlflow", dataDir: "/models", mlflowUrl: "", actor: "" }, slots: { cacheDir: ".data/model-cache", pollMs: 2000 }, pseudonym: { salt: "" } },
+        model: { registry: { backend: "mlflow", dataDir: "/models", mlflowUrl: "", actor: "" }, slots: { cacheDir: ".data/model-cache", pollMs: 2000 }, pseudonym: { salt: "" }, drift: { window: 10000, minObservations: 100 } },
       },
       serving: { port: 0 },
     });
