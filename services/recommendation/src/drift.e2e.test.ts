@@ -19,7 +19,8 @@ import {
 } from "@funnel/proto";
 import { FileRegistry } from "@funnel/registry";
 import { runServices, type RunningServices } from "@funnel/runtime";
-import { tinyModelDataset, trainTinyModelDirectory } from "@funnel/training/testing";
+import { driftMetricsOf } from "@funnel/runtime/testing";
+import { shiftedUser, tinyModelDataset, trainTinyModelDirectory } from "@funnel/training/testing";
 import { aggregateUserFeatures, type RawUserFeatures, userFeaturesToProto } from "@funnel/two-tower";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recommendationModule } from "./recommendation-module.js";
@@ -88,28 +89,6 @@ const embedUsers = (users: RawUserFeatures[]) =>
 
 const getDrift = () => new Promise<GetDriftResponse>((resolve, reject) => status.getDrift({ model: MODEL }, (e, r) => (e ? reject(e) : resolve(r!))));
 
-/** Drift series of /metrics as { "name{labels}": value }. */
-async function driftMetrics(): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${running.metricsPort}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const match = /^(funnel_(?:feature_psi|model_feature_psi|prediction_psi|drift_observations_total)\{[^}]*\}) (\S+)$/.exec(line);
-    if (match) out.set(match[1]!, Number(match[2]));
-  }
-  return out;
-}
-
-/** The same users, moved: more sessions, longer ones, all on tablets, every recent page the payment page. */
-function shifted(user: RawUserFeatures): RawUserFeatures {
-  return {
-    ...user,
-    device: "tablet",
-    sessionCount: (user.sessionCount ?? 1) * 6,
-    avgSessionDurationSeconds: (user.avgSessionDurationSeconds ?? 60) * 4,
-    recentInteractions: user.recentInteractions?.map((i) => ({ ...i, page: "payment" })),
-  };
-}
-
 describe("drift through Recommendation (embedded with Embedding)", () => {
   it("counts each sent feature row once into the version's one profile, whichever service encoded it", async () => {
     const half = Math.floor(trainingUsers.length / 2);
@@ -120,7 +99,7 @@ describe("drift through Recommendation (embedded with Embedding)", () => {
     await recommend({ userId: knownUserId });
     await new Promise<void>((resolve, reject) => recommendation.guideNextStep({ userId: "" }, (e) => (e ? reject(e) : resolve())));
 
-    const metrics = await driftMetrics();
+    const metrics = await driftMetricsOf(running.metricsPort);
     expect(metrics.get(`funnel_drift_observations_total${LABELS}`)).toBe(trainingUsers.length);
     expect([...metrics.keys()].filter((k) => k.startsWith("funnel_drift_observations_total"))).toHaveLength(1);
     // Exactly the training rows, split across two services, add up to the reference distribution.
@@ -132,9 +111,9 @@ describe("drift through Recommendation (embedded with Embedding)", () => {
   });
 
   it("rises past the drift threshold for shifted raw-feature traffic to RecommendItems, in /metrics and GetDrift", async () => {
-    const moved = trainingUsers.map(shifted);
+    const moved = trainingUsers.map(shiftedUser);
     await recommendFor([...moved, ...moved]);
-    const metrics = await driftMetrics();
+    const metrics = await driftMetricsOf(running.metricsPort);
     expect(metrics.get(`funnel_model_feature_psi${LABELS}`)).toBeGreaterThan(0.25);
     for (const feature of ["user.device", "user.sessionCount", "user.avgSessionDurationSeconds", "user.recentPages"]) {
       expect(metrics.get(`funnel_feature_psi{model="two-tower",version="1",feature="${feature}"}`), feature).toBeGreaterThan(0.25);

@@ -1,2 +1,3 @@
 export { checkHealth, listServicesByReflection, fileContainingSymbolByReflection, fileByFilenameByReflection, reflect } from "./grpc-probes.js";
 export type { HealthStatus, ReflectionVersion } from "./grpc-probes.js";
+export { driftMetricsOf } from "./drift-metrics-of.js";
