@@ -491,7 +491,7 @@ async function main(): Promise<void> {
           batching,
           ...(Object.keys(batchSettings).length ? { batchSettings } : {}),
           cache: Object.keys(cache).length ? { uncached: "cache entries 0, distinct requests", cached: "service defaults, 64 requests repeated", ...cache } : {},
-          ...(Object.keys(drift).length ? { drift: { profiled: "service defaults (drift window 10000)", unprofiled: "--embedding-drift-window 0", cached: "64 requests repeated", ...drift } } : {}),
+          ...(Object.keys(drift).length ? { drift: { profiled: "service defaults (drift window 10000)", unprofiled: "--drift-window 0", cached: "64 requests repeated", ...drift } } : {}),
     };
   } finally {
     for (const c of contenders) c.client.close();

@@ -31,6 +31,6 @@ export function embeddingServerArgs(place: OurServerPlace, settings: Partial<Our
   if (settings.maxBatch !== undefined) args.push("--embedding-max-batch", String(settings.maxBatch));
   if (settings.batchDelayMs !== undefined) args.push("--embedding-batch-delay-ms", String(settings.batchDelayMs));
   if (settings.cacheEntries !== undefined) args.push("--embedding-cache-entries", String(settings.cacheEntries));
-  if (settings.driftWindow !== undefined) args.push("--embedding-drift-window", String(settings.driftWindow));
+  if (settings.driftWindow !== undefined) args.push("--drift-window", String(settings.driftWindow));
   return args;
 }

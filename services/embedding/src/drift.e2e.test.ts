@@ -9,8 +9,9 @@ import * as grpc from "@grpc/grpc-js";
 import { EmbeddingServiceClient, type EmbedUsersResponse, type GetDriftResponse, ModelStatusServiceClient, type UserFeatures } from "@funnel/proto";
 import { FileRegistry } from "@funnel/registry";
 import { runServices, type RunningServices } from "@funnel/runtime";
+import { driftMetricsOf } from "@funnel/runtime/testing";
 import { serverDrift, writeDriftResult } from "@funnel/training";
-import { tinyModelDataset, trainTinyModelDirectory } from "@funnel/training/testing";
+import { shiftedUser, tinyModelDataset, trainTinyModelDirectory } from "@funnel/training/testing";
 import { aggregateUserFeatures, OPTIONAL_MODEL_FILES, type RawUserFeatures, userFeaturesToProto } from "@funnel/two-tower";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { embeddingModule } from "./embedding-module.js";
@@ -48,7 +49,7 @@ beforeAll(async () => {
     env: { FUNNEL_PSEUDONYM_SALT: SALT },
     argv: [
       "--port", "0", "--metrics-port", "0", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache"), "--model-poll-ms", "50",
-      "--embedding-drift-window", String(WINDOW), "--embedding-drift-min-observations", "50",
+      "--drift-window", String(WINDOW), "--drift-min-observations", "50",
     ],
     modelSource: registry,
   });
@@ -75,33 +76,11 @@ async function serve(users: RawUserFeatures[]): Promise<void> {
 const getDrift = (model = "") =>
   new Promise<GetDriftResponse>((resolve, reject) => status.getDrift({ model }, (error, response) => (error ? reject(error) : resolve(response!))));
 
-/** Drift series of /metrics as { "name{labels}": value }. */
-async function driftMetrics(): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${running.metricsPort}/metrics`)).text();
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const match = /^(funnel_(?:feature_psi|model_feature_psi|prediction_psi|drift_observations_total)\{[^}]*\}) (\S+)$/.exec(line);
-    if (match) out.set(match[1]!, Number(match[2]));
-  }
-  return out;
-}
-
-/** The same users, moved: more sessions, longer ones, all on tablets, every recent page the payment page. */
-function shifted(user: RawUserFeatures): RawUserFeatures {
-  return {
-    ...user,
-    device: "tablet",
-    sessionCount: (user.sessionCount ?? 1) * 6,
-    avgSessionDurationSeconds: (user.avgSessionDurationSeconds ?? 60) * 4,
-    recentInteractions: user.recentInteractions?.map((i) => ({ ...i, page: "payment" })),
-  };
-}
-
 describe("drift", () => {
   it("stays low for traffic distributed as training", async () => {
     // Twice: the second pass is answered from the cache and still counted.
     await serve([...trainingUsers, ...trainingUsers]);
-    const metrics = await driftMetrics();
+    const metrics = await driftMetricsOf(running.metricsPort);
     const labels = '{model="two-tower",version="1"}';
     expect(metrics.get(`funnel_drift_observations_total${labels}`)).toBe(2 * trainingUsers.length);
     expect(metrics.get(`funnel_model_feature_psi${labels}`)).toBeLessThan(0.02);
@@ -110,9 +89,9 @@ describe("drift", () => {
   });
 
   it("rises past the drift threshold for shifted traffic, in /metrics and GetDrift", async () => {
-    const moved = trainingUsers.map(shifted);
+    const moved = trainingUsers.map(shiftedUser);
     await serve([...moved, ...moved]);
-    const metrics = await driftMetrics();
+    const metrics = await driftMetricsOf(running.metricsPort);
     const labels = '{model="two-tower",version="1"}';
     expect(metrics.get(`funnel_model_feature_psi${labels}`)).toBeGreaterThan(0.25);
     for (const feature of ["user.device", "user.sessionCount", "user.avgSessionDurationSeconds", "user.recentPages"]) {
@@ -154,7 +133,7 @@ describe("drift", () => {
     const [drift] = (await getDrift()).models;
     expect(drift).toMatchObject({ version: "2", available: false, features: [], observations: 0 });
     expect(drift!.unavailableReason).toContain("has no feature-profile.json");
-    const metrics = await driftMetrics();
+    const metrics = await driftMetricsOf(running.metricsPort);
     expect([...metrics.keys()].filter((k) => k.includes('version="2"'))).toEqual([]);
     // Version 1's series left with it.
     expect([...metrics.keys()].filter((k) => k.includes('version="1"'))).toEqual([]);

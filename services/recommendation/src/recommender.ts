@@ -128,8 +128,9 @@ export class Recommender {
       const indexed = lease.model;
       const { page, device } = request.context;
       const user = await this.userOf(indexed, request.userId, request.features);
-      // Without a user: the tower's vector for an empty profile on this device (the imputed average user).
-      const vector = user?.vector ?? (await embedFeatures(indexed, { device: device ?? request.features?.device }, "features", this.options.salt));
+      // Without a user: the tower's vector for an empty profile on this device (the imputed average user); made
+      // up here, not sent, so not counted in the drift profile.
+      const vector = user?.vector ?? (await embedFeatures(indexed, { device: device ?? request.features?.device }, "features", this.options.salt, false));
       const baseRates = indexed.stats?.baseRates;
       let conversionProbability: number;
       let estimate: Guidance["estimate"];

@@ -8,8 +8,8 @@ export type { CallHandler, MethodInfo, ServerCall, ServerMiddleware } from "./se
 export { StatusError } from "./middleware/error-boundary-middleware.js";
 export { REQUEST_ID_HEADER } from "./middleware/request-logging-middleware.js";
 export { loadConfig, formatConfigHelp, distinctSettings, setting, servingSettings, ConfigError, secretValue } from "./config.js";
-export { modelSettings, registrySettings, pseudonymSettings, pseudonymSaltOf, slotSettings } from "./model-settings.js";
-export type { ModelConfig } from "./model-settings.js";
+export { modelSettings, registrySettings, pseudonymSettings, pseudonymSaltOf, slotSettings, driftSettings } from "./model-settings.js";
+export type { DriftConfig, ModelConfig } from "./model-settings.js";
 export type { ConfigOf, ConfigSource, ServingConfig, SettingSpec, SettingsSpec } from "./config.js";
 export {
   ServiceError,
@@ -39,6 +39,7 @@ export type { SharedResources, RunOptions, ProcessConfig } from "./service-modul
 export { ModelSlot } from "./model-slot.js";
 export type { ModelSource, ServableModel, ModelLease, LoadedVersion, ModelSlotStatus, ModelSlotOptions } from "./model-slot.js";
 export { ModelHub, registryFromModelConfig } from "./model-hub.js";
+export type { SharedLease } from "./model-hub.js";
 export { DRIFT_METRIC_NAMES } from "./drift-metrics.js";
 export type { SlotRequest } from "./model-hub.js";
 export { securitySettings, serverTlsSettings, authSettings, callerLimitSettings, secretsReloadSetting, clientSecuritySettings, SECURITY_OFF } from "./security/security-settings.js";

@@ -6,7 +6,7 @@ import type { ModelDrift } from "@funnel/proto";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { registerDriftMetrics } from "./drift-metrics.js";
 import type { Logger } from "pino";
-import { pseudonymSaltOf, type ModelConfig } from "./model-settings.js";
+import { pseudonymSaltOf, type DriftConfig, type ModelConfig } from "./model-settings.js";
 import { ModelSlot, type ModelSlotStatus, type ModelSource, type ServableModel } from "./model-slot.js";
 
 /** Builds the configured registry (a slot's model source; the platform's first run also registers into it). */
@@ -26,8 +26,15 @@ export interface SlotRequest<M extends ServableModel> {
   optional?: boolean;
 }
 
+/** A process-wide object handed out by ModelHub.shareWhileHeld; `release` once the holder is done with it. */
+export interface SharedLease<T> {
+  readonly value: T;
+  release(): void;
+}
+
 export class ModelHub {
   private readonly slots = new Map<string, ModelSlot<any>>();
+  private readonly held = new Map<string, { value: unknown; holders: number }>();
   private source: ModelSource | undefined;
   private warnedDevelopmentSalt = false;
   private readonly loaded: Gauge<"model" | "ref" | "version">;
@@ -81,6 +88,37 @@ export class ModelHub {
     return development;
   }
 
+  /** How served versions profile their inputs (one setting group per process, see driftSettings). */
+  get drift(): DriftConfig {
+    return this.options.config.drift;
+  }
+
+  /**
+   * One object per key for as long as any model holds it. Slots of different kinds can load the same version
+   * (embedded mode: the embedding towers and the similarity/recommendation indexes); what belongs to the
+   * version rather than to one loaded copy (its rolling drift profile) is kept once, so each served row is
+   * counted once and the version has one profile however many services feed it.
+   */
+  shareWhileHeld<T>(key: string, create: () => T): SharedLease<T> {
+    let entry = this.held.get(key);
+    if (!entry) {
+      entry = { value: create(), holders: 0 };
+      this.held.set(key, entry);
+    }
+    const shared = entry;
+    shared.holders += 1;
+    let released = false;
+    return {
+      value: shared.value as T,
+      release: () => {
+        if (released) return;
+        released = true;
+        shared.holders -= 1;
+        if (shared.holders === 0 && this.held.get(key) === shared) this.held.delete(key);
+      },
+    };
+  }
+
   /** The shared slot for this request, created (not yet started) on first use. */
   slot<M extends ServableModel>(request: SlotRequest<M>): ModelSlot<M> {
     const key = `${request.kind}\u0000${request.name}\u0000${request.ref}`;
@@ -113,8 +151,9 @@ export class ModelHub {
   }
 
   /**
-   * Drift of every served version whose model profiles its traffic (optionally of one model name). Two slots
-   * serving the same version (embedded mode) would report two monitors: the one that observed more rows wins.
+   * Drift of every served version whose model profiles its traffic (optionally of one model name), once per
+   * version: slots serving the same version (embedded mode) share its monitor (shareWhileHeld), so either
+   * reports the same profile; should they not (a model that keeps its own), the one that observed more wins.
    */
   drifts(model?: string): ModelDrift[] {
     const byVersion = new Map<string, ModelDrift>();

@@ -45,7 +45,33 @@ export const slotSettings = {
   }),
 };
 
-/** Where models come from, how slots load them, and how user ids are pseudonymised. */
-export const modelSettings = { registry: registrySettings, slots: slotSettings, pseudonym: pseudonymSettings };
+/**
+ * How served versions profile the features they encode (see README "Monitoring: drift"). One group per
+ * process, not one per service: every service that encodes rows for a version counts them into that version's
+ * one rolling profile, so they must agree on its window.
+ */
+export const driftSettings = {
+  window: setting.integer({
+    env: "FUNNEL_DRIFT_WINDOW",
+    flag: "--drift-window",
+    default: 10_000,
+    min: 0,
+    max: 10_000_000,
+    description: "Feature rows in each served version's rolling drift profile (compared with its training profile by PSI); 0 turns profiling off.",
+  }),
+  minObservations: setting.integer({
+    env: "FUNNEL_DRIFT_MIN_OBSERVATIONS",
+    flag: "--drift-min-observations",
+    default: 100,
+    min: 1,
+    max: 10_000_000,
+    description: "Fewest live counts of a feature before its PSI is reported (fewer is noise).",
+  }),
+};
+
+export type DriftConfig = ConfigOf<typeof driftSettings>;
+
+/** Where models come from, how slots load them, how user ids are pseudonymised, and how their inputs are profiled. */
+export const modelSettings = { registry: registrySettings, slots: slotSettings, pseudonym: pseudonymSettings, drift: driftSettings };
 
 export type ModelConfig = ConfigOf<typeof modelSettings>;

@@ -82,6 +82,7 @@ describe("settings namespaced per module", () => {
           },
           slots: { cacheDir: ".data/model-cache", pollMs: 2000 },
           pseudonym: { salt: "", saltFile: "" },
+          drift: { window: 10000, minObservations: 100 },
         },
       },
       serving: { port: 0 },

@@ -7,11 +7,14 @@ import path from "node:path";
 import type { ModelSlot, SharedResources } from "@funnel/runtime";
 import {
   type ConversionHead,
+  type DriftReport,
   type InteractionStats,
   OPTIONAL_MODEL_FILES,
   parseConversionHead,
   parseInteractionStats,
+  type ServedDriftOptions,
   ServedTwoTower,
+  servedDriftOptions,
   type StoredEmbeddings,
 } from "@funnel/two-tower";
 import { type Attributes, ExactIndex, HnswIndex, IndexStateError, type IndexVersion, type MilvusCatalog, type VectorIndex } from "@funnel/vector-index";
@@ -23,6 +26,8 @@ export interface IndexOptions {
   milvus?: MilvusCatalog | undefined;
   /** Milvus: collections the alias left longer ago than this are dropped when a new version is published. */
   retiredGraceMs?: number;
+  /** Profiling of the user rows encoded for callers (servedDriftOptions); absent: drift reported as off. */
+  drift?: ServedDriftOptions;
 }
 
 export class IndexedTwoTower {
@@ -41,7 +46,7 @@ export class IndexedTwoTower {
   ) {}
 
   static async load(name: string, dir: string, version: number, options: IndexOptions): Promise<IndexedTwoTower> {
-    const served = await ServedTwoTower.load(dir, version);
+    const served = await ServedTwoTower.load(dir, version, options.drift);
     const indexes: VectorIndex[] = [];
     try {
       const [stats, head] = await Promise.all([
@@ -65,6 +70,11 @@ export class IndexedTwoTower {
     return this.served.dim;
   }
 
+  /** The version's drift (the process's one monitor of it, shared with an embedding slot serving it too). */
+  drift(): DriftReport {
+    return this.served.drift();
+  }
+
   /** The version tag of vectors this version makes (what its indexes accept). */
   get versionRef(): { model: string; version: string } {
     return { model: this.model.name, version: this.model.version };
@@ -82,12 +92,13 @@ export function indexedSlotKind(options: IndexOptions): string {
 }
 
 /** The process-wide slot of indexed versions of `model@ref` (shared by similarity and recommendation). */
-export function indexedTwoTowerSlot(shared: SharedResources, model: string, ref: string, options: IndexOptions): ModelSlot<IndexedTwoTower> {
+export function indexedTwoTowerSlot(shared: SharedResources, model: string, ref: string, options: Omit<IndexOptions, "drift">): ModelSlot<IndexedTwoTower> {
+  const drift = servedDriftOptions(shared.models, model);
   return shared.models.slot({
     name: model,
     ref,
     kind: indexedSlotKind(options),
-    load: (dir, version) => IndexedTwoTower.load(model, dir, version, options),
+    load: (dir, version) => IndexedTwoTower.load(model, dir, version, { ...options, drift }),
   });
 }
 

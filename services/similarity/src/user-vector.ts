@@ -34,10 +34,19 @@ export async function resolveUser(indexed: IndexedTwoTower, query: UserQuery, sa
 }
 
 /**
- * The user tower's vector for raw features; a bad field is INVALID_ARGUMENT naming it. A user id among the
- * features is pseudonymised with `salt` first (the user-id buckets were trained on pseudonyms).
+ * The user tower's vector for raw features a caller sent; a bad field is INVALID_ARGUMENT naming it. A user id
+ * among the features is pseudonymised with `salt` first (the user-id buckets were trained on pseudonyms). The
+ * row is counted into the version's drift profile unless `profiled` is false (a row the service made up itself).
+ * Users asked by id are never counted: their stored vector comes from training rows, which the reference
+ * profile already holds, and no features were sent.
  */
-export async function embedFeatures(indexed: IndexedTwoTower, features: RawUserFeatures, field: string, salt: string): Promise<Float32Array> {
+export async function embedFeatures(
+  indexed: IndexedTwoTower,
+  features: RawUserFeatures,
+  field: string,
+  salt: string,
+  profiled = true,
+): Promise<Float32Array> {
   let tensors: ReturnType<typeof encodeUsers>;
   try {
     tensors = encodeUsers(indexed.served.spec, [withUserPseudonym(features, (id) => pseudonymiseUserId(id, salt))]);
@@ -45,7 +54,7 @@ export async function embedFeatures(indexed: IndexedTwoTower, features: RawUserF
     if (error instanceof FeatureEncodingError) throw new InvalidArgumentError(field, error.message.replace(/^users\[0\]\.?/, ""));
     throw error;
   }
-  return indexed.served.embedUsers(tensors);
+  return profiled ? indexed.served.embedProfiledUser(tensors) : indexed.served.embedUsers(tensors);
 }
 
 /**

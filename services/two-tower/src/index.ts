@@ -43,7 +43,7 @@ export type { ConversionHead } from "./conversion-head.js";
 export { CONVERSION_HEAD_FORMAT, conversionInput, conversionInputSize, parseConversionHead, predictConversion, sigmoid } from "./conversion-head.js";
 export type { InteractionStats, ItemStats, UserStats } from "./interaction-stats.js";
 export { INTERACTION_STATS_FORMAT, parseInteractionStats } from "./interaction-stats.js";
-export type { DriftMonitorOptions, DriftReport, FeatureProfile, ProfileHistogram, RollingCountsOptions } from "./drift/index.js";
+export type { DriftHub, DriftMonitorOptions, DriftReport, FeatureProfile, MonitorSharing, ProfileHistogram, RollingCountsOptions, ServedDriftOptions } from "./drift/index.js";
 export {
   buildFeatureProfile,
   compareHistograms,
@@ -57,4 +57,5 @@ export {
   PSI_THRESHOLDS,
   populationStabilityIndex,
   RollingCounts,
+  servedDriftOptions,
 } from "./drift/index.js";

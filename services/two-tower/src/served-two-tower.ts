@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { DriftMonitor, type DriftMonitorOptions, type DriftReport } from "./drift/drift-monitor.js";
 import { parseFeatureProfile } from "./drift/feature-profile.js";
+import { acquireMonitor, type ServedDriftOptions } from "./drift/served-drift-options.js";
 import { encodeItems, encodeUsers, type FeatureSpec, type ItemTensors, type UserTensors } from "./features/index.js";
 import { MODEL_FILES, OPTIONAL_MODEL_FILES, readFloat32LittleEndian } from "./model-directory.js";
 import { OnnxTowers } from "./onnx-towers.js";
@@ -43,6 +44,11 @@ export class StoredEmbeddings {
 export interface ServedTwoTowerOptions {
   /** Profile the rows this version encodes against its reference profile; absent: drift is reported as off. */
   drift?: DriftMonitorOptions | undefined;
+  /**
+   * Serving: take the process's one monitor of this version (servedDriftOptions), so two loaded copies of a
+   * version (embedded mode) count into one profile. Absent: this copy has its own (offline CLI, checks).
+   */
+  share?: ServedDriftOptions["share"];
 }
 
 export class ServedTwoTower {
@@ -53,6 +59,7 @@ export class ServedTwoTower {
     readonly items: StoredEmbeddings,
     /** Live profile of what this version encodes (unavailable without a reference profile). */
     readonly monitor: DriftMonitor,
+    private readonly releaseMonitor: () => void,
   ) {}
 
   get dim(): number {
@@ -77,10 +84,16 @@ export class ServedTwoTower {
         readStored(dir, MODEL_FILES.userIds, MODEL_FILES.userEmbeddings, towers.dim),
         readStored(dir, MODEL_FILES.itemIds, MODEL_FILES.itemEmbeddings, towers.dim),
       ]);
-      const monitor = await loadDriftMonitor(dir, version, towers.spec, items, options.drift);
-      const served = new ServedTwoTower(version, towers, users, items, monitor);
-      await served.embedUsers(encodeUsers(towers.spec, [{}]));
-      await served.embedItems(encodeItems(towers.spec, [{}]));
+      const create = await loadDriftMonitor(dir, version, towers.spec, items, options.drift);
+      const monitor = acquireMonitor(options.share, version, create);
+      const served = new ServedTwoTower(version, towers, users, items, monitor.value, monitor.release);
+      try {
+        await served.embedUsers(encodeUsers(towers.spec, [{}]));
+        await served.embedItems(encodeItems(towers.spec, [{}]));
+      } catch (error) {
+        monitor.release();
+        throw error;
+      }
       return served;
     } catch (error) {
       await towers.release();
@@ -97,18 +110,31 @@ export class ServedTwoTower {
     return this.towers.embedItems(tensors);
   }
 
+  /**
+   * One encoded user row (features a caller sent) through the tower, counted into the version's drift profile
+   * on the way: what the similarity and recommendation services call. The embedding service batches and caches
+   * rows, so it calls monitor.userBins / observeUser itself, around its batcher and cache.
+   */
+  async embedProfiledUser(tensors: UserTensors): Promise<Float32Array> {
+    const bins = this.monitor.userBins(tensors);
+    const vector = await this.towers.embedUsers(tensors);
+    this.monitor.observeUser(bins, vector);
+    return vector;
+  }
+
   /** Read by the runtime (model status RPC, drift metrics): reference vs live histograms and PSI. */
   drift(): DriftReport {
     return this.monitor.report();
   }
 
   async close(): Promise<void> {
+    this.releaseMonitor();
     await this.towers.release();
   }
 }
 
 /**
- * The version's drift monitor. A version without feature-profile.json (trained before profiles existed) or with
+ * Makes the version's drift monitor (called only when the process has none for the version yet). A version without feature-profile.json (trained before profiles existed) or with
  * one this build cannot read still serves: drift is then reported unavailable, with the reason.
  */
 async function loadDriftMonitor(
@@ -117,21 +143,23 @@ async function loadDriftMonitor(
   spec: FeatureSpec,
   items: StoredEmbeddings,
   options: DriftMonitorOptions | undefined,
-): Promise<DriftMonitor> {
-  if (!options) return DriftMonitor.unavailable("drift profiling is turned off in this service");
+): Promise<() => DriftMonitor> {
+  if (!options) return () => DriftMonitor.unavailable("drift profiling is turned off in this service");
   const file = path.join(dir, OPTIONAL_MODEL_FILES.featureProfile);
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    return DriftMonitor.unavailable(`version ${version} has no ${OPTIONAL_MODEL_FILES.featureProfile} (trained before reference profiles); retrain it to compare drift`, options);
+    return () => DriftMonitor.unavailable(`version ${version} has no ${OPTIONAL_MODEL_FILES.featureProfile} (trained before reference profiles); retrain it to compare drift`, options);
   }
-  try {
-    return DriftMonitor.of(spec, parseFeatureProfile(JSON.parse(text), spec), items.matrix, items.dim, options);
-  } catch (error) {
-    return DriftMonitor.unavailable(`version ${version}: ${OPTIONAL_MODEL_FILES.featureProfile} cannot be used: ${(error as Error).message}`, options);
-  }
+  return () => {
+    try {
+      return DriftMonitor.of(spec, parseFeatureProfile(JSON.parse(text), spec), items.matrix, items.dim, options);
+    } catch (error) {
+      return DriftMonitor.unavailable(`version ${version}: ${OPTIONAL_MODEL_FILES.featureProfile} cannot be used: ${(error as Error).message}`, options);
+    }
+  };
 }
 
 async function readStored(dir: string, idsFile: string, vectorsFile: string, dim: number): Promise<StoredEmbeddings> {

@@ -2,3 +2,4 @@ export { checkHealth, listServicesByReflection, fileContainingSymbolByReflection
 export type { HealthStatus, ReflectionVersion } from "./grpc-probes.js";
 export { TestPki } from "./test-pki.js";
 export type { IssuedCertificate } from "./test-pki.js";
+export { driftMetricsOf } from "./drift-metrics-of.js";

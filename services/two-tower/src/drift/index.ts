@@ -5,3 +5,5 @@ export type { FeatureProfile, ProfileHistogram } from "./feature-profile.js";
 export { PSI_EPSILON, PSI_THRESHOLDS, populationStabilityIndex } from "./population-stability-index.js";
 export { RollingCounts } from "./rolling-counts.js";
 export type { RollingCountsOptions } from "./rolling-counts.js";
+export { servedDriftOptions } from "./served-drift-options.js";
+export type { DriftHub, MonitorSharing, ServedDriftOptions } from "./served-drift-options.js";
