@@ -37,3 +37,5 @@ export type { ConversionHead } from "./conversion-head.js";
 export { CONVERSION_HEAD_FORMAT, conversionInput, conversionInputSize, parseConversionHead, predictConversion, sigmoid } from "./conversion-head.js";
 export type { InteractionStats, ItemStats, UserStats } from "./interaction-stats.js";
 export { INTERACTION_STATS_FORMAT, parseInteractionStats } from "./interaction-stats.js";
+export type { ServedItem, ServedRecommendation } from "./served-recommendation.js";
+export { parseServedRecommendation, SERVED_RECOMMENDATIONS_LOG } from "./served-recommendation.js";
