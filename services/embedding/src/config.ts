@@ -54,6 +54,22 @@ export const embeddingSettings = {
     max: 10_000_000,
     description: "LRU cache of feature-row embeddings, keyed by model version; 0 disables it.",
   }),
+  driftWindow: setting.integer({
+    env: "FUNNEL_EMBEDDING_DRIFT_WINDOW",
+    flag: "--embedding-drift-window",
+    default: 10_000,
+    min: 0,
+    max: 10_000_000,
+    description: "Feature rows in each served version's rolling drift profile (compared with its training profile by PSI); 0 turns profiling off.",
+  }),
+  driftMinObservations: setting.integer({
+    env: "FUNNEL_EMBEDDING_DRIFT_MIN_OBSERVATIONS",
+    flag: "--embedding-drift-min-observations",
+    default: 100,
+    min: 1,
+    max: 10_000_000,
+    description: "Fewest live counts of a feature before its PSI is reported (fewer is noise).",
+  }),
 };
 
 export type EmbeddingConfig = ConfigOf<typeof embeddingSettings>;

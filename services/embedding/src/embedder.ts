@@ -56,6 +56,13 @@ interface Row<T> {
   tensors: T;
 }
 
+/** A feature row's vector with its drift bins, so a cache hit is counted in the drift profile like a miss. */
+interface CachedRow {
+  vector: Float32Array;
+  /** Undefined when the version has no drift profile (or profiling is off). */
+  bins: number[] | undefined;
+}
+
 type Entity = "users" | "items";
 
 /** About 100 bytes an entry: ~10 MB at most, enough for the active users of a shop. */
@@ -64,7 +71,7 @@ const PSEUDONYM_CACHE_ENTRIES = 100_000;
 export class Embedder {
   private readonly userBatcher: MicroBatcher<Row<UserTensors>, Float32Array>;
   private readonly itemBatcher: MicroBatcher<Row<ItemTensors>, Float32Array>;
-  private readonly cache: ResponseCache<Float32Array>;
+  private readonly cache: ResponseCache<CachedRow>;
   /** id → pseudonym: a SHA-256 per by-id user showed in the per-call profile; the same users come back often. */
   private readonly pseudonyms = new ResponseCache<string>({ name: "embedding-pseudonyms", maxEntries: PSEUDONYM_CACHE_ENTRIES });
 
@@ -85,6 +92,8 @@ export class Embedder {
       stored: (served) => served.users,
       storedKey: (id) => this.pseudonyms.getOrCompute(id, () => pseudonymiseUserId(id, this.options.salt)),
       encode: (served, features) => encodeUsers(served.spec, [features]),
+      bins: (served, tensors) => served.monitor.userBins(tensors),
+      observe: (served, bins, vector) => served.monitor.observeUser(bins, vector),
       key: userFeaturesKey,
       batcher: this.userBatcher,
     });
@@ -95,6 +104,8 @@ export class Embedder {
       stored: (served) => served.items,
       storedKey: (id) => id,
       encode: (served, features) => encodeItems(served.spec, [features]),
+      bins: (served, tensors) => served.monitor.itemBins(tensors),
+      observe: (served, bins) => served.monitor.observeItem(bins),
       key: itemFeaturesKey,
       batcher: this.itemBatcher,
     });
@@ -108,6 +119,10 @@ export class Embedder {
       stored: (served: ServedTwoTower) => StoredEmbeddings;
       storedKey: (id: string) => string;
       encode: (served: ServedTwoTower, features: F) => T;
+      /** The row's bins in the version's drift profile (undefined without one). */
+      bins: (served: ServedTwoTower, tensors: T) => number[] | undefined;
+      /** Counts a feature row into the version's drift profile (ids are not counted: no features were sent). */
+      observe: (served: ServedTwoTower, bins: number[] | undefined, vector: Float32Array) => void;
       /** Canonical key of a feature record (equal records, equal keys). */
       key: (features: F) => string;
       batcher: MicroBatcher<Row<T>, Float32Array>;
@@ -138,14 +153,17 @@ export class Embedder {
           const key = `${lease.version}\u0000${entity}\u0000${how.key(input.features)}`;
           const cached = this.cache.get(key);
           if (cached) {
-            vectors[i] = cached;
+            how.observe(served, cached.bins, cached.vector);
+            vectors[i] = cached.vector;
             continue;
           }
           const tensors = encodeOne(entity, i, () => how.encode(served, input.features));
+          const bins = how.bins(served, tensors);
           pending ??= [];
           pending.push(
             submit(how.batcher, { served, tensors }, call.signal).then((vector) => {
-              this.cache.set(key, vector);
+              this.cache.set(key, { vector, bins });
+              how.observe(served, bins, vector);
               vectors[i] = vector;
             }),
           );

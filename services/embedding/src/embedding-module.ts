@@ -1,7 +1,7 @@
 import { EmbeddingServiceService } from "@funnel/proto";
 import type { ServiceModule } from "@funnel/runtime";
-import { DEVELOPMENT_PSEUDONYM_SALT, ServedTwoTower } from "@funnel/two-tower";
-import { embeddingSettings } from "./config.js";
+import { DEFAULT_DRIFT_OPTIONS, DEVELOPMENT_PSEUDONYM_SALT, type DriftMonitorOptions, ServedTwoTower } from "@funnel/two-tower";
+import { type EmbeddingConfig, embeddingSettings } from "./config.js";
 import { Embedder } from "./embedder.js";
 import { encodeEmbeddingsResponse } from "./grpc/encode-embeddings-response.js";
 import { embeddingHandlers } from "./grpc/handlers.js";
@@ -16,6 +16,13 @@ const EMBEDDING_SERVICE = {
   embedItems: { ...EmbeddingServiceService.embedItems, responseSerialize: encodeEmbeddingsResponse },
 } satisfies typeof EmbeddingServiceService;
 
+function driftOptions(config: EmbeddingConfig): DriftMonitorOptions | undefined {
+  if (config.driftWindow === 0) return undefined;
+  // The ring needs a row per segment: a tiny window gets fewer segments rather than a start-up error.
+  const segments = Math.min(DEFAULT_DRIFT_OPTIONS.segments, config.driftWindow);
+  return { windowRows: config.driftWindow, segments, minObservations: config.driftMinObservations };
+}
+
 /** The Embedding service as a module: runs alone (main.ts) or inside the embedded platform. */
 export const embeddingModule: ServiceModule<typeof embeddingSettings> = {
   name: "embedding",
@@ -26,7 +33,7 @@ export const embeddingModule: ServiceModule<typeof embeddingSettings> = {
       name: config.model,
       ref: config.modelRef,
       kind: TWO_TOWER_SLOT_KIND,
-      load: (dir, version) => ServedTwoTower.load(dir, version),
+      load: (dir, version) => ServedTwoTower.load(dir, version, { drift: driftOptions(config) }),
     });
     const embedder = new Embedder({
       slot,

@@ -39,4 +39,5 @@ export type { SharedResources, RunOptions, ProcessConfig } from "./service-modul
 export { ModelSlot } from "./model-slot.js";
 export type { ModelSource, ServableModel, ModelLease, LoadedVersion, ModelSlotStatus, ModelSlotOptions } from "./model-slot.js";
 export { ModelHub, registryFromModelConfig } from "./model-hub.js";
+export { DRIFT_METRIC_NAMES } from "./drift-metrics.js";
 export type { SlotRequest } from "./model-hub.js";

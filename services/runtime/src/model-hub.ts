@@ -2,7 +2,9 @@
 // two-tower version share one loaded copy instead of each loading the towers again.
 import path from "node:path";
 import { registryConfigFrom, registryFromConfig, type ModelRegistry } from "@funnel/registry";
+import type { ModelDrift } from "@funnel/proto";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { registerDriftMetrics } from "./drift-metrics.js";
 import type { Logger } from "pino";
 import type { ModelConfig } from "./model-settings.js";
 import { ModelSlot, type ModelSlotStatus, type ModelSource, type ServableModel } from "./model-slot.js";
@@ -62,6 +64,7 @@ export class ModelHub {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers: [registry],
     });
+    registerDriftMetrics(registry, () => this.drifts());
   }
 
   /**
@@ -107,6 +110,23 @@ export class ModelHub {
   /** Every slot's state: which version it serves, since when, and the last refused version's reason. */
   statuses(): (ModelSlotStatus & { kind: string })[] {
     return [...this.slots.entries()].map(([key, slot]) => ({ ...slot.status(), kind: key.split("\u0000")[0]! }));
+  }
+
+  /**
+   * Drift of every served version whose model profiles its traffic (optionally of one model name). Two slots
+   * serving the same version (embedded mode) would report two monitors: the one that observed more rows wins.
+   */
+  drifts(model?: string): ModelDrift[] {
+    const byVersion = new Map<string, ModelDrift>();
+    for (const [key, slot] of this.slots) {
+      const held = slot.current;
+      if (!held?.model.drift || (model !== undefined && held.name !== model)) continue;
+      const drift: ModelDrift = { ...held.model.drift(), name: held.name, version: String(held.version), kind: key.split("\u0000")[0]! };
+      const id = `${drift.name}\u0000${drift.version}`;
+      const other = byVersion.get(id);
+      if (!other || other.observations < drift.observations) byVersion.set(id, drift);
+    }
+    return [...byVersion.values()];
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@
 // A version that fails to download, verify or load is refused and the current one keeps serving.
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
+import type { ModelDrift } from "@funnel/proto";
 import type { Logger } from "pino";
 import { NotFoundError, UnavailableError } from "./errors.js";
 
@@ -20,6 +21,11 @@ export interface ModelSource {
 /** A loaded, warmed model: what a slot holds. `close` frees it (ONNX sessions, index memory). */
 export interface ServableModel {
   close(): Promise<void>;
+  /**
+   * A model that profiles what it serves reports its drift here (reference vs live histograms and PSI); the
+   * runtime adds the slot's name, version and kind, exports the metrics and answers ModelStatusService/GetDrift.
+   */
+  drift?(): Omit<ModelDrift, "name" | "version" | "kind">;
 }
 
 /** Which version a slot serves; `ref` is what it follows (an alias, or the pinned version number). */
@@ -106,6 +112,11 @@ export class ModelSlot<M extends ServableModel> {
   /** Version serving now; undefined until the first load. Cheap: read on every call by some services. */
   get version(): number | undefined {
     return this.held?.version;
+  }
+
+  /** The version serving now, not leased: for status reads that finish before any swap can release it. */
+  get current(): LoadedVersion<M> | undefined {
+    return this.closed ? undefined : this.held;
   }
 
   get ready(): boolean {

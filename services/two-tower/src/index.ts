@@ -25,6 +25,8 @@ export {
   rawInteractionFromProto,
   rawItemFeaturesFromProto,
   rawUserFeaturesFromProto,
+  userFeaturesToProto,
+  itemFeaturesToProto,
   USER_NUMERIC_FIELDS,
   userFeaturesKey,
 } from "./features/index.js";
@@ -32,6 +34,7 @@ export { float32LittleEndian, MODEL_FILES, MODEL_KIND, ONNX_OUTPUT_NAME, readFlo
 export { OnnxTowers } from "./onnx-towers.js";
 export { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseEvents, pseudonymiseUserId } from "./pseudonymise.js";
 export { ServedTwoTower, StoredEmbeddings, concatTensors } from "./served-two-tower.js";
+export type { ServedTwoTowerOptions } from "./served-two-tower.js";
 export { OPTIONAL_MODEL_FILES } from "./model-directory.js";
 export type { ConversionHead } from "./conversion-head.js";
 export { CONVERSION_HEAD_FORMAT, conversionInput, conversionInputSize, parseConversionHead, predictConversion, sigmoid } from "./conversion-head.js";
@@ -39,3 +42,18 @@ export type { InteractionStats, ItemStats, UserStats } from "./interaction-stats
 export { INTERACTION_STATS_FORMAT, parseInteractionStats } from "./interaction-stats.js";
 export type { ServedItem, ServedRecommendation } from "./served-recommendation.js";
 export { parseServedRecommendation, SERVED_RECOMMENDATIONS_LOG } from "./served-recommendation.js";
+export type { DriftMonitorOptions, DriftReport, FeatureProfile, ProfileHistogram, RollingCountsOptions } from "./drift/index.js";
+export {
+  buildFeatureProfile,
+  compareHistograms,
+  DEFAULT_DRIFT_OPTIONS,
+  DriftMonitor,
+  FEATURE_PROFILE_FORMAT,
+  MAX_TOKEN_BINS,
+  parseFeatureProfile,
+  PREDICTION_NAME,
+  PSI_EPSILON,
+  PSI_THRESHOLDS,
+  populationStabilityIndex,
+  RollingCounts,
+} from "./drift/index.js";

@@ -25,6 +25,8 @@ export const OPTIONAL_MODEL_FILES = {
   conversionHead: "conversion-head.json",
   /** Per-user devices, items and funnel pages, item popularity: what recommendation blends and filters with. */
   interactionStats: "interaction-stats.json",
+  /** Reference histograms of the training features and scores, for drift (see drift/feature-profile.ts). */
+  featureProfile: "feature-profile.json",
 } as const;
 
 /** Manifest `kind` of a two-tower model directory. */

@@ -3,8 +3,10 @@
 // (embedding, similarity, recommendation) shares it through the runtime's model slot.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { encodeItems, encodeUsers, type ItemTensors, type UserTensors } from "./features/index.js";
-import { MODEL_FILES, readFloat32LittleEndian } from "./model-directory.js";
+import { DriftMonitor, type DriftMonitorOptions, type DriftReport } from "./drift/drift-monitor.js";
+import { parseFeatureProfile } from "./drift/feature-profile.js";
+import { encodeItems, encodeUsers, type FeatureSpec, type ItemTensors, type UserTensors } from "./features/index.js";
+import { MODEL_FILES, OPTIONAL_MODEL_FILES, readFloat32LittleEndian } from "./model-directory.js";
 import { OnnxTowers } from "./onnx-towers.js";
 
 /** Stored embeddings of one entity kind, addressable by id. */
@@ -38,12 +40,19 @@ export class StoredEmbeddings {
   }
 }
 
+export interface ServedTwoTowerOptions {
+  /** Profile the rows this version encodes against its reference profile; absent: drift is reported as off. */
+  drift?: DriftMonitorOptions | undefined;
+}
+
 export class ServedTwoTower {
   private constructor(
     readonly version: number,
     readonly towers: OnnxTowers,
     readonly users: StoredEmbeddings,
     readonly items: StoredEmbeddings,
+    /** Live profile of what this version encodes (unavailable without a reference profile). */
+    readonly monitor: DriftMonitor,
   ) {}
 
   get dim(): number {
@@ -58,7 +67,7 @@ export class ServedTwoTower {
    * Loads a model directory (already verified by the registry download) and warms both towers with one
    * row each, so the first real call does not pay onnxruntime's first-run cost.
    */
-  static async load(dir: string, version: number): Promise<ServedTwoTower> {
+  static async load(dir: string, version: number, options: ServedTwoTowerOptions = {}): Promise<ServedTwoTower> {
     // One onnxruntime thread per run: measured on the bench model, a 64-row user-tower run took 0.25-0.29 ms
     // CPU with one thread against 0.44-0.56 ms with the default pool (wall 0.9-1.3 ms against 1.9-2.7 ms),
     // pinned to one core or not; the default pool's threads spin between runs on the event loop's core.
@@ -68,7 +77,8 @@ export class ServedTwoTower {
         readStored(dir, MODEL_FILES.userIds, MODEL_FILES.userEmbeddings, towers.dim),
         readStored(dir, MODEL_FILES.itemIds, MODEL_FILES.itemEmbeddings, towers.dim),
       ]);
-      const served = new ServedTwoTower(version, towers, users, items);
+      const monitor = await loadDriftMonitor(dir, version, towers.spec, items, options.drift);
+      const served = new ServedTwoTower(version, towers, users, items, monitor);
       await served.embedUsers(encodeUsers(towers.spec, [{}]));
       await served.embedItems(encodeItems(towers.spec, [{}]));
       return served;
@@ -87,8 +97,40 @@ export class ServedTwoTower {
     return this.towers.embedItems(tensors);
   }
 
+  /** Read by the runtime (model status RPC, drift metrics): reference vs live histograms and PSI. */
+  drift(): DriftReport {
+    return this.monitor.report();
+  }
+
   async close(): Promise<void> {
     await this.towers.release();
+  }
+}
+
+/**
+ * The version's drift monitor. A version without feature-profile.json (trained before profiles existed) or with
+ * one this build cannot read still serves: drift is then reported unavailable, with the reason.
+ */
+async function loadDriftMonitor(
+  dir: string,
+  version: number,
+  spec: FeatureSpec,
+  items: StoredEmbeddings,
+  options: DriftMonitorOptions | undefined,
+): Promise<DriftMonitor> {
+  if (!options) return DriftMonitor.unavailable("drift profiling is turned off in this service");
+  const file = path.join(dir, OPTIONAL_MODEL_FILES.featureProfile);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    return DriftMonitor.unavailable(`version ${version} has no ${OPTIONAL_MODEL_FILES.featureProfile} (trained before reference profiles); retrain it to compare drift`, options);
+  }
+  try {
+    return DriftMonitor.of(spec, parseFeatureProfile(JSON.parse(text), spec), items.matrix, items.dim, options);
+  } catch (error) {
+    return DriftMonitor.unavailable(`version ${version}: ${OPTIONAL_MODEL_FILES.featureProfile} cannot be used: ${(error as Error).message}`, options);
   }
 }
 

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // CLI entry point: the only place in the training package that reads process.env and process.argv.
 import { execFileSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { readRegistryConfig, registryFromConfig } from "@funnel/registry";
-import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
+import { DEVELOPMENT_PSEUDONYM_SALT, DEVICES, isDevice } from "@funnel/two-tower";
 import { runTorchReference } from "../../bench/torch-reference.js";
 import { DEFAULT_MEMORY_BENCHMARK_OPTIONS, runMemoryBenchmark } from "../../bench/train-memory.js";
 import { DEFAULT_BENCHMARK_OPTIONS, runTrainingBenchmark } from "../../bench/train-throughput.js";
-import { generateDataset, writeEvents } from "../data/index.js";
+import { type EventShift, generateDataset, shiftEvents, writeEvents } from "../data/index.js";
 import { runImport, type ImportFlags } from "./run-import.js";
 import { evaluateModelDirectory } from "./evaluate-model-directory.js";
 import { loadDataset } from "./load-dataset.js";
@@ -20,6 +21,7 @@ import { coverage, runTraining, splitName, trainAndEvaluate } from "./run-traini
 import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
 import { addTextClassifierCommands } from "./text-classifier-commands.js";
 import { outcomeMetricsText, renderOutcomeReport, runOutcomes, writeTextfile } from "../outcomes/index.js";
+import { offlineDrift, serverDrift, writeDriftResult } from "./run-drift.js";
 
 
 const int = (name: string) => (value: string): number => {
@@ -195,10 +197,17 @@ export function buildProgram(): Command {
     .option("--seed <n>", "seed", int("--seed"), 7)
     .option("--item-count <n>", "items in the catalogue", int("--item-count"))
     .option("--items-out <file>", "item attribute CSV (default: <out>.items.csv)")
-    .action(async (flags: { out: string; users: number; seed: number; itemCount?: number; itemsOut?: string }) => {
+    .option("--shift-device <device:share>", "deliberate drift: this share of users on this device only, e.g. tablet:0.6", (v) => {
+      const [to, share] = v.split(":");
+      if (!isDevice(to) || !(Number(share) >= 0 && Number(share) <= 1)) throw new InvalidArgumentError(`--shift-device takes <${DEVICES.join("|")}>:<share in [0, 1]>, got "${v}"`);
+      return { to, share: Number(share) };
+    })
+    .option("--shift-duration <factor>", "deliberate drift: every event's duration multiplied by this", num("--shift-duration"))
+    .action(async (flags: { out: string; users: number; seed: number; itemCount?: number; itemsOut?: string; shiftDevice?: EventShift["device"]; shiftDuration?: number }) => {
       const data = generateDataset({ users: flags.users, seed: flags.seed, ...(flags.itemCount ? { items: flags.itemCount } : {}) });
+      const shifted = flags.shiftDevice || flags.shiftDuration ? shiftEvents(data.events, { device: flags.shiftDevice, durationFactor: flags.shiftDuration }) : data.events;
       await mkdir(path.dirname(path.resolve(flags.out)), { recursive: true });
-      await writeEvents(flags.out, data.events);
+      await writeEvents(flags.out, shifted);
       const itemsOut = flags.itemsOut ?? `${flags.out.replace(/\.(csv|jsonl)$/i, "")}.items.csv`;
       await writeFile(itemsOut, `item_id,category\n${data.items.map((i) => `${i.itemId},${i.category}`).join("\n")}\n`);
       process.stderr.write(`wrote ${data.events.length} events (${data.users.length} users) to ${flags.out} and ${data.items.length} items to ${itemsOut}\n`);
@@ -314,6 +323,56 @@ export function buildProgram(): Command {
       for (const alert of run.comparison.alerts) process.stderr.write(`ALERT ${alert}\n`);
       if (run.comparison.alerts.length > 0) process.exitCode = 1;
     });
+
+  addDataOptions(program.command("drift").description("a model version's training profile vs data: an events file (offline) or a running server (--server); JSON on stdout, HTML report"))
+    .option("--model <dir>", "offline: model directory (as written by train or downloaded from the registry)")
+    .option("--registry-model <name>", "offline: take the version from the registry instead (FUNNEL_REGISTRY, ...)")
+    .option("--ref <alias|version>", "with --registry-model: alias or version number", "production")
+    .option("--server <host:port>", "online: ask a running server (ModelStatusService/GetDrift) instead of reading events")
+    .option("--server-model <name>", "with --server: only this registered model", "")
+    .option("--deadline-ms <n>", "with --server: call deadline", int("--deadline-ms"), 10_000)
+    .option("--watch <psi>", "PSI from which a feature is flagged to watch", num("--watch"), 0.1)
+    .option("--drift <psi>", "PSI from which a feature counts as drifted", num("--drift"), 0.25)
+    .option("--min-observations <n>", "offline: fewest live counts of a feature before its PSI is reported", int("--min-observations"), 100)
+    .option("--report <file>", "HTML drift report to write", "drift-report.html")
+    .option("--out <file>", "also write the JSON here")
+    .action(
+      async (
+        flags: DataFlags & { model?: string; registryModel?: string; ref: string; server?: string; serverModel: string; deadlineMs: number; watch: number; drift: number; minObservations: number; report: string; out?: string },
+      ) => {
+        if (!(flags.watch > 0 && flags.watch < flags.drift)) throw new InvalidArgumentError(`--watch (${flags.watch}) must be positive and below --drift (${flags.drift})`);
+        const thresholds = { watch: flags.watch, drift: flags.drift };
+        if (flags.server) {
+          const models = await serverDrift(flags.server, flags.serverModel, flags.deadlineMs);
+          await printJson(await writeDriftResult(models, { source: `server ${flags.server}`, thresholds, report: flags.report }), flags.out);
+          return;
+        }
+        const source = dataSource(flags);
+        if (!source) throw new InvalidArgumentError("drift needs --server <host:port>, or --data <file...> (or --generate) with --model <dir> or --registry-model <name>");
+        if (Boolean(flags.model) === Boolean(flags.registryModel)) throw new InvalidArgumentError("offline drift needs exactly one of --model <dir> and --registry-model <name>");
+        const dataset = await loadDataset(source as Parameters<typeof loadDataset>[0], { progress: flags.progress, strict: flags.strict });
+        let dir = flags.model;
+        let temp: string | undefined;
+        let name = flags.model ? path.basename(path.resolve(flags.model)) : flags.registryModel!;
+        let version = "";
+        try {
+          if (flags.registryModel) {
+            temp = await mkdtemp(path.join(os.tmpdir(), "funnel-drift-"));
+            const registry = registryFromConfig(readRegistryConfig(process.env));
+            const downloaded = await registry.download(flags.registryModel, flags.ref, path.join(temp, "model"));
+            dir = downloaded.dir;
+            name = flags.registryModel;
+            version = String(downloaded.version.version);
+          }
+          const drift = await offlineDrift(dir!, dataset, { name, version, minObservations: flags.minObservations, progress: flags.progress });
+          if (!drift.available) process.stderr.write(`drift unavailable: ${drift.unavailableReason}\n`);
+          const what = `${flags.registryModel ? `${name} version ${version}` : dir} vs ${dataset.source}`;
+          await printJson(await writeDriftResult([drift], { source: what, thresholds, report: flags.report }), flags.out);
+        } finally {
+          if (temp) await rm(temp, { recursive: true, force: true });
+        }
+      },
+    );
 
   addTrainingOptions(addDataOptions(program.command("sweep").description("train dim 64/128/256 × lr 1e-3/1e-4/1e-5; print a table and write JSON")))
     .option("--dims <list>", "comma-separated dims", (v) => v.split(",").map(int("--dims")))

@@ -5,7 +5,7 @@ import { FileRegistry, verifyModelDirectory } from "@funnel/registry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MODEL_FILES, OPTIONAL_MODEL_FILES, OnnxTowers, pseudonymiseUserId, readFloat32LittleEndian } from "@funnel/two-tower";
 import { generateDataset, writeEvents } from "../data/index.js";
-import { aggregateUserFeatures, encodeUsers, parseFeatureSpec } from "@funnel/two-tower";
+import { aggregateUserFeatures, encodeUsers, parseFeatureProfile, parseFeatureSpec } from "@funnel/two-tower";
 import { evaluateModelDirectory } from "./evaluate-model-directory.js";
 import { loadDataset } from "./load-dataset.js";
 import { publishModelDirectory } from "./publish-model-directory.js";
@@ -65,6 +65,19 @@ describe("runTraining model directory", () => {
     const itemIds = (await readFile(path.join(dir, MODEL_FILES.itemIds), "utf8")).trimEnd().split("\n");
     expect(itemIds).toEqual(spec.vocab.item.tokens);
     expect((await readFile(path.join(dir, MODEL_FILES.itemEmbeddings))).length).toBe(itemIds.length * 64 * 4);
+  });
+
+  it("writes a reference feature profile of the served users and catalogue, on the spec's vocabularies", async () => {
+    const dir = summary.out;
+    const spec = parseFeatureSpec(JSON.parse(await readFile(path.join(dir, MODEL_FILES.featureSpec), "utf8")));
+    const profile = parseFeatureProfile(JSON.parse(await readFile(path.join(dir, OPTIONAL_MODEL_FILES.featureProfile), "utf8")), spec);
+    const users = (await readFile(path.join(dir, MODEL_FILES.userIds), "utf8")).trimEnd().split("\n").length;
+    expect(profile.rows).toEqual({ users, items: spec.vocab.item.tokens.length });
+    const total = (name: string) => profile.features.find((f) => f.name === name)!.counts.reduce((a, b) => a + b, 0);
+    expect(total("user.device")).toBe(users);
+    expect(total("item.page")).toBe(spec.vocab.item.tokens.length);
+    expect(profile.prediction!.counts.reduce((a, b) => a + b, 0)).toBe(users);
+    expect(profile.features.find((f) => f.name === "user.device")!.bins).toEqual([...spec.vocab.device.tokens, "(unknown)"]);
   });
 
   it("records epochs, metrics against the baseline and a self-contained report", async () => {

@@ -13,7 +13,7 @@ import {
 } from "../evaluation/index.js";
 import { writeModelDirectory } from "../export/write-model-directory.js";
 import { buildInteractionStats, type ConversionHeadEvaluation, renderConversionReport, trainConversionHead } from "../conversion/index.js";
-import { aggregateUserFeatures, encodeUsers } from "@funnel/two-tower";
+import { aggregateUserFeatures, buildFeatureProfile, encodeUsers } from "@funnel/two-tower";
 import { buildRetrievalTask, type RetrievalContext, type RetrievalTask } from "../model/build-retrieval-task.js";
 import { initBackend, type BackendInfo } from "../model/init-backend.js";
 import { trainTwoTower, type TrainOptions, type TrainResult } from "../model/train-two-tower.js";
@@ -193,8 +193,11 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     ...(dataset.userAttributes ? { attributes: dataset.userAttributes } : {}),
   });
   const userIds = [...allUsersRaw.keys()].sort();
-  const userEmbeddings = model.embedUsers(encodeUsers(task.spec, userIds.map((id) => allUsersRaw.get(id)!)));
+  const userTensors = encodeUsers(task.spec, userIds.map((id) => allUsersRaw.get(id)!));
+  const userEmbeddings = model.embedUsers(userTensors);
   const itemEmbeddings = model.embedItems(task.items);
+  // Drift reference: the rows and vectors this version serves from, binned as serving will bin its traffic.
+  const featureProfile = buildFeatureProfile({ spec: task.spec, users: userTensors, items: task.items, userEmbeddings, itemEmbeddings, dim: towerConfig.dim });
 
   log("projecting user embeddings to 2-D for the report");
   const projected = projectEmbeddings2d(userEmbeddings, towerConfig.dim, { seed: config.seed, maxPoints: 1500 });
@@ -267,6 +270,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     items: { ids: task.itemIds, embeddings: itemEmbeddings },
     reportHtml,
     conversionHead: conversion?.head,
+    featureProfile,
     interactionStats: buildInteractionStats(dataset.events, (id) => pseudonymiseUserId(id, options.salt)),
     lineage: {
       dataFingerprint: fingerprintEvents(dataset.events),

@@ -10,3 +10,5 @@ export { splitEvents, fingerprintEvents, DEFAULT_SPLIT_RATIOS } from "./split.js
 export type { Split, SplitStrategy } from "./split.js";
 export { createSeededRandom } from "./seeded-random.js";
 export type { SeededRandom } from "./seeded-random.js";
+export { shiftEvents } from "./shift-events.js";
+export type { EventShift } from "./shift-events.js";

@@ -1,7 +1,7 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { writeModelDirectoryManifest, type ModelLineage, type ModelManifest } from "@funnel/registry";
-import { MODEL_FILES, MODEL_KIND, OPTIONAL_MODEL_FILES, float32LittleEndian, type ConversionHead, type FeatureSpec, type InteractionStats } from "@funnel/two-tower";
+import { MODEL_FILES, MODEL_KIND, OPTIONAL_MODEL_FILES, float32LittleEndian, type ConversionHead, type FeatureProfile, type FeatureSpec, type InteractionStats } from "@funnel/two-tower";
 import type { TwoTowerConfig, TwoTowerWeights } from "../model/two-tower-model.js";
 import { buildOnnxTowers } from "./build-onnx-towers.js";
 
@@ -25,6 +25,8 @@ export interface ModelDirectoryContents {
   lineage: ModelLineage;
   conversionHead?: ConversionHead | undefined;
   interactionStats?: InteractionStats | undefined;
+  /** Reference histograms for drift; optional so directories written by older callers stay valid. */
+  featureProfile?: FeatureProfile | undefined;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function writeModelDirectory(dir: string, c: ModelDirectoryContents
     writeFile(file(MODEL_FILES.report), c.reportHtml),
     c.conversionHead && writeFile(file(OPTIONAL_MODEL_FILES.conversionHead), json(c.conversionHead)),
     c.interactionStats && writeFile(file(OPTIONAL_MODEL_FILES.interactionStats), JSON.stringify(c.interactionStats)),
+    c.featureProfile && writeFile(file(OPTIONAL_MODEL_FILES.featureProfile), json(c.featureProfile)),
   ]);
   return writeModelDirectoryManifest(dir, {
     name: c.name,

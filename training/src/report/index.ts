@@ -1,5 +1,7 @@
 export { renderRunReport } from "./render-run-report.js";
 export type { EpochLog, RunReportInput } from "./render-run-report.js";
 export { projectEmbeddings2d } from "./project-embeddings-2d.js";
-export { lineChart, scatterChart, escapeHtml, PALETTE } from "./svg-charts.js";
+export { groupedBarChart, lineChart, scatterChart, escapeHtml, PALETTE } from "./svg-charts.js";
 export type { LineSeries } from "./svg-charts.js";
+export { renderDriftReport, driftVerdict } from "./render-drift-report.js";
+export type { DriftThresholds, DriftVerdict } from "./render-drift-report.js";

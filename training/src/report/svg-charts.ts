@@ -141,3 +141,66 @@ export function scatterChart(args: {
   f.svg.push("</svg>");
   return f.svg.join("\n");
 }
+
+/**
+ * Bars of two or more distributions over the same bins, side by side per bin (e.g. reference vs live shares).
+ * Long or many bin labels are drawn slanted so they stay readable.
+ */
+export function groupedBarChart(args: {
+  title: string;
+  yLabel: string;
+  bins: string[];
+  series: { name: string; values: number[]; color?: string }[];
+  width?: number;
+  height?: number;
+  /** Frame colour, e.g. to mark a drifted feature. */
+  border?: string;
+}): string {
+  const width = args.width ?? 560;
+  const slanted = args.bins.length > 6 || args.bins.some((b) => b.length > 9);
+  const bottom = slanted ? 24 + 6 * Math.min(18, Math.max(...args.bins.map((b) => b.length))) : MARGIN.bottom;
+  const height = (args.height ?? 250) + (bottom - MARGIN.bottom);
+  const left = 56;
+  const right = 16;
+  const top = 56;
+  const max = Math.max(1e-9, ...args.series.flatMap((s) => s.values));
+  const y = scaleLinear().domain([0, max]).range([height - bottom, top]).nice();
+  const x0 = left;
+  const x1 = width - right;
+  const band = (x1 - x0) / Math.max(1, args.bins.length);
+  const barWidth = Math.max(1, (band * 0.8) / args.series.length);
+  const svg: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(args.title)}">`,
+    `<rect x="0.5" y="0.5" width="${width - 1}" height="${height - 1}" fill="#fff" stroke="${args.border ?? "#ddd"}" stroke-width="${args.border ? 3 : 1}"/>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeHtml(args.title)}</text>`,
+  ];
+  const formatY = y.tickFormat(5, "%");
+  for (const t of y.ticks(5)) {
+    svg.push(`<line x1="${x0}" x2="${x1}" y1="${y(t)}" y2="${y(t)}" stroke="#eee"/>`);
+    svg.push(`<text x="${x0 - 6}" y="${y(t) + 4}" text-anchor="end" font-size="11">${formatY(t)}</text>`);
+  }
+  args.bins.forEach((bin, i) => {
+    const start = x0 + i * band + band * 0.1;
+    args.series.forEach((s, k) => {
+      const value = s.values[i] ?? 0;
+      const h = y(0) - y(value);
+      svg.push(`<rect x="${(start + k * barWidth).toFixed(1)}" y="${y(value).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${Math.max(0, h).toFixed(1)}" fill="${s.color ?? PALETTE[k % PALETTE.length]}"><title>${escapeHtml(`${s.name} ${bin}: ${(value * 100).toFixed(2)} %`)}</title></rect>`);
+    });
+    const cx = x0 + (i + 0.5) * band;
+    const label = bin.length > 18 ? `${bin.slice(0, 17)}…` : bin;
+    svg.push(
+      slanted
+        ? `<text transform="translate(${cx.toFixed(1)} ${y(0) + 12}) rotate(-40)" text-anchor="end" font-size="11">${escapeHtml(label)}</text>`
+        : `<text x="${cx.toFixed(1)}" y="${y(0) + 16}" text-anchor="middle" font-size="11">${escapeHtml(label)}</text>`,
+    );
+  });
+  svg.push(`<line x1="${x0}" x2="${x1}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`);
+  svg.push(`<text transform="translate(14 ${(top + y(0)) / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeHtml(args.yLabel)}</text>`);
+  args.series.forEach((s, k) => {
+    const lx = x0 + k * 110;
+    svg.push(`<rect x="${lx}" y="34" width="12" height="12" fill="${s.color ?? PALETTE[k % PALETTE.length]}"/>`);
+    svg.push(`<text x="${lx + 17}" y="44" font-size="12">${escapeHtml(s.name)}</text>`);
+  });
+  svg.push("</svg>");
+  return svg.join("\n");
+}

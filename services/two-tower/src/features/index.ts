@@ -9,4 +9,4 @@ export { buildFeatureSpec, CLIP, FEATURE_SPEC_VERSION, MAX_CATEGORY_SLOTS, OOV_I
 export type { RawInteraction, RawItemFeatures, RawUserFeatures } from "./raw-features.js";
 export { attributeTokensOf, CATEGORY_SEPARATOR, categoriesOf, ITEM_NUMERIC_FIELDS, USER_NUMERIC_FIELDS } from "./raw-features.js";
 export { itemFeaturesKey, userFeaturesKey } from "./raw-features-key.js";
-export { rawInteractionFromProto, rawItemFeaturesFromProto, rawUserFeaturesFromProto } from "./raw-features-from-proto.js";
+export { itemFeaturesToProto, rawInteractionFromProto, rawItemFeaturesFromProto, rawUserFeaturesFromProto, userFeaturesToProto } from "./raw-features-from-proto.js";

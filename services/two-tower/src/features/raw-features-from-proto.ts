@@ -1,6 +1,6 @@
-import type { Interaction, ItemFeatures, UserFeatures } from "@funnel/proto";
+import type { DeviceType, Interaction, InteractionType, ItemFeatures, PageType, UserFeatures } from "@funnel/proto";
 import { DEVICES, INTERACTIONS, PAGES } from "../event.js";
-import type { RawInteraction, RawItemFeatures, RawUserFeatures } from "./raw-features.js";
+import { CATEGORY_SEPARATOR, type RawInteraction, type RawItemFeatures, type RawUserFeatures } from "./raw-features.js";
 
 // proto enums number their values 1..n in the same order as DEVICES / PAGES / INTERACTIONS; 0 (UNSPECIFIED)
 // and -1 (UNRECOGNIZED) become "absent", which the spec imputes as OOV. Only types come from @funnel/proto,
@@ -54,4 +54,40 @@ export function rawItemFeaturesFromProto(message: ItemFeatures): RawItemFeatures
     avgDurationSeconds: message.avgDurationSeconds,
     category: message.category || undefined,
   });
+}
+
+function toEnum<E extends number>(values: readonly string[], value: string | undefined): E {
+  return (value === undefined ? 0 : values.indexOf(value) + 1) as E;
+}
+
+/**
+ * The inverse for clients (tests, load generators, replaying an events file against a server): a raw record as
+ * the proto message a caller sends. Attributes have no proto field and are left out.
+ */
+export function userFeaturesToProto(raw: RawUserFeatures): UserFeatures {
+  return {
+    device: toEnum<DeviceType>(DEVICES, raw.device),
+    sessionCount: raw.sessionCount,
+    avgSessionDurationSeconds: raw.avgSessionDurationSeconds,
+    interactionCount: raw.interactionCount,
+    interactionDensity: raw.interactionDensity,
+    conversionCount: raw.conversionCount,
+    conversionRate: raw.conversionRate,
+    recentInteractions: (raw.recentInteractions ?? []).map((i) => ({
+      page: toEnum<PageType>(PAGES, i.page),
+      interaction: toEnum<InteractionType>(INTERACTIONS, i.interaction),
+      itemId: i.itemId ?? "",
+      durationSeconds: i.durationSeconds ?? 0,
+    })),
+  };
+}
+
+export function itemFeaturesToProto(raw: RawItemFeatures): ItemFeatures {
+  return {
+    itemId: raw.itemId ?? "",
+    page: toEnum<PageType>(PAGES, raw.page),
+    interaction: toEnum<InteractionType>(INTERACTIONS, raw.interaction),
+    avgDurationSeconds: raw.avgDurationSeconds,
+    category: typeof raw.category === "string" ? raw.category : (raw.category ?? []).join(CATEGORY_SEPARATOR),
+  };
 }
