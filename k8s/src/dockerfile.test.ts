@@ -18,12 +18,24 @@ const args = new Map(
 const finalStage = instructions.slice(instructions.lastIndexOf(stages.at(-1)!));
 
 describe("Dockerfile", () => {
-  it("is multi-stage, every base image pinned to a version tag", () => {
+  it("is multi-stage, every base image pinned to a version tag (or an earlier stage)", () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
+    const earlier = new Set<string>();
     for (const stage of stages) {
-      const image = stage.split(/\s+/)[1]!.replace(/^\$\{(\w+)\}$/, (_, name: string) => args.get(name) ?? "");
-      expect(image, stage).toMatch(/^[\w./-]+:\d+(\.\d+)+[\w.-]*$/);
+      const [, from, , alias] = stage.split(/\s+/);
+      const image = from!.replace(/^\$\{(\w+)\}$/, (_, name: string) => args.get(name) ?? "");
+      if (!earlier.has(image)) expect(image, stage).toMatch(/^[\w./-]+:\d+(\.\d+)+[\w.-]*$/);
+      if (alias) earlier.add(alias);
     }
+  });
+
+  it("has a training target for the retrain CronJob: production dependencies of training only, non-root", () => {
+    const stage = stages.find((line) => / AS training$/.test(line));
+    expect(stage).toBeDefined();
+    expect(instructions).toContain("RUN npm ci --omit=dev --no-audit --no-fund --workspace training");
+    const training = instructions.slice(instructions.indexOf(stage!), instructions.indexOf(stages[stages.indexOf(stage!) + 1]!));
+    expect(training).toContain("USER 10001:10001");
+    expect(training.at(-1)).toBe('ENTRYPOINT ["node", "--import", "tsx", "src/cli/main.ts"]');
   });
 
   it("installs only production dependencies of the one service", () => {

@@ -50,6 +50,11 @@ describe.skipIf(!findKubectl())("manifestViolations catches", () => {
     ["missing scrape annotations", () => broken("Deployment", "funnel-router", (d) => delete d.spec.template.metadata.annotations), /prometheus.io\/scrape/],
     ["a router upstream with no Service", () => broken("ConfigMap", "funnel-router-experiments", (c) => (c.data["experiments.yaml"] = c.data["experiments.yaml"].replace("funnel-embedding:", "funnel-embeding:"))), /upstream funnel-embeding is not a Service/],
     ["a spread constraint that selects no pods of its own", () => broken("Deployment", "funnel-router", (d) => delete d.spec.template.metadata.labels["app.kubernetes.io/part-of"]), /topologySpreadConstraint's labelSelector does not select its own pods/],
+    ["a retrain CronJob allowed to run twice at once", () => broken("CronJob", "funnel-retrain", (c) => (c.spec.concurrencyPolicy = "Allow")), /CronJob funnel-retrain: concurrencyPolicy must be Forbid/],
+    ["a retrain Job that retries a refused candidate", () => broken("CronJob", "funnel-retrain", (c) => (c.spec.jobTemplate.spec.backoffLimit = 6)), /CronJob funnel-retrain: backoffLimit must be 0/],
+    ["a retrain container with a writable root filesystem", () => broken("CronJob", "funnel-retrain", (c) => (c.spec.jobTemplate.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem = false)), /CronJob funnel-retrain container retrain: securityContext.readOnlyRootFilesystem must be true/],
+    ["a retrain image on latest", () => broken("CronJob", "funnel-retrain", (c) => (c.spec.jobTemplate.spec.template.spec.containers[0].image = "ghcr.io/funnel-ml/training:latest")), /CronJob funnel-retrain container retrain: image .* uses the latest tag/],
+    ["a retrain salt written in the manifest", () => broken("CronJob", "funnel-retrain", (c) => (c.spec.jobTemplate.spec.template.spec.containers[0].env[0] = { name: "FUNNEL_PSEUDONYM_SALT", value: "oops" })), /CronJob funnel-retrain: FUNNEL_PSEUDONYM_SALT must come from a Secret/],
     ["an object in another namespace", () => broken("Service", "mlflow", (s) => (s.metadata.namespace = "default")), /Service mlflow: namespace default, expected funnel/],
   ];
   for (const [what, make, expected] of cases) {
@@ -64,6 +69,8 @@ describe("validateResource", () => {
   it("rejects a wrong type and a kind it has no schema for", () => {
     const deployment = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { selector: {}, template: { spec: { containers: [{ name: "a", image: "b:1", imagePullPolicy: "Sometimes" }] } } } };
     expect(() => validateResource(deployment)).toThrow(/Deployment x: .*imagePullPolicy/);
-    expect(() => validateResource({ apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "c" } })).toThrow(/no schema for this kind/);
+    expect(() => validateResource({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "c" } })).toThrow(/no schema for this kind/);
+    // CronJob has one (the retrain schedule): a bad schedule type is caught like any other field.
+    expect(() => validateResource({ apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "c" }, spec: { schedule: 3, jobTemplate: { spec: { template: { spec: { containers: [] } } } } } })).toThrow(/CronJob c: .*schedule/);
   });
 });

@@ -42,6 +42,7 @@ type Service = Resource & { spec: { type?: string; clusterIP?: string; selector?
 type Hpa = Resource & { spec: { scaleTargetRef: { kind: string; name: string } } };
 type Pdb = Resource & { spec: { selector?: { matchLabels?: Record<string, string> } } };
 type ConfigMap = Resource & { data?: Record<string, string> };
+type CronJob = Resource & { spec: { concurrencyPolicy?: string; jobTemplate: { spec: { backoffLimit?: number; template: PodTemplate } } } };
 
 export const GRPC_PORT = 50051;
 export const METRICS_PORT = 9464;
@@ -71,9 +72,9 @@ function of<T extends Resource>(resources: Resource[], kind: string): T[] {
   return resources.filter((r) => r.kind === kind) as T[];
 }
 
-function containerViolations(where: string, container: Container, readinessService: "named" | "any"): string[] {
+/** What every container must have, server or batch job: a pinned image, requests and limits, no privilege. */
+function containerHardeningViolations(at: string, container: Container): string[] {
   const problems: string[] = [];
-  const at = `${where} container ${container.name}`;
   const image = container.image ?? "";
   const tag = image.includes("@") ? "digest" : image.slice(image.lastIndexOf("/") + 1).split(":")[1];
   if (!tag) problems.push(`${at}: image ${image} has no tag (pin a version or digest)`);
@@ -85,6 +86,18 @@ function containerViolations(where: string, container: Container, readinessServi
     }
   }
 
+  const sc = container.securityContext;
+  if (sc?.allowPrivilegeEscalation !== false) problems.push(`${at}: securityContext.allowPrivilegeEscalation must be false`);
+  if (sc?.readOnlyRootFilesystem !== true) problems.push(`${at}: securityContext.readOnlyRootFilesystem must be true`);
+  if (sc?.privileged === true) problems.push(`${at}: must not be privileged`);
+  if (!sc?.capabilities?.drop?.includes("ALL")) problems.push(`${at}: securityContext.capabilities.drop must include ALL`);
+  return problems;
+}
+
+function containerViolations(where: string, container: Container, readinessService: "named" | "any"): string[] {
+  const at = `${where} container ${container.name}`;
+  const problems = containerHardeningViolations(at, container);
+
   for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"] as const) {
     const grpc = container[probe]?.grpc;
     if (!grpc) problems.push(`${at}: ${probe} is missing or not a native gRPC probe`);
@@ -95,15 +108,33 @@ function containerViolations(where: string, container: Container, readinessServi
     problems.push(`${at}: readinessProbe must name the funnel.v1 service whose model must be loaded, got "${readiness ?? ""}"`);
   }
 
-  const sc = container.securityContext;
-  if (sc?.allowPrivilegeEscalation !== false) problems.push(`${at}: securityContext.allowPrivilegeEscalation must be false`);
-  if (sc?.readOnlyRootFilesystem !== true) problems.push(`${at}: securityContext.readOnlyRootFilesystem must be true`);
-  if (sc?.privileged === true) problems.push(`${at}: must not be privileged`);
-  if (!sc?.capabilities?.drop?.includes("ALL")) problems.push(`${at}: securityContext.capabilities.drop must include ALL`);
-
   const portNames = new Map((container.ports ?? []).map((p) => [p.name, p.containerPort]));
   if (portNames.get("grpc") !== GRPC_PORT) problems.push(`${at}: needs a port named grpc on ${GRPC_PORT}`);
   if (portNames.get("metrics") !== METRICS_PORT) problems.push(`${at}: needs a port named metrics on ${METRICS_PORT}`);
+  return problems;
+}
+
+/**
+ * Scheduled jobs (the retrain CronJob): hardened like the servers, one run at a time, never retried (a refused
+ * candidate is a verdict), and the pseudonym salt from the Secret (the candidate's user ids must match serving's).
+ */
+function cronJobViolations(cronJob: CronJob, configMapNames: Set<string>): string[] {
+  const where = `CronJob ${cronJob.metadata.name}`;
+  const problems: string[] = [];
+  if (cronJob.spec.concurrencyPolicy !== "Forbid") problems.push(`${where}: concurrencyPolicy must be Forbid (two runs would race for the candidate alias)`);
+  const job = cronJob.spec.jobTemplate.spec;
+  if (job.backoffLimit !== 0) problems.push(`${where}: backoffLimit must be 0 (a refused candidate would be retrained and refused again)`);
+  const pod = job.template.spec;
+  if (pod.securityContext?.runAsNonRoot !== true) problems.push(`${where}: pod securityContext.runAsNonRoot must be true`);
+  for (const container of pod.containers) {
+    problems.push(...containerHardeningViolations(`${where} container ${container.name}`, container));
+    if (!container.env?.find((e) => e.name === "FUNNEL_PSEUDONYM_SALT")?.valueFrom?.secretKeyRef) {
+      problems.push(`${where}: FUNNEL_PSEUDONYM_SALT must come from a Secret (valueFrom.secretKeyRef)`);
+    }
+    for (const source of container.envFrom ?? []) {
+      if (source.configMapRef && !configMapNames.has(source.configMapRef.name)) problems.push(`${where}: envFrom ConfigMap ${source.configMapRef.name} is not in the overlay`);
+    }
+  }
   return problems;
 }
 
@@ -143,6 +174,7 @@ export function manifestViolations(resources: Resource[], options: { namespace: 
   const configMapNames = new Set(configMaps.map((c) => c.metadata.name));
 
   if (deployments.length === 0) problems.push("no Deployments rendered");
+  for (const cronJob of of<CronJob>(resources, "CronJob")) problems.push(...cronJobViolations(cronJob, configMapNames));
   for (const resource of resources) {
     if (resource.kind !== "Namespace" && resource.metadata.namespace !== options.namespace) {
       problems.push(`${resource.kind} ${resource.metadata.name}: namespace ${resource.metadata.namespace ?? "(none)"}, expected ${options.namespace}`);

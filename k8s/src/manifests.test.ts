@@ -80,6 +80,19 @@ describe.skipIf(!kubectl)("k8s overlays", () => {
     });
   }
 
+  it("every overlay schedules the gated retrain, which reaches MLflow and nothing else", () => {
+    for (const overlay of overlays) {
+      const cronJob = render(overlay).find((r) => r.kind === "CronJob" && r.metadata.name === "funnel-retrain") as any;
+      expect(cronJob, overlay).toBeDefined();
+      const container = cronJob.spec.jobTemplate.spec.template.spec.containers[0];
+      expect(container.args.slice(0, 3)).toEqual(["retrain", "--data", "/data/events"]);
+      expect(container.envFrom[0].configMapRef.name).toMatch(/^funnel-service-config-[a-z0-9]{10}$/);
+      const egress = render(overlay).find((r) => r.kind === "NetworkPolicy" && r.metadata.name === "funnel-retrain-egress") as any;
+      expect(egress.spec.podSelector.matchLabels).toEqual({ "app.kubernetes.io/component": "retrain" });
+      expect(egress.spec.egress.flatMap((e: any) => e.ports.map((p: any) => p.port))).toEqual([5000]);
+    }
+  });
+
   it("prod-canary adds the candidate next to prod: other version, own pods, 90/10 split", () => {
     const prod = render("prod");
     const canary = render("prod-canary");

@@ -1,6 +1,7 @@
 // Schema validation of rendered objects against the Kubernetes OpenAPI schemas shipped in kubernetes-models.
 import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
+import { CronJob } from "kubernetes-models/batch/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
@@ -18,6 +19,7 @@ const MODELS: Record<string, new (data: any) => Validatable> = {
   "v1/ServiceAccount": ServiceAccount,
   "v1/ConfigMap": ConfigMap,
   "apps/v1/Deployment": Deployment,
+  "batch/v1/CronJob": CronJob,
   "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
   "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,

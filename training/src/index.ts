@@ -1,5 +1,5 @@
 // End-user API first: train a model directory, evaluate one, load its ONNX towers.
-export { runTraining, trainAndEvaluate, evaluateModelDirectory, runSweep, formatSweepTable, parseRunConfig, readRunConfigFile, mergeRunConfig, loadDataset } from "./cli/index.js";
+export { runTraining, trainAndEvaluate, evaluateModelDirectory, runSweep, formatSweepTable, parseRunConfig, readRunConfigFile, mergeRunConfig, loadDataset, offlineDrift, serverDrift, writeDriftResult } from "./cli/index.js";
 export type { RunConfig, RunConfigInput, RunSummary, TrainedRun, ModelEvaluation, SweepRow, Dataset } from "./cli/index.js";
 export { writeModelDirectory, buildOnnxTowers, ONNX_OPSET } from "./export/index.js";
 export type { ModelDirectoryContents } from "./export/index.js";
@@ -26,3 +26,7 @@ export { evaluateRetrieval, popularityBaseline, similarUserAccuracy } from "./ev
 export type { RetrievalMetrics } from "./evaluation/index.js";
 export { renderRunReport, projectEmbeddings2d } from "./report/index.js";
 export type { EpochLog } from "./report/index.js";
+
+// Retraining with quality gates (`npm run retrain`).
+export { runRetrain, checkCandidate, decideGates, featureSpecDifferences, DEFAULT_GATE_THRESHOLDS, CANDIDATE_ALIAS, PRODUCTION_ALIAS } from "./retrain/index.js";
+export type { RetrainOptions, RetrainReport, GateResult, GateThresholds } from "./retrain/index.js";

@@ -16,7 +16,8 @@ import { BENCH_TRAINING, type BenchModel, benchRegistry, ensureBenchModel, loadB
 import { embeddingSettings } from "../src/config.js";
 import { summariseCpuProfile } from "./cpu-profile-summary.js";
 import { type ServerProcess, startServerProcess } from "@funnel/loadtest";
-import { userRequest, type UserRequestOptions } from "./user-requests.js";
+import { userFeatures, userRequest, type UserRequestOptions } from "./user-requests.js";
+import { encodeUsers, rawUserFeaturesFromProto, ServedTwoTower } from "@funnel/two-tower";
 import { embeddingServerArgs, OUR_SETTINGS, type OurSettings } from "./our-server-args.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -102,13 +103,14 @@ function parseOptions(): Options {
     .option("--server-cpus <list>", "taskset CPU list for servers (default 0 with 2+ CPUs; 'none' unpinned)")
     .option("--client-cpus <list>", "taskset CPU list for this client process (default 1 with 2+ CPUs; 'none' unpinned)")
     .option("--cpu-prof <dir>", "profile our service's servers from ready to stop; <label>.cpuprofile files and a summary in the JSON")
-    .option("--only <list>", "subset of: ceiling,embedding,python,batching,cache")
+    .option("--only <list>", "subset of: ceiling,embedding,python,batching,cache,drift")
     .option("--batch-settings <list>", "also compare our service under these micro-batcher settings at the top concurrency, e.g. 16:1,64:1,64:0,256:2 (maxBatch:delayMs)")
     .parse()
     .opts<Record<string, string | undefined>>();
   const cpus = (value: string | undefined, fallback: string) => (value === "none" ? undefined : (value ?? (twoCores ? fallback : undefined)));
   return {
-    model: o.model ?? path.join(os.tmpdir(), `funnel-embedding-bench-model-u${BENCH_TRAINING.users}-s${BENCH_TRAINING.seed}-d${BENCH_TRAINING.dim}`),
+    // "-fp": trained with a feature profile; models cached before profiles existed would measure no profiling.
+    model: o.model ?? path.join(os.tmpdir(), `funnel-embedding-bench-model-u${BENCH_TRAINING.users}-s${BENCH_TRAINING.seed}-d${BENCH_TRAINING.dim}-fp`),
     concurrency: list(o.concurrency!),
     inputs: list(o.inputs!),
     warmupMs: Number(o.warmupMs),
@@ -163,6 +165,16 @@ function embedUsers(client: EmbeddingServiceClient, request: EmbedUsersRequest):
       else resolve(response);
     }),
   );
+}
+
+/** Rows counted into drift profiles so far, from the Prometheus text of our service. */
+async function driftObservations(metricsPort: unknown): Promise<number | undefined> {
+  if (typeof metricsPort !== "number") return undefined;
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith("funnel_drift_observations_total{"))
+    .reduce((n, line) => n + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
 }
 
 /** Response-cache hits and lookups so far, from the Prometheus text of our service. */
@@ -371,10 +383,11 @@ async function main(): Promise<void> {
   try {
     // Every server is started up front and stays up (idle ones cost nothing), so rounds can interleave them.
     const ceiling = wants("ceiling") ? await start("ceiling", () => nodeServer("ceiling", "ceiling-server.ts", [String(model.dim)], options)) : undefined;
-    const embedding = wants("embedding") || wants("batching") || wants("cache") ? await ours("embedding") : undefined;
+    const embedding = wants("embedding") || wants("batching") || wants("cache") || wants("drift") ? await ours("embedding") : undefined;
     const py = python.ok && wants("python") ? await startPython() : undefined;
     const batchingOff = wants("batching") ? await ours("embedding-batching-off", OUR_SETTINGS.batchingOff) : undefined;
     const uncached = wants("cache") ? await ours("embedding-uncached", OUR_SETTINGS.cacheOff) : undefined;
+    const driftOff = wants("drift") ? await ours("embedding-drift-off", OUR_SETTINGS.driftOff) : undefined;
     const agreement = embedding ? await bench.agreement(embedding, py) : undefined;
 
     const runs: Record<string, Record<string, unknown>> = {};
@@ -430,6 +443,21 @@ async function main(): Promise<void> {
         cache[`inputs${inputs}.c${top}`] = { ...s, cachedVsUncached: pairedRatio(s.cached, s.uncached), cachedVsUncachedPerServerCpu: cpuRatio(s.cached, s.uncached) };
       }
     }
+    // Drift profiling on the hot path: distinct feature rows (encode + count + ONNX) and repeated ones (cache
+    // hits, where counting is the largest share of the work), profiling on (defaults) vs off.
+    const drift: Record<string, unknown> = {};
+    if (embedding && driftOff) {
+      const observedBefore = await driftObservations(embedding.server.details.metricsPort);
+      for (const inputs of options.inputs) {
+        for (const repeat of [undefined, 64]) {
+          const s = await bench.compare([{ ...embedding, label: "profiled", repeat }, { ...driftOff, label: "unprofiled", repeat }], top, inputs);
+          drift[`inputs${inputs}.c${top}${repeat ? ".cached" : ""}`] = { ...s, profiledVsUnprofiled: pairedRatio(s.profiled, s.unprofiled), profiledVsUnprofiledPerServerCpu: cpuRatio(s.profiled, s.unprofiled) };
+        }
+      }
+      const observedAfter = await driftObservations(embedding.server.details.metricsPort);
+      drift.rowsProfiled = observedBefore === undefined || observedAfter === undefined ? null : observedAfter - observedBefore;
+      drift.inProcess = await profilingCostPerRow(model.dir, bench.requestOptions(1));
+    }
 
     report = {
           benchmark: "embedding-serving",
@@ -463,6 +491,7 @@ async function main(): Promise<void> {
           batching,
           ...(Object.keys(batchSettings).length ? { batchSettings } : {}),
           cache: Object.keys(cache).length ? { uncached: "cache entries 0, distinct requests", cached: "service defaults, 64 requests repeated", ...cache } : {},
+          ...(Object.keys(drift).length ? { drift: { profiled: "service defaults (drift window 10000)", unprofiled: "--embedding-drift-window 0", cached: "64 requests repeated", ...drift } } : {}),
     };
   } finally {
     for (const c of contenders) c.client.close();
@@ -473,6 +502,42 @@ async function main(): Promise<void> {
   const round = (_key: string, value: unknown) =>
     typeof value === "number" && !Number.isInteger(value) ? Number(value.toPrecision(4)) : value;
   process.stdout.write(`${JSON.stringify(report, round, 2)}\n`);
+}
+
+/**
+ * The profiling work of one by-feature user row, timed in this process beside the encoding it follows (the
+ * server figures above carry the machine's noise; these move less): bins from the encoded row, then counting
+ * them with the score's bin.
+ */
+async function profilingCostPerRow(dir: string, requestOptions: UserRequestOptions): Promise<Record<string, number>> {
+  const served = await ServedTwoTower.load(dir, 1, { drift: { windowRows: 10_000, segments: 10, minObservations: 100 } });
+  try {
+    const rows = Array.from({ length: 5_000 }, (_, k) => rawUserFeaturesFromProto(userFeatures(k, requestOptions)));
+    const encoded = rows.map((r) => encodeUsers(served.spec, [r]));
+    const vector = new Float32Array(served.dim).fill(1 / Math.sqrt(served.dim));
+    const monitor = served.monitor;
+    const microsPerRow = (work: () => void): number => {
+      for (let w = 0; w < 3; w++) work();
+      const start = process.hrtime.bigint();
+      for (let r = 0; r < 10; r++) work();
+      return Number(process.hrtime.bigint() - start) / 1000 / 10 / rows.length;
+    };
+    const encodeUs = microsPerRow(() => {
+      for (const r of rows) encodeUsers(served.spec, [r]);
+    });
+    const binsUs = microsPerRow(() => {
+      for (const t of encoded) monitor.userBins(t);
+    });
+    const bins = encoded.map((t) => monitor.userBins(t));
+    const observeUs = microsPerRow(() => {
+      for (const b of bins) monitor.observeUser(b, vector);
+    });
+    const start = process.hrtime.bigint();
+    monitor.report();
+    return { encodeMicrosPerRow: encodeUs, binsMicrosPerRow: binsUs, observeMicrosPerRow: observeUs, reportMillis: Number(process.hrtime.bigint() - start) / 1e6 };
+  } finally {
+    await served.close();
+  }
 }
 
 function profileFile(dir: string, label: string): string {

@@ -6,12 +6,15 @@ export interface OurSettings {
   batchDelayMs: number;
   /** Response cache entries; 0 turns the cache off. */
   cacheEntries: number;
+  /** Rows in the drift profile's rolling window; 0 turns profiling off. */
+  driftWindow: number;
 }
 
 /** Only the settings a scenario changes; the rest stay the service's defaults (reported as such). */
 export const OUR_SETTINGS = {
   batchingOff: { maxBatch: 1 },
   cacheOff: { cacheEntries: 0 },
+  driftOff: { driftWindow: 0 },
 } as const satisfies Record<string, Partial<OurSettings>>;
 
 export interface OurServerPlace {
@@ -28,5 +31,6 @@ export function embeddingServerArgs(place: OurServerPlace, settings: Partial<Our
   if (settings.maxBatch !== undefined) args.push("--embedding-max-batch", String(settings.maxBatch));
   if (settings.batchDelayMs !== undefined) args.push("--embedding-batch-delay-ms", String(settings.batchDelayMs));
   if (settings.cacheEntries !== undefined) args.push("--embedding-cache-entries", String(settings.cacheEntries));
+  if (settings.driftWindow !== undefined) args.push("--embedding-drift-window", String(settings.driftWindow));
   return args;
 }

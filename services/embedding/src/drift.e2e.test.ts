@@ -9,6 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import { EmbeddingServiceClient, type EmbedUsersResponse, type GetDriftResponse, ModelStatusServiceClient, type UserFeatures } from "@funnel/proto";
 import { FileRegistry } from "@funnel/registry";
 import { runServices, type RunningServices } from "@funnel/runtime";
+import { serverDrift, writeDriftResult } from "@funnel/training";
 import { tinyModelDataset, trainTinyModelDirectory } from "@funnel/training/testing";
 import { aggregateUserFeatures, OPTIONAL_MODEL_FILES, type RawUserFeatures, userFeaturesToProto } from "@funnel/two-tower";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -133,6 +134,16 @@ describe("drift", () => {
     expect(device.reference.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     expect(device.psi).toBeCloseTo(metrics.get('funnel_feature_psi{model="two-tower",version="1",feature="user.device"}')!, 9);
     await expect(getDrift("nope")).rejects.toMatchObject({ code: grpc.status.NOT_FOUND, details: expect.stringContaining('ask for "two-tower"') });
+  });
+
+  it("is what `npm run drift -- --server` reports, with an HTML chart per feature", async () => {
+    const [drift] = await serverDrift(`127.0.0.1:${running.port}`, MODEL, 5_000);
+    const report = path.join(root, "live-drift.html");
+    const result = await writeDriftResult([drift!], { source: "server", thresholds: { watch: 0.1, drift: 0.25 }, report });
+    expect((result.models as { drifted: string[] }[])[0]!.drifted).toEqual(expect.arrayContaining(["user.device", "user.recentPages"]));
+    const html = await readFile(report, "utf8");
+    expect(html.match(/<svg /g)).toHaveLength(drift!.features.length + 1);
+    await expect(serverDrift(`127.0.0.1:${running.port}`, "nope", 5_000)).rejects.toThrow(/GetDrift on 127\.0\.0\.1:\d+ failed: model "nope"/);
   });
 
   it("serves a version without a reference profile and reports its drift unavailable", async () => {

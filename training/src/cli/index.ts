@@ -9,3 +9,4 @@ export type { RunConfig, RunConfigInput } from "./run-config.js";
 export { loadDataset } from "./load-dataset.js";
 export type { Dataset } from "./load-dataset.js";
 export { trainingProgress, progressBar } from "./training-progress.js";
+export { offlineDrift, serverDrift, writeDriftResult } from "./run-drift.js";

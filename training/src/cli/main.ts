@@ -22,6 +22,7 @@ import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-towe
 import { addTextClassifierCommands } from "./text-classifier-commands.js";
 import { outcomeMetricsText, renderOutcomeReport, runOutcomes, writeTextfile } from "../outcomes/index.js";
 import { offlineDrift, serverDrift, writeDriftResult } from "./run-drift.js";
+import { DEFAULT_GATE_THRESHOLDS, type GateResult, runRetrain } from "../retrain/index.js";
 
 
 const int = (name: string) => (value: string): number => {
@@ -34,6 +35,35 @@ const num = (name: string) => (value: string): number => {
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${value}"`);
   return n;
 };
+
+/** An ISO 8601 time, or an age such as 7d or 36h before now (what a schedule passes: "the last week"). */
+const isoTime = (name: string) => (value: string): Date => {
+  const age = /^(\d+)([dh])$/.exec(value.trim());
+  if (age) return new Date(Date.now() - Number(age[1]) * (age[2] === "d" ? 86_400_000 : 3_600_000));
+  const t = new Date(value);
+  if (Number.isNaN(t.getTime())) throw new InvalidArgumentError(`${name} must be an ISO 8601 time such as 2026-01-01T00:00:00Z or an age such as 7d or 12h, got "${value}"`);
+  return t;
+};
+
+interface RetrainFlags {
+  since?: Date;
+  until?: Date;
+  holdout: number;
+  salt?: string;
+  metricTolerance: number;
+  parityTolerance: number;
+  maxModelMb: number;
+  maxP99Ms: number;
+  latencyCalls: number;
+  breakingChange?: string;
+}
+
+/** The gate table on stderr, for people reading the job's log (stdout carries the JSON). */
+function formatGateTable(gates: GateResult[]): string {
+  const rows = [["gate", "result", "figure", "bound"], ...gates.map((g) => [g.gate, g.status, g.value === null ? "-" : String(Number(g.value.toPrecision(4))), g.threshold])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ")).join("\n");
+}
 
 /** `--users` is a count; a file name there is almost certainly a user attribute table given to the wrong flag. */
 function usersCount(value: string): number {
@@ -129,7 +159,8 @@ function addTrainingOptions(cmd: Command): Command {
       ]),
     )
     .option("--split-ratios <list>", "train,validation,test shares for time and user splits, e.g. 0.8,0.1,0.1", (v) => v.split(",").map(num("--split-ratios")))
-    .option("--holdout-last <n>", "leave-last: interactions per user held out for test (as many for validation)", int("--holdout-last"));
+    .option("--holdout-last <n>", "leave-last: interactions per user held out for test (as many for validation)", int("--holdout-last"))
+    .option("--bias-max-ratio <x>", "report: flag a user group whose share of useful recommendations is past this multiple of its share of users", num("--bias-max-ratio"));
 }
 
 interface TrainFlags extends DataFlags {
@@ -154,6 +185,7 @@ interface TrainFlags extends DataFlags {
   split?: "time" | "user" | "leave-last";
   splitRatios?: number[];
   holdoutLast?: number;
+  biasMaxRatio?: number;
   out?: string;
   name?: string;
 }
@@ -179,6 +211,7 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
       parallelTowers: flags.parallelTowers,
     },
     baselines: { easeLambda: flags.easeLambda, knnShrink: flags.knnShrink },
+    bias: { maxRatio: flags.biasMaxRatio },
     seed: flags.seed,
     out: flags.out,
     name: flags.name,
@@ -373,6 +406,52 @@ export function buildProgram(): Command {
         }
       },
     );
+
+  addTrainingOptions(program.command("retrain").description("train a candidate on fresh events, gate it against production on the same holdout, publish it only if every gate passes"))
+    .requiredOption("--data <path...>", "event files or directories of them (CSV with header or JSONL)")
+    .option("--items <file>", "item attribute table")
+    .option("--user-attributes <file>", "user attribute table")
+    .option("--since <time>", "fresh window start (ISO 8601, inclusive), or an age before now: 7d, 12h", isoTime("--since"))
+    .option("--until <time>", "fresh window end (ISO 8601, exclusive), or an age before now", isoTime("--until"))
+    .option("--holdout <x>", "latest share of the window's events held out to score candidate and production", num("--holdout"), 0.15)
+    .option("--seed <n>", "seed (split, initialisation)", int("--seed"))
+    .option("--out <dir>", "work directory: candidate/, production/, retrain-report.{json,html}", "runs/retrain")
+    .option("--name <name>", "registered model name")
+    .option("--salt <salt>", "salt for user-id pseudonyms (default: FUNNEL_PSEUDONYM_SALT; must match production's)")
+    .option("--metric-tolerance <x>", "largest relative drop below production on recall@10 and ndcg@10", num("--metric-tolerance"), DEFAULT_GATE_THRESHOLDS.metricTolerance)
+    .option("--parity-tolerance <x>", "largest |ONNX − tfjs| embedding difference", num("--parity-tolerance"), DEFAULT_GATE_THRESHOLDS.parityTolerance)
+    .option("--max-model-mb <x>", "size budget of both ONNX towers, MiB", num("--max-model-mb"), DEFAULT_GATE_THRESHOLDS.maxModelBytes / 1024 / 1024)
+    .option("--max-p99-ms <x>", "p99 budget of a single-user embedding in the runtime, ms", num("--max-p99-ms"), DEFAULT_GATE_THRESHOLDS.maxP99Ms)
+    .option("--latency-calls <n>", "single-user embedding calls timed for the p99", int("--latency-calls"), 300)
+    .option("--breaking-change <reason>", "declare an intended change of embedding dimension or feature contract")
+    .option("--no-progress", "no progress bars")
+    .action(async (flags: TrainFlags & RetrainFlags) => {
+      const config = await runConfigFrom({ ...flags, generate: false });
+      const report = await runRetrain({
+        config,
+        data: { paths: flags.data ?? [], itemsFile: flags.items, usersFile: flags.userAttributes },
+        since: flags.since,
+        until: flags.until,
+        holdout: flags.holdout,
+        out: flags.out ?? "runs/retrain",
+        registry: registryFromConfig(readRegistryConfig(process.env)),
+        salt: salt(flags.salt),
+        gitCommit: gitCommit(),
+        thresholds: {
+          metricTolerance: flags.metricTolerance,
+          parityTolerance: flags.parityTolerance,
+          maxModelBytes: flags.maxModelMb * 1024 * 1024,
+          maxP99Ms: flags.maxP99Ms,
+        },
+        breakingChange: flags.breakingChange,
+        latencyCalls: flags.latencyCalls,
+        progress: flags.progress,
+      });
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      process.stderr.write(`${formatGateTable(report.gates)}\nreport: ${report.report.html}\n`);
+      // 2, not 1: a scheduler (the CronJob) tells "the candidate was refused" from "retrain crashed".
+      if (!report.passed) process.exitCode = 2;
+    });
 
   addTrainingOptions(addDataOptions(program.command("sweep").description("train dim 64/128/256 × lr 1e-3/1e-4/1e-5; print a table and write JSON")))
     .option("--dims <list>", "comma-separated dims", (v) => v.split(",").map(int("--dims")))

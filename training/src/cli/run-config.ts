@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { DEFAULT_EASE_LAMBDA, DEFAULT_KNN_SHRINK } from "../evaluation/index.js";
+import { DEFAULT_BIAS_OPTIONS, DEFAULT_EASE_LAMBDA, DEFAULT_KNN_SHRINK } from "../evaluation/index.js";
 import { DEFAULT_TRAIN_OPTIONS, SELECTION_METRICS } from "../model/train-two-tower.js";
 import { DEFAULT_EMBEDDING_WIDTHS, OUTPUT_DIMS } from "../model/two-tower-model.js";
 
@@ -87,6 +87,15 @@ export const runConfigSchema = z
         easeLambda: z.number().gt(0).default(DEFAULT_EASE_LAMBDA),
         /** Item-kNN's shrinkage of the cosine denominator. */
         knnShrink: z.number().min(0).default(DEFAULT_KNN_SHRINK),
+      })
+      .strict()
+      .prefault({}),
+    bias: z
+      .object({
+        /** The report flags a user group whose share of useful recommendations is past this ratio of its share of users (or below its inverse). */
+        maxRatio: z.number().gt(1).default(DEFAULT_BIAS_OPTIONS.maxRatio),
+        /** Groups with fewer evaluated users are shown but not flagged. */
+        minUsers: z.number().int().min(1).default(DEFAULT_BIAS_OPTIONS.minUsers),
       })
       .strict()
       .prefault({}),

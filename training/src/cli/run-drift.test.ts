@@ -1,28 +1,15 @@
 // Offline drift through the real CLI: a tiny real model directory, events drawn like its training data and
 // events shifted on purpose (shiftEvents, as gen-data --shift-* does), JSON on stdout and an HTML report with one chart per feature.
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../testing/run-cli.js";
 import { shiftEvents, writeEvents } from "../data/index.js";
 import { tinyModelDataset, trainTinyModelDirectory } from "../testing/tiny-model-directory.js";
 import { offlineDrift } from "./run-drift.js";
 
-const run = promisify(execFile);
-const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run("npx", ["tsx", "src/cli/main.ts", ...args], { cwd: packageDir });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = runCli;
 
 describe("drift CLI (offline)", () => {
   let dir: string;

@@ -92,10 +92,17 @@ describe("runTraining model directory", () => {
     expect(metrics.coverage.test.usersScored).toBe(metrics.test.users);
     expect(metrics.selectedOn).toBe("validation recall@10");
     expect(metrics.similarUserAccuracy.label).toBe("segment");
+    // The bias check covers every scored test user in each dimension, and the report shows it.
+    expect(metrics.bias.dimensions.map((d: { dimension: string }) => d.dimension)).toEqual(["device", "history", "segment"]);
+    for (const d of metrics.bias.dimensions) {
+      expect(d.groups.reduce((n: number, g: { users: number }) => n + g.users, 0)).toBe(metrics.test.users);
+    }
+    expect(metrics.bias.maxRatio).toBe(1.5);
     const params = JSON.parse(await readFile(path.join(dir, MODEL_FILES.params), "utf8"));
     expect(params.model.dim).toBe(64);
     const html = await readFile(path.join(dir, MODEL_FILES.report), "utf8");
     expect(html).toContain("<svg");
+    expect(html).toContain("Bias check: useful recommendations by user group");
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/);
   });
 

@@ -9,11 +9,14 @@ import {
   type FittedBaselines,
   fitBaselines,
   similarUserAccuracy,
+  recommendationBias,
+  type RecommendationBias,
   type RetrievalMetrics,
+  type UserHitsListener,
 } from "../evaluation/index.js";
 import { writeModelDirectory } from "../export/write-model-directory.js";
 import { buildInteractionStats, type ConversionHeadEvaluation, renderConversionReport, trainConversionHead } from "../conversion/index.js";
-import { aggregateUserFeatures, buildFeatureProfile, encodeUsers } from "@funnel/two-tower";
+import { aggregateUserFeatures, buildFeatureProfile, encodeUsers, type FeatureSpec, type RawUserFeatures, type UserTensors } from "@funnel/two-tower";
 import { buildRetrievalTask, type RetrievalContext, type RetrievalTask } from "../model/build-retrieval-task.js";
 import { initBackend, type BackendInfo } from "../model/init-backend.js";
 import { trainTwoTower, type TrainOptions, type TrainResult } from "../model/train-two-tower.js";
@@ -33,6 +36,8 @@ export interface RunTrainingOptions {
   gitCommit?: string | undefined;
   progress?: boolean;
   log?: (line: string) => void;
+  /** Events already loaded (and e.g. cut to a time window by retrain) instead of reading `config.data`. */
+  dataset?: Dataset;
 }
 
 export interface TrainedRun {
@@ -42,7 +47,7 @@ export interface TrainedRun {
   towerConfig: TwoTowerConfig;
   trainOptions: TrainOptions;
   result: TrainResult;
-  test: { model: RetrievalMetrics; baselines: BaselineMetrics; similarUserAccuracy?: number };
+  test: { model: RetrievalMetrics; baselines: BaselineMetrics; similarUserAccuracy?: number; bias: RecommendationBias };
   validation: { model: RetrievalMetrics; baselines: BaselineMetrics };
   /** Fitted on the training interactions; a sweep passes them to its next runs (same data, same split). */
   fittedBaselines: FittedBaselines;
@@ -114,10 +119,12 @@ export async function trainAndEvaluate(
     log(`fitting baselines (popularity, item-kNN shrink ${config.baselines.knnShrink}, EASE λ ${config.baselines.easeLambda}) on the training interactions`);
     fittedBaselines = await fitBaselines(task.training.train.pairs, task.itemIds.length, config.baselines);
   }
+  const testHits = new Map<number, number>();
   const test = {
-    model: evaluateContext(model, task, task.test),
+    model: evaluateContext(model, task, task.test, (user, hits) => testHits.set(user, hits)),
     baselines: evaluateBaselines(fittedBaselines, task.test),
     similarUserAccuracy: dataset.segments ? segmentAccuracy(model, task.test, dataset.segments, config.seed) : undefined,
+    bias: recommendationBias(testHits, biasDimensions(task, dataset), config.bias),
   };
   const validation = { model: evaluateContext(model, task, task.validation), baselines: evaluateBaselines(fittedBaselines, task.validation) };
   const run = { config, backend, task, towerConfig, trainOptions, result, test, validation, fittedBaselines };
@@ -158,14 +165,39 @@ export function formatEvaluation(run: Pick<TrainedRun, "test" | "task" | "config
   ].join("\n");
 }
 
-function evaluateContext(model: TwoTowerModel, task: RetrievalTask, context: RetrievalContext): RetrievalMetrics {
+function evaluateContext(model: TwoTowerModel, task: RetrievalTask, context: RetrievalContext, onUser?: UserHitsListener): RetrievalMetrics {
   return evaluateRetrieval({
     userEmbeddings: model.embedUsers(context.users),
     itemEmbeddings: model.embedItems(task.items),
     dim: model.config.dim,
     testPositives: context.positives,
     trainSeen: context.seen,
+    ...(onUser ? { onUser } : {}),
   });
+}
+
+/** Users with at most this many items in their history count as "new" in the bias check. */
+const NEW_USER_MAX_HISTORY = 3;
+
+/**
+ * The groups the bias check compares for test users: device (from the encoded tensor, so exactly what the
+ * model saw), new vs returning, the latent segment of generated data, and each user attribute column.
+ */
+function biasDimensions(task: RetrievalTask, dataset: Dataset): Record<string, (user: number) => string | undefined> {
+  const context = task.test;
+  const devices = task.spec.vocab.device.tokens;
+  const dimensions: Record<string, (user: number) => string | undefined> = {
+    device: (user) => devices[context.users.device[user]! - 2],
+    history: (user) => ((context.seen.get(user)?.size ?? 0) <= NEW_USER_MAX_HISTORY ? `new (≤${NEW_USER_MAX_HISTORY} items)` : "returning"),
+  };
+  const segments = dataset.segments;
+  if (segments) dimensions.segment = (user) => segments.get(context.userIds[user]!);
+  const attributes = dataset.userAttributes;
+  if (attributes) {
+    const names = new Set([...attributes.values()].flatMap((a) => Object.keys(a)));
+    for (const name of names) dimensions[name] = (user) => attributes.get(context.userIds[user]!)?.[name];
+  }
+  return dimensions;
 }
 
 function segmentAccuracy(model: TwoTowerModel, context: RetrievalContext, segments: Map<string, string>, seed: number): number {
@@ -182,18 +214,12 @@ function segmentAccuracy(model: TwoTowerModel, context: RetrievalContext, segmen
 /** `train`: everything from data to a complete model directory with manifest. */
 export async function runTraining(config: RunConfig, options: RunTrainingOptions): Promise<RunSummary> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const dataset = await loadDataset(config.data, { progress: options.progress, log });
+  const dataset = options.dataset ?? (await loadDataset(config.data, { progress: options.progress, log }));
   const run = await trainAndEvaluate(config, dataset, options);
   const { task, result, towerConfig, test } = run;
   const model = result.model;
 
-  // Served embeddings use every event we have: the freshest history of each user.
-  const allUsersRaw = aggregateUserFeatures(dataset.events, {
-    sequenceLength: task.spec.sequenceLength,
-    ...(dataset.userAttributes ? { attributes: dataset.userAttributes } : {}),
-  });
-  const userIds = [...allUsersRaw.keys()].sort();
-  const userTensors = encodeUsers(task.spec, userIds.map((id) => allUsersRaw.get(id)!));
+  const { userIds, raw: allUsersRaw, tensors: userTensors } = servedUserRows(dataset, task.spec);
   const userEmbeddings = model.embedUsers(userTensors);
   const itemEmbeddings = model.embedItems(task.items);
   // Drift reference: the rows and vectors this version serves from, binned as serving will bin its traffic.
@@ -229,6 +255,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     ),
     validation: run.validation,
     similarUserAccuracy: test.similarUserAccuracy === undefined ? null : { k: SIMILAR_USER_K, label: "segment", value: test.similarUserAccuracy },
+    bias: test.bias,
     conversionHead: conversion?.evaluation ?? null,
     bestEpoch: result.bestEpoch,
     selectedOn: result.selectedOn,
@@ -252,7 +279,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
       best_epoch: result.bestEpoch,
     },
     epochs: result.epochs,
-    metrics: { model: test.model, baselines: test.baselines, coverage: coverage(task.test, test.model), ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
+    metrics: { model: test.model, baselines: test.baselines, coverage: coverage(task.test, test.model), bias: test.bias, ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
     userMap,
   }).replace("</body>", `${renderConversionReport(conversion?.evaluation)}\n</body>`);
   const out = path.resolve(config.out);
@@ -281,6 +308,20 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
   });
   model.dispose();
   return { out, manifest, headlineMetrics, run };
+}
+
+/**
+ * The users whose embeddings a model directory stores, in stored order (raw ids sorted), from every event we
+ * have: the freshest history of each user. Retrain re-encodes them to check the ONNX towers against these
+ * tfjs outputs.
+ */
+export function servedUserRows(dataset: Pick<Dataset, "events" | "userAttributes">, spec: FeatureSpec): { userIds: string[]; raw: Map<string, RawUserFeatures>; tensors: UserTensors } {
+  const raw = aggregateUserFeatures(dataset.events, {
+    sequenceLength: spec.sequenceLength,
+    ...(dataset.userAttributes ? { attributes: dataset.userAttributes } : {}),
+  });
+  const userIds = [...raw.keys()].sort();
+  return { userIds, raw, tensors: encodeUsers(spec, userIds.map((id) => raw.get(id)!)) };
 }
 
 /** Flat numbers for the manifest: what the registry shows and promotes on. */

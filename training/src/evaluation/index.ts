@@ -1,5 +1,7 @@
 export { evaluateRetrieval, popularityBaseline, rankAndScore } from "./retrieval-metrics.js";
-export type { RetrievalMetrics } from "./retrieval-metrics.js";
+export type { RetrievalMetrics, UserHitsListener } from "./retrieval-metrics.js";
+export { recommendationBias, DEFAULT_BIAS_OPTIONS } from "./recommendation-bias.js";
+export type { RecommendationBias, BiasDimension, BiasGroup, BiasOptions } from "./recommendation-bias.js";
 export { similarUserAccuracy } from "./similar-user-accuracy.js";
 export { fitItemKnn, fitEase, itemGram, itemToItemBaseline } from "./item-to-item-baselines.js";
 export type { ItemToItemModel, Histories } from "./item-to-item-baselines.js";

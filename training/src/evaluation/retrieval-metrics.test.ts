@@ -30,13 +30,17 @@ describe("evaluateRetrieval", () => {
     //   recall@5 = 1/4, recall@10 = 2/4, recall@20 = 3/4;
     //   AP@10 = (1 / min(4, 10)) (1/4 + 2/8) = 0.125;
     //   NDCG@10 = (1/log2 5 + 1/log2 9) / (1 + 1/log2 3 + 1/log2 4 + 1/log2 5) = 0.746142 / 2.561607 = 0.291279.
+    const perUser: [number, number, number][] = [];
     const metrics = evaluateRetrieval({
       userEmbeddings: new Float32Array([1]),
       itemEmbeddings: Float32Array.from({ length: 25 }, (_, j) => (25 - j) / 25),
       dim: 1,
       testPositives: sets([[0, [3, 7, 15, 22]]]),
       trainSeen: new Map(),
+      onUser: (user, hitsAt10, relevant) => perUser.push([user, hitsAt10, relevant]),
     });
+    // Two of the four positives are in the top 10 (ranks 4 and 8): what the bias check counts.
+    expect(perUser).toEqual([[0, 2, 4]]);
     expect(metrics).toEqual({
       "recall@5": 0.25,
       "recall@10": 0.5,

@@ -24,6 +24,8 @@ export function evaluateRetrieval(args: {
   dim: number;
   testPositives: Map<number, Set<number>>;
   trainSeen: Map<number, Set<number>>;
+  /** Called once per scored user with its hits in the top 10 (what the bias check counts per group). */
+  onUser?: UserHitsListener;
 }): RetrievalMetrics {
   const { userEmbeddings, itemEmbeddings, dim } = args;
   if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`evaluateRetrieval: dim must be an integer >= 1, got ${dim}`);
@@ -45,8 +47,11 @@ export function evaluateRetrieval(args: {
       scores[item] = dot;
     }
     return scores;
-  });
+  }, args.onUser);
 }
+
+/** A scored user's row, its held-out items found in the top 10, and how many it had to find. */
+export type UserHitsListener = (user: number, hitsAt10: number, relevant: number) => void;
 
 /** The same metrics for "recommend the most popular unseen items" (popularity counted on training data). */
 export function popularityBaseline(args: {
@@ -69,6 +74,7 @@ export function rankAndScore(
   trainSeen: Map<number, Set<number>>,
   itemCount: number,
   scoresFor: (user: number) => ArrayLike<number>,
+  onUser?: UserHitsListener,
 ): RetrievalMetrics {
   const totals = { r5: 0, r10: 0, r20: 0, map: 0, ndcg: 0 };
   let users = 0;
@@ -100,6 +106,7 @@ export function rankAndScore(
       topScores[pos] = s;
     }
     let hits = 0;
+    let hitsAt10 = 0;
     let precisionSum = 0;
     let dcg = 0;
     for (let rank = 1; rank <= filled; rank++) {
@@ -112,7 +119,9 @@ export function rankAndScore(
       }
       if (rank === 5) totals.r5 += hits / relevant.size;
       if (rank === 10) totals.r10 += hits / relevant.size;
+      if (rank === 10 || (rank === filled && filled < 10)) hitsAt10 = hits;
     }
+    onUser?.(user, hitsAt10, relevant.size);
     // With fewer candidates than k, the cut-offs above were never reached: all candidates are the top k.
     if (filled < 5) totals.r5 += hits / relevant.size;
     if (filled < 10) totals.r10 += hits / relevant.size;

@@ -1,4 +1,5 @@
 import type { DistributionDrift, ModelDrift } from "@funnel/proto";
+import { htmlPage } from "./html-page.js";
 import { escapeHtml, groupedBarChart } from "./svg-charts.js";
 
 export interface DriftThresholds {
@@ -22,18 +23,18 @@ const LIVE_COLOR = "#f28e2b";
 /**
  * One self-contained HTML page of drift per model version: a summary table with every feature's PSI coloured
  * by the thresholds, then one chart per feature (reference vs live shares per bin), the most drifted first.
- * Inline SVG and CSS only (no CDN), like the training report.
+ * Inline SVG and CSS only (no CDN): the same self-contained page as the training report.
  */
 export function renderDriftReport(input: { title: string; source: string; models: ModelDrift[]; thresholds: DriftThresholds }): string {
   const { thresholds } = input;
   const sections = input.models.map((m) => {
-    const heading = `<h2>${escapeHtml(m.name)} version ${escapeHtml(m.version)}</h2>`;
+    const heading = `<h2>${escapeHtml(m.name)}${m.version ? ` version ${escapeHtml(m.version)}` : ""}</h2>`;
     if (!m.available) return `${heading}<p class="muted">Drift unavailable: ${escapeHtml(m.unavailableReason)}</p>`;
     const all = [...m.features, ...(m.prediction ? [m.prediction] : [])];
     const ordered = [...all].sort((a, b) => Number(b.psiAvailable) - Number(a.psiAvailable) || b.psi - a.psi);
     const verdictCell = (d: DistributionDrift) => {
       const verdict = driftVerdict(d, thresholds);
-      return `<td class="psi" style="background:${VERDICT_COLOR[verdict]}">${d.psiAvailable ? d.psi.toFixed(3) : "–"}</td><td>${verdict}</td>`;
+      return `<td style="background:${VERDICT_COLOR[verdict]};text-align:right;font-weight:bold">${d.psiAvailable ? d.psi.toFixed(3) : "–"}</td><td>${verdict}</td>`;
     };
     const rows = ordered.map((d) => `<tr><th><a href="#${anchor(m, d)}">${escapeHtml(d.name)}</a></th>${verdictCell(d)}<td>${d.liveCount}</td><td>${d.referenceCount}</td></tr>`);
     const overall = m.featurePsiAvailable ? m.featurePsi.toFixed(3) : "–";
@@ -50,7 +51,7 @@ export function renderDriftReport(input: { title: string; source: string; models
         ],
         ...(verdict === "drift" || verdict === "watch" ? { border: VERDICT_COLOR[verdict] } : {}),
       });
-      return `<figure id="${anchor(m, d)}">${chart}</figure>`;
+      return `<figure id="${anchor(m, d)}" style="margin:0">${chart}</figure>`;
     });
     return [
       heading,
@@ -59,24 +60,11 @@ export function renderDriftReport(input: { title: string; source: string; models
         `${counts.get("drift") ?? 0} drifted, ${counts.get("watch") ?? 0} to watch, ${counts.get("stable") ?? 0} stable` +
         `${counts.get("not enough data") ? `, ${counts.get("not enough data")} with fewer than ${m.minObservations} live counts` : ""}</p>`,
       `<table><thead><tr><th>feature</th><th>PSI</th><th>verdict</th><th>live count</th><th>reference count</th></tr></thead><tbody>${rows.join("")}</tbody></table>`,
-      `<div class="charts">${charts.join("")}</div>`,
+      `<div class="pair">${charts.join("")}</div>`,
     ].join("\n");
   });
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(input.title)}</title>
-<style>
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;max-width:1200px}
-table{border-collapse:collapse;margin:12px 0}th,td{border:1px solid #ddd;padding:4px 10px;text-align:left;font-size:14px}
-td.psi{font-variant-numeric:tabular-nums;text-align:right;font-weight:bold}
-.charts{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}.muted{color:#666}
-a{color:#1f4e79}
-</style></head><body>
-<h1>${escapeHtml(input.title)}</h1>
-<p class="muted">${escapeHtml(input.source)} · PSI = Σ (live − reference) · ln(live / reference) over bin shares, an empty bin counted as 0.0001 ·
-watch from ${thresholds.watch}, drift from ${thresholds.drift}</p>
-${sections.join("\n")}
-</body></html>
-`;
+  const intro = `<p class="muted">${escapeHtml(input.source)} · PSI = Σ (live − reference) · ln(live / reference) over bin shares, an empty bin counted as 0.0001 · watch from ${thresholds.watch}, drift from ${thresholds.drift}</p>`;
+  return htmlPage(input.title, [intro, ...sections].join("\n"));
 }
 
 function anchor(m: ModelDrift, d: DistributionDrift): string {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RetrievalMetrics } from "../evaluation/retrieval-metrics.js";
+import { recommendationBias } from "../evaluation/recommendation-bias.js";
 import { renderRunReport, type RunReportInput } from "./render-run-report.js";
 
 const metrics = (scale: number): RetrievalMetrics => ({
@@ -88,5 +89,20 @@ describe("renderRunReport", () => {
   it("flags epochs whose loss is not finite", () => {
     const epochs = [...input.epochs, { epoch: 4, trainLoss: Number.NaN, validationLoss: 1, gradNorm: 1, learningRate: 0.001 }];
     expect(renderRunReport({ ...input, epochs })).toContain("1 epoch(s) had a non-finite loss and are not drawn.");
+  });
+});
+
+describe("renderRunReport bias check", () => {
+  it("shows each group's shares and names the flagged ones of a skewed case", () => {
+    // Mobile users find 3 items each, desktop 1, tablet none: mobile is 50 % of users but 80 % of hits (120 of 150).
+    const hits = new Map(Array.from({ length: 80 }, (_, user) => [user, user < 40 ? 3 : user < 80 - 10 ? 1 : 0]));
+    const device = (user: number) => (user < 40 ? "mobile" : user < 70 ? "desktop" : "tablet");
+    const bias = recommendationBias(hits, { device }, { maxRatio: 1.4, minUsers: 10 });
+    const html = renderRunReport({ ...input, metrics: { ...input.metrics, bias } });
+    expect(html).toContain("Bias check: useful recommendations by user group");
+    expect(html).toContain("Flagged: device=desktop 0.53×, device=mobile 1.60×, device=tablet 0.00×.");
+    expect(html).toMatch(/<tr><th>tablet<\/th><td>10<\/td><td>12\.5 %<\/td><td>0<\/td><td>0\.0 %<\/td><td class="bad">0\.00× flagged<\/td><\/tr>/);
+    const even = recommendationBias(new Map([...hits.keys()].map((u) => [u, 1])), { device }, { maxRatio: 1.4, minUsers: 10 });
+    expect(renderRunReport({ ...input, metrics: { ...input.metrics, bias: even } })).toContain("No group is past 1.4× either way.");
   });
 });

@@ -1,5 +1,7 @@
 import { BASELINE_LABELS, BASELINES, type BaselineMetrics } from "../evaluation/fit-baselines.js";
 import type { RetrievalMetrics } from "../evaluation/retrieval-metrics.js";
+import type { RecommendationBias } from "../evaluation/recommendation-bias.js";
+import { htmlPage } from "./html-page.js";
 import { escapeHtml, lineChart, scatterChart, type LineSeries } from "./svg-charts.js";
 
 export interface EpochLog {
@@ -23,6 +25,8 @@ export interface RunReportInput {
     /** Who was (not) scored, e.g. usersWithoutHistory; shown under the table. */
     coverage?: Record<string, number>;
     similarUserAccuracy?: number;
+    /** Share of useful recommendations per user group against its share of users. */
+    bias?: RecommendationBias;
   };
   userMap: { x: number; y: number; segment: string; device: string }[];
 }
@@ -75,6 +79,8 @@ export function renderRunReport(run: RunReportInput): string {
     );
   }
 
+  if (run.metrics.bias) sections.push(renderBias(run.metrics.bias));
+
   sections.push("<h2>Training curves</h2>");
   if (run.epochs.length === 0) {
     sections.push("<p>No epochs were logged.</p>");
@@ -113,24 +119,30 @@ export function renderRunReport(run: RunReportInput): string {
   );
   sections.push(`<table><tbody>${params.join("")}</tbody></table>`);
 
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(run.title)}</title>
-<style>
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto; max-width: 1160px; color: #222; }
-h1 { font-size: 24px; } h3 { font-size: 16px; } h2 { font-size: 19px; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
-table { border-collapse: collapse; margin: 8px 0; } th, td { border: 1px solid #ccc; padding: 6px 12px; text-align: left; }
-td { font-variant-numeric: tabular-nums; } thead th { background: #f3f3f3; }
-.good { color: #1a7f37; font-weight: bold; } .bad { color: #b42318; font-weight: bold; }
-.pair { display: flex; flex-wrap: wrap; gap: 16px; } svg { max-width: 100%; height: auto; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(run.title)}</h1>
-${sections.join("\n")}
-</body>
-</html>
-`;
+  return htmlPage(run.title, sections.join("\n"));
+}
+
+/** One table per dimension: each group's share of users beside its share of useful top-10 recommendations. */
+function renderBias(bias: RecommendationBias): string {
+  const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+  const out = [
+    `<h2>Bias check: useful recommendations by user group (test split, top ${bias.k})</h2>`,
+    `<p>Every user gets ${bias.k} recommendations, so a group's share of them equals its share of users; the check compares its share of the <em>hits</em> ` +
+      `(recommended items the user interacted with in the held-out part, ${bias.hits} among ${bias.users} users). Flagged: ratio above ${bias.maxRatio}× ` +
+      `or below ${(1 / bias.maxRatio).toFixed(2)}×, for groups of at least ${bias.minUsers} users.</p>`,
+    bias.flagged.length > 0
+      ? `<p class="bad">Flagged: ${bias.flagged.map(escapeHtml).join(", ")}.</p>`
+      : `<p class="good">No group is past ${bias.maxRatio}× either way.</p>`,
+  ];
+  for (const d of bias.dimensions) {
+    const rows = d.groups.map(
+      (g) =>
+        `<tr><th>${escapeHtml(g.group)}</th><td>${g.users}</td><td>${pct(g.userShare)}</td><td>${g.hits}</td><td>${pct(g.hitShare)}</td>` +
+        `<td class="${g.flagged ? "bad" : ""}">${g.ratio === null ? "n/a" : `${g.ratio.toFixed(2)}×`}${g.flagged ? " flagged" : ""}</td></tr>`,
+    );
+    out.push(
+      `<h3>${escapeHtml(d.dimension)}</h3><table><thead><tr><th>group</th><th>users</th><th>share of users</th><th>hits</th><th>share of hits</th><th>ratio</th></tr></thead><tbody>${rows.join("")}</tbody></table>`,
+    );
+  }
+  return out.join("\n");
 }

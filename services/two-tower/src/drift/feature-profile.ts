@@ -15,7 +15,6 @@ export const MAX_TOKEN_BINS = 20;
 export const UNKNOWN_BIN = "(unknown)";
 export const NONE_BIN = "(none)";
 
-type Entity = "users" | "items";
 type Kind = "numeric" | "categorical" | "bag";
 type VocabularyName = keyof FeatureSpec["vocab"];
 
@@ -132,10 +131,25 @@ interface Binned {
   histogram: ProfileHistogram;
   /** First bin of this feature in the flat layout. */
   offset: number;
-  /** Encoded value → bin within the feature. */
-  bin: (value: number) => number;
+  /** Numeric: ascending upper edges (bin = how many edges the value exceeds). */
+  edges?: Float64Array;
+  /** Vocabulary: index → bin within the feature, -1 for padding (not counted). */
+  lookup?: Int32Array;
+  /** Vocabulary: bin of an index outside the lookup. */
+  unknownBin?: number;
   /** Bag: bin counted for a row without tokens. */
   noneBin?: number;
+}
+
+/** Bin of `value` within the feature (the hot path: inlined arithmetic, no closure per value). */
+function binOf(f: Binned, value: number): number {
+  const { edges, lookup } = f;
+  if (edges) {
+    let i = 0;
+    while (i < edges.length && value > edges[i]!) i++;
+    return i;
+  }
+  return value >= 0 && value < lookup!.length ? lookup![value]! : f.unknownBin!;
 }
 
 interface LaidOut<T> extends Binned {
@@ -192,7 +206,7 @@ export class DriftLayout {
 
   /** Flat bin of a user vector's prediction score, or -1 without a prediction histogram. */
   predictionBin(score: number): number {
-    return this.prediction ? this.prediction.offset + this.prediction.bin(score) : -1;
+    return this.prediction ? this.prediction.offset + binOf(this.prediction, score) : -1;
   }
 
   private rowBins<T>(features: LaidOut<T>[], t: T, row: number): number[] {
@@ -202,8 +216,8 @@ export class DriftLayout {
       values.length = 0;
       f.definition.values(t, row, this.spec, values);
       if (values.length === 0 && f.noneBin !== undefined) out.push(f.offset + f.noneBin);
-      for (const value of values) {
-        const bin = f.bin(value);
+      for (let i = 0; i < values.length; i++) {
+        const bin = binOf(f, values[i]!);
         if (bin >= 0) out.push(f.offset + bin);
       }
     }
@@ -234,26 +248,13 @@ function binning<T>(definition: FeatureDefinition<T>, histogram: ProfileHistogra
     if (index === undefined) throw new Error(`${where}: kept token ${JSON.stringify(token)} is not in the ${definition.vocabulary} vocabulary`);
     lookup[index] = bin;
   });
-  return {
-    histogram,
-    offset,
-    bin: (value) => (value >= 0 && value < lookup.length ? lookup[value]! : unknownBin),
-    ...(noneBin === undefined ? {} : { noneBin }),
-  };
+  return { histogram, offset, lookup, unknownBin, ...(noneBin === undefined ? {} : { noneBin }) };
 }
 
 function numericBinning(histogram: ProfileHistogram, offset: number): Binned {
   const edges = histogram.edges ?? [];
   if (histogram.bins.length !== edges.length + 1) throw new Error(`feature profile ${histogram.name}: ${histogram.bins.length} bins for ${edges.length} edges`);
-  return {
-    histogram,
-    offset,
-    bin: (value) => {
-      let i = 0;
-      while (i < edges.length && value > edges[i]!) i++;
-      return i;
-    },
-  };
+  return { histogram, offset, edges: Float64Array.from(edges) };
 }
 
 /**
@@ -345,7 +346,9 @@ function numericLabels(edges: number[], raw: (encoded: number) => number): strin
   return [`≤ ${shown[0]}`, ...shown.slice(1).map((s, i) => `${shown[i]} – ${s}`), `> ${shown[shown.length - 1]}`];
 }
 
-function formatNumber(value: number): string {
+function formatNumber(raw: number): string {
+  // Edges are float32 encodings of the raw values: 0 comes back as 1e-8, 3 as 2.9999998.
+  const value = Math.abs(raw - Math.round(raw)) < 1e-5 ? Math.round(raw) : raw;
   if (Number.isInteger(value)) return String(value);
   return Math.abs(value) >= 100 ? value.toFixed(0) : Number(value.toPrecision(3)).toString();
 }
