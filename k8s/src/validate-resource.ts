@@ -5,6 +5,7 @@ import { CronJob } from "kubernetes-models/batch/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
+import { PodMonitor, PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import type { Resource } from "./render-overlay.js";
 
 interface Validatable {
@@ -22,6 +23,9 @@ const MODELS: Record<string, new (data: any) => Validatable> = {
   "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
   "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
+  // Prometheus Operator CRDs, validated against the schemas of their CRDs (kubernetes-models' package).
+  "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
+  "monitoring.coreos.com/v1/PodMonitor": PodMonitor,
 };
 
 /** Throws with the schema errors (JSON paths) when the object is not a valid instance of its kind. */

@@ -80,6 +80,37 @@ export const recommendationSettings = {
   }),
   /** The Milvus connection's TLS and token: the similarity service's group, so both read the same settings. */
   milvusSecurity: milvusSecuritySettings,
+  servedLogDir: setting.text({
+    env: "FUNNEL_RECOMMENDATION_SERVED_LOG_DIR",
+    flag: "--recommendation-served-log-dir",
+    default: "",
+    allowEmpty: true,
+    description: "Directory of the served-recommendation log (JSON lines per UTC day, read by `npm run outcomes`); empty: no log.",
+  }),
+  servedLogSampleRate: setting.number({
+    env: "FUNNEL_RECOMMENDATION_SERVED_LOG_SAMPLE_RATE",
+    flag: "--recommendation-served-log-sample-rate",
+    default: 0.1,
+    min: 0,
+    max: 1,
+    description: "Share of RecommendItems answers written to the served-recommendation log.",
+  }),
+  servedLogMaxQueue: setting.integer({
+    env: "FUNNEL_RECOMMENDATION_SERVED_LOG_MAX_QUEUE",
+    flag: "--recommendation-served-log-max-queue",
+    default: 10_000,
+    min: 1,
+    max: 10_000_000,
+    description: "Records waiting to be written beyond which new ones are dropped (counted in funnel_log_records_total{result=\"dropped_queue_full\"}); a call never waits for the log.",
+  }),
+  servedLogMaxFileMb: setting.integer({
+    env: "FUNNEL_RECOMMENDATION_SERVED_LOG_MAX_FILE_MB",
+    flag: "--recommendation-served-log-max-file-mb",
+    default: 256,
+    min: 1,
+    max: 100_000,
+    description: "Size at which a day's log file is closed and the next one (.1, .2, ...) started.",
+  }),
 };
 
 export type RecommendationConfig = ConfigOf<typeof recommendationSettings>;

@@ -5,6 +5,7 @@ import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
 import { recommendationSettings } from "./config.js";
 import { recommendationHandlers } from "./grpc/handlers.js";
 import { Recommender } from "./recommender.js";
+import { ServedRecommendationLog } from "./served-recommendation-log.js";
 
 /** The Recommendation service as a module: runs alone (main.ts) or inside the embedded platform. */
 export const recommendationModule: ServiceModule<typeof recommendationSettings> = {
@@ -15,14 +16,28 @@ export const recommendationModule: ServiceModule<typeof recommendationSettings> 
     // Same model, ref and index settings as the similarity service = the same slot: one copy per process.
     const milvus = milvusCatalogFrom(config.milvusAddress, config.milvusSecurity);
     const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus, retiredGraceMs: config.milvusRetiredGraceMs });
+    const salt = shared.models.pseudonymSaltOr(DEVELOPMENT_PSEUDONYM_SALT);
     const recommender = new Recommender({
       slot,
-      salt: shared.models.pseudonymSaltOr(DEVELOPMENT_PSEUDONYM_SALT),
+      salt,
       similarUsersWeight: config.similarUsersWeight,
       similarUsers: config.similarUsers,
       contextWeight: config.contextWeight,
     });
-    const name = server.addService(RecommendationServiceService, recommendationHandlers(recommender, config));
-    return indexedServiceLifecycle({ server, service: name, slot, milvus, checkMs: config.milvusCheckMs, log });
+    const servedLog = config.servedLogDir
+      ? new ServedRecommendationLog(salt, {
+          dir: config.servedLogDir,
+          sampleRate: config.servedLogSampleRate,
+          maxQueue: config.servedLogMaxQueue,
+          maxFileBytes: config.servedLogMaxFileMb * 1024 * 1024,
+          registry: server.metrics.registry,
+          log,
+        })
+      : undefined;
+    const name = server.addService(RecommendationServiceService, recommendationHandlers(recommender, config, servedLog));
+    const lifecycle = indexedServiceLifecycle({ server, service: name, slot, milvus, checkMs: config.milvusCheckMs, log });
+    if (!servedLog) return lifecycle;
+    // After in-flight calls drained: write what the log still holds.
+    return { load: lifecycle.load, close: () => Promise.all([lifecycle.close(), servedLog.close()]).then(() => undefined) };
   },
 };

@@ -27,8 +27,10 @@ import {
   type InteractionStats,
   MODEL_FILES,
   OPTIONAL_MODEL_FILES,
+  parseServedRecommendation,
   predictConversion,
   pseudonymiseUserId,
+  type ServedRecommendation,
   readFloat32LittleEndian,
 } from "@funnel/two-tower";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -78,7 +80,10 @@ beforeAll(async () => {
   await registry.setAlias(MODEL, "production", 1);
   running = await runServices([recommendationModule], {
     env: { FUNNEL_PSEUDONYM_SALT: SALT },
-    argv: ["--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache"), "--model-poll-ms", "50"],
+    argv: [
+      ...["--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache"), "--model-poll-ms", "50"],
+      ...["--recommendation-served-log-dir", path.join(root, "served"), "--recommendation-served-log-sample-rate", "1"],
+    ],
     modelSource: registry,
   });
   client = new RecommendationServiceClient(`127.0.0.1:${running.port}`, grpc.credentials.createInsecure());
@@ -198,6 +203,26 @@ describe("RecommendationService", () => {
     const byMobile = Object.entries(v.stats.items).sort((a, b) => mobile(b[1]) - mobile(a[1]) || (a[0] < b[0] ? -1 : 1));
     const onMobile = await recommend({ topK: 3, context: context({ device: DeviceType.DEVICE_TYPE_MOBILE }) });
     expect(onMobile.items.map((i) => i.itemId)).toEqual(byMobile.slice(0, 3).map(([id]) => id));
+  });
+
+  it("logs each served answer (sample rate 1) with its request id, pseudonymised user, version and ranked items", async () => {
+    const metadata = new grpc.Metadata();
+    metadata.set("x-request-id", "served-log-e2e-1");
+    const r = await new Promise<RecommendItemsResponse>((resolve, reject) =>
+      client.recommendItems({ userId: knownUserId, topK: 4, excludeItemIds: [] }, metadata, (e, res) => (e ? reject(e) : resolve(res!))),
+    );
+    const served = path.join(root, "served", `served-recommendations-${new Date().toISOString().slice(0, 10)}.jsonl`);
+    let record: ServedRecommendation | undefined;
+    for (let i = 0; i < 100 && !record; i++) {
+      const text = await readFile(served, "utf8").catch(() => "");
+      record = text.split("\n").filter(Boolean).map((l) => parseServedRecommendation(l)).map((p) => ("record" in p ? p.record : undefined)).find((x) => x?.requestId === "served-log-e2e-1");
+      if (!record) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(record).toBeDefined();
+    expect(record!.user).toBe(pseudonymiseUserId(knownUserId, SALT));
+    expect(JSON.stringify(record)).not.toContain(knownUserId);
+    expect({ name: record!.model, version: record!.version }).toEqual(r.model);
+    expect(record!.items).toEqual(r.items.map((item, i) => ({ itemId: item.itemId, rank: i + 1, score: expect.closeTo(item.score, 5), source: expect.any(String) })));
   });
 
   it("guides the next step with the conversion head's probability and similar users' funnel paths", async () => {

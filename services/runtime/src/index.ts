@@ -30,6 +30,8 @@ export type { MicroBatcherOptions } from "./micro-batcher.js";
 export { ResponseCache } from "./response-cache.js";
 export type { ResponseCacheOptions } from "./response-cache.js";
 export { ServingMetrics } from "./serving-metrics.js";
+export { JsonLinesLog } from "./json-lines-log.js";
+export type { JsonLinesLogOptions, JsonLinesLogResult } from "./json-lines-log.js";
 export type { CallMetricLabel } from "./serving-metrics.js";
 export { createLogger } from "./logger.js";
 export type { Logger } from "./logger.js";

@@ -105,6 +105,8 @@ export class ServingMetrics {
   private readonly inFlightByMethod = new Map<string, { value: number }>();
 
   readonly inFlight: Gauge<"method">;
+  /** 1 while a service answers SERVING on grpc.health.v1, 0 while NOT_SERVING (loading, draining). */
+  private readonly serving: Gauge<"service">;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const inFlightByMethod = this.inFlightByMethod;
@@ -116,6 +118,12 @@ export class ServingMetrics {
       collect() {
         for (const [method, count] of inFlightByMethod) this.set({ method }, count.value);
       },
+    });
+    this.serving = new Gauge({
+      name: "funnel_service_serving",
+      help: "1 while the service reports SERVING on grpc.health.v1, 0 while NOT_SERVING (models loading or refused at start, draining on shutdown).",
+      labelNames: ["service"] as const,
+      registers: [this.registry],
     });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "funnel_" });
   }
@@ -170,6 +178,11 @@ export class ServingMetrics {
     };
     this.registry.registerMetric(this.callMetrics.latency as unknown as Metric);
     return this.callMetrics;
+  }
+
+  /** Records a service's health status (the server calls this whenever it publishes health). */
+  setServing(service: string, serving: boolean): void {
+    this.serving.set({ service }, serving ? 1 : 0);
   }
 
   /** The in-flight count of one method: the caller adds 1 when a call starts and takes it off when it ends. */

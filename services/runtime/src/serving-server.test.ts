@@ -124,13 +124,16 @@ describe("ServingServer", () => {
     expect(observed.spinStoppedBy).toBe("CancelledError");
   });
 
-  it("reports NOT_SERVING and answers UNAVAILABLE until the service is marked ready", async () => {
-    const { address, name, server } = await startFixture({ ready: false });
+  it("reports NOT_SERVING (health and the funnel_service_serving gauge) and answers UNAVAILABLE until the service is marked ready", async () => {
+    const { address, name, server, metricsPort } = await startFixture({ ready: false });
+    const gauge = async () => /funnel_service_serving\{service="funnel\.v1\.SentimentService"\} (\d)/.exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())?.[1];
     expect(await checkHealth(address, name)).toBe("NOT_SERVING");
     expect(await checkHealth(address, "")).toBe("NOT_SERVING");
+    expect(await gauge()).toBe("0");
     await expect(call("ok")).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringContaining("not ready") });
     server.setReady(name, true);
     expect(await checkHealth(address, name)).toBe("SERVING");
+    expect(await gauge()).toBe("1");
     expect(await checkHealth(address, "")).toBe("SERVING");
     expect(await checkHealth(address, "funnel.v1.NoSuchService")).toBe("SERVICE_UNKNOWN");
   });

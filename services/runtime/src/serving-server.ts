@@ -256,7 +256,10 @@ export class ServingServer {
 
   private publishHealth(): void {
     const serving = this.state === "serving";
-    for (const [name, ready] of this.ready) this.health.setStatus(name, serving && ready ? "SERVING" : "NOT_SERVING");
+    for (const [name, ready] of this.ready) {
+      this.health.setStatus(name, serving && ready ? "SERVING" : "NOT_SERVING");
+      this.metrics.setServing(name, serving && ready);
+    }
     const all = serving && this.ready.size > 0 && [...this.ready.values()].every(Boolean);
     this.health.setStatus("", all ? "SERVING" : "NOT_SERVING");
   }

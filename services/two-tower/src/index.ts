@@ -44,6 +44,8 @@ export { CONVERSION_HEAD_FORMAT, conversionInput, conversionInputSize, parseConv
 export type { InteractionStats, ItemStats, UserStats } from "./interaction-stats.js";
 export { INTERACTION_STATS_FORMAT, parseInteractionStats } from "./interaction-stats.js";
 export type { DriftHub, DriftMonitorOptions, DriftReport, FeatureProfile, MonitorSharing, ProfileHistogram, RollingCountsOptions, ServedDriftOptions } from "./drift/index.js";
+export type { ServedItem, ServedRecommendation } from "./served-recommendation.js";
+export { parseServedRecommendation, SERVED_RECOMMENDATIONS_LOG } from "./served-recommendation.js";
 export {
   buildFeatureProfile,
   compareHistograms,

@@ -21,6 +21,7 @@ import { formatSweepTable, runSweep } from "./run-sweep.js";
 import { coverage, runTraining, splitName, trainAndEvaluate } from "./run-training.js";
 import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
 import { addTextClassifierCommands } from "./text-classifier-commands.js";
+import { outcomeMetricsText, renderOutcomeReport, runOutcomes, writeTextfile } from "../outcomes/index.js";
 import { offlineDrift, serverDrift, writeDriftResult } from "./run-drift.js";
 import { DEFAULT_GATE_THRESHOLDS, type GateResult, runRetrain } from "../retrain/index.js";
 
@@ -318,6 +319,54 @@ export function buildProgram(): Command {
       const json = `${JSON.stringify({ modelDirectory: flags.model, data: dataset.source, ...evaluation }, null, 2)}\n`;
       if (flags.out) await writeFile(flags.out, json);
       process.stdout.write(json);
+    });
+
+  program
+    .command("outcomes")
+    .description("join served-recommendation logs with outcome events: online hit and conversion rate per model version and day, against offline evaluation and the previous version; exits 1 on an alert")
+    .requiredOption("--served <files...>", "served-recommendation log files (JSON lines, as the Recommendation service writes them)")
+    .requiredOption("--events <files...>", "outcome events in the training event schema (CSV or JSONL)")
+    .option("--window-days <days>", "an interaction counts when it comes at most this long after the recommendation was served", num("--window-days"), 1)
+    .option("--max-drop <share>", "alert when a version's figure is more than this share below its baseline (0.2 = 20 %)", num("--max-drop"), 0.2)
+    .option("--min-served <n>", "versions with fewer joined recommendations are reported but not compared", int("--min-served"), 200)
+    .option("--offline-metric <name>", "the registered version metric online hit rate is compared with", "recall@10")
+    .option("--salt <salt>", "pseudonym salt the serving side used (default FUNNEL_PSEUDONYM_SALT)")
+    .option("--prom-out <file>", "write the figures as Prometheus text for node-exporter's textfile collector")
+    .option("--html <file>", "write an HTML report (charts per day, comparison table)")
+    .option("--out <file>", "also write the JSON report here")
+    .action(async (flags: { served: string[]; events: string[]; windowDays: number; maxDrop: number; minServed: number; offlineMetric: string; salt?: string; promOut?: string; html?: string; out?: string }) => {
+      if (!(flags.windowDays > 0)) throw new InvalidArgumentError(`--window-days must be positive, got ${flags.windowDays}`);
+      if (!(flags.maxDrop >= 0 && flags.maxDrop < 1)) throw new InvalidArgumentError(`--max-drop must be in [0, 1), got ${flags.maxDrop}`);
+      const registry = registryFromConfig(readRegistryConfig(process.env));
+      const run = await runOutcomes({
+        served: flags.served,
+        events: flags.events,
+        windowMs: flags.windowDays * 86_400_000,
+        maxDrop: flags.maxDrop,
+        minServed: flags.minServed,
+        offlineMetric: flags.offlineMetric,
+        salt: salt(flags.salt),
+        offlineFigure: async (model, version) => {
+          const n = Number(version);
+          if (!Number.isInteger(n)) return undefined;
+          const registered = await registry.getVersion(model, n).catch((error: unknown) => {
+            process.stderr.write(`warning: no offline figure for ${model} version ${version}: ${(error as Error).message}\n`);
+            return undefined;
+          });
+          const figure = registered?.manifest.metrics[flags.offlineMetric];
+          return typeof figure === "number" ? figure : undefined;
+        },
+      });
+      const bad = [...run.servedReport.errors, ...run.eventsReport.errors];
+      for (const e of bad.slice(0, 20)) process.stderr.write(`bad row ${e.file}:${e.line}: ${e.reason}\n`);
+      if (bad.length > 20) process.stderr.write(`… and ${bad.length - 20} more bad rows (all listed in the JSON report)\n`);
+      if (flags.promOut) {
+        await writeTextfile(flags.promOut, await outcomeMetricsText(run.join, run.comparison, { served: run.servedReport.rowsRejected, events: run.eventsReport.rowsRejected }));
+      }
+      if (flags.html) await writeFile(flags.html, renderOutcomeReport(run));
+      await printJson(run, flags.out);
+      for (const alert of run.comparison.alerts) process.stderr.write(`ALERT ${alert}\n`);
+      if (run.comparison.alerts.length > 0) process.exitCode = 1;
     });
 
   addDataOptions(program.command("drift").description("a model version's training profile vs data: an events file (offline) or a running server (--server); JSON on stdout, HTML report"))

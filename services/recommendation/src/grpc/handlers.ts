@@ -12,11 +12,12 @@ import {
   type RecommendItemsResponse,
   type UserFeatures,
 } from "@funnel/proto";
-import { InvalidArgumentError, MAX_ID_CHARS, checkUserFeatures, modelVersionKey, requireKnownEnum, requireText, type ServiceHandlers } from "@funnel/runtime";
+import { InvalidArgumentError, MAX_ID_CHARS, checkUserFeatures, modelVersionKey, requestIdKey, requireKnownEnum, requireText, type ServiceHandlers } from "@funnel/runtime";
 import { deviceName, pageName } from "@funnel/similarity";
 import { PAGES, rawUserFeaturesFromProto, type RawUserFeatures } from "@funnel/two-tower";
 import type { RecommendationConfig } from "../config.js";
 import type { ItemSource, RecommendContext, Recommender } from "../recommender.js";
+import type { ServedRecommendationLog } from "../served-recommendation-log.js";
 
 const DEFAULT_K = 10;
 const MAX_ITEMS = 100;
@@ -28,7 +29,11 @@ const SOURCES: Record<ItemSource, RecommendationSource> = {
   hybrid: RecommendationSource.RECOMMENDATION_SOURCE_HYBRID,
 };
 
-export function recommendationHandlers(recommender: Recommender, config: Pick<RecommendationConfig, "maxExcluded">): ServiceHandlers<typeof RecommendationServiceService> {
+export function recommendationHandlers(
+  recommender: Recommender,
+  config: Pick<RecommendationConfig, "maxExcluded">,
+  servedLog?: ServedRecommendationLog,
+): ServiceHandlers<typeof RecommendationServiceService> {
   return {
     async recommendItems(request: RecommendItemsRequest, ctx): Promise<RecommendItemsResponse> {
       const k = request.topK === 0 ? DEFAULT_K : request.topK;
@@ -38,14 +43,16 @@ export function recommendationHandlers(recommender: Recommender, config: Pick<Re
       if (excluded > config.maxExcluded) {
         throw new InvalidArgumentError("exclude_item_ids", `with context.recent_item_ids has ${excluded} ids, over the limit of ${config.maxExcluded}; send the most recent ones`);
       }
+      const user = userOf(request.userId, request.features);
       const answer = await recommender.recommend({
-        ...userOf(request.userId, request.features),
+        ...user,
         context,
         k,
         excludeItemIds: request.excludeItemIds,
         version: request.model?.version?.trim() || undefined,
       });
       ctx.values.set(modelVersionKey, answer.model.version);
+      servedLog?.record({ requestId: ctx.values.get(requestIdKey), userId: user.userId, context, model: answer.model, items: answer.items });
       return { items: answer.items.map((i) => ({ itemId: i.itemId, score: i.score, source: SOURCES[i.source] })), model: answer.model };
     },
 
