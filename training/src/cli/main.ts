@@ -21,9 +21,9 @@ import { formatSweepTable, runSweep } from "./run-sweep.js";
 import { coverage, runTraining, splitName, trainAndEvaluate } from "./run-training.js";
 import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
 import { addTextClassifierCommands } from "./text-classifier-commands.js";
-import { outcomeMetricsText, renderOutcomeReport, runOutcomes, writeTextfile } from "../outcomes/index.js";
+import { expandServedPaths, outcomeMetricsRegistry, pushOutcomeMetrics, renderOutcomeReport, runOutcomes, writeTextfile } from "../outcomes/index.js";
 import { offlineDrift, serverDrift, writeDriftResult } from "./run-drift.js";
-import { DEFAULT_GATE_THRESHOLDS, type GateResult, runRetrain } from "../retrain/index.js";
+import { DEFAULT_GATE_THRESHOLDS, expandEventPaths, type GateResult, runRetrain } from "../retrain/index.js";
 
 
 const int = (name: string) => (value: string): number => {
@@ -45,6 +45,13 @@ const isoTime = (name: string) => (value: string): Date => {
   if (Number.isNaN(t.getTime())) throw new InvalidArgumentError(`${name} must be an ISO 8601 time such as 2026-01-01T00:00:00Z or an age such as 7d or 12h, got "${value}"`);
   return t;
 };
+
+/** `--push-group namespace=prod`: one grouping label per value, collected into an object. */
+function pushGroup(value: string, previous: Record<string, string>): Record<string, string> {
+  const match = /^([a-zA-Z_][a-zA-Z0-9_]*)=(.+)$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`--push-group must be label=value with a Prometheus label name, got "${value}"`);
+  return { ...previous, [match[1] as string]: match[2] as string };
+}
 
 interface RetrainFlags {
   since?: Date;
@@ -324,23 +331,26 @@ export function buildProgram(): Command {
   program
     .command("outcomes")
     .description("join served-recommendation logs with outcome events: online hit and conversion rate per model version and day, against offline evaluation and the previous version; exits 1 on an alert")
-    .requiredOption("--served <files...>", "served-recommendation log files (JSON lines, as the Recommendation service writes them)")
-    .requiredOption("--events <files...>", "outcome events in the training event schema (CSV or JSONL)")
+    .requiredOption("--served <paths...>", "served-recommendation log files (JSON lines, as the Recommendation service writes them), or directories searched recursively for them")
+    .requiredOption("--events <paths...>", "outcome events in the training event schema (CSV or JSONL files, or directories of them)")
+    .option("--served-since <time>", "in directories, skip log files named for a UTC day before this time (ISO 8601 or an age such as 14d)", isoTime("--served-since"))
     .option("--window-days <days>", "an interaction counts when it comes at most this long after the recommendation was served", num("--window-days"), 1)
     .option("--max-drop <share>", "alert when a version's figure is more than this share below its baseline (0.2 = 20 %)", num("--max-drop"), 0.2)
     .option("--min-served <n>", "versions with fewer joined recommendations are reported but not compared", int("--min-served"), 200)
     .option("--offline-metric <name>", "the registered version metric online hit rate is compared with", "recall@10")
     .option("--salt <salt>", "pseudonym salt the serving side used (default FUNNEL_PSEUDONYM_SALT)")
     .option("--prom-out <file>", "write the figures as Prometheus text for node-exporter's textfile collector")
+    .option("--push-gateway <url>", "push the figures to this Prometheus Pushgateway (job funnel-outcomes), replacing the group's previous ones")
+    .option("--push-group <label=value...>", "with --push-gateway: grouping labels of the push, e.g. namespace=prod", pushGroup, {})
     .option("--html <file>", "write an HTML report (charts per day, comparison table)")
     .option("--out <file>", "also write the JSON report here")
-    .action(async (flags: { served: string[]; events: string[]; windowDays: number; maxDrop: number; minServed: number; offlineMetric: string; salt?: string; promOut?: string; html?: string; out?: string }) => {
+    .action(async (flags: { served: string[]; events: string[]; servedSince?: Date; windowDays: number; maxDrop: number; minServed: number; offlineMetric: string; salt?: string; promOut?: string; pushGateway?: string; pushGroup: Record<string, string>; html?: string; out?: string }) => {
       if (!(flags.windowDays > 0)) throw new InvalidArgumentError(`--window-days must be positive, got ${flags.windowDays}`);
       if (!(flags.maxDrop >= 0 && flags.maxDrop < 1)) throw new InvalidArgumentError(`--max-drop must be in [0, 1), got ${flags.maxDrop}`);
       const registry = registryFromConfig(readRegistryConfig(process.env));
       const run = await runOutcomes({
-        served: flags.served,
-        events: flags.events,
+        served: await expandServedPaths(flags.served, flags.servedSince?.toISOString().slice(0, 10)),
+        events: await expandEventPaths(flags.events),
         windowMs: flags.windowDays * 86_400_000,
         maxDrop: flags.maxDrop,
         minServed: flags.minServed,
@@ -360,9 +370,9 @@ export function buildProgram(): Command {
       const bad = [...run.servedReport.errors, ...run.eventsReport.errors];
       for (const e of bad.slice(0, 20)) process.stderr.write(`bad row ${e.file}:${e.line}: ${e.reason}\n`);
       if (bad.length > 20) process.stderr.write(`… and ${bad.length - 20} more bad rows (all listed in the JSON report)\n`);
-      if (flags.promOut) {
-        await writeTextfile(flags.promOut, await outcomeMetricsText(run.join, run.comparison, { served: run.servedReport.rowsRejected, events: run.eventsReport.rowsRejected }));
-      }
+      const gauges = outcomeMetricsRegistry(run.join, run.comparison, { served: run.servedReport.rowsRejected, events: run.eventsReport.rowsRejected });
+      if (flags.promOut) await writeTextfile(flags.promOut, await gauges.metrics());
+      if (flags.pushGateway) await pushOutcomeMetrics(flags.pushGateway, gauges, flags.pushGroup);
       if (flags.html) await writeFile(flags.html, renderOutcomeReport(run));
       await printJson(run, flags.out);
       for (const alert of run.comparison.alerts) process.stderr.write(`ALERT ${alert}\n`);

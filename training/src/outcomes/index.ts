@@ -7,5 +7,6 @@ export { outcomeAlerts } from "./outcome-alerts.js";
 export type { Baseline, OutcomeAlertOptions, OutcomeAlerts, OutcomeComparison } from "./outcome-alerts.js";
 export { readServedLog } from "./read-served-log.js";
 export type { ServedLogReport } from "./read-served-log.js";
-export { outcomeMetricsText, writeTextfile, OUTCOME_METRICS } from "./outcome-metrics.js";
+export { outcomeMetricsRegistry, outcomeMetricsText, pushOutcomeMetrics, writeTextfile, OUTCOME_METRICS, OUTCOME_PUSH_JOB } from "./outcome-metrics.js";
+export { expandServedPaths } from "./expand-served-paths.js";
 export { renderOutcomeReport } from "./render-outcome-report.js";

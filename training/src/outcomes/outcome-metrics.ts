@@ -1,7 +1,8 @@
-// The join's figures in the Prometheus text format, for node-exporter's textfile collector (the file is
-// written next to its final name and renamed, so the collector never reads half a file).
+// The join's figures as Prometheus gauges: a text file for node-exporter's textfile collector (written next to
+// its final name and renamed, so the collector never reads half a file), or pushed to a Pushgateway (the
+// outcomes CronJob in k8s/: a Job pod lives too briefly to be scraped).
 import { rename, writeFile } from "node:fs/promises";
-import { Gauge, Registry } from "prom-client";
+import { Gauge, Pushgateway, Registry } from "prom-client";
 import type { OutcomeAlerts } from "./outcome-alerts.js";
 import type { OutcomeJoin } from "./join-outcomes.js";
 
@@ -16,7 +17,7 @@ export const OUTCOME_METRICS = {
   lastRun: "funnel_outcome_join_timestamp_seconds",
 } as const;
 
-export async function outcomeMetricsText(join: OutcomeJoin, alerts: OutcomeAlerts, badRows: { served: number; events: number }, now = new Date()): Promise<string> {
+export function outcomeMetricsRegistry(join: OutcomeJoin, alerts: OutcomeAlerts, badRows: { served: number; events: number }, now = new Date()): Registry {
   const registry = new Registry();
   const gauge = <L extends string>(name: string, help: string, labelNames: L[]) => new Gauge<L>({ name, help, labelNames, registers: [registry] });
   const version = ["model", "version"] as ("model" | "version")[];
@@ -37,7 +38,23 @@ export async function outcomeMetricsText(join: OutcomeJoin, alerts: OutcomeAlert
   bad.set({ input: "served" }, badRows.served);
   bad.set({ input: "events" }, badRows.events);
   lastRun.set(now.getTime() / 1000);
-  return registry.metrics();
+  return registry;
+}
+
+export function outcomeMetricsText(join: OutcomeJoin, alerts: OutcomeAlerts, badRows: { served: number; events: number }, now = new Date()): Promise<string> {
+  return outcomeMetricsRegistry(join, alerts, badRows, now).metrics();
+}
+
+/** The Pushgateway job the gauges are grouped under (its alert rules and dashboard need no `job` label). */
+export const OUTCOME_PUSH_JOB = "funnel-outcomes";
+
+/**
+ * Replaces the group's gauges on a Pushgateway (PUT): a version that left the join drops out rather than
+ * keeping its last figure. `groupings` separate several pushers (e.g. namespace=prod and namespace=dev).
+ */
+export async function pushOutcomeMetrics(url: string, registry: Registry, groupings: Record<string, string>): Promise<void> {
+  // prom-client rejects on HTTP >= 400 with the gateway's answer in the message.
+  await new Pushgateway(url, { timeout: 30_000 }, registry).push({ jobName: OUTCOME_PUSH_JOB, groupings });
 }
 
 export async function writeTextfile(file: string, text: string): Promise<void> {

@@ -1,6 +1,8 @@
 // `npm run outcomes` end to end: the real CLI entry point on the hand-made log and events, against a real
 // file registry holding each version's offline recall@10.
 import { execFile } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -71,5 +73,58 @@ describe("npm run outcomes", () => {
     expect(result.stderr).not.toContain("ALERT");
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).comparison.skipped).toHaveLength(1);
+  }, 120_000);
+
+  it("reads per-pod directories and an events directory, skips days before --served-since, pushes to a Pushgateway", async () => {
+    // The Kubernetes layout: one subdirectory per Recommendation pod; an old day that must not be read (its
+    // lines are not JSON, so reading it would show as bad rows); the item table beside the events.
+    const served = path.join(dir, "served-by-pod");
+    await mkdir(path.join(served, "funnel-recommendation-a"), { recursive: true });
+    await mkdir(path.join(served, "funnel-recommendation-b"), { recursive: true });
+    await writeFile(path.join(served, "funnel-recommendation-a", "served-recommendations-2026-11-01.jsonl"), servedLogText());
+    await writeFile(path.join(served, "funnel-recommendation-b", "served-recommendations-2026-10-01.jsonl"), "old and not JSON\n");
+    const events = path.join(dir, "events-dir");
+    await mkdir(events);
+    await writeFile(path.join(events, "events.csv"), EVENTS_CSV);
+    await writeFile(path.join(events, "catalogue.items.csv"), "item_id,category\nx,y\n");
+    // A stand-in Pushgateway: the real protocol is one HTTP PUT of the text format per group.
+    const pushes: { method: string; url: string; body: string }[] = [];
+    const gateway = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk) => (body += chunk));
+      req.on("end", () => {
+        pushes.push({ method: req.method ?? "", url: req.url ?? "", body });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+      const result = await cli(["--served", served, "--served-since", "2026-11-01T00:00:00Z", "--events", events, "--min-served", "1", "--push-gateway", url, "--push-group", "namespace=test"]);
+      expect(result.code).toBe(1);
+      const report = JSON.parse(result.stdout);
+      expect(report.servedReport.files).toEqual([path.join(served, "funnel-recommendation-a", "served-recommendations-2026-11-01.jsonl")]);
+      expect(report.eventsReport.files).toEqual([path.join(events, "events.csv")]);
+      expect(report.join.byVersion.map((v: { version: string; hitRate: number }) => [v.version, v.hitRate])).toEqual([
+        ["1", 0.8],
+        ["2", 0.25],
+      ]);
+      expect(pushes).toHaveLength(1);
+      expect(pushes[0]?.method).toBe("PUT");
+      expect(pushes[0]?.url).toBe("/metrics/job/funnel-outcomes/namespace/test");
+      expect(pushes[0]?.body).toContain('funnel_online_hit_rate{model="two-tower",version="2"} 0.25');
+      expect(pushes[0]?.body).toMatch(/funnel_outcome_join_timestamp_seconds \d+/);
+      expect(pushes[0]?.body).toContain('funnel_outcome_join_bad_rows{input="served"} 2');
+    } finally {
+      await new Promise((resolve) => gateway.close(resolve));
+    }
+  }, 120_000);
+
+  it("refuses a served directory with no log file in the window", async () => {
+    const empty = path.join(dir, "served-empty");
+    await mkdir(path.join(empty, "pod"), { recursive: true });
+    const result = await cli(["--served", empty, "--events", path.join(dir, "events.csv")]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("holds no served-recommendations-<day>.jsonl files");
   }, 120_000);
 });
