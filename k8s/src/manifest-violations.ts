@@ -11,10 +11,11 @@ interface Probe {
 interface Container {
   name: string;
   image?: string;
-  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } } }[];
   envFrom?: { configMapRef?: { name: string } }[];
   ports?: { name?: string; containerPort: number }[];
-  volumeMounts?: { name: string; mountPath: string; subPath?: string }[];
+  volumeMounts?: { name: string; mountPath: string; subPath?: string; subPathExpr?: string; readOnly?: boolean }[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   startupProbe?: Probe;
   readinessProbe?: Probe;
@@ -32,8 +33,9 @@ interface PodTemplate {
   metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: {
     containers: Container[];
+    initContainers?: Container[];
     securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
-    volumes?: { name: string; configMap?: { name: string }; secret?: { secretName: string } }[];
+    volumes?: { name: string; configMap?: { name: string }; secret?: { secretName: string }; persistentVolumeClaim?: { claimName: string }; emptyDir?: object }[];
     topologySpreadConstraints?: { labelSelector?: { matchLabels?: Record<string, string> } }[];
   };
 }
@@ -64,6 +66,9 @@ const CLIENT_BALANCED_COMPONENT = "model-service";
 const EXPERIMENTS_CONFIG_MAP = "funnel-router-experiments";
 
 const TWO_TOWER_SERVICES = new Set(["funnel-embedding", "funnel-similarity", "funnel-recommendation"]);
+/** The Recommendation service's served-recommendation log directory (read by the outcomes CronJob). */
+const SERVED_LOG_ENV = "FUNNEL_RECOMMENDATION_SERVED_LOG_DIR";
+const RECOMMENDATION = "funnel-recommendation";
 
 /**
  * The setting that pins each model service's version (settings are namespaced per service), by Deployment
@@ -129,17 +134,18 @@ function containerViolations(where: string, container: Container, readinessServi
 }
 
 /**
- * Scheduled jobs (the retrain CronJob): hardened like the servers, one run at a time, never retried (a refused
- * candidate is a verdict), and the pseudonym salt from the Secret (the candidate's user ids must match serving's).
+ * Scheduled jobs (the retrain and outcomes CronJobs): hardened like the servers (init containers too), one run
+ * at a time, never retried (a refused candidate or an accuracy alert is a verdict), and the pseudonym salt from the Secret (the candidate's user ids must match serving's).
  */
 function cronJobViolations(cronJob: CronJob, configMapNames: Set<string>): string[] {
   const where = `CronJob ${cronJob.metadata.name}`;
   const problems: string[] = [];
-  if (cronJob.spec.concurrencyPolicy !== "Forbid") problems.push(`${where}: concurrencyPolicy must be Forbid (two runs would race for the candidate alias)`);
+  if (cronJob.spec.concurrencyPolicy !== "Forbid") problems.push(`${where}: concurrencyPolicy must be Forbid (two runs would race: for the candidate alias, or to push the older figures last)`);
   const job = cronJob.spec.jobTemplate.spec;
-  if (job.backoffLimit !== 0) problems.push(`${where}: backoffLimit must be 0 (a refused candidate would be retrained and refused again)`);
+  if (job.backoffLimit !== 0) problems.push(`${where}: backoffLimit must be 0 (a failed run is a verdict: a refused candidate would be retrained and refused again, an accuracy alert re-joined)`);
   const pod = job.template.spec;
   if (pod.securityContext?.runAsNonRoot !== true) problems.push(`${where}: pod securityContext.runAsNonRoot must be true`);
+  for (const container of pod.initContainers ?? []) problems.push(...containerHardeningViolations(`${where} init container ${container.name}`, container));
   for (const container of pod.containers) {
     problems.push(...containerHardeningViolations(`${where} container ${container.name}`, container));
     if (!container.env?.find((e) => e.name === "FUNNEL_PSEUDONYM_SALT")?.valueFrom?.secretKeyRef) {
@@ -148,6 +154,47 @@ function cronJobViolations(cronJob: CronJob, configMapNames: Set<string>): strin
     for (const source of container.envFrom ?? []) {
       if (source.configMapRef && !configMapNames.has(source.configMapRef.name)) problems.push(`${where}: envFrom ConfigMap ${source.configMapRef.name} is not in the overlay`);
     }
+  }
+  return problems;
+}
+
+/**
+ * The claim a Recommendation Deployment writes its served log to, or a violation. The log appends to
+ * `served-recommendations-<day>.jsonl` (no pod name in it), so each pod needs its own directory: a
+ * subPathExpr of an env var holding the pod name, on a PersistentVolumeClaim the outcomes CronJob can read
+ * (an emptyDir dies with the pod; the root filesystem is read-only).
+ */
+function servedLogClaim(where: string, template: PodTemplate, dir: string): { claim?: string; problem?: string } {
+  for (const container of template.spec.containers) {
+    const mount = container.volumeMounts?.find((m) => m.mountPath === dir);
+    if (!mount) return { problem: `${where}: ${SERVED_LOG_ENV} ${dir} is not a mounted volume (the root filesystem is read-only: every served-log write would fail)` };
+    const claim = template.spec.volumes?.find((v) => v.name === mount.name)?.persistentVolumeClaim?.claimName;
+    if (!claim) return { problem: `${where}: the served log at ${dir} must be on a PersistentVolumeClaim (the outcomes CronJob reads it; an emptyDir dies with the pod)` };
+    const variable = /^\$\(([A-Za-z_][A-Za-z0-9_]*)\)$/.exec(mount.subPathExpr ?? "")?.[1];
+    if (!variable || container.env?.find((e) => e.name === variable)?.valueFrom?.fieldRef?.fieldPath !== "metadata.name") {
+      return { problem: `${where}: the served log at ${dir} must be mounted with subPathExpr $(POD_NAME) (POD_NAME from fieldRef metadata.name), or replicas append to the same day file` };
+    }
+    if (mount.readOnly) return { problem: `${where}: the served log at ${dir} is mounted read-only` };
+    return { claim };
+  }
+  return { problem: `${where}: has no containers` };
+}
+
+/** The outcome join CronJob: reads the claim the Recommendation pods write, and pushes its gauges. */
+function outcomesJobViolations(cronJob: CronJob, servedClaims: Set<string>): string[] {
+  const where = `CronJob ${cronJob.metadata.name}`;
+  const pod = cronJob.spec.jobTemplate.spec.template.spec;
+  const problems: string[] = [];
+  for (const container of pod.containers.filter((c) => c.args?.[0] === "outcomes")) {
+    const args = container.args ?? [];
+    const served = args[args.indexOf("--served") + 1];
+    const mount = container.volumeMounts?.find((m) => served !== undefined && (served === m.mountPath || served.startsWith(`${m.mountPath}/`)));
+    const claim = mount && pod.volumes?.find((v) => v.name === mount.name)?.persistentVolumeClaim?.claimName;
+    if (!claim || !servedClaims.has(claim)) {
+      problems.push(`${where}: --served ${served ?? "(none)"} is not on the claim the Recommendation pods write (${[...servedClaims].join(", ") || "none"})`);
+    }
+    // A Job pod is gone before any scrape: the gauges (and the stale-join timestamp) must be pushed.
+    if (!args.includes("--push-gateway")) problems.push(`${where}: must push its gauges with --push-gateway (a Job pod's /metrics or textfile is read by nobody)`);
   }
   return problems;
 }
@@ -194,6 +241,19 @@ export function manifestViolations(resources: Resource[], options: { namespace: 
     if (serviceConfig && !ok(serviceConfig.data?.[key])) problems.push(`ConfigMap ${serviceConfig.metadata.name}: ${key} is "${serviceConfig.data?.[key] ?? ""}"; every gRPC port must serve TLS and check callers`);
   }
   for (const cronJob of of<CronJob>(resources, "CronJob")) problems.push(...cronJobViolations(cronJob, configMapNames));
+  const servedLogDir = serviceConfig?.data?.[SERVED_LOG_ENV];
+  const servedClaims = new Set<string>();
+  if (servedLogDir) {
+    for (const deployment of deployments.filter((d) => d.metadata.name.replace(/-canary$/, "") === RECOMMENDATION)) {
+      const { claim, problem } = servedLogClaim(`Deployment ${deployment.metadata.name}`, deployment.spec.template, servedLogDir);
+      if (problem) problems.push(problem);
+      if (claim) servedClaims.add(claim);
+    }
+    if (servedClaims.size > 1) problems.push(`Recommendation Deployments write served logs to several claims (${[...servedClaims].join(", ")}); the outcome join reads one`);
+    const outcomeJobs = of<CronJob>(resources, "CronJob").filter((c) => c.spec.jobTemplate.spec.template.spec.containers.some((k) => k.args?.[0] === "outcomes"));
+    if (outcomeJobs.length === 0) problems.push(`${SERVED_LOG_ENV} is set but no CronJob runs outcomes over the served log`);
+    for (const cronJob of outcomeJobs) problems.push(...outcomesJobViolations(cronJob, servedClaims));
+  }
   for (const resource of resources) {
     if (resource.kind !== "Namespace" && resource.metadata.namespace !== options.namespace) {
       problems.push(`${resource.kind} ${resource.metadata.name}: namespace ${resource.metadata.namespace ?? "(none)"}, expected ${options.namespace}`);

@@ -93,6 +93,30 @@ describe.skipIf(!kubectl)("k8s overlays", () => {
     }
   });
 
+  it("every overlay runs the outcome join hourly over the served log, pushing to the Pushgateway, reaching MLflow and the gateway only", () => {
+    for (const overlay of overlays) {
+      const resources = render(overlay);
+      const cronJob = resources.find((r) => r.kind === "CronJob" && r.metadata.name === "funnel-outcomes") as any;
+      expect(cronJob, overlay).toBeDefined();
+      expect(cronJob.spec.schedule).toMatch(/^\d+ \* \* \* \*$/);
+      const pod = cronJob.spec.jobTemplate.spec.template.spec;
+      const container = pod.containers[0];
+      expect(container.args.slice(0, 3)).toEqual(["outcomes", "--served", "/data/served"]);
+      expect(container.args).toEqual(expect.arrayContaining(["--events", "/data/events", "--push-gateway", "http://pushgateway:9091", "namespace=$(POD_NAMESPACE)"]));
+      expect(container.env.find((e: any) => e.name === "POD_NAMESPACE").valueFrom.fieldRef.fieldPath).toBe("metadata.namespace");
+      expect(container.volumeMounts.every((m: any) => m.readOnly || m.mountPath === "/tmp")).toBe(true);
+      const gateway = resources.find((r) => r.kind === "Service" && r.metadata.name === "pushgateway") as any;
+      expect(gateway.spec.ports[0].port).toBe(9091);
+      const claim = resources.find((r) => r.kind === "PersistentVolumeClaim" && r.metadata.name === "funnel-served-log") as any;
+      expect(claim.spec.accessModes).toEqual(["ReadWriteMany"]);
+      const egress = resources.find((r) => r.kind === "NetworkPolicy" && r.metadata.name === "funnel-outcomes-egress") as any;
+      expect(egress.spec.podSelector.matchLabels).toEqual({ "app.kubernetes.io/component": "outcomes" });
+      expect(egress.spec.egress.flatMap((e: any) => e.ports.map((p: any) => p.port))).toEqual([5000, 9091]);
+      const config = resources.find((r) => r.kind === "ConfigMap" && r.metadata.name.startsWith("funnel-service-config")) as any;
+      expect(config.data.FUNNEL_RECOMMENDATION_SERVED_LOG_DIR).toBe("/var/log/funnel/served-recommendations");
+    }
+  });
+
   it("prod-canary adds the candidate next to prod: other version, own pods, 90/10 split", () => {
     const prod = render("prod");
     const canary = render("prod-canary");
