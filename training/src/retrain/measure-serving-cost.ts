@@ -48,7 +48,7 @@ export async function measureServingCost(
   options: MeasureServingCostOptions,
 ): Promise<ServingCost> {
   const sizes = await Promise.all([MODEL_FILES.userTower, MODEL_FILES.itemTower].map((f) => stat(path.join(candidateDir, f)).then((s) => s.size)));
-  const warmupRounds = options.warmupRounds ?? Math.max(20, Math.ceil(options.calls / 10));
+  const warmupRounds = options.warmupRounds ?? Math.max(100, Math.ceil(options.calls / 10));
   const candidate = await ServedTwoTower.load(candidateDir, 0);
   let production: ServedTwoTower | { error: string } | null = null;
   try {
@@ -92,9 +92,12 @@ export async function measureServingCost(
 
 function summarise(t: Timed): LatencySample {
   const calls = t.wall.length;
-  const sorted = Float64Array.from(t.wall).sort();
-  const at = (q: number) => sorted[Math.min(calls - 1, Math.max(0, Math.ceil(q * calls) - 1))]!;
-  return { p50Ms: at(0.5), p99Ms: at(0.99), cpuMsPerCall: t.cpu.reduce((a, b) => a + b, 0) / calls, calls };
+  return { p50Ms: quantile(t.wall, 0.5), p99Ms: quantile(t.wall, 0.99), cpuMsPerCall: t.cpu.reduce((a, b) => a + b, 0) / calls, calls };
+}
+
+function quantile(values: Float64Array, q: number): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 /** Row `row` of encoded tensors as a batch of one (views, no copies); generic over the tensor fields. */
