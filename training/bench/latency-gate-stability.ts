@@ -1,7 +1,7 @@
 /**
  * How steady the retrain latency gate's figures are on this machine: `npm run -s bench:latency-gate -w
- * @funnel/training` (JSON on stdout). Trains three tiny versions on generated data (production; a candidate
- * like it with another seed; a slow candidate with much wider towers and a larger dimension), then runs the
+ * @funnel/training` (JSON on stdout). Trains three tiny versions on generated data (production at the default
+ * size; a candidate like it with another seed; a slow one with much wider towers and a larger dimension), then runs the
  * gate's measurement (measureServingCost: both versions loaded in one process, interleaved) `--runs` times on
  * each pair and reports, per pair, the candidate's absolute p99 and the candidate/production ratios of every
  * run with their spread (max / min): the absolute figure moves with the machine's load, the ratio should not.
@@ -28,7 +28,7 @@ const root = await mkdtemp(path.join(os.tmpdir(), "latency-gate-"));
 try {
   const data = generateDataset({ users: 300, seed: 4, items: 60 });
   const dataset: Dataset = { events: data.events, itemAttributes: data.items, source: "generated" };
-  const train = async (name: string, seed: number, dim: 64 | 256, hidden: number) => {
+  const train = async (name: string, seed: number, dim: 128 | 256, hidden: number) => {
     const input: RunConfigInput = {
       data: { files: ["unused: the dataset is passed in"] },
       model: { dim, hidden, sequenceLength: 8, embedding: { item: 16, page: 4, device: 4, interaction: 4, category: 4 } },
@@ -38,8 +38,9 @@ try {
     };
     return (await runTraining(parseRunConfig(input), { dataset, salt: "bench", progress: false, log: () => {} })).out;
   };
-  const production = await train("production", 11, 64, 32);
-  const pairs = { "like production": await train("like", 12, 64, 32), "wide (dim 256, hidden 2048)": await train("wide", 12, 256, 2048) };
+  // Production at the default tower size (dim 128, hidden 256), what `npm run retrain` gates in practice.
+  const production = await train("production", 11, 128, 256);
+  const pairs = { "like production": await train("like", 12, 128, 256), "wide (dim 256, hidden 2048)": await train("wide", 12, 256, 2048) };
   const raw = aggregateUserFeatures(data.events, { sequenceLength: 256 });
   const users = [...raw.keys()].sort().slice(0, 200).map((id) => raw.get(id)!);
   const spread = (xs: number[]) => Math.max(...xs) / Math.min(...xs);

@@ -55,7 +55,8 @@ interface RetrainFlags {
   parityTolerance: number;
   maxModelMb: number;
   maxP99Ms: number;
-  maxLatencyRatio: number;
+  maxP50Ratio: number;
+  maxP99Ratio: number;
   latencyCalls: number;
   breakingChange?: string;
 }
@@ -435,7 +436,8 @@ export function buildProgram(): Command {
     .option("--parity-tolerance <x>", "largest |ONNX − tfjs| embedding difference", num("--parity-tolerance"), DEFAULT_GATE_THRESHOLDS.parityTolerance)
     .option("--max-model-mb <x>", "size budget of both ONNX towers, MiB", num("--max-model-mb"), DEFAULT_GATE_THRESHOLDS.maxModelBytes / 1024 / 1024)
     .option("--max-p99-ms <x>", "absolute p99 guard of a single-user embedding in the runtime, ms", num("--max-p99-ms"), DEFAULT_GATE_THRESHOLDS.maxP99Ms)
-    .option("--max-latency-ratio <x>", "largest candidate/production ratio of p99 and p50, timed interleaved in one process", num("--max-latency-ratio"), DEFAULT_GATE_THRESHOLDS.maxLatencyRatio)
+    .option("--max-p50-ratio <x>", "largest candidate/production ratio of p50, timed interleaved in one process", num("--max-p50-ratio"), DEFAULT_GATE_THRESHOLDS.maxP50Ratio)
+    .option("--max-p99-ratio <x>", "largest candidate/production ratio of p99, timed interleaved in one process", num("--max-p99-ratio"), DEFAULT_GATE_THRESHOLDS.maxP99Ratio)
     .option("--latency-calls <n>", "single-user embedding calls timed per version (interleaved with production's)", int("--latency-calls"), DEFAULT_LATENCY_CALLS)
     .option("--breaking-change <reason>", "declare an intended change of embedding dimension or feature contract")
     .option("--no-progress", "no progress bars")
@@ -456,7 +458,8 @@ export function buildProgram(): Command {
           parityTolerance: flags.parityTolerance,
           maxModelBytes: flags.maxModelMb * 1024 * 1024,
           maxP99Ms: flags.maxP99Ms,
-          maxLatencyRatio: flags.maxLatencyRatio,
+          maxP50Ratio: flags.maxP50Ratio,
+          maxP99Ratio: flags.maxP99Ratio,
         },
         breakingChange: flags.breakingChange,
         latencyCalls: flags.latencyCalls,

@@ -30,8 +30,13 @@ export interface GateThresholds {
    * because the figure moves with the load of a shared machine; with production, the ratio below is the gate.
    */
   maxP99Ms: number;
-  /** Largest candidate / production ratio of p99 and of p50, both timed interleaved in one process. */
-  maxLatencyRatio: number;
+  /** Largest candidate / production ratio of p50, both timed interleaved in one process (the steady figure). */
+  maxP50Ratio: number;
+  /**
+   * Largest candidate / production ratio of p99, timed the same way. Looser than the p50 bound: two equal
+   * versions measured p99 ratios of 0.86-1.30 over 7 runs on the shared machine, p50 ratios of 0.995-1.01.
+   */
+  maxP99Ratio: number;
 }
 
 export const DEFAULT_GATE_THRESHOLDS: GateThresholds = {
@@ -40,7 +45,8 @@ export const DEFAULT_GATE_THRESHOLDS: GateThresholds = {
   parityTolerance: 1e-4,
   maxModelBytes: 64 * 1024 * 1024,
   maxP99Ms: 25,
-  maxLatencyRatio: 1.25,
+  maxP50Ratio: 1.25,
+  maxP99Ratio: 1.5,
 };
 
 /** What was measured of the candidate (and production); a measurement that threw carries its error instead. */
@@ -141,7 +147,7 @@ function latencyGate(m: CandidateMeasures, t: GateThresholds): GateResult {
 /** The latency gate that holds on a busy machine: both versions timed interleaved, compared as ratios. */
 function latencyRatioGate(m: CandidateMeasures, t: GateThresholds): GateResult {
   const gate = "latency vs production";
-  const threshold = `p99 and p50 ≤ production × ${t.maxLatencyRatio} (timed interleaved in one process)`;
+  const threshold = `p99 ≤ production × ${t.maxP99Ratio}, p50 ≤ production × ${t.maxP50Ratio} (timed interleaved in one process)`;
   if (failed(m.servingCost)) return { gate, status: "fail", value: null, threshold, detail: `could not load in the runtime: ${m.servingCost.error}` };
   const { candidate, production } = m.servingCost;
   if (production === null) return { gate, status: "skipped", value: null, threshold, detail: `${NO_PRODUCTION}; only the absolute p99 budget applies` };
@@ -151,7 +157,7 @@ function latencyRatioGate(m: CandidateMeasures, t: GateThresholds): GateResult {
   const cpu = candidate.cpuMsPerCall / production.cpuMsPerCall;
   return {
     gate,
-    status: p99 <= t.maxLatencyRatio && p50 <= t.maxLatencyRatio ? "pass" : "fail",
+    status: p99 <= t.maxP99Ratio && p50 <= t.maxP50Ratio ? "pass" : "fail",
     value: p99,
     threshold,
     detail: `p99 ×${p99.toFixed(2)}, p50 ×${p50.toFixed(2)}, CPU/call ×${cpu.toFixed(2)} (candidate ${describeSample(candidate)}; production ${describeSample(production)})`,
