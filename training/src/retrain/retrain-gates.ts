@@ -34,7 +34,7 @@ export interface GateThresholds {
   maxP50Ratio: number;
   /**
    * Largest candidate / production ratio of p99, timed the same way. Looser than the p50 bound: two equal
-   * versions measured p99 ratios of 0.86-1.30 over 10 runs on the shared machine, p50 ratios of 0.99-1.01.
+   * versions measured p99 ratios of 0.86-1.30 over 16 runs on the shared machine, p50 ratios of 0.99-1.01.
    */
   maxP99Ratio: number;
 }
