@@ -23,7 +23,7 @@ import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-towe
 import { addTextClassifierCommands } from "./text-classifier-commands.js";
 import { expandServedPaths, outcomeMetricsRegistry, pushOutcomeMetrics, renderOutcomeReport, runOutcomes, writeTextfile } from "../outcomes/index.js";
 import { offlineDrift, serverDrift, writeDriftResult } from "./run-drift.js";
-import { DEFAULT_GATE_THRESHOLDS, expandEventPaths, type GateResult, runRetrain } from "../retrain/index.js";
+import { DEFAULT_GATE_THRESHOLDS, DEFAULT_LATENCY_CALLS, expandEventPaths, type GateResult, runRetrain } from "../retrain/index.js";
 
 
 const int = (name: string) => (value: string): number => {
@@ -62,6 +62,8 @@ interface RetrainFlags {
   parityTolerance: number;
   maxModelMb: number;
   maxP99Ms: number;
+  maxP50Ratio: number;
+  maxP99Ratio: number;
   latencyCalls: number;
   breakingChange?: string;
 }
@@ -443,8 +445,10 @@ export function buildProgram(): Command {
     .option("--metric-tolerance <x>", "largest relative drop below production on recall@10 and ndcg@10", num("--metric-tolerance"), DEFAULT_GATE_THRESHOLDS.metricTolerance)
     .option("--parity-tolerance <x>", "largest |ONNX − tfjs| embedding difference", num("--parity-tolerance"), DEFAULT_GATE_THRESHOLDS.parityTolerance)
     .option("--max-model-mb <x>", "size budget of both ONNX towers, MiB", num("--max-model-mb"), DEFAULT_GATE_THRESHOLDS.maxModelBytes / 1024 / 1024)
-    .option("--max-p99-ms <x>", "p99 budget of a single-user embedding in the runtime, ms", num("--max-p99-ms"), DEFAULT_GATE_THRESHOLDS.maxP99Ms)
-    .option("--latency-calls <n>", "single-user embedding calls timed for the p99", int("--latency-calls"), 300)
+    .option("--max-p99-ms <x>", "absolute p99 guard of a single-user embedding in the runtime, ms", num("--max-p99-ms"), DEFAULT_GATE_THRESHOLDS.maxP99Ms)
+    .option("--max-p50-ratio <x>", "largest candidate/production ratio of p50, timed interleaved in one process", num("--max-p50-ratio"), DEFAULT_GATE_THRESHOLDS.maxP50Ratio)
+    .option("--max-p99-ratio <x>", "largest candidate/production ratio of p99, timed interleaved in one process", num("--max-p99-ratio"), DEFAULT_GATE_THRESHOLDS.maxP99Ratio)
+    .option("--latency-calls <n>", "single-user embedding calls timed per version (interleaved with production's)", int("--latency-calls"), DEFAULT_LATENCY_CALLS)
     .option("--breaking-change <reason>", "declare an intended change of embedding dimension or feature contract")
     .option("--no-progress", "no progress bars")
     .action(async (flags: TrainFlags & RetrainFlags) => {
@@ -464,6 +468,8 @@ export function buildProgram(): Command {
           parityTolerance: flags.parityTolerance,
           maxModelBytes: flags.maxModelMb * 1024 * 1024,
           maxP99Ms: flags.maxP99Ms,
+          maxP50Ratio: flags.maxP50Ratio,
+          maxP99Ratio: flags.maxP99Ratio,
         },
         breakingChange: flags.breakingChange,
         latencyCalls: flags.latencyCalls,

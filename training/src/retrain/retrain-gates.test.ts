@@ -16,8 +16,16 @@ const good: CandidateMeasures = {
   productionMetrics: metrics(0.3),
   parity: { maxAbsDiff: 1e-7, values: 1000 },
   compatibility: { candidateDim: 128, productionDim: 128, specDifferences: [] },
-  servingCost: { modelBytes: 1_000_000, p50Ms: 0.3, p99Ms: 1.2, calls: 300 },
+  servingCost: { modelBytes: 1_000_000, candidate: sample(0.3, 1.2), production: sample(0.3, 1.0), warmupRounds: 30 },
 };
+function sample(p50Ms: number, p99Ms: number) {
+  return { p50Ms, p99Ms, cpuMsPerCall: p50Ms * 0.9, calls: 300 };
+}
+const withLatency = (candidate: ReturnType<typeof sample>, production: ReturnType<typeof sample> | { error: string } | null): CandidateMeasures => ({
+  ...good,
+  servingCost: { modelBytes: 1_000_000, candidate, production, warmupRounds: 30 },
+});
+const latencyGates = (m: CandidateMeasures) => decideGates(m).filter((g) => g.gate === "p99 latency" || g.gate === "latency vs production");
 
 describe("featureSpecDifferences", () => {
   it("ignores fresh vocabularies and statistics but names a new user attribute and a new device", () => {
@@ -40,6 +48,7 @@ describe("decideGates", () => {
       ["compatibility", "pass", 128],
       ["model size", "pass", 1_000_000],
       ["p99 latency", "pass", 1.2],
+      ["latency vs production", "pass", 1.2],
     ]);
   });
 
@@ -54,10 +63,34 @@ describe("decideGates", () => {
     const noProduction = decideGates({ ...good, productionMetrics: null, compatibility: null });
     expect(noProduction.filter((g) => g.status === "skipped").map((g) => g.gate)).toEqual(["metric recall@10", "metric ndcg@10", "compatibility"]);
     const broken = decideGates({ ...good, parity: { error: "protobuf parsing failed" }, servingCost: { error: "protobuf parsing failed" } });
-    expect(broken.filter((g) => g.status === "fail").map((g) => g.gate)).toEqual(["onnx parity", "model size", "p99 latency"]);
+    expect(broken.filter((g) => g.status === "fail").map((g) => g.gate)).toEqual(["onnx parity", "model size", "p99 latency", "latency vs production"]);
   });
 
   it("fails parity on an infinite difference (what a NaN from the towers is counted as)", () => {
     expect(decideGates({ ...good, parity: { maxAbsDiff: Number.POSITIVE_INFINITY, values: 10 } }).find((g) => g.gate === "onnx parity")!.status).toBe("fail");
+  });
+
+  it("holds the candidate to production's p99 and p50 as ratios, with the absolute budget as a second guard", () => {
+    // Just inside 1.5× at p99 and 1.25× at p50: pass; both versions' figures and the CPU ratio are in the detail.
+    const inside = latencyGates(withLatency(sample(0.37, 1.49), sample(0.3, 1.0)));
+    expect(inside.map((g) => g.status)).toEqual(["pass", "pass"]);
+    expect(inside[1]!.detail).toMatch(/^p99 ×1\.49, p50 ×1\.23, CPU\/call ×1\.23 \(candidate p99 1\.490 ms/);
+    expect(inside[1]!.threshold).toBe("p99 ≤ production × 1.5, p50 ≤ production × 1.25 (timed interleaved in one process)");
+    expect(inside[0]!.detail).toMatch(/production in the same run: p99 1\.000 ms/);
+    // p99 past its ratio while far under the absolute budget: refused by the ratio alone.
+    expect(latencyGates(withLatency(sample(0.3, 1.51), sample(0.3, 1.0))).map((g) => g.status)).toEqual(["pass", "fail"]);
+    // p50 past its ratio with p99 within it: refused too (a slower typical call, not a tail).
+    expect(latencyGates(withLatency(sample(0.38, 1.0), sample(0.3, 1.0))).map((g) => g.status)).toEqual(["pass", "fail"]);
+    // Both slow past the absolute budget: the ratio passes, the absolute guard refuses.
+    expect(latencyGates(withLatency(sample(20, 30), sample(20, 30))).map((g) => g.status)).toEqual(["fail", "pass"]);
+  });
+
+  it("applies only the absolute budget with no production version, and fails the ratio when production cannot be timed", () => {
+    const first = latencyGates(withLatency(sample(0.3, 1.2), null));
+    expect(first.map((g) => g.status)).toEqual(["pass", "skipped"]);
+    expect(first[1]!.detail).toBe("skipped: no production version; only the absolute p99 budget applies");
+    const broken = latencyGates(withLatency(sample(0.3, 1.2), { error: "protobuf parsing failed" }));
+    expect(broken.map((g) => g.status)).toEqual(["pass", "fail"]);
+    expect(broken[1]!.detail).toBe("production could not be loaded in the runtime: protobuf parsing failed");
   });
 });
