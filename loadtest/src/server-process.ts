@@ -22,6 +22,11 @@ export interface StartServerOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   readyTimeoutMs?: number;
+  /**
+   * Which stdout JSON line means ready (it must carry `port`); default `{"ready":true,...}` from announceReady.
+   * Lets a process that only logs (the platform's "gRPC server listening") be started the same way.
+   */
+  readyWhen?: (line: Record<string, unknown>) => boolean;
 }
 
 const CLOCK_TICKS = (() => {
@@ -40,6 +45,7 @@ export async function startServerProcess(name: string, command: string, args: st
   child.stderr!.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
+  const readyWhen = options.readyWhen ?? ((message: Record<string, unknown>) => message.ready === true);
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timeoutMs = options.readyTimeoutMs ?? 120_000;
     const timer = setTimeout(() => fail(new Error(`${name}: no ready line within ${timeoutMs} ms`)), timeoutMs);
@@ -53,7 +59,7 @@ export async function startServerProcess(name: string, command: string, args: st
       if (!line.startsWith("{")) return; // logs of the server itself
       try {
         const message = JSON.parse(line) as Record<string, unknown>;
-        if (message.ready === true) {
+        if (readyWhen(message)) {
           clearTimeout(timer);
           resolve(message);
         }
