@@ -15,6 +15,7 @@ import { metricsMiddleware } from "./middleware/metrics-middleware.js";
 import { requestLoggingMiddleware } from "./middleware/request-logging-middleware.js";
 import { ServingGate, type ServingState } from "./middleware/serving-gate.js";
 import { chainServerMiddleware, type CallHandler, type MethodInfo, type ServerMiddleware } from "./server-middleware.js";
+import { TolerantServer } from "./malformed-request.js";
 import { ReflectionService } from "./reflection-service.js";
 import { ServingMetrics } from "./serving-metrics.js";
 
@@ -59,7 +60,7 @@ export class ServingServer {
 
   constructor(private readonly options: ServingServerOptions) {
     this.metrics = options.metrics ?? new ServingMetrics();
-    this.server = new grpc.Server({
+    this.server = new TolerantServer({
       "grpc.max_receive_message_length": options.config.maxMessageBytes,
       "grpc.max_send_message_length": options.config.maxMessageBytes,
     });
