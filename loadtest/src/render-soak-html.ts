@@ -85,7 +85,11 @@ ${lineChart("Server memory", "MiB", minutes, [
   { label: "RSS", colour: "#1565c0", values: samples.map((s) => s.rssBytes / MIB) },
   { label: "V8 heap used", colour: "#ef6c00", values: samples.map((s) => s.heapUsedBytes / MIB) },
 ])}
-${lineChart("Throughput", "calls/s", minutes, [{ label: "finished calls/s", colour: "#2e7d32", values: samples.map((s) => s.throughputPerSec) }])}
+${lineChart("Throughput and machine load", "calls/s, load", minutes, [
+  { label: "finished calls/s", colour: "#2e7d32", values: samples.map((s) => s.throughputPerSec) },
+  { label: "errors in interval", colour: "#c62828", values: samples.map((s) => s.errors) },
+  { label: \`1-min load average (\${report.soak.cpus} CPUs)\`, colour: "#6a1b9a", values: samples.map((s) => s.loadAverage) },
+])}
 </body></html>
 `;
 }

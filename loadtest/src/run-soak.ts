@@ -1,6 +1,7 @@
 // A soak: a steady open-model load over every funnel.v1 service for a long time, with the server's memory
 // sampled from its Prometheus endpoint, so a leak (memory still climbing late in the run) shows up before
 // production finds it. Throughput and latency come from the same runLoad engine as `npm run loadtest`.
+import os from "node:os";
 import { grpcMixCaller, type GrpcMixCaller } from "./grpc-mix-caller.js";
 import type { CallCounts } from "./load-stats.js";
 import { memoryTrend, type MemorySample, type MemoryTrend } from "./memory-trend.js";
@@ -22,6 +23,11 @@ export interface SoakOptions {
   /** Largest RSS growth over the last half still called level, MiB per minute. */
   toleranceMiBPerMin: number;
   warmupMs?: number;
+  /**
+   * Distinct requests per service, replayed in turn (default 2000). A soak must reach a steady state: with
+   * endless new requests the response caches grow until full, which looks like a leak for as long as it lasts.
+   */
+  distinctRequests?: number;
   onSample?: (sample: SoakSample, elapsedMs: number) => void;
 }
 
@@ -30,10 +36,12 @@ export interface SoakSample extends MemorySample {
   throughputPerSec: number;
   /** Failed calls in that interval. */
   errors: number;
+  /** The machine's 1-minute load average: latency on a shared machine is read against it. */
+  loadAverage: number;
 }
 
 export interface SoakReport {
-  soak: { target: string; metricsUrl: string; durationMs: number; ratePerSec: number; sampleMs: number; deadlineMs: number; services: readonly string[] };
+  soak: { target: string; metricsUrl: string; durationMs: number; ratePerSec: number; sampleMs: number; deadlineMs: number; distinctRequests: number; services: readonly string[]; cpus: number };
   throughputPerSec: number;
   result: CallCounts;
   /** Per "Service/Method". */
@@ -57,7 +65,7 @@ export async function readServerMemory(metricsUrl: string): Promise<{ rssBytes: 
 
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const callers: GrpcMixCaller[] = SERVICE_NAMES.map((service) =>
-    grpcMixCaller({ target: options.target, mix: serviceMix(service, options.mix), deadlineMs: options.deadlineMs }),
+    grpcMixCaller({ target: options.target, mix: serviceMix(service, options.mix), deadlineMs: options.deadlineMs, distinctRequests: options.distinctRequests ?? 2_000 }),
   );
   const callerOf = (i: number) => ({ caller: callers[i % callers.length]!, j: Math.floor(i / callers.length) });
   let finished = 0;
@@ -75,6 +83,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       ...memory,
       throughputPerSec: Math.round(((finished - last.finished) / seconds) * 10) / 10,
       errors: failed - last.failed,
+      loadAverage: Math.round(os.loadavg()[0]! * 100) / 100,
     };
     last = { at: now, finished, failed };
     samples.push(next);
@@ -115,7 +124,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         ratePerSec: options.ratePerSec,
         sampleMs: options.sampleMs,
         deadlineMs: options.deadlineMs,
+        distinctRequests: options.distinctRequests ?? 2_000,
         services: SERVICE_NAMES,
+        cpus: os.cpus().length,
       },
       throughputPerSec: result.throughputPerSec,
       result: {
