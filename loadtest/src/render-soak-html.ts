@@ -88,7 +88,7 @@ ${lineChart("Server memory", "MiB", minutes, [
 ${lineChart("Throughput and machine load", "calls/s, load", minutes, [
   { label: "finished calls/s", colour: "#2e7d32", values: samples.map((s) => s.throughputPerSec) },
   { label: "errors in interval", colour: "#c62828", values: samples.map((s) => s.errors) },
-  { label: \`1-min load average (\${report.soak.cpus} CPUs)\`, colour: "#6a1b9a", values: samples.map((s) => s.loadAverage) },
+  { label: "1-min load average (" + report.soak.cpus + " CPUs)", colour: "#6a1b9a", values: samples.map((s) => s.loadAverage) },
 ])}
 </body></html>
 `;
