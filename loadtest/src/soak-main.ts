@@ -4,23 +4,12 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Presets, SingleBar } from "cli-progress";
+import { positive, positiveInteger } from "./cli-numbers.js";
 import { Command, InvalidArgumentError } from "commander";
 import { renderSoakHtml } from "./render-soak-html.js";
 import { DEFAULT_MIX_OPTIONS } from "./request-mixes.js";
 import { runSoak } from "./run-soak.js";
 import { startEmbeddedPlatform, type EmbeddedPlatform } from "./start-embedded-platform.js";
-
-function positive(raw: string): number {
-  const value = Number(raw);
-  if (!(value > 0)) throw new InvalidArgumentError(`expected a number > 0, got "${raw}"`);
-  return value;
-}
-
-function positiveInteger(raw: string): number {
-  const value = Number(raw);
-  if (!(Number.isInteger(value) && value > 0)) throw new InvalidArgumentError(`expected an integer > 0, got "${raw}"`);
-  return value;
-}
 
 interface CliOptions {
   minutes: number;

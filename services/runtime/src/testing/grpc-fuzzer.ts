@@ -9,6 +9,7 @@ import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import seedrandom from "seedrandom";
 import { fileContainingSymbolByReflection, listServicesByReflection } from "./grpc-probes.js";
 
 /** One method of the server, as reflection describes it. */
@@ -84,18 +85,6 @@ export async function discoverFuzzTargets(address: string): Promise<FuzzTarget[]
     if (!service) throw new Error(`reflection lists ${name} but describes no such service`);
     return service.methods.map((method) => ({ path: `/${service.typeName}/${method.name}`, kind: method.methodKind, input: method.input }));
   });
-}
-
-/** mulberry32: small, fast, good enough to drive a fuzzer, and the same sequence for the same seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 class Gen {
@@ -438,13 +427,13 @@ export async function fuzzServer(address: string, targets: readonly FuzzTarget[]
   let messagesSent = 0;
   let bytesSent = 0;
   let calls = 0;
-  const jobs = active.flatMap((target, t) => Array.from({ length: options.callsPerMethod }, (_, index) => ({ target, t, index })));
+  const jobs = active.flatMap((target) => Array.from({ length: options.callsPerMethod }, (_, index) => ({ target, index })));
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {
-      const { target, t, index } = jobs[next++]!;
+      const { target, index } = jobs[next++]!;
       // Each call has its own generator (seed, method, index), so one call reproduces on its own.
-      const gen = new Gen(seededRandom((options.seed * 1_000_003 + t * 10_007 + index) | 0));
+      const gen = new Gen(seedrandom(`${options.seed}/${target.path}/${index}`));
       const kinds = FUZZ_CASE_KINDS.filter((k) => k !== "oversized");
       const kind: FuzzCaseKind = index % 40 === 39 ? "oversized" : kinds[index % kinds.length]!;
       const messages = caseMessages(target, kind, gen, options.maxMessageBytes);
