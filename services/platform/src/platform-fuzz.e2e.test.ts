@@ -12,7 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import { PageType, SentimentServiceClient, type AnalyzeResponse } from "@funnel/proto";
 import { FileRegistry } from "@funnel/registry";
 import { runServices, type RunningServices } from "@funnel/runtime";
-import { checkHealth, discoverFuzzTargets, fuzzServer, type FuzzCall, type FuzzReport, type FuzzTarget } from "@funnel/runtime/testing";
+import { checkHealth, discoverFuzzTargets, fuzzServer, isProperAnswer, type FuzzReport, type FuzzTarget } from "@funnel/runtime/testing";
 import { trainTinyModelDirectory } from "@funnel/training/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { embeddedModules } from "./embedded-modules.js";
@@ -21,14 +21,6 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 const MAX_MESSAGE_BYTES = 256 * 1024;
 const ROUNDS = 3;
 const CALLS_PER_METHOD_PER_ROUND = 90;
-
-/** Statuses that tell a client what to do; anything else (UNKNOWN, INTERNAL, DATA_LOSS, ...) is a bug. */
-const PROPER = new Set(["OK", "INVALID_ARGUMENT", "NOT_FOUND", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "OUT_OF_RANGE", "DEADLINE_EXCEEDED", "UNAVAILABLE", "CANCELLED"]);
-const STACK_TRACE = /\n\s+at |\.[cm]?[jt]s:\d+:\d+/;
-
-function proper(call: FuzzCall): boolean {
-  return PROPER.has(call.code) && !STACK_TRACE.test(call.details) && (call.code === "OK" || call.code === "CANCELLED" || call.details.length > 0);
-}
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -79,7 +71,7 @@ describe("fuzzing the embedded platform", () => {
     const reports: FuzzReport[] = [];
     const heap: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      reports.push(await fuzzServer(address, targets, { seed: SEED + round, callsPerMethod: CALLS_PER_METHOD_PER_ROUND, maxMessageBytes: MAX_MESSAGE_BYTES, concurrency: 8 }, proper));
+      reports.push(await fuzzServer(address, targets, { seed: SEED + round, callsPerMethod: CALLS_PER_METHOD_PER_ROUND, maxMessageBytes: MAX_MESSAGE_BYTES, concurrency: 8 }, isProperAnswer));
       heap.push(heapAfterGc());
     }
     const total = {

@@ -60,6 +60,26 @@ export interface FuzzReport {
   rejected: FuzzCall[];
 }
 
+/** Statuses that tell a client what to do; anything else (UNKNOWN, INTERNAL, DATA_LOSS, ...) is a bug. */
+export const PROPER_FUZZ_STATUSES: ReadonlySet<string> = new Set([
+  "OK",
+  "INVALID_ARGUMENT",
+  "NOT_FOUND",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "OUT_OF_RANGE",
+  "DEADLINE_EXCEEDED",
+  "UNAVAILABLE",
+  "CANCELLED",
+]);
+
+const STACK_TRACE = /\n\s+at |\.[cm]?[jt]s:\d+:\d+/;
+
+/** A proper answer: one of PROPER_FUZZ_STATUSES, with a message when it is an error, and no stack trace in it. */
+export function isProperAnswer(call: FuzzCall): boolean {
+  return PROPER_FUZZ_STATUSES.has(call.code) && !STACK_TRACE.test(call.details) && (call.code === "OK" || call.code === "CANCELLED" || call.details.length > 0);
+}
+
 /** The server's services and methods, with their input descriptors, from grpc.reflection. */
 export async function discoverFuzzTargets(address: string): Promise<FuzzTarget[]> {
   const services = await listServicesByReflection(address);
