@@ -19,11 +19,20 @@ describe("memoryTrend", () => {
     expect(trend.verdict).toMatch(/^memory levels off/);
   });
 
-  it("calls memory still growing when the last half climbs faster than the tolerance", () => {
+  it("calls memory still growing when it keeps setting new highs faster than the tolerance", () => {
     const trend = memoryTrend(samples((m) => 400 + 3 * m), 1);
     expect(trend.rss.lastHalfMiBPerMin).toBeCloseTo(3, 6);
+    expect(trend.rssPeakGrowthMiBPerMin).toBeCloseTo(3, 1);
     expect(trend.levelsOff).toBe(false);
-    expect(trend.verdict).toMatch(/^memory still grows: RSS 3 MiB\/min/);
+    expect(trend.verdict).toMatch(/^memory still grows: RSS peak/);
+  });
+
+  it("does not take the allocator returning memory just after the midpoint for growth", () => {
+    // Plateau at 460, a release to 430 at minute 5.5, back up to 450: the last-half slope is positive, yet no new high.
+    const trend = memoryTrend(samples((m) => (m < 5.5 ? 460 : Math.min(450, 430 + 10 * (m - 5.5)))), 1);
+    expect(trend.rss.lastHalfMiBPerMin).toBeGreaterThan(1);
+    expect(trend.rssPeakGrowthMiBPerMin).toBeLessThan(0);
+    expect(trend.levelsOff).toBe(true);
   });
 
   it("refuses to judge a run with too few samples", () => {

@@ -1,6 +1,9 @@
-// Does a long-running server's memory level off? A leak shows as memory still climbing late in a run; warm-up
-// (JIT, caches filling, pools growing) shows as growth early on that stops. So the verdict compares the
-// least-squares slope over the last half of the samples with a tolerance, and reports the first half's beside it.
+// Does a long-running server's memory level off? A leak keeps setting new highs late in a run; warm-up (JIT,
+// caches filling, pools growing) is growth early on that stops, and RSS also drops now and then when the
+// allocator returns memory. A slope fitted over the last half alone turns such a drop just after the midpoint
+// into "growth", so the verdict compares peaks instead: the highest RSS of the last quarter against the highest
+// of the second quarter, per minute between them, must stay within the tolerance. The least-squares slopes of
+// both halves (RSS and heap) are reported beside it.
 
 export interface MemorySample {
   /** Seconds since the measured load started. */
@@ -19,7 +22,11 @@ export interface SlopeSummary {
 export interface MemoryTrend {
   rss: SlopeSummary;
   heapUsed: SlopeSummary;
-  /** Largest last-half RSS growth still called level. */
+  /** Highest RSS in the second and in the last quarter of the run, MiB. */
+  rssPeakMiB: { secondQuarter: number; lastQuarter: number };
+  /** (last quarter's peak − second quarter's peak) per minute between the quarters' middles: the verdict's figure. */
+  rssPeakGrowthMiBPerMin: number;
+  /** Largest peak-to-peak RSS growth still called level. */
   toleranceMiBPerMin: number;
   levelsOff: boolean;
   verdict: string;
@@ -49,16 +56,22 @@ function halves(samples: readonly MemorySample[], value: (s: MemorySample) => nu
   return { firstHalfMiBPerMin: round(slope(samples.slice(0, middle))), lastHalfMiBPerMin: round(slope(samples.slice(middle))) };
 }
 
-/** The memory verdict of a soak: RSS must grow by no more than `toleranceMiBPerMin` over the last half. */
+/** The memory verdict of a soak: RSS must set no new high beyond `toleranceMiBPerMin` late in the run. */
 export function memoryTrend(samples: readonly MemorySample[], toleranceMiBPerMin: number): MemoryTrend {
   const rss = halves(samples, (s) => s.rssBytes);
   const heapUsed = halves(samples, (s) => s.heapUsedBytes);
+  const quarter = (q: number) => samples.slice(Math.floor((q * samples.length) / 4), Math.floor(((q + 1) * samples.length) / 4));
+  const [second, last] = [quarter(1), quarter(3)];
+  const peak = (part: readonly MemorySample[]) => Math.max(...part.map((s) => s.rssBytes)) / MIB;
+  const middle = (part: readonly MemorySample[]) => (part[0]!.atSeconds + part[part.length - 1]!.atSeconds) / 2 / 60;
+  const round = (x: number) => Math.round(x * 1000) / 1000;
   if (samples.length < 8) {
-    return { rss, heapUsed, toleranceMiBPerMin, levelsOff: false, verdict: `too few memory samples (${samples.length}; need 8) to judge; run longer` };
+    return { rss, heapUsed, rssPeakMiB: { secondQuarter: 0, lastQuarter: 0 }, rssPeakGrowthMiBPerMin: 0, toleranceMiBPerMin, levelsOff: false, verdict: `too few memory samples (${samples.length}; need 8) to judge; run longer` };
   }
-  const levelsOff = rss.lastHalfMiBPerMin <= toleranceMiBPerMin;
-  const verdict = levelsOff
-    ? `memory levels off: RSS grew ${rss.lastHalfMiBPerMin} MiB/min over the last half (first half ${rss.firstHalfMiBPerMin}), within ${toleranceMiBPerMin} MiB/min`
-    : `memory still grows: RSS ${rss.lastHalfMiBPerMin} MiB/min over the last half (first half ${rss.firstHalfMiBPerMin}), above ${toleranceMiBPerMin} MiB/min`;
-  return { rss, heapUsed, toleranceMiBPerMin, levelsOff, verdict };
+  const rssPeakMiB = { secondQuarter: round(peak(second)), lastQuarter: round(peak(last)) };
+  const growth = round((rssPeakMiB.lastQuarter - rssPeakMiB.secondQuarter) / Math.max(1e-9, middle(last) - middle(second)));
+  const levelsOff = growth <= toleranceMiBPerMin;
+  const detail = `RSS peak ${rssPeakMiB.secondQuarter} MiB in the second quarter, ${rssPeakMiB.lastQuarter} MiB in the last (${growth} MiB/min; tolerance ${toleranceMiBPerMin}); least-squares RSS slope ${rss.firstHalfMiBPerMin} then ${rss.lastHalfMiBPerMin} MiB/min, heap ${heapUsed.firstHalfMiBPerMin} then ${heapUsed.lastHalfMiBPerMin}`;
+  const verdict = levelsOff ? `memory levels off: ${detail}` : `memory still grows: ${detail}`;
+  return { rss, heapUsed, rssPeakMiB, rssPeakGrowthMiBPerMin: growth, toleranceMiBPerMin, levelsOff, verdict };
 }

@@ -77,6 +77,7 @@ export function renderSoakHtml(report: SoakReport): string {
 <tr><th>throughput</th><td>${round(report.throughputPerSec)} calls/s</td></tr>
 <tr><th>calls</th><td>${result.requests} (${result.errors} errors, ${(result.errorRate * 100).toFixed(3)} %)</td></tr>
 <tr><th>latency p50 / p99 / max</th><td>${result.latencyMs.p50Ms} / ${result.latencyMs.p99Ms} / ${result.latencyMs.maxMs} ms</td></tr>
+<tr><th>RSS peak second / last quarter</th><td>${memory.rssPeakMiB.secondQuarter} / ${memory.rssPeakMiB.lastQuarter} MiB (${memory.rssPeakGrowthMiBPerMin} MiB/min)</td></tr>
 <tr><th>RSS slope first / last half</th><td>${memory.rss.firstHalfMiBPerMin} / ${memory.rss.lastHalfMiBPerMin} MiB/min</td></tr>
 <tr><th>heap slope first / last half</th><td>${memory.heapUsed.firstHalfMiBPerMin} / ${memory.heapUsed.lastHalfMiBPerMin} MiB/min</td></tr>
 </table>
