@@ -20,7 +20,7 @@ import { embeddedModules } from "./embedded-modules.js";
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 const MAX_MESSAGE_BYTES = 256 * 1024;
 const ROUNDS = 3;
-const CALLS_PER_METHOD_PER_ROUND = 90;
+const CALLS_PER_METHOD_PER_ROUND = 70;
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
