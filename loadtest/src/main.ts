@@ -1,6 +1,7 @@
 // `npm run loadtest -- ...`: the k6 scenarios for machines without k6. Progress on stderr, one JSON document
 // on stdout; exit code 99 when a threshold is crossed (as k6 does), so scripts can gate on it.
 import { Presets, SingleBar } from "cli-progress";
+import { positive, positiveInteger } from "./cli-numbers.js";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { grpcMixCaller } from "./grpc-mix-caller.js";
 import { SCENARIO_NAMES, SERVICE_LOAD, scenarioFor, type Scenario, type ScenarioName } from "./load-scenarios.js";
@@ -14,18 +15,6 @@ function parseDurationMs(raw: string): number {
   if (!match) throw new InvalidArgumentError(`expected a duration like 500ms, 30s or 2m, got "${raw}"`);
   const value = Number(match[1]);
   return match[2] === "ms" ? value : match[2] === "m" ? value * 60_000 : value * 1000;
-}
-
-function positive(raw: string): number {
-  const value = Number(raw);
-  if (!(value > 0)) throw new InvalidArgumentError(`expected a number > 0, got "${raw}"`);
-  return value;
-}
-
-function positiveInteger(raw: string): number {
-  const value = Number(raw);
-  if (!(Number.isInteger(value) && value > 0)) throw new InvalidArgumentError(`expected an integer > 0, got "${raw}"`);
-  return value;
 }
 
 function share(raw: string): number {

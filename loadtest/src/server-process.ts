@@ -13,6 +13,8 @@ export interface ServerProcess {
   readonly details: Record<string, unknown>;
   /** User + system CPU seconds the child has used so far (all its threads). */
   cpuSeconds(): number;
+  /** Settles when the child exits (for tests that signal it themselves and check how it ended). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -22,6 +24,11 @@ export interface StartServerOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   readyTimeoutMs?: number;
+  /**
+   * Which stdout JSON line means ready (it must carry `port`); default `{"ready":true,...}` from announceReady.
+   * Lets a process that only logs (the platform's "gRPC server listening") be started the same way.
+   */
+  readyWhen?: (line: Record<string, unknown>) => boolean;
 }
 
 const CLOCK_TICKS = (() => {
@@ -36,10 +43,14 @@ const CLOCK_TICKS = (() => {
 export async function startServerProcess(name: string, command: string, args: string[], options: StartServerOptions = {}): Promise<ServerProcess> {
   const [file, argv] = options.cpus === undefined ? [command, args] : ["taskset", ["-c", options.cpus, command, ...args]];
   const child = spawn(file, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
+  // Once ready, an exit is no longer a start-up failure.
+  let stopWatchingStartUp = () => {};
+  const readyWhen = options.readyWhen ?? ((message: Record<string, unknown>) => message.ready === true);
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timeoutMs = options.readyTimeoutMs ?? 120_000;
     const timer = setTimeout(() => fail(new Error(`${name}: no ready line within ${timeoutMs} ms`)), timeoutMs);
@@ -53,8 +64,9 @@ export async function startServerProcess(name: string, command: string, args: st
       if (!line.startsWith("{")) return; // logs of the server itself
       try {
         const message = JSON.parse(line) as Record<string, unknown>;
-        if (message.ready === true) {
+        if (readyWhen(message)) {
           clearTimeout(timer);
+          stopWatchingStartUp();
           resolve(message);
         }
       } catch {
@@ -62,7 +74,9 @@ export async function startServerProcess(name: string, command: string, args: st
       }
     });
     child.once("error", (error) => fail(error));
-    child.once("exit", (code, signal) => fail(new Error(`${name} exited before it was ready (code ${code}, signal ${signal})`)));
+    const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null) => fail(new Error(`${name} exited before it was ready (code ${code}, signal ${signal})`));
+    child.once("exit", onEarlyExit);
+    stopWatchingStartUp = () => child.off("exit", onEarlyExit);
   });
   const { port, ready: _ready, ...details } = ready;
   if (typeof port !== "number") throw new Error(`${name}: ready line without a port: ${JSON.stringify(ready)}`);
@@ -72,6 +86,7 @@ export async function startServerProcess(name: string, command: string, args: st
     port,
     details,
     cpuSeconds: () => processCpuSeconds(child.pid!),
+    exited,
     stop: () => stopChild(child, name),
   };
 }
@@ -85,7 +100,6 @@ function processCpuSeconds(pid: number): number {
 
 async function stopChild(child: ChildProcess, name: string): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  child.removeAllListeners("exit");
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill("SIGTERM");
   const timer = setTimeout(() => {

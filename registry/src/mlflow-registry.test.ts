@@ -43,11 +43,13 @@ describe.skipIf(mlflowUrl === null)("MlflowRegistry against a real server with i
     await rm(work, { recursive: true, force: true });
   });
 
-  it("stores a version as a run with metrics, params, lineage tags and the training config", async () => {
+  it("stores a version as a run with metrics (names MLflow refuses, like recall@10, made legal), params, lineage tags and the training config", async () => {
     const model = `run-${randomBytes(4).toString("hex")}`;
     const registry = new MlflowRegistry({ url: mlflowUrl as string, actor: "carol" });
-    const { dir, manifest } = await makeModelDir({ name: model, metrics: { recallAt10: 0.25, ndcg: 0.125 }, parent: work });
+    const { dir, manifest } = await makeModelDir({ name: model, metrics: { "recall@10": 0.25, ndcg: 0.125 }, parent: work });
     const version = await registry.register(dir);
+    // Promotion compares the manifest's metrics: they keep the names training gave them.
+    expect(version.manifest.metrics).toEqual({ "recall@10": 0.25, ndcg: 0.125 });
     expect(version.runId).toMatch(/^[0-9a-f]{32}$/);
 
     const api = `${mlflowUrl}/api/2.0`;
@@ -57,7 +59,7 @@ describe.skipIf(mlflowUrl === null)("MlflowRegistry against a real server with i
       data: { metrics: { key: string; value: number }[]; params: { key: string; value: string }[]; tags: { key: string; value: string }[] };
     };
     expect(run.info.status).toBe("FINISHED");
-    expect(Object.fromEntries(run.data.metrics.map((m) => [m.key, m.value]))).toEqual({ recallAt10: 0.25, ndcg: 0.125 });
+    expect(Object.fromEntries(run.data.metrics.map((m) => [m.key, m.value]))).toEqual({ recall_at_10: 0.25, ndcg: 0.125 });
     expect(Object.fromEntries(run.data.params.map((p) => [p.key, p.value]))).toEqual({ epochs: "2", optimizer: "adam", normalize: "true" });
     const tags = Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
     expect(tags).toMatchObject({

@@ -229,7 +229,7 @@ export class MlflowRegistry implements ModelRegistry {
 
   private async logMetricsAndParams(runId: string, manifest: ModelManifest): Promise<void> {
     const timestamp = Date.now();
-    const metrics = Object.entries(manifest.metrics).map(([key, value]) => ({ key, value, timestamp, step: 0 }));
+    const metrics = Object.entries(manifest.metrics).map(([key, value]) => ({ key: mlflowMetricKey(key), value, timestamp, step: 0 }));
     const params = Object.entries(manifest.params).map(([key, value]) => ({ key, value: String(value) }));
     // log-batch caps params at 100 per request; metrics allow 1000, so chunking by 100 keeps both legal.
     for (let i = 0; i < Math.max(metrics.length, params.length); i += BATCH_LIMIT) {
@@ -508,4 +508,14 @@ export class MlflowRegistry implements ModelRegistry {
 
 function aliasMap(rm: MlflowRegisteredModel): Record<string, number> {
   return Object.fromEntries((rm.aliases ?? []).map((a) => [a.alias, Number(a.version)]));
+}
+
+/**
+ * MLflow accepts metric names of alphanumerics, `_ - . : /` and spaces only, and refuses the whole batch
+ * otherwise; training names its ranking metrics `recall@10`, `ndcg@10`. So `@` is logged as `_at_` (and any
+ * other refused character as `_`) for the run's charts, while the manifest, which promotion reads, keeps
+ * the names as they were.
+ */
+export function mlflowMetricKey(name: string): string {
+  return name.replaceAll("@", "_at_").replace(/[^A-Za-z0-9_\-.:/ ]/g, "_");
 }

@@ -9,6 +9,8 @@ export interface FaultProxy {
   url: string;
   /** Answer the next `n` requests with 503 without forwarding them. */
   failNext(n: number): void;
+  /** While set, every request whose path matches is answered 503 (e.g. /artifacts/: only downloads fail). */
+  failMatching: RegExp | undefined;
   /** While true, READY model versions are reported as PENDING_REGISTRATION. */
   pending: boolean;
   failed: number;
@@ -19,11 +21,12 @@ export interface FaultProxy {
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   let toFail = 0;
-  const state = { pending: false, failed: 0, pendingServed: 0 };
+  const state: { pending: boolean; failed: number; pendingServed: number; failMatching: RegExp | undefined } = { pending: false, failed: 0, pendingServed: 0, failMatching: undefined };
 
   const server: Server = createServer((req, res) => {
-    if (toFail > 0) {
-      toFail -= 1;
+    const matched = state.failMatching?.test(req.url ?? "") ?? false;
+    if (toFail > 0 || matched) {
+      if (!matched) toFail -= 1;
       state.failed += 1;
       req.resume();
       res.writeHead(503, { "content-type": "text/plain" }).end("injected outage");
@@ -73,6 +76,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     },
     set pending(value: boolean) {
       state.pending = value;
+    },
+    get failMatching() {
+      return state.failMatching;
+    },
+    set failMatching(pattern: RegExp | undefined) {
+      state.failMatching = pattern;
     },
     get failed() {
       return state.failed;

@@ -1,6 +1,6 @@
 // End to end: real two-tower versions trained and registered in a real file registry, served by the real
 // module on a real gRPC server (port 0), called with the generated client; alias moves swap versions live.
-import { appendFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { appendFile, cp, mkdtemp, readFile, rm, stat, truncate } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -17,7 +17,7 @@ import {
   type ListModelsResponse,
   type UserFeatures,
 } from "@funnel/proto";
-import { FileRegistry } from "@funnel/registry";
+import { FileRegistry, writeModelDirectoryManifest } from "@funnel/registry";
 import { runServices, type RunningServices } from "@funnel/runtime";
 import { checkHealth } from "@funnel/runtime/testing";
 import { tinyModelDataset, trainTinyModelDirectory } from "@funnel/training/testing";
@@ -224,6 +224,49 @@ describe("EmbeddingService", () => {
     expect(slot.lastError).toMatch(/sha256|bytes/);
     const r = await embedUsers({ users: [{ input: { $case: "userId", value: knownUserId } }] });
     expect(r.model!.version).toBe(current);
+    expect(await checkHealth(`127.0.0.1:${running.port}`, "funnel.v1.EmbeddingService")).toBe("SERVING");
+  });
+
+  it("refuses a version whose ONNX tower was registered truncated (checksums match, the load fails) and keeps serving", async () => {
+    const current = await servedVersion();
+    // Truncated before registration, so the manifest's checksums agree with it: only loading can tell.
+    const dir = path.join(root, "model-truncated");
+    await cp(dirs.get(1)!, dir, { recursive: true });
+    const tower = path.join(dir, MODEL_FILES.userTower);
+    await truncate(tower, Math.floor((await stat(tower)).size / 2));
+    const { format: _format, files: _files, ...meta } = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8"));
+    await writeModelDirectoryManifest(dir, meta);
+    const truncatedVersion = (await registry.register(dir)).version;
+    await registry.setAlias(MODEL, "production", truncatedVersion);
+    await waitFor(async () => (await listModels()).models[0]!.lastErrorVersion === String(truncatedVersion), "the truncated version to be refused");
+    const slot = (await listModels()).models[0]!;
+    expect(slot.version).toBe(current);
+    expect(slot.lastError).toMatch(/onnx|protobuf|load/i);
+    const r = await embedUsers({ users: [{ input: { $case: "features", value: FEATURES } }] });
+    expect(r.model!.version).toBe(current);
+    await registry.setAlias(MODEL, "production", Number(current));
+  });
+
+  it("answers a batch that cannot finish before its deadline with DEADLINE_EXCEEDED at the deadline, and serves the next calls", async () => {
+    // 1024 distinct feature rows (none cached) per call, 8 calls at once: far more ONNX work than 30 ms allow.
+    const users = (call: number) =>
+      Array.from({ length: 1_024 }, (_, i) => ({ input: { $case: "features" as const, value: { ...FEATURES, sessionCount: 1_000 + call * 1_024 + i } } }));
+    const deadlineMs = 30;
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, call) => {
+        const started = performance.now();
+        return new Promise<{ code: number; ms: number }>((resolve) =>
+          client.embedUsers({ users: users(call) }, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (error) =>
+            resolve({ code: error?.code ?? grpc.status.OK, ms: performance.now() - started }),
+          ),
+        );
+      }),
+    );
+    expect(outcomes.map((o) => o.code)).toEqual(Array(8).fill(grpc.status.DEADLINE_EXCEEDED));
+    // Never hangs: the status comes at the deadline (generous margin for a busy machine), not when the work ends.
+    for (const outcome of outcomes) expect(outcome.ms).toBeLessThan(deadlineMs + 2_000);
+    const after = await embedUsers({ users: [{ input: { $case: "features", value: FEATURES } }, { input: { $case: "userId", value: knownUserId } }] });
+    expect(after.embeddings).toHaveLength(2);
     expect(await checkHealth(`127.0.0.1:${running.port}`, "funnel.v1.EmbeddingService")).toBe("SERVING");
   });
 });

@@ -5,6 +5,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { ModelDrift } from "@funnel/proto";
+import { RegistryUnavailableError } from "@funnel/registry";
 import type { Logger } from "pino";
 import { NotFoundError, UnavailableError } from "./errors.js";
 
@@ -90,6 +91,8 @@ export class ModelSlot<M extends ServableModel> {
   private held: Held<M> | undefined;
   private failedLoads = 0;
   private lastError: ModelSlotStatus["lastError"];
+  /** The last version refused for itself (not for a registry outage), and when: retried only after a while. */
+  private refused: { version: number; at: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private starting: Promise<void> | undefined;
@@ -232,8 +235,9 @@ export class ModelSlot<M extends ServableModel> {
     }
     if (version === this.held?.version) return;
     // A refused version is tried again only after a while: a corrupt one would otherwise be downloaded on
-    // every poll, while a transient failure (registry 5xx mid-download) still heals by itself.
-    if (version === this.lastError?.version && Date.now() - this.lastError.at.getTime() < REFUSED_RETRY_MS) return;
+    // every poll. A download the registry's outage broke (5xx, unreachable) is no verdict on the version:
+    // it is tried again on the next poll, so the swap happens as soon as the registry is back.
+    if (version === this.refused?.version && Date.now() - this.refused.at < REFUSED_RETRY_MS) return;
     const started = process.hrtime.bigint();
     let loaded: M | undefined;
     const dir = path.join(this.options.cacheDir, name, `v${version}`);
@@ -245,6 +249,7 @@ export class ModelSlot<M extends ServableModel> {
       loaded = await this.options.load(dir, version);
     } catch (error) {
       this.options.onLoadAttempt?.({ name, version, ok: false, seconds: secondsSince(started) });
+      if (!(error instanceof RegistryUnavailableError)) this.refused = { version, at: Date.now() };
       this.recordFailure(version, error, "refused a model version; the current version keeps serving");
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       return;
@@ -256,6 +261,7 @@ export class ModelSlot<M extends ServableModel> {
     const previous = this.held;
     this.held = { model: loaded, name, version, loadedAt: new Date(), leases: 0, retired: false };
     this.lastError = undefined;
+    this.refused = undefined;
     log.info({ model: name, ref, version, previousVersion: previous?.version, ms: Math.round(secondsSince(started) * 1000) }, "model version serving");
     this.options.onLoadAttempt?.({ name, version, ok: true, seconds: secondsSince(started) });
     if (!previous) this.emit(true);

@@ -182,6 +182,31 @@ describe("ServingServer", () => {
     await expect(call("ok")).resolves.toBeDefined();
   });
 
+  it("answers bytes that are not the method's message with INVALID_ARGUMENT, on its own services and on health, and in a stream", async () => {
+    // Found by fuzzing: grpc-js answers a failing decoder with INTERNAL "Error deserializing request".
+    const { address } = await startFixture();
+    const raw = new grpc.Client(address, grpc.credentials.createInsecure());
+    const identity = (value: Buffer) => value;
+    // A tag varint that never ends: every decoder (ts-proto's, protobufjs's for health) must refuse it.
+    const garbage = Buffer.from([0xff, 0xff, 0xff]);
+    const unary = (path: string) =>
+      new Promise<grpc.ServiceError | null>((resolve) => raw.makeUnaryRequest(path, identity, identity, garbage, (error) => resolve(error)));
+    for (const path of ["/funnel.v1.SentimentService/Analyze", "/grpc.health.v1.Health/Check"]) {
+      const error = await unary(path);
+      expect(error?.code, path).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(error?.details).toContain(`request to ${path} is not a valid protobuf message`);
+    }
+    const streamed = await new Promise<grpc.ServiceError | null>((resolve) => {
+      const stream = raw.makeClientStreamRequest("/funnel.v1.SentimentService/AggregateFeedback", identity, identity, (error) => resolve(error));
+      stream.write(Buffer.alloc(0));
+      stream.write(garbage);
+      stream.end();
+    });
+    raw.close();
+    expect(streamed?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    await expect(call("ok")).resolves.toBeDefined();
+  });
+
   it("counts calls by method, code and model version on /metrics", async () => {
     const { metricsPort } = await startFixture();
     await call("ok");

@@ -15,6 +15,7 @@ import { metricsMiddleware } from "./middleware/metrics-middleware.js";
 import { requestLoggingMiddleware } from "./middleware/request-logging-middleware.js";
 import { ServingGate, type ServingState } from "./middleware/serving-gate.js";
 import { chainServerMiddleware, type CallHandler, type MethodInfo, type ServerMiddleware } from "./server-middleware.js";
+import { TolerantServer } from "./malformed-request.js";
 import { ReflectionService } from "./reflection-service.js";
 import { CallerAuthenticator } from "./security/caller-authenticator.js";
 import { CallerLimits } from "./security/caller-limits.js";
@@ -74,7 +75,7 @@ export class ServingServer {
     this.tls = serverTls(security, options.log.child({ component: "tls" }));
     this.auth = authenticatorFor(security, options.log.child({ component: "auth" }));
     const limits = new CallerLimits(security.limits);
-    this.server = new grpc.Server({
+    this.server = new TolerantServer({
       "grpc.max_receive_message_length": options.config.maxMessageBytes,
       "grpc.max_send_message_length": options.config.maxMessageBytes,
       interceptors: this.auth ? closedBuiltInServices(this.auth, security.auth) : [],

@@ -105,3 +105,17 @@ describe("MilvusCatalog when Milvus is down", () => {
     await down.close();
   });
 });
+
+describe.skipIf(!address)("MilvusIndex after Milvus released its collection (as a restarted Milvus has)", () => {
+  it("loads the collection again and answers, instead of failing every search until a restart", async () => {
+    const version = { model: `reload-${process.pid}`, version: "1", entity: "users" };
+    created.push(version);
+    const dim = 8;
+    const rows = rowsOf(randomUnitVectors(50, dim, 9, 2), dim);
+    const index = await catalog!.createVersion({ version, dim });
+    await index.insert({ version, ids: rows.map((_, i) => `u${i}`), vectors: rows });
+    await catalog!.client.releaseCollection({ collection_name: milvusCollectionName(version) });
+    const answers = await Promise.all([0, 1, 2].map((q) => index.search({ version, vectors: [rows[q]!] }, 1)));
+    expect(answers.map((a) => a.hits[0]![0]!.id)).toEqual(["u0", "u1", "u2"]);
+  });
+});

@@ -1,6 +1,7 @@
 import type { MilvusClient } from "@zilliz/milvus2-sdk-node";
 import { checkOpen, checkSearch, checkUpsert } from "./check-request.js";
 import { milvusCall } from "./milvus-call.js";
+import { VectorIndexError } from "./errors.js";
 import type {
   Attributes,
   IndexVersion,
@@ -12,6 +13,9 @@ import type {
   VectorIndex,
   VersionedVectors,
 } from "./vector-index.js";
+
+/** How Milvus (and milvus-lite) refuse a search on a collection that is not loaded in memory. */
+const NOT_LOADED = /state 'released'|not loaded|call load\(\)/i;
 
 /** Field names of every version collection. */
 export const MILVUS_FIELDS = { id: "id", vector: "vector", attributes: "attrs" } as const;
@@ -54,6 +58,7 @@ export class MilvusIndex implements VectorIndex {
   closed = false;
   private readonly client: MilvusClient;
   private readonly options: MilvusIndexOptions;
+  private reloading: Promise<void> | undefined;
 
   constructor(options: MilvusIndexOptions) {
     this.options = options;
@@ -64,8 +69,26 @@ export class MilvusIndex implements VectorIndex {
     this.collection = options.collection;
   }
 
-  private call<T>(what: string, run: () => Promise<T>): Promise<T> {
-    return milvusCall(this.options.address, `${what} on ${this.collection}`, run);
+  private async call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await milvusCall(this.options.address, `${what} on ${this.collection}`, run);
+    } catch (error) {
+      // A restarted Milvus keeps collections on disk but not in memory: every search is refused until the
+      // collection is loaded again. Load it (once, for all calls waiting) and retry, so the service heals by
+      // itself instead of answering INTERNAL until it is restarted too.
+      if (!(error instanceof VectorIndexError) || !NOT_LOADED.test(error.message)) throw error;
+      await this.reload();
+      return milvusCall(this.options.address, `${what} on ${this.collection}`, run);
+    }
+  }
+
+  private reload(): Promise<void> {
+    this.reloading ??= milvusCall(this.options.address, `load ${this.collection}`, () => this.client.loadCollection({ collection_name: this.collection }))
+      .then(() => undefined)
+      .finally(() => {
+        this.reloading = undefined;
+      });
+    return this.reloading;
   }
 
   async size(): Promise<number> {

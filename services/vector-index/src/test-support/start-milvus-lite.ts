@@ -45,7 +45,17 @@ function accepts(port: number): Promise<boolean> {
 
 export interface MilvusLiteServer {
   address: string;
+  port: number;
+  dataDir: string;
+  /** Stops the server; its data directory is removed unless the caller gave it (to start again on it). */
   stop(): Promise<void>;
+}
+
+export interface MilvusLiteOptions {
+  /** A fixed port (e.g. the one a stopped server used, so clients reconnect); default a free one. */
+  port?: number;
+  /** A data directory the caller owns and keeps; default a temporary one removed on stop. */
+  dataDir?: string;
 }
 
 /**
@@ -53,12 +63,13 @@ export interface MilvusLiteServer {
  * temporary data directory, and waits until it accepts connections. Used by the test global setup and the
  * benchmark.
  */
-export async function startMilvusLite(executable: string): Promise<MilvusLiteServer> {
+export async function startMilvusLite(executable: string, options: MilvusLiteOptions = {}): Promise<MilvusLiteServer> {
   const work = await mkdtemp(path.join(tmpdir(), "vector-index-milvus-"));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
+  const dataDir = options.dataDir ?? path.join(work, "data");
   let output = "";
   // nice: the machine's CPUs are shared with other suites; the server is idle between calls.
-  const child = spawn("nice", ["-n", "10", executable, "server", "--data-dir", path.join(work, "data"), "--host", "127.0.0.1", "--port", String(port)], {
+  const child = spawn("nice", ["-n", "10", executable, "server", "--data-dir", dataDir, "--host", "127.0.0.1", "--port", String(port)], {
     cwd: work,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
@@ -89,5 +100,5 @@ export async function startMilvusLite(executable: string): Promise<MilvusLiteSer
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  return { address: `127.0.0.1:${port}`, stop };
+  return { address: `127.0.0.1:${port}`, port, dataDir, stop };
 }

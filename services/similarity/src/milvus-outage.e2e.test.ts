@@ -1,0 +1,100 @@
+// Fault injection: the Milvus behind SimilarityService (a real `milvus-lite server`) is killed while calls are
+// running, then started again on the same port and data. Calls must fail fast (UNAVAILABLE, or at worst
+// DEADLINE_EXCEEDED at their deadline; never a hang, never INTERNAL) and succeed again by themselves once
+// Milvus is back, without a restart of the service.
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { DeviceType, type FindSimilarUsersResponse, SimilarityServiceClient } from "@funnel/proto";
+import { FileRegistry } from "@funnel/registry";
+import { runServices, type RunningServices } from "@funnel/runtime";
+import { checkHealth } from "@funnel/runtime/testing";
+import { trainTinyModelDirectory } from "@funnel/training/testing";
+import { findMilvusLite, startMilvusLite, type MilvusLiteServer } from "@funnel/vector-index/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { similarityModule } from "./similarity-module.js";
+
+const SALT = "outage-salt";
+const DEADLINE_MS = 2_000;
+const executable = await findMilvusLite(process.env.PATH ?? "");
+
+describe.skipIf(!executable)("SimilarityService while its Milvus stops and comes back", () => {
+  let root: string;
+  let milvus: MilvusLiteServer;
+  let running: RunningServices;
+  let client: SimilarityServiceClient;
+
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), "similarity-milvus-outage-"));
+    milvus = await startMilvusLite(executable!, { dataDir: path.join(root, "milvus") });
+    const registry = new FileRegistry({ dataDir: path.join(root, "registry"), actor: "test" });
+    await trainTinyModelDirectory(path.join(root, "model"), { seed: 1, salt: SALT });
+    await registry.register(path.join(root, "model"));
+    await registry.setAlias("two-tower", "production", 1);
+    running = await runServices([similarityModule], {
+      env: { FUNNEL_PSEUDONYM_SALT: SALT },
+      argv: [
+        ...["--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache"), "--model-poll-ms", "0"],
+        ...["--similarity-milvus-address", milvus.address, "--similarity-milvus-check-ms", "250"],
+      ],
+      modelSource: registry,
+    });
+    client = new SimilarityServiceClient(`127.0.0.1:${running.port}`, grpc.credentials.createInsecure());
+  }, 180_000);
+
+  afterAll(async () => {
+    client?.close();
+    await running?.shutdown();
+    await milvus?.stop();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  const find = () => {
+    const started = performance.now();
+    return new Promise<{ code: string; ms: number; details: string }>((resolve) =>
+      client.findSimilarUsers(
+        { query: { $case: "features", value: { device: DeviceType.DEVICE_TYPE_MOBILE, recentInteractions: [] } }, topK: 5 },
+        new grpc.Metadata(),
+        { deadline: Date.now() + DEADLINE_MS },
+        (error: grpc.ServiceError | null, _response?: FindSimilarUsersResponse) =>
+          resolve({ code: error ? grpc.status[error.code]! : "OK", ms: performance.now() - started, details: error?.details ?? "" }),
+      ),
+    );
+  };
+
+  /** Calls in a loop (4 in parallel) until `done`. */
+  async function callUntil(done: (last: { code: string }) => boolean | Promise<boolean>, timeoutMs: number) {
+    const outcomes: { code: string; ms: number; details: string }[] = [];
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const batch = await Promise.all([find(), find(), find(), find()]);
+      outcomes.push(...batch);
+      if (await done(batch[batch.length - 1]!)) return outcomes;
+      if (Date.now() > until) throw new Error(`not done within ${timeoutMs} ms: ${JSON.stringify(outcomes.slice(-4))}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it("fails fast with UNAVAILABLE while Milvus is down, reports NOT_SERVING, and recovers by itself when it is back", async () => {
+    expect((await find()).code).toBe("OK");
+    const address = `127.0.0.1:${running.port}`;
+    const port = milvus.port;
+    // Killed while calls are running.
+    const downCalls = callUntil(async (last) => last.code === "UNAVAILABLE" && (await checkHealth(address, "funnel.v1.SimilarityService")) === "NOT_SERVING", 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await milvus.stop();
+    const down = await downCalls;
+    milvus = await startMilvusLite(executable!, { port, dataDir: milvus.dataDir });
+    const back = await callUntil((last) => last.code === "OK", 60_000);
+    const all = [...down, ...back];
+    const codes = [...new Set(all.map((o) => o.code))].sort();
+    console.log(`milvus outage: ${JSON.stringify({ calls: all.length, codes: Object.fromEntries(codes.map((c) => [c, all.filter((o) => o.code === c).length])), slowestMs: Math.round(Math.max(...all.map((o) => o.ms))) })}`);
+    expect(codes.filter((c) => !["OK", "UNAVAILABLE", "DEADLINE_EXCEEDED"].includes(c))).toEqual([]);
+    expect(all.find((o) => o.code === "UNAVAILABLE")?.details).toMatch(/Milvus|not serving|unavailable/i);
+    // Never a hang: every answer by its deadline (plus scheduling slack on a busy machine).
+    for (const outcome of all) expect(outcome.ms).toBeLessThan(DEADLINE_MS + 1_000);
+    expect(await checkHealth(address, "funnel.v1.SimilarityService")).toBe("SERVING");
+    expect((await find()).code).toBe("OK");
+  }, 150_000);
+});
