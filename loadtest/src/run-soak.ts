@@ -32,7 +32,10 @@ export interface SoakOptions {
 }
 
 export interface SoakSample extends MemorySample {
-  /** Calls finished in the interval that ended at this sample, per second. */
+  /**
+   * Calls finished in the interval that ended at this sample, per second; 0 for the first sample, taken as the
+   * measurement starts, which ends no interval (a few warm-up calls over microseconds read as thousands a second).
+   */
   throughputPerSec: number;
   /** Failed calls in that interval. */
   errors: number;
@@ -81,7 +84,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const next: SoakSample = {
       atSeconds: Math.round((now - startedAt) / 100) / 10,
       ...memory,
-      throughputPerSec: Math.round(((finished - last.finished) / seconds) * 10) / 10,
+      throughputPerSec: samples.length === 0 ? 0 : Math.round(((finished - last.finished) / seconds) * 10) / 10,
       errors: failed - last.failed,
       loadAverage: Math.round(os.loadavg()[0]! * 100) / 100,
     };
