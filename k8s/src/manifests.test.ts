@@ -112,8 +112,8 @@ describe.skipIf(!kubectl)("k8s overlays", () => {
       const egress = resources.find((r) => r.kind === "NetworkPolicy" && r.metadata.name === "funnel-outcomes-egress") as any;
       expect(egress.spec.podSelector.matchLabels).toEqual({ "app.kubernetes.io/component": "outcomes" });
       expect(egress.spec.egress.flatMap((e: any) => e.ports.map((p: any) => p.port))).toEqual([5000, 9091]);
-      const config = resources.find((r) => r.kind === "ConfigMap" && r.metadata.name.startsWith("funnel-service-config")) as any;
-      expect(config.data.FUNNEL_RECOMMENDATION_SERVED_LOG_DIR).toBe("/var/log/funnel/served-recommendations");
+      const recommendation = resources.find((r) => r.kind === "Deployment" && r.metadata.name === "funnel-recommendation") as any;
+      expect(recommendation.spec.template.spec.containers[0].env).toContainEqual({ name: "FUNNEL_RECOMMENDATION_SERVED_LOG_DIR", value: "/var/log/funnel/served-recommendations" });
     }
   });
 

@@ -107,7 +107,7 @@ const milvusAddress = inject("milvusAddress");
 const backends = [
   { backend: "exact", args: ["--similarity-exact-below", "1000000"] },
   { backend: "HNSW", args: ["--similarity-exact-below", "0"] },
-  ...(milvusAddress ? [{ backend: "Milvus", args: ["--similarity-milvus-address", milvusAddress] }] : []),
+  ...(milvusAddress ? [{ backend: "Milvus", args: ["--milvus-address", milvusAddress] }] : []),
 ];
 
 describe.each(backends)("SimilarityService with the $backend index", ({ backend, args }) => {
@@ -311,7 +311,7 @@ describe.skipIf(milvusAddress === null)("SimilarityService while Milvus is down"
       env: { FUNNEL_PSEUDONYM_SALT: SALT },
       argv: [
         "--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache-milvus-down"),
-        "--model-poll-ms", "0", "--similarity-milvus-address", milvus.address, "--similarity-milvus-check-ms", "100",
+        "--model-poll-ms", "0", "--milvus-address", milvus.address, "--milvus-check-ms", "100",
       ],
       modelSource: registry,
     });
