@@ -193,7 +193,12 @@ describe.skipIf(!executable)("the fleet: router, two replicas per service, share
   }
 
   const callsBetween = (from: number, to: number, service?: ServiceKey) => calls.filter((c) => c.start >= from && c.start < to && (!service || c.service === service));
-  const summary = (records: CallRecord[]) => ({ calls: records.length, codes: countBy(records, (c) => c.code), versions: countBy(records, (c) => c.version || "-") });
+  const summary = (records: CallRecord[]) => {
+    // The first failure's message per status: what a caller was told.
+    const samples: Record<string, string> = {};
+    for (const c of records) if (c.code !== "OK" && !(c.code in samples)) samples[c.code] = c.details.slice(0, 200);
+    return { calls: records.length, codes: countBy(records, (c) => c.code), versions: countBy(records, (c) => c.version || "-"), ...(Object.keys(samples).length ? { errorSamples: samples } : {}) };
+  };
 
   beforeAll(async () => {
     root = await mkdtemp(path.join(os.tmpdir(), "fleet-"));
