@@ -29,7 +29,7 @@ beforeAll(async () => {
   const callers = path.join(dir, "callers.yaml");
   writeFileSync(callers, `callers:\n  - { name: load-test, roles: [client], tokens: ["${hashToken(token)}"] }\n`);
   const args = [
-    ...["--port", "0", "--metrics-port", "-1", "--tls-cert-file", server.certFile, "--tls-key-file", server.keyFile, "--auth", "--auth-callers-file", callers],
+    ...["--port", "0", "--metrics-port", "-1", "--tls-cert-file", server.certFile, "--tls-key-file", server.keyFile, "--auth", "true", "--auth-callers-file", callers],
     ...["--registry-dir", path.join(dir, "registry"), "--model-cache-dir", path.join(dir, "cache"), "--first-run-users", "150", "--first-run-epochs", "1"],
   ];
   child = spawn(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { cwd: packageDir, stdio: ["ignore", "pipe", "pipe"] });
