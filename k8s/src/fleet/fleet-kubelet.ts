@@ -28,7 +28,7 @@ interface ManifestProbe {
   failureThreshold?: number;
 }
 
-/** The readiness and liveness probes of a Deployment's first container, their times multiplied by `scale`. */
+/** The readiness and liveness probes of a Deployment's first container, their periods multiplied by `scale`. */
 export function probesOf(deploymentFile: string, scale: number): PodProbes {
   const deployment = parse(readFileSync(deploymentFile, "utf8")) as { spec: { template: { spec: { containers: Record<string, ManifestProbe>[] } } } };
   const container = deployment.spec.template.spec.containers[0]!;
@@ -38,7 +38,8 @@ export function probesOf(deploymentFile: string, scale: number): PodProbes {
     return {
       service: probe.grpc.service ?? "",
       periodMs: (probe.periodSeconds ?? 10) * 1000 * scale,
-      timeoutMs: Math.max(250, (probe.timeoutSeconds ?? 1) * 1000 * scale),
+      // Not scaled: on a busy machine a process may take a second to answer, and that is no reason to kill it.
+      timeoutMs: (probe.timeoutSeconds ?? 1) * 1000,
       failureThreshold: probe.failureThreshold ?? 3,
     };
   };
@@ -76,6 +77,8 @@ export interface PodState {
   livenessFailures: number;
   /** Times the liveness probe failed failureThreshold times in a row: the kubelet would have restarted it. */
   livenessRestarts: number;
+  /** When each liveness probe failed (performance.now()). */
+  livenessFailedAt: number[];
   /** Readiness transitions (ready → not ready and back), for the record. */
   transitions: { at: number; ready: boolean }[];
   nextReadiness: number;
@@ -102,6 +105,7 @@ export class FleetKubelet {
       readinessFailures: 0,
       livenessFailures: 0,
       livenessRestarts: 0,
+      livenessFailedAt: [],
       transitions: [],
       nextReadiness: 0,
       nextLiveness: 0,
@@ -183,6 +187,7 @@ export class FleetKubelet {
               state.nextLiveness = now + state.probes.liveness.periodMs;
               const alive = await probe(state.pod.address, state.probes.liveness);
               state.livenessFailures = alive ? 0 : state.livenessFailures + 1;
+              if (!alive) state.livenessFailedAt.push(performance.now());
               if (state.livenessFailures >= state.probes.liveness.failureThreshold) {
                 state.livenessRestarts++;
                 state.livenessFailures = 0;
