@@ -143,6 +143,15 @@ describe.skipIf(!kubectl)("k8s overlays", () => {
     expect(dev.data.MLFLOW_TRACKING_URI).toMatch(/^http:\/\//);
   });
 
+  it("the Jobs a CronJob makes carry the name label the runbook selects them by", () => {
+    for (const overlay of overlays) {
+      for (const cronJob of render(overlay).filter((r) => r.kind === "CronJob") as any[]) {
+        // k8s/README.md: `kubectl get jobs -l app.kubernetes.io/name=<cronjob name>`.
+        expect(cronJob.spec.jobTemplate.metadata?.labels?.["app.kubernetes.io/name"], `${overlay} ${cronJob.metadata.name}`).toBe(cronJob.metadata.name);
+      }
+    }
+  });
+
   it("prod-canary adds the candidate next to prod: other version, own pods, 90/10 split", () => {
     const prod = render("prod");
     const canary = render("prod-canary");
