@@ -72,7 +72,8 @@ export async function trainFirstModelIfMissing(config: ProcessConfig, log: Logge
   if (salt) env.FUNNEL_PSEUDONYM_SALT = salt;
   const args = [...process.execArgv, cli, "bootstrap", "--model", model, "--alias", alias, "--users", String(own.firstRunUsers), "--epochs", String(own.firstRunEpochs)];
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "inherit", "inherit"] });
+    // Both of the child's streams to stderr: this process's stdout is its JSON log, one object a line.
+    const child = spawn(process.execPath, args, { env, stdio: ["ignore", 2, 2] });
     child.on("error", reject);
     child.on("exit", resolve);
   });
