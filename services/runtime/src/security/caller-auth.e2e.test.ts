@@ -166,7 +166,8 @@ describe("caller authentication", () => {
     expect((await analyze(client(SentimentServiceClient, credentials(noEku)), bearer(TOKENS.shop))).code).toBe(grpc.status.OK);
     // The same names with clientAuth: the router.
     expect((await analyze(client(SentimentServiceClient, credentials(routerCert)))).code).toBe(grpc.status.OK);
-  });
+    // openssl makes a certificate and three TLS handshakes run: seconds on a busy 2-core machine.
+  }, 20_000);
 
   it("keeps health open and reflection closed by default, each configurable", async () => {
     const closed = await start();
