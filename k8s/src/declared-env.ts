@@ -6,7 +6,7 @@
 import { embeddingModule } from "@funnel/embedding";
 import { recommendationModule } from "@funnel/recommendation";
 import { routerModule } from "@funnel/router";
-import { distinctSettings, type ServiceModule, type SettingsSpec, settingsOf, undeclaredEnv } from "@funnel/runtime";
+import { distinctSettings, settingsOf, undeclaredEnv, type ServiceModule, type SettingsSpec } from "@funnel/runtime";
 import { sentimentModule } from "@funnel/sentiment";
 import { similarityModule } from "@funnel/similarity";
 import type { Resource } from "./render-overlay.js";

@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { manifestViolations } from "./manifest-violations.js";
-import { findKubectl, type Resource, renderOverlay } from "./render-overlay.js";
+import { findKubectl, renderOverlay, type Resource } from "./render-overlay.js";
 import { validateResource } from "./validate-resource.js";
 
 const prodDir = fileURLToPath(new URL("../overlays/prod", import.meta.url));

@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { manifestViolations } from "./manifest-violations.js";
-import { findKubectl, type Resource, renderOverlay } from "./render-overlay.js";
+import { findKubectl, renderOverlay, type Resource } from "./render-overlay.js";
 import { validateResource } from "./validate-resource.js";
 
 const k8sRoot = fileURLToPath(new URL("..", import.meta.url));
