@@ -79,6 +79,8 @@ export interface TrainedRun {
   baselineTuning: Omit<BaselineTuning, "fitted">;
   /** The baselines test was scored with (fitted on train + validation with refit). */
   fittedBaselines: FittedBaselines;
+  /** Everything about the baselines, for a sweep's next run on the same data, split and protocol. */
+  baselineEvaluation: BaselineEvaluation;
   /** Warnings printed with the evaluation (too few users scored, ...), kept in metrics.json. */
   warnings: string[];
 }
@@ -206,6 +208,7 @@ export async function trainAndEvaluate(
     validation,
     baselineTuning,
     fittedBaselines: baselines.fitted,
+    baselineEvaluation: baselines,
     warnings,
   };
   log(formatEvaluation(run));
@@ -422,6 +425,8 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     model: towerConfig,
     training: run.trainOptions,
     split: config.split,
+    /** Refit and bootstrap settings: `evaluate` reads them to score this directory under the same protocol. */
+    evaluation: config.evaluation,
     seed: config.seed,
     data: { source: dataset.source, events: dataset.events.length, rowsRejected: dataset.report?.rowsRejected ?? 0 },
     backend: run.backend,
