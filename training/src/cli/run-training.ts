@@ -171,7 +171,7 @@ export async function trainAndEvaluate(
     const epochs = selection.bestEpoch;
     // The trainer keeps the epoch with the best validation metric; a refit has no validation (it was merged into
     // train), so the epoch number stands in for the metric and the last epoch is the one kept.
-    const refitted = await fit(towerConfig, task, { ...trainOptions, epochs, patience: epochs + 1, selectOn: "recall@10" }, options, (_model, epoch) => ({ "validation recall@10": epoch }));
+    const refitted = await fit(towerConfig, task, { ...trainOptions, epochs, patience: epochs + 1, selectOn: "recall@10" }, options, (_model, epoch) => ({ "validation recall@10": epoch }), true);
     selection.model.dispose();
     result = { ...selection, model: refitted.model };
     refitLog = { epochs: refitted.epochs.map(({ "validation recall@10": _epoch, validationLoss: _loss, ...rest }) => rest as TrainEpochLog), trainPairs: task.counts.trainPairs };
@@ -193,7 +193,7 @@ export async function trainAndEvaluate(
     intervals,
   };
   const validation = { model: validationModel, baselines: baselines.validation };
-  const warnings = coverageWarnings(testModel.users, config.evaluation.minScoredUsers);
+  const warnings = coverageWarnings(testModel.users, config.evaluation.minScoredUsers, config.split.strategy);
   const { fitted: _fitted, ...baselineTuning } = baselines.tuning;
   const run: TrainedRun = {
     config,
@@ -222,8 +222,9 @@ async function fit(
   trainOptions: TrainOptions,
   options: TrainAndEvaluateOptions,
   epochMetrics: (model: TwoTowerModel, epoch: number) => Record<string, number>,
+  refit = false,
 ): Promise<TrainResult> {
-  const progress = trainingProgress(trainOptions.epochs, { enabled: options.progress ?? true });
+  const progress = trainingProgress(trainOptions.epochs, { enabled: options.progress ?? true, ...(refit ? { refit, label: "refit" } : {}) });
   let epoch = 0;
   try {
     return await trainTwoTower(towerConfig, task.training, trainOptions, {
@@ -269,11 +270,11 @@ export async function evaluateBaselinesByProtocol(
 }
 
 /** The figures are not worth comparing below a few hundred users: say so beside them. */
-export function coverageWarnings(usersScored: number, minUsers: number): string[] {
+export function coverageWarnings(usersScored: number, minUsers: number, strategy: string): string[] {
   if (usersScored >= minUsers) return [];
   return [
     `only ${usersScored} test users could be scored (fewer than ${minUsers}): differences between rankers are mostly noise; ` +
-      "use more data, or --split leave-last (scores every user with more than --holdout-last interactions)",
+      (strategy === "leave-last" ? "use more data" : "use more data, or --split leave-last (scores every user with more than --holdout-last interactions)"),
   ];
 }
 
