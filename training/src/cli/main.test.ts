@@ -32,7 +32,7 @@ describe("funnel-training CLI", () => {
     const result = await cli(["train", "--help"]);
     expect(result.code).toBe(0);
     // One entry per option: commander starts each at "  -" and wraps its description onto indented lines.
-    const entries = result.stdout.split(/\n(?=  -)/).map((e) => e.replace(/\s+/g, " ").trim());
+    const entries = result.stdout.split(/\n(?= {2}-)/).map((e) => e.replace(/\s+/g, " ").trim());
     const config = parseRunConfig({ data: { generate: { users: 1, seed: 1 } } });
     const t = config.training;
     for (const [flag, value] of [
