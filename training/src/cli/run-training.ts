@@ -193,7 +193,7 @@ export async function trainAndEvaluate(
     intervals,
   };
   const validation = { model: validationModel, baselines: baselines.validation };
-  const warnings = coverageWarnings(testModel.users, config.evaluation.minScoredUsers, config.split.strategy);
+  const warnings = [...coverageWarnings(testModel.users, config.evaluation.minScoredUsers, config.split.strategy), ...gridEdgeNotes(baselines.tuning, config.baselines)];
   const { fitted: _fitted, ...baselineTuning } = baselines.tuning;
   const run: TrainedRun = {
     config,
@@ -258,6 +258,7 @@ export async function evaluateBaselinesByProtocol(
     `baselines: EASE λ ${p.easeLambda}, item-kNN shrink ${p.knnShrink}, neighbours ${p.knnNeighbours || "all"}` +
       (tuning.tuned ? ` (chosen on ${tuning.validationUsers} validation users)` : " (not tuned: validation scored no user; defaults)"),
   );
+  for (const note of gridEdgeNotes(tuning, grid)) log(`warning: ${note}`);
   const validation = scoreBaselines(tuning.fitted, selectionTask.validation).metrics;
   let fitted = tuning.fitted;
   let testTask = selectionTask;
@@ -267,6 +268,24 @@ export async function evaluateBaselinesByProtocol(
     fitted = await fitBaselines(testTask.training.train.pairs, testTask.itemIds.length, p);
   }
   return { tuning, validation, fitted, test: scoreBaselines(fitted, testTask.test) };
+}
+
+/**
+ * A tuned value at the end of its grid may be short of the best: say so (with the grid to widen) rather than
+ * present it as the optimum. Smallest values count only when the grid starts above 0.
+ */
+export function gridEdgeNotes(tuning: Pick<BaselineTuning, "tuned" | "params">, grid: { easeLambda: number[]; knnShrink: number[]; knnNeighbours: number[] }): string[] {
+  if (!tuning.tuned) return [];
+  const notes: string[] = [];
+  const edge = (name: string, flag: string, value: number, values: number[]): void => {
+    if (values.length < 2) return;
+    const sorted = [...values].sort((a, b) => a - b);
+    if (value === sorted.at(-1)) notes.push(`${name} ${value} is the largest value tried: the best may be larger (widen ${flag})`);
+    else if (value === sorted[0] && value > 0) notes.push(`${name} ${value} is the smallest value tried: the best may be smaller (widen ${flag})`);
+  };
+  edge("EASE λ", "--ease-lambda", tuning.params.easeLambda, grid.easeLambda);
+  edge("item-kNN shrink", "--knn-shrink", tuning.params.knnShrink, grid.knnShrink);
+  return notes;
 }
 
 /** The figures are not worth comparing below a few hundred users: say so beside them. */
