@@ -258,7 +258,6 @@ export async function evaluateBaselinesByProtocol(
     `baselines: EASE λ ${p.easeLambda}, item-kNN shrink ${p.knnShrink}, neighbours ${p.knnNeighbours || "all"}` +
       (tuning.tuned ? ` (chosen on ${tuning.validationUsers} validation users)` : " (not tuned: validation scored no user; defaults)"),
   );
-  for (const note of gridEdgeNotes(tuning, grid)) log(`warning: ${note}`);
   const validation = scoreBaselines(tuning.fitted, selectionTask.validation).metrics;
   let fitted = tuning.fitted;
   let testTask = selectionTask;
