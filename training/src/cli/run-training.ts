@@ -479,7 +479,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     stoppedEarly: result.stoppedEarly,
     split: splitName(config),
     counts: task.counts,
-    coverage: { test: coverage(task.test, test.model), validation: coverage(task.validation, run.validation.model) },
+    coverage: { test: coverage(task.test, test.model), validation: coverage(run.selectionTask.validation, run.validation.model) },
     testPositivesOutsideCatalogue: task.test.positivesOutsideCatalogue,
     testUsersWithoutHistory: task.test.usersWithoutHistory,
   };
