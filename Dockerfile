@@ -18,6 +18,9 @@ WORKDIR /app
 RUN npm install --global "npm@${NPM_VERSION}"
 COPY package.json package-lock.json .npmrc ./
 COPY tools/production-workspaces.mjs tools/
+# @funnel/proto's `prepare` hook (it generates the code on a full install, and says "not generating" and exits
+# 0 on a production one) runs during every npm ci below.
+COPY proto/scripts proto/scripts
 COPY proto/package.json proto/
 COPY registry/package.json registry/
 COPY training/package.json training/
@@ -34,11 +37,11 @@ COPY services/similarity/package.json services/similarity/
 COPY services/two-tower/package.json services/two-tower/
 COPY services/vector-index/package.json services/vector-index/
 
-# 1. Generated protobuf code is not in git: a full install (buf, ts-proto are dev tools) produces it.
+# 1. Generated protobuf code is not in git: a full install (buf, ts-proto are dev tools) produces it, through
+#    @funnel/proto's `prepare` hook, so the .proto sources are copied first.
 FROM manifests AS generate
-RUN npm ci --no-audit --no-fund
 COPY proto proto
-RUN npm run generate -w @funnel/proto
+RUN npm ci --no-audit --no-fund && test -f proto/src/gen/descriptor-set.binpb
 
 # 2. Production dependencies of one workspace and the workspaces it needs, nothing else: `npm ci --omit=dev`
 #    after narrowing the root's workspaces (tools/production-workspaces.mjs says why), then the sources of

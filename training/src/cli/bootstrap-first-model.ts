@@ -42,6 +42,9 @@ export async function bootstrapFirstModel(options: BootstrapOptions): Promise<Bo
         data: { generate: { users: options.users, seed: 7 } },
         model: { dim: 128 },
         training: { epochs: options.epochs },
+        // Fixed baseline values: tuning them on validation (7 EASE inversions, 12 item-kNN fits) only refines
+        // figures nobody reads before a first start serves, and would slow that start.
+        baselines: { easeLambda: 500, knnShrink: 50, knnNeighbours: 0 },
         seed: 7,
         out,
       }),
