@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { loadEmojiValences } from "./emoji-valences.js";
-import { FeedbackTokenizer, type FeedbackToken } from "./feedback-tokenizer.js";
+import { type FeedbackToken, FeedbackTokenizer } from "./feedback-tokenizer.js";
 import { detectLanguage, RULES_LANGUAGE } from "./language-detector.js";
 import { LexiconLemmatizer } from "./lexicon-lemmatizer.js";
 import { loadRuleSet, PAGE_NAMES, type PhraseRule, type RuleSet } from "./rule-set.js";
@@ -40,7 +40,7 @@ export interface RuleScorerOptions {
   spellingCorrection?: boolean;
 }
 
-export const DEFAULT_RULES_PATH = fileURLToPath(new URL("../../rules/page-rules.v2.json", import.meta.url));
+export const DEFAULT_RULES_PATH = fileURLToPath(new URL("../../rules/page-rules.v3.json", import.meta.url));
 
 // VADER's normalisation constant: score = sum / sqrt(sum² + alpha) approaches ±1 for large sums.
 const NORMALIZE_ALPHA = 15;
@@ -334,8 +334,10 @@ export class RuleScorer {
   }
 
   /**
-   * Praise in the same sentence as a failure event, with no "but" between them, is politeness or irony
-   * ("Wow, thanks for losing my order again"): the event is what happened, so the praise stops counting.
+   * Praise in the same sentence as a failure event, or in the sentence just before or after it, with no
+   * "but" between them, is politeness or irony ("Wow, thanks for losing my order again. Amazing service."):
+   * the event is what happened, so the praise stops counting. Praise two sentences away, or after a
+   * contrast ("... but support sorted it out"), still counts.
    */
   private applyEventPrecedence(terms: Term[], tokens: FeedbackToken[]): void {
     const events = terms.filter((term) => term.event && term.valence < 0);
@@ -352,7 +354,7 @@ export class RuleScorer {
     };
     for (const term of terms) {
       if (term.fromPhrase || term.valence <= 0) continue;
-      const outweighed = events.some((event) => sentence[event.start] === sentence[term.start] && !contrastBetween(term.start, event.start));
+      const outweighed = events.some((event) => Math.abs(sentence[event.start]! - sentence[term.start]!) <= 1 && !contrastBetween(term.start, event.start));
       if (!outweighed) continue;
       term.contributions.push({ term: tokens[term.start]!.surface, weight: -term.valence, rule: "event.outweighs-praise" });
       term.valence = 0;
