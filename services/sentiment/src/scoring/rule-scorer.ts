@@ -30,6 +30,8 @@ export interface SentimentScore {
   language: string;
   /** the text is in a language without rules: label neutral, confidence 0, no contributions */
   unsupportedLanguage: boolean;
+  /** word tokens in the text: the hybrid policy's length bucket */
+  words: number;
 }
 export interface RuleScorerOptions {
   /** rule set JSON; its "corrections" field names the correction table, relative to it */
@@ -145,6 +147,7 @@ export class RuleScorer {
   score(text: string, page?: PageName): SentimentScore {
     const tokens = this.tokenizer.tokenize(text);
     const language = detectLanguage(text, tokens);
+    const wordCount = tokens.filter((token) => token.kind === "word").length;
     if (language !== RULES_LANGUAGE) {
       // English words inside another language ("Die Zahlung", "a gift") would give a confident wrong label.
       return {
@@ -157,6 +160,7 @@ export class RuleScorer {
         unsure: true,
         language,
         unsupportedLanguage: true,
+        words: wordCount,
       };
     }
     const terms = this.findTerms(tokens, page);
@@ -199,6 +203,7 @@ export class RuleScorer {
       unsure: evidence === 0 || confidence < UNSURE_BELOW,
       language,
       unsupportedLanguage: false,
+      words: wordCount,
     };
   }
 
