@@ -1,6 +1,7 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RuleScorer } from "../scoring/index.js";
 import {
@@ -14,6 +15,7 @@ import {
   policyForRules,
   readHybridPolicy,
 } from "./hybrid-policy.js";
+import { TransformerClassifier } from "./transformer-classifier.js";
 
 const fitted: HybridPolicy = {
   format: HYBRID_POLICY_FORMAT,
@@ -108,5 +110,26 @@ describe("hybrid policy files", () => {
     expect(policyForRules(fitted, "page-rules.v3")).toBe(fitted);
     expect(policyForRules(fitted, "page-rules.v2")).toBe(DEFAULT_HYBRID_POLICY);
     expect(policyForRules(undefined, "page-rules.v3")).toBe(DEFAULT_HYBRID_POLICY);
+  });
+});
+
+describe("the hybrid on hand-written shop feedback with mixed signals (issue 18)", () => {
+  it("gets every case right: the rules' confident answers stand, the transformer only fills in where they are unsure", async () => {
+    const file = fileURLToPath(new URL("../../scripts/testdata/shop-feedback-mixed.tsv", import.meta.url));
+    const rows = (await readFile(file, "utf8")).trim().split("\n").slice(1).map((line) => line.split("\t"));
+    const classifier = await TransformerClassifier.load(fileURLToPath(new URL("./testdata/tiny-sentiment", import.meta.url)));
+    try {
+      const scores = rows.map(([text]) => scorer.score(text!));
+      const predictions = await classifier.predict(rows.map(([text]) => text!));
+      const wrong = rows.flatMap(([text, label], i) => {
+        const decision = decideHybrid(scores[i]!, predictions[i]!.margin, DEFAULT_HYBRID_POLICY);
+        return decision.label === (label === "1" ? "positive" : "negative") ? [] : [{ text, decision }];
+      });
+      expect(wrong).toEqual([]);
+      // Only the texts the rules are unsure about reach the transformer.
+      expect(scores.filter((s) => needsTransformer(s, DEFAULT_HYBRID_POLICY)).length).toBeLessThanOrEqual(2);
+    } finally {
+      await classifier.close();
+    }
   });
 });
