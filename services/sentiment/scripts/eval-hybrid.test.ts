@@ -44,7 +44,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Each case starts a tsx process and loads onnxruntime: seconds on a busy shared machine.
-describe("eval-hybrid CLI", { timeout: 60_000 }, () => {
+describe("eval-hybrid CLI", { timeout: 180_000 }, () => {
   it("reports vader, rules, transformer and the hybrid per set in the three-way view, with intervals and its transformer rate", async () => {
     const { stdout } = await evalCli("--data", join(dir, "data.tsv"), "--out", "-");
     const report = JSON.parse(stdout);
