@@ -118,8 +118,9 @@ export interface FitInputs {
  * 1. combination: logistic regression of the label on (clipped margin, rule score) over all validation rows,
  *    each source weighing the same in total.
  * 2. cells: for each kind of case, the transformer or the combination takes it only if its gain in credit over
- *    the rules is above 0 at the one-sided 95 % bound (rows pooled) AND it is not below the rules on any source
- *    with at least MIN_SOURCE_ROWS rows in the cell. Of two qualifying methods the larger gain wins. Otherwise
+ *    the rules is above 0 at the one-sided 95 % bound (rows pooled) AND no source with at least MIN_SOURCE_ROWS
+ *    rows in the cell shows it worse (that source's own gain has its upper 95 % bound below 0). Of two qualifying
+ *    methods the larger gain wins. Otherwise
  *    the rules keep the cell, and the transformer is not run there.
  */
 export function fitHybridPolicy(inputs: FitInputs): { policy: HybridPolicy; cells: CellReport[]; combinationRows: number } {
@@ -165,14 +166,21 @@ export function fitHybridPolicy(inputs: FitInputs): { policy: HybridPolicy; cell
       const gain = mean(gains);
       const sd = Math.sqrt(mean(gains.map((g) => (g - gain) ** 2)));
       const lower = gain - (Z_95 * sd) / Math.sqrt(Math.max(1, gains.length));
-      const worseOn = Object.entries(sources).filter(([, s]) => s.n >= MIN_SOURCE_ROWS && s[method] < s.rules).map(([name]) => name);
+      // A source vetoes when validation shows the method worse there: its own gain's upper 95 % bound is below 0.
+      // (A point estimate would let one text of 33 veto a cell that gains 7 points pooled.)
+      const worseOn = [...new Set(inCell.map((r) => r.source))].filter((source) => {
+        const g = inCell.filter((r) => r.source === source).map((r) => r[method] - r.rules);
+        if (g.length < MIN_SOURCE_ROWS) return false;
+        const m = mean(g);
+        return m + (Z_95 * Math.sqrt(mean(g.map((x) => (x - m) ** 2)))) / Math.sqrt(g.length) < 0;
+      });
       return { method, gain, lower, worseOn, ok: inCell.length > 0 && lower > 0 && worseOn.length === 0 };
     });
     const best = candidates.filter((c) => c.ok).sort((a, b) => b.gain - a.gain)[0];
     const chosen: CellAction = best?.method ?? "rules";
     if (chosen !== "rules") cells[cell] = chosen;
     const why = best
-      ? `${best.method}: gain ${round(best.gain)} over the rules, lower 95 % bound ${round(best.lower)}, not worse on any source`
+      ? `${best.method}: gain ${round(best.gain)} over the rules, lower 95 % bound ${round(best.lower)}, shown worse on no source`
       : inCell.length === 0
         ? "no validation rows: the rules keep it"
         : `the rules keep it: ${candidates.map((c) => `${c.method} gain ${round(c.gain)} (lower bound ${round(c.lower)})${c.worseOn.length > 0 ? `, worse on ${c.worseOn.join(", ")}` : ""}`).join("; ")}`;
