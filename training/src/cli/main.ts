@@ -151,13 +151,20 @@ function addTrainingOptions(cmd: Command): Command {
     .option("--config <file>", "run config JSON (flags override it)")
     .option("--dim <n>", "embedding dimension: 64, 128 or 256", int("--dim"))
     .option("--hidden <n>", "hidden width of each tower's MLP", int("--hidden"))
+    .addOption(new Option("--architecture <a>", "history: the user as a recency-weighted bag of their items (default); mlp: the first model").choices(["history", "mlp"]))
+    .option("--sequence-length <n>", "history slots the user tower reads (the last N events)", int("--sequence-length"))
+    .option("--user-context", "history model: add device, pages, attributes, id and numbers to the history bag")
+    .option("--task-mix <x>", "history model: share of rows given the next-items task (the rest: random drop)", num("--task-mix"))
+    .option("--next-items <n>", "history model: events after the cut that are targets in the next-items task", int("--next-items"))
+    .option("--drop-min <x>", "history model: least share of a history the random-drop task drops", num("--drop-min"))
+    .option("--drop-max <x>", "history model: largest share of a history the random-drop task drops", num("--drop-max"))
     .option("--epochs <n>", "maximum epochs", int("--epochs"))
-    .option("--batch-size <n>", "batch size (also the in-batch negatives)", int("--batch-size"))
+    .option("--batch-size <n>", "batch size: users per step (history model), pairs and in-batch negatives (mlp)", int("--batch-size"))
     .option("--lr <x>", "peak learning rate", num("--lr"))
     .addOption(new Option("--schedule <s>", "learning-rate schedule").choices(["constant", "cosine", "step"]))
     .option("--temperature <x>", "softmax temperature", num("--temperature"))
-    .option("--weight-decay <x>", "L2 decay on dense kernels", num("--weight-decay"))
-    .option("--dropout <x>", "dropout on the hidden layers", num("--dropout"))
+    .option("--weight-decay <x>", "history model: AdamW decay of every weight; mlp: L2 decay on dense kernels", num("--weight-decay"))
+    .option("--dropout <x>", "history model: dropout on the user MLP's input; mlp: on the hidden layers", num("--dropout"))
     .option("--user-id-buckets <n>", "hashed user-id embedding in the user tower with this many buckets (0: none)", int("--user-id-buckets"))
     .option("--user-id-dropout <x>", "share of training rows embedded without their user id", num("--user-id-dropout"))
     .option("--extra-negatives <n>", "uniformly sampled extra negatives per step", int("--extra-negatives"))
@@ -193,6 +200,13 @@ interface TrainFlags extends DataFlags {
   dropout?: number;
   userIdBuckets?: number;
   userIdDropout?: number;
+  architecture?: "history" | "mlp";
+  sequenceLength?: number;
+  userContext?: boolean;
+  taskMix?: number;
+  nextItems?: number;
+  dropMin?: number;
+  dropMax?: number;
   extraNegatives?: number;
   logq: boolean;
   /** undefined unless given: commander's --no-x pair otherwise defaults it to true and would override the config file. */
@@ -214,7 +228,14 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
   const overrides: RunConfigInput = {
     data: dataSource(flags),
     split: { strategy: flags.split, ratios: flags.splitRatios as [number, number, number] | undefined, holdoutLast: flags.holdoutLast },
-    model: { dim: flags.dim, hidden: flags.hidden, userIdBuckets: flags.userIdBuckets },
+    model: {
+      dim: flags.dim,
+      hidden: flags.hidden,
+      userIdBuckets: flags.userIdBuckets,
+      architecture: flags.architecture,
+      sequenceLength: flags.sequenceLength,
+      userContext: flags.userContext,
+    },
     training: {
       epochs: flags.epochs,
       batchSize: flags.batchSize,
@@ -229,6 +250,10 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
       patience: flags.patience,
       selectOn: flags.selectOn,
       parallelTowers: flags.parallelTowers,
+      taskMix: flags.taskMix,
+      nextItems: flags.nextItems,
+      dropMin: flags.dropMin,
+      dropMax: flags.dropMax,
     },
     baselines: { easeLambda: flags.easeLambda, knnShrink: flags.knnShrink },
     bias: { maxRatio: flags.biasMaxRatio },

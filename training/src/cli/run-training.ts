@@ -97,7 +97,13 @@ export async function trainAndEvaluate(
     `split ${splitName(config)}: ${c.train}/${c.validation}/${c.test} events, ` +
       `${c.trainPairs} training pairs, ${task.itemIds.length} items, ${task.test.userIds.length} test users`,
   );
-  const towerConfig = towerConfigFromSpec(task.spec, { dim: config.model.dim, hidden: config.model.hidden, embedding: config.model.embedding });
+  const towerConfig = towerConfigFromSpec(task.spec, {
+    dim: config.model.dim,
+    hidden: config.model.hidden,
+    embedding: config.model.embedding,
+    architecture: config.model.architecture,
+    userContext: config.model.userContext,
+  });
   const trainOptions = trainOptionsOf(config);
   const progress = trainingProgress(trainOptions.epochs, { enabled: options.progress ?? true });
   let result: TrainResult;
