@@ -1,6 +1,6 @@
+import { type FeatureSpec, type ItemTensors, ONNX_OUTPUT_NAME, type UserTensors } from "@funnel/two-tower";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import { ONNX_OUTPUT_NAME, type FeatureSpec, type ItemTensors, type UserTensors } from "@funnel/two-tower";
 import { tinyTrainedModel } from "../model/testing/tiny-trained-model.js";
 import { buildOnnxTowers } from "./build-onnx-towers.js";
 

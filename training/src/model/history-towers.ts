@@ -1,5 +1,5 @@
-import * as tf from "@tensorflow/tfjs";
 import type { ItemTensors, UserTensors } from "@funnel/two-tower";
+import * as tf from "@tensorflow/tfjs";
 import { embeddingBag } from "./embedding-bag.js";
 import { dense, matMul } from "./mat-mul.js";
 import { recencyBucketCount, slotBuckets } from "./recency-buckets.js";

@@ -137,7 +137,7 @@ describe("full softmax loss", () => {
     expect(value).toBeCloseTo(loss64(logits), 5);
     const grad = tf.grad((z: tf.Tensor) => fullSoftmaxLoss(z as tf.Tensor2D, t))(tf.tensor2d(logits)).arraySync() as number[][];
     const h = 1e-6;
-    logits.forEach((row, b) =>
+    logits.forEach((row, b) => {
       row.forEach((_, j) => {
         const plus = logits.map((r) => [...r]);
         const minus = logits.map((r) => [...r]);
@@ -150,8 +150,8 @@ describe("full softmax loss", () => {
         const softmax = e[j]! / e.reduce((a, v) => a + v, 0);
         const rowSum = targets[b]!.reduce((a, v) => a + v, 0);
         expect(grad[b]![j]!).toBeCloseTo((softmax * rowSum - targets[b]![j]!) / 4, 5);
-      }),
-    );
+      });
+    });
   });
 });
 

@@ -1,12 +1,12 @@
-import * as tf from "@tensorflow/tfjs";
 import type { UserTensors } from "@funnel/two-tower";
+import * as tf from "@tensorflow/tfjs";
 import { createSeededRandom, type SeededRandom } from "../data/index.js";
 import { AdamOptimizer } from "./adam-optimizer.js";
 import { fullSoftmaxLoss } from "./full-softmax-loss.js";
 import { learningRateAt } from "./learning-rate-schedule.js";
 import { matMulTransposeB } from "./mat-mul.js";
 import type { PairSplit, TrainEpochLog, TrainHooks, TrainingData, TrainOptions, TrainResult } from "./train-two-tower.js";
-import { TwoTowerModel, type TwoTowerConfig, type TwoTowerWeights } from "./two-tower-model.js";
+import { type TwoTowerConfig, TwoTowerModel, type TwoTowerWeights } from "./two-tower-model.js";
 
 /**
  * Each training user's whole training history in time order: user row u's events are
