@@ -1,6 +1,6 @@
 import type { ItemTensors, UserTensors } from "@funnel/two-tower";
 import * as tf from "@tensorflow/tfjs";
-import { embeddingBag } from "./embedding-bag.js";
+import { embeddingBag, weightedEmbeddingBag } from "./embedding-bag.js";
 import { dense, matMul } from "./mat-mul.js";
 import { recencyBucketCount, slotBuckets } from "./recency-buckets.js";
 import type { TwoTowerConfig } from "./two-tower-model.js";
@@ -100,16 +100,14 @@ export interface HistoryForward {
 export function historyUserTower(c: TwoTowerConfig, w: Weights, table: tf.Tensor2D, users: UserTensors, options: HistoryForward = {}): tf.Tensor2D {
   const n = users.count;
   const L = c.sequenceLength;
-  const d = historyWidth(c);
-  const gathered = tf.reshape(embeddingBag(table, users.recentItems, n * L, 1, "none"), [n, L, d]);
   const mask = tf.tensor2d(Float32Array.from(users.recentItems, (i) => (i > 0 ? 1 : 0)), [n, L]);
   // exp(weight of each slot's bucket) as a one-hot sum: tf.gather's gradient (UnsortedSegmentSum) is missing on WASM.
   const buckets = slotBuckets(L);
   const recency = w("user.recency");
   const oneHot = tf.tensor2d(Float32Array.from({ length: recency.size * L }, (_, k) => (buckets[k % L] === Math.floor(k / L) ? 1 : 0)), [recency.size, L]);
   const perSlot = tf.sum(tf.mul(tf.expandDims(tf.exp(recency), 1), oneHot), 0); // [L]
-  const weights = tf.mul(mask, perSlot); // [n, L]
-  const sum = tf.sum(tf.mul(gathered, tf.expandDims(weights, 2)), 1) as tf.Tensor2D; // [n, d]
+  const weights = tf.mul(mask, perSlot) as tf.Tensor2D; // [n, L]
+  const sum = weightedEmbeddingBag(table, weights, users.recentItems, n, L); // [n, d]
   const norm = tf.sqrt(tf.maximum(tf.sum(weights, 1, true), HISTORY_EPSILON));
   let x = tf.div(sum, norm) as tf.Tensor2D;
   if (c.userContext) x = tf.add(x, historyUserContext(c, w, users)) as tf.Tensor2D;
