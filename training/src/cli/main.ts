@@ -17,7 +17,7 @@ import { evaluateModelDirectory } from "./evaluate-model-directory.js";
 import { loadDataset } from "./load-dataset.js";
 import { publishModelDirectory } from "./publish-model-directory.js";
 import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput } from "./run-config.js";
-import { formatSweepTable, runSweep } from "./run-sweep.js";
+import { describe as describeSweep, formatSweepTable, runSweep } from "./run-sweep.js";
 import { coverage, runTraining, splitName, trainAndEvaluate } from "./run-training.js";
 import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
 import { addTextClassifierCommands } from "./text-classifier-commands.js";
@@ -185,6 +185,17 @@ function addTrainingOptions(cmd: Command): Command {
     .option("--split-ratios <list>", "train,validation,test shares for time and user splits, e.g. 0.8,0.1,0.1", (v) => v.split(",").map(num("--split-ratios")))
     .option("--holdout-last <n>", "leave-last: interactions per user held out for test (as many for validation)", int("--holdout-last"))
     .option("--bias-max-ratio <x>", "report: flag a user group whose share of useful recommendations is past this multiple of its share of users", num("--bias-max-ratio"));
+}
+
+interface SweepFlags {
+  dims?: number[];
+  lrs?: number[];
+  sequenceLengths?: number[];
+  taskMixes?: number[];
+  dropouts?: number[];
+  weightDecays?: number[];
+  batchSizes?: number[];
+  patiences?: number[];
 }
 
 interface TrainFlags extends DataFlags {
@@ -506,16 +517,39 @@ export function buildProgram(): Command {
       if (!report.passed) process.exitCode = 2;
     });
 
-  addTrainingOptions(addDataOptions(program.command("sweep").description("train dim 64/128/256 × lr 1e-3/1e-4/1e-5; print a table and write JSON")))
+  addTrainingOptions(
+    addDataOptions(
+      program
+        .command("sweep")
+        .description("train one model per combination of the listed values (default: dim 64/128/256 × lr 1e-3/1e-4/1e-5); print a table and write JSON"),
+    ),
+  )
     .option("--dims <list>", "comma-separated dims", (v) => v.split(",").map(int("--dims")))
     .option("--lrs <list>", "comma-separated learning rates", (v) => v.split(",").map(num("--lrs")))
-    .option("--out <file>", "sweep results JSON", "sweep.json")
-    .action(async (flags: TrainFlags & { dims?: number[]; lrs?: number[]; out: string }) => {
-      const { out, ...rest } = flags;
+    .option("--sequence-lengths <list>", "comma-separated history lengths", (v) => v.split(",").map(int("--sequence-lengths")))
+    .option("--task-mixes <list>", "comma-separated shares of the next-items task", (v) => v.split(",").map(num("--task-mixes")))
+    .option("--dropouts <list>", "comma-separated dropout rates", (v) => v.split(",").map(num("--dropouts")))
+    .option("--weight-decays <list>", "comma-separated weight decays", (v) => v.split(",").map(num("--weight-decays")))
+    .option("--batch-sizes <list>", "comma-separated batch sizes", (v) => v.split(",").map(int("--batch-sizes")))
+    .option("--patiences <list>", "comma-separated early-stopping patiences", (v) => v.split(",").map(int("--patiences")))
+    .option("--out <file>", "sweep results JSON (rewritten after every run)", "sweep.json")
+    .action(async (flags: TrainFlags & SweepFlags & { out: string }) => {
+      const { out, dims, lrs, sequenceLengths, taskMixes, dropouts, weightDecays, batchSizes, patiences, ...rest } = flags;
       const config = await runConfigFrom({ ...rest, ...(dataSource(rest) ? {} : { generate: true, users: rest.users ?? 2000 }) });
       const dataset = await loadDataset(config.data, { progress: flags.progress, strict: flags.strict });
-      const { rows, best } = await runSweep(config, dataset, { dims: flags.dims, learningRates: flags.lrs, out, progress: flags.progress });
-      process.stdout.write(`${formatSweepTable(rows)}\nbest by validation recall@10: dim ${best.dim}, lr ${best.learningRate}\nwrote ${out}\n`);
+      const grid = {
+        dim: dims,
+        learningRate: lrs,
+        sequenceLength: sequenceLengths,
+        taskMix: taskMixes,
+        dropout: dropouts,
+        weightDecay: weightDecays,
+        batchSize: batchSizes,
+        patience: patiences,
+      };
+      const defined = Object.fromEntries(Object.entries(grid).filter(([, v]) => v !== undefined));
+      const { rows, best } = await runSweep(config, dataset, { grid: defined, out, progress: flags.progress });
+      process.stdout.write(`${formatSweepTable(rows)}\nbest by validation recall@10: ${describeSweep(best.settings)}\nwrote ${out}\n`);
     });
 
   addTrainingOptions(addDataOptions(program.command("reference").description("tfjs two-tower, the PyTorch reference and the baselines on one split (JSON)")))
