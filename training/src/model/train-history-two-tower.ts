@@ -221,6 +221,7 @@ export async function trainHistoryTwoTower(
       shuffle(eligible, rng);
       hooks.onEpochStart?.(epoch, stepsPerEpoch);
       const started = performance.now();
+      const cpuStarted = process.cpuUsage();
       let lossSum = 0;
       let normSum = 0;
       let learningRate = options.learningRate;
@@ -244,6 +245,8 @@ export async function trainHistoryTwoTower(
         if (step % 20 === 19) await new Promise((resolve) => setImmediate(resolve));
       }
       const seconds = (performance.now() - started) / 1000;
+      const cpu = process.cpuUsage(cpuStarted);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       const validationLoss = historyValidationLoss(model, data, data.validation, options.batchSize);
       const log: TrainEpochLog = {
         epoch,
@@ -252,6 +255,7 @@ export async function trainHistoryTwoTower(
         gradNorm: normSum / stepsPerEpoch,
         learningRate,
         seconds,
+        cpuSeconds,
         samplesPerSecond: eligible.length / seconds,
         ...hooks.epochMetrics?.(model),
       };

@@ -117,7 +117,15 @@ export const DEFAULT_HISTORY_TRAIN_OPTIONS: TrainOptions = {
 };
 
 /** One row of epochs.json: A's report type plus timing. */
-export type TrainEpochLog = EpochLog & { seconds: number; samplesPerSecond: number };
+export type TrainEpochLog = EpochLog & {
+  seconds: number;
+  /**
+   * CPU seconds of the process (all threads) during the epoch's training steps: on a shared machine the wall
+   * time measures the neighbours as much as the model, so speed comparisons use this.
+   */
+  cpuSeconds?: number;
+  samplesPerSecond: number;
+};
 
 export interface TrainHooks {
   onEpochStart?: (epoch: number, steps: number) => void;
@@ -166,6 +174,7 @@ export async function trainTwoTower(
       shuffle(order, rng);
       hooks.onEpochStart?.(epoch, stepsPerEpoch);
       const started = performance.now();
+      const cpuStarted = process.cpuUsage();
       let lossSum = 0;
       let normSum = 0;
       let learningRate = options.learningRate;
@@ -210,6 +219,8 @@ export async function trainTwoTower(
         if (step % 20 === 19) await new Promise((resolve) => setImmediate(resolve));
       }
       const seconds = (performance.now() - started) / 1000;
+      const cpu = process.cpuUsage(cpuStarted);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       // The workers hold the MLP weights and the trainer the tables: validation and the hooks read the model.
       if (trainer) model.setWeights(await trainer.getWeights());
       const validationLoss = evaluateLoss(model, data, data.validation, options);
@@ -220,6 +231,7 @@ export async function trainTwoTower(
         gradNorm: normSum / stepsPerEpoch,
         learningRate,
         seconds,
+        cpuSeconds,
         samplesPerSecond: trainCount / seconds,
         ...hooks.epochMetrics?.(model),
       };
