@@ -1,8 +1,7 @@
 import { writeFile } from "node:fs/promises";
-import type { FittedBaselines } from "../evaluation/index.js";
 import type { Dataset } from "./load-dataset.js";
 import { parseRunConfig, type RunConfig } from "./run-config.js";
-import { trainAndEvaluate } from "./run-training.js";
+import { type BaselineEvaluation, trainAndEvaluate } from "./run-training.js";
 
 export const SWEEP_DIMS = [64, 128, 256] as const;
 export const SWEEP_LEARNING_RATES = [1e-3, 1e-4, 1e-5] as const;
@@ -32,9 +31,11 @@ export interface SweepRow {
   "baseline recall@10": number;
   "item-kNN recall@10": number;
   "EASE recall@10": number;
+  /** Paired bootstrap interval of two-tower − EASE on test recall@10, and its verdict. */
+  "vs EASE": string;
   "test ndcg@10": number;
   /** Users scored on test: the count behind every recall above. */
-  testUsers: number;
+  "test users": number;
   samplesPerSecond: number;
   /** Mean seconds of a training epoch (validation excluded). */
   secondsPerEpoch: number;
@@ -64,8 +65,8 @@ export async function runSweep(
   const given = options.grid && Object.values(options.grid).some((v) => v && v.length > 0);
   const combos = sweepCombinations(given ? options.grid! : { dim: SWEEP_DIMS, learningRate: SWEEP_LEARNING_RATES });
   const rows: SweepRow[] = [];
-  // Same data and split in every run: the baselines are fitted once.
-  let fittedBaselines: FittedBaselines | undefined;
+  // Same data, split and protocol in every run: the baselines are tuned, fitted and scored once.
+  let baselineEvaluation: BaselineEvaluation | undefined;
   for (const settings of combos) {
     log(`sweep: ${describe(settings)} (${rows.length + 1}/${combos.length})`);
     const model: Record<string, unknown> = { ...base.model };
@@ -75,8 +76,8 @@ export async function runSweep(
     }
     const config = parseRunConfig({ ...base, model, training });
     const started = performance.now();
-    const run = await trainAndEvaluate(config, dataset, { progress: options.progress, log, ...(fittedBaselines ? { fittedBaselines } : {}) });
-    fittedBaselines = run.fittedBaselines;
+    const run = await trainAndEvaluate(config, dataset, { progress: options.progress, log, ...(baselineEvaluation ? { baselineEvaluation } : {}) });
+    baselineEvaluation = run.baselineEvaluation;
     const epochs = run.result.epochs;
     rows.push({
       settings,
@@ -88,8 +89,9 @@ export async function runSweep(
       "baseline recall@10": run.test.baselines.popularity["recall@10"],
       "item-kNN recall@10": run.test.baselines.itemKnn["recall@10"],
       "EASE recall@10": run.test.baselines.ease["recall@10"],
+      "vs EASE": intervalText(run.test.intervals.ease?.["recall@10"]),
       "test ndcg@10": run.test.model["ndcg@10"],
-      testUsers: run.test.model.users,
+      "test users": run.test.model.users,
       samplesPerSecond: epochs.reduce((a, e) => a + e.samplesPerSecond, 0) / epochs.length,
       secondsPerEpoch: epochs.reduce((a, e) => a + e.seconds, 0) / epochs.length,
       seconds: (performance.now() - started) / 1000,
@@ -110,7 +112,7 @@ export function describe(settings: Partial<Record<SweepAxis, number>>): string {
 /** Fixed-width text table for the terminal. */
 export function formatSweepTable(rows: SweepRow[]): string {
   const axes = (Object.keys(SWEEP_AXES) as SweepAxis[]).filter((axis) => rows.some((r) => r.settings[axis] !== undefined));
-  const header = [...axes.map((a) => SWEEP_AXES[a].label), "best ep", "val loss", "val R@10", "test R@10", "pop R@10", "kNN R@10", "EASE R@10", "users", "s/epoch"];
+  const header = [...axes.map((a) => SWEEP_AXES[a].label), "best ep", "val loss", "val R@10", "test R@10", "pop R@10", "kNN R@10", "EASE R@10", "two-tower − EASE R@10 (95 %)", "users", "s/epoch"];
   const body = rows.map((r) => [
     ...axes.map((a) => formatValue(r.settings[a])),
     `${r.bestEpoch}/${r.epochsRun}`,
@@ -120,7 +122,8 @@ export function formatSweepTable(rows: SweepRow[]): string {
     r["baseline recall@10"].toFixed(4),
     r["item-kNN recall@10"].toFixed(4),
     r["EASE recall@10"].toFixed(4),
-    String(r.testUsers),
+    r["vs EASE"],
+    String(r["test users"]),
     r.secondsPerEpoch.toFixed(1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
@@ -131,4 +134,10 @@ export function formatSweepTable(rows: SweepRow[]): string {
 function formatValue(v: number | undefined): string {
   if (v === undefined) return "-";
   return Number.isInteger(v) ? String(v) : v < 0.01 ? v.toExponential(0) : String(v);
+}
+
+function intervalText(i: { mean: number; low: number; high: number; verdict: string } | undefined): string {
+  if (!i) return "-";
+  const signed = (x: number): string => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(4);
+  return `${signed(i.mean)} [${signed(i.low)}, ${signed(i.high)}] ${i.verdict}`;
 }

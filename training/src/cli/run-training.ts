@@ -4,22 +4,30 @@ import { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseUserId, pseudonymsWith } from "
 import { fingerprintEvents } from "../data/index.js";
 import {
   type BaselineMetrics,
-  evaluateBaselines,
+  type BaselineName,
+  type BaselineTuning,
+  collectPerUser,
+  compareRankers,
   evaluateRetrieval,
   type FittedBaselines,
   fitBaselines,
+  type PerUserMetrics,
+  type RankerComparison,
   similarUserAccuracy,
   recommendationBias,
   type RecommendationBias,
   type RetrievalMetrics,
+  scoreBaselines,
+  tuneBaselines,
   type UserHitsListener,
+  USER_METRIC_KEYS,
 } from "../evaluation/index.js";
 import { writeModelDirectory } from "../export/write-model-directory.js";
 import { buildInteractionStats, type ConversionHeadEvaluation, renderConversionReport, trainConversionHead } from "../conversion/index.js";
 import { aggregateUserFeatures, buildFeatureProfile, encodeUsers, type FeatureSpec, type RawUserFeatures, type UserTensors } from "@funnel/two-tower";
 import { buildRetrievalTask, type RetrievalContext, type RetrievalTask } from "../model/build-retrieval-task.js";
 import { initBackend, type BackendInfo } from "../model/init-backend.js";
-import { trainTwoTower, type TrainOptions, type TrainResult } from "../model/train-two-tower.js";
+import { type TrainEpochLog, trainTwoTower, type TrainOptions, type TrainResult } from "../model/train-two-tower.js";
 import { towerConfigFromSpec, type TwoTowerConfig, type TwoTowerModel } from "../model/two-tower-model.js";
 import { projectEmbeddings2d, renderRunReport } from "../report/index.js";
 import { loadDataset, type Dataset } from "./load-dataset.js";
@@ -43,22 +51,54 @@ export interface RunTrainingOptions {
 export interface TrainedRun {
   config: RunConfig;
   backend: BackendInfo;
+  /**
+   * The task whose test is scored and whose spec and items the shipped model uses: with refit, built on train +
+   * validation (validation empty); otherwise the selection task itself.
+   */
   task: RetrievalTask;
+  /** Train → validation: where the epoch and the baselines' values are chosen. */
+  selectionTask: RetrievalTask;
   towerConfig: TwoTowerConfig;
   trainOptions: TrainOptions;
+  /** The selection run's epochs and best epoch; `model` is the shipped model (the refit one with refit). */
   result: TrainResult;
-  test: { model: RetrievalMetrics; baselines: BaselineMetrics; similarUserAccuracy?: number; bias: RecommendationBias };
+  /** With refit: the retraining on train + validation for `result.bestEpoch` epochs. */
+  refit?: { epochs: TrainEpochLog[]; trainPairs: number };
+  test: {
+    model: RetrievalMetrics;
+    baselines: BaselineMetrics;
+    similarUserAccuracy?: number;
+    bias: RecommendationBias;
+    /** Per-user values on the test users, in one order for all rankers: what other rankers (a served policy) pair with. */
+    perUser: { model: PerUserMetrics; baselines: Record<BaselineName, PerUserMetrics> };
+    /** Paired bootstrap intervals of model − each baseline. */
+    intervals: RankerComparison;
+  };
   validation: { model: RetrievalMetrics; baselines: BaselineMetrics };
-  /** Fitted on the training interactions; a sweep passes them to its next runs (same data, same split). */
+  /** The baselines' values chosen on validation, with every grid point's validation figures. */
+  baselineTuning: Omit<BaselineTuning, "fitted">;
+  /** The baselines test was scored with (fitted on train + validation with refit). */
   fittedBaselines: FittedBaselines;
+  /** Everything about the baselines, for a sweep's next run on the same data, split and protocol. */
+  baselineEvaluation: BaselineEvaluation;
+  /** Warnings printed with the evaluation (too few users scored, ...), kept in metrics.json. */
+  warnings: string[];
+}
+
+/** What a sweep can reuse between runs on the same data, split and protocol: the baselines do not depend on the model. */
+export interface BaselineEvaluation {
+  tuning: BaselineTuning;
+  validation: BaselineMetrics;
+  fitted: FittedBaselines;
+  test: { metrics: BaselineMetrics; perUser: Record<BaselineName, PerUserMetrics> };
 }
 
 export interface TrainAndEvaluateOptions extends Omit<RunTrainingOptions, "salt"> {
   /** Salt of the pseudonyms the user-id buckets hash (default: the development salt; `train` passes its own). */
   salt?: string;
   onEpochEnd?: (epoch: number) => void;
-  /** Baselines fitted by an earlier run on the same dataset and split config (they do not depend on the model). */
-  fittedBaselines?: FittedBaselines;
+  /** Baselines evaluated by an earlier run on the same dataset, split and protocol config. */
+  baselineEvaluation?: BaselineEvaluation;
 }
 
 export interface RunSummary {
@@ -68,11 +108,38 @@ export interface RunSummary {
   run: TrainedRun;
 }
 
+/** What fixes the towers' shapes besides the feature spec, from the run config. */
+export function modelOptionsOf(config: RunConfig): Parameters<typeof towerConfigFromSpec>[1] {
+  const m = config.model;
+  return { dim: m.dim, hidden: m.hidden, embedding: m.embedding, architecture: m.architecture, userContext: m.userContext };
+}
+
 export function trainOptionsOf(config: RunConfig): TrainOptions {
   return { ...config.training, seed: config.seed };
 }
 
-/** Split, fit the feature spec, train, and evaluate on validation and test against the popularity baseline. */
+/** The retrieval task of a run config's split (with `refit`: train + validation against test). */
+function taskOf(config: RunConfig, dataset: Dataset, salt: string | undefined, refit: boolean): RetrievalTask {
+  return buildRetrievalTask(dataset.events, {
+    strategy: config.split.strategy,
+    ratios: config.split.ratios,
+    holdoutLast: config.split.holdoutLast,
+    refit,
+    seed: config.seed,
+    sequenceLength: config.model.sequenceLength,
+    itemAttributes: dataset.itemAttributes,
+    ...(dataset.userAttributes ? { userAttributes: dataset.userAttributes } : {}),
+    userIdBuckets: config.model.userIdBuckets,
+    pseudonymOf: pseudonymsWith(salt ?? DEVELOPMENT_PSEUDONYM_SALT),
+  });
+}
+
+/**
+ * The protocol of every command (train, evaluate, sweep, reference): split; train the model with its epoch chosen
+ * on validation; tune the baselines on validation; with refit (the default), retrain the model for the chosen
+ * number of epochs and refit every baseline with its chosen values on train + validation; score test; put a paired
+ * bootstrap interval on each model − baseline difference.
+ */
 export async function trainAndEvaluate(
   config: RunConfig,
   dataset: Dataset,
@@ -81,68 +148,142 @@ export async function trainAndEvaluate(
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const backend = await initBackend();
   log(`tfjs backend: ${backend.name} (${backend.provider}${backend.name === "wasm" ? `, simd ${backend.wasmSimd}, threads ${backend.wasmThreads}` : ""})`);
-  const task = buildRetrievalTask(dataset.events, {
-    strategy: config.split.strategy,
-    ratios: config.split.ratios,
-    holdoutLast: config.split.holdoutLast,
-    seed: config.seed,
-    sequenceLength: config.model.sequenceLength,
-    itemAttributes: dataset.itemAttributes,
-    ...(dataset.userAttributes ? { userAttributes: dataset.userAttributes } : {}),
-    userIdBuckets: config.model.userIdBuckets,
-    pseudonymOf: pseudonymsWith(options.salt ?? DEVELOPMENT_PSEUDONYM_SALT),
-  });
-  const c = task.counts;
+  const refit = config.evaluation.refit;
+  const selectionTask = taskOf(config, dataset, options.salt, false);
+  const c = selectionTask.counts;
   log(
     `split ${splitName(config)}: ${c.train}/${c.validation}/${c.test} events, ` +
-      `${c.trainPairs} training pairs, ${task.itemIds.length} items, ${task.test.userIds.length} test users`,
+      `${c.trainPairs} training pairs, ${selectionTask.itemIds.length} items, ${selectionTask.test.userIds.length} test users`,
   );
-  const towerConfig = towerConfigFromSpec(task.spec, {
-    dim: config.model.dim,
-    hidden: config.model.hidden,
-    embedding: config.model.embedding,
-    architecture: config.model.architecture,
-    userContext: config.model.userContext,
-  });
+  const selectionConfig = towerConfigFromSpec(selectionTask.spec, modelOptionsOf(config));
   const trainOptions = trainOptionsOf(config);
+  const selection = await fit(selectionConfig, selectionTask, trainOptions, options, (model) => {
+    const m = evaluateContext(model, selectionTask, selectionTask.validation);
+    return Object.fromEntries(METRIC_KEYS.map((k) => [`validation ${k}`, m[k]]));
+  });
+  log(`best epoch ${selection.bestEpoch} of ${selection.epochs.length} by ${selection.selectedOn}${selection.stoppedEarly ? " (stopped early)" : ""}`);
+  const validationModel = evaluateContext(selection.model, selectionTask, selectionTask.validation);
+
+  const baselines = options.baselineEvaluation ?? (await evaluateBaselinesByProtocol(config, selectionTask, refit ? () => taskOf(config, dataset, options.salt, true) : undefined, log));
+
+  let task = selectionTask;
+  let towerConfig = selectionConfig;
+  let result = selection;
+  let refitLog: TrainedRun["refit"];
+  if (refit) {
+    task = taskOf(config, dataset, options.salt, true);
+    towerConfig = towerConfigFromSpec(task.spec, modelOptionsOf(config));
+    log(`refit: retraining for ${selection.bestEpoch} epochs on train + validation (${task.counts.trainPairs} training pairs)`);
+    const epochs = selection.bestEpoch;
+    // The trainer keeps the epoch with the best validation metric; a refit has no validation (it was merged into
+    // train), so the epoch number stands in for the metric and the last epoch is the one kept.
+    const refitted = await fit(towerConfig, task, { ...trainOptions, epochs, patience: epochs + 1, selectOn: "recall@10" }, options, (_model, epoch) => ({ "validation recall@10": epoch }));
+    selection.model.dispose();
+    result = { ...selection, model: refitted.model };
+    refitLog = { epochs: refitted.epochs.map(({ "validation recall@10": _epoch, validationLoss: _loss, ...rest }) => rest as TrainEpochLog), trainPairs: task.counts.trainPairs };
+  }
+  const model = result.model;
+  const testHits = new Map<number, number>();
+  const modelPerUser = collectPerUser();
+  const testModel = evaluateContext(model, task, task.test, (user, hits, relevant, values) => {
+    testHits.set(user, hits);
+    modelPerUser.onUser(user, hits, relevant, values);
+  });
+  const intervals = compareRankers(modelPerUser.perUser, baselines.test.perUser, { resamples: config.evaluation.bootstrapResamples, seed: config.seed });
+  const test = {
+    model: testModel,
+    baselines: baselines.test.metrics,
+    similarUserAccuracy: dataset.segments ? segmentAccuracy(model, task.test, dataset.segments, config.seed) : undefined,
+    bias: recommendationBias(testHits, biasDimensions(task, dataset), config.bias),
+    perUser: { model: modelPerUser.perUser, baselines: baselines.test.perUser },
+    intervals,
+  };
+  const validation = { model: validationModel, baselines: baselines.validation };
+  const warnings = coverageWarnings(testModel.users, config.evaluation.minScoredUsers);
+  const { fitted: _fitted, ...baselineTuning } = baselines.tuning;
+  const run: TrainedRun = {
+    config,
+    backend,
+    task,
+    selectionTask,
+    towerConfig,
+    trainOptions,
+    result,
+    ...(refitLog ? { refit: refitLog } : {}),
+    test,
+    validation,
+    baselineTuning,
+    fittedBaselines: baselines.fitted,
+    baselineEvaluation: baselines,
+    warnings,
+  };
+  log(formatEvaluation(run));
+  return run;
+}
+
+/** Trains one model on a task's training data with progress bars; `epochMetrics` feeds the epoch selection. */
+async function fit(
+  towerConfig: TwoTowerConfig,
+  task: RetrievalTask,
+  trainOptions: TrainOptions,
+  options: TrainAndEvaluateOptions,
+  epochMetrics: (model: TwoTowerModel, epoch: number) => Record<string, number>,
+): Promise<TrainResult> {
   const progress = trainingProgress(trainOptions.epochs, { enabled: options.progress ?? true });
-  let result: TrainResult;
+  let epoch = 0;
   try {
-    result = await trainTwoTower(towerConfig, task.training, trainOptions, {
+    return await trainTwoTower(towerConfig, task.training, trainOptions, {
       ...progress,
       onEpochEnd: (epochLog) => {
         progress.onEpochEnd?.(epochLog);
         options.onEpochEnd?.(epochLog.epoch);
       },
-      epochMetrics: (model) => {
-        const m = evaluateContext(model, task, task.validation);
-        return Object.fromEntries(METRIC_KEYS.map((k) => [`validation ${k}`, m[k]]));
-      },
+      epochMetrics: (model) => epochMetrics(model, ++epoch),
     });
   } finally {
     progress.stop();
   }
-  log(`best epoch ${result.bestEpoch} of ${result.epochs.length} by ${result.selectedOn}${result.stoppedEarly ? " (stopped early)" : ""}`);
-  const model = result.model;
-  let fittedBaselines = options.fittedBaselines;
-  if (!fittedBaselines) {
-    log(`fitting baselines (popularity, item-kNN shrink ${config.baselines.knnShrink}, EASE λ ${config.baselines.easeLambda}) on the training interactions`);
-    fittedBaselines = await fitBaselines(task.training.train.pairs, task.itemIds.length, config.baselines);
-  }
-  const testHits = new Map<number, number>();
-  const test = {
-    model: evaluateContext(model, task, task.test, (user, hits) => testHits.set(user, hits)),
-    baselines: evaluateBaselines(fittedBaselines, task.test),
-    similarUserAccuracy: dataset.segments ? segmentAccuracy(model, task.test, dataset.segments, config.seed) : undefined,
-    bias: recommendationBias(testHits, biasDimensions(task, dataset), config.bias),
-  };
-  const validation = { model: evaluateContext(model, task, task.validation), baselines: evaluateBaselines(fittedBaselines, task.validation) };
-  const run = { config, backend, task, towerConfig, trainOptions, result, test, validation, fittedBaselines };
-  log(formatEvaluation(run));
-  return run;
 }
 
-const METRIC_KEYS = ["recall@5", "recall@10", "recall@20", "map@10", "ndcg@10"] as const;
+/**
+ * The baselines under the run's protocol: tuned on validation (fitted on train), then, with refit, refitted with
+ * the chosen values on train + validation (`refitTask`); scored on the test of the task the model is scored on.
+ */
+export async function evaluateBaselinesByProtocol(
+  config: RunConfig,
+  selectionTask: RetrievalTask,
+  refitTask: (() => RetrievalTask) | undefined,
+  log: (line: string) => void,
+): Promise<BaselineEvaluation> {
+  const grid = { easeLambda: config.baselines.easeLambda, knnShrink: config.baselines.knnShrink, knnNeighbours: config.baselines.knnNeighbours };
+  log(`tuning baselines on validation: EASE λ ${grid.easeLambda.join("/")}, item-kNN shrink ${grid.knnShrink.join("/")} × neighbours ${grid.knnNeighbours.map((n) => n || "all").join("/")}`);
+  const tuning = await tuneBaselines(selectionTask.training.train.pairs, selectionTask.itemIds.length, selectionTask.validation, grid, log);
+  const p = tuning.params;
+  log(
+    `baselines: EASE λ ${p.easeLambda}, item-kNN shrink ${p.knnShrink}, neighbours ${p.knnNeighbours || "all"}` +
+      (tuning.tuned ? ` (chosen on ${tuning.validationUsers} validation users)` : " (not tuned: validation scored no user; defaults)"),
+  );
+  const validation = scoreBaselines(tuning.fitted, selectionTask.validation).metrics;
+  let fitted = tuning.fitted;
+  let testTask = selectionTask;
+  if (refitTask) {
+    testTask = refitTask();
+    log("refit: baselines refitted with these values on train + validation");
+    fitted = await fitBaselines(testTask.training.train.pairs, testTask.itemIds.length, p);
+  }
+  return { tuning, validation, fitted, test: scoreBaselines(fitted, testTask.test) };
+}
+
+/** The figures are not worth comparing below a few hundred users: say so beside them. */
+export function coverageWarnings(usersScored: number, minUsers: number): string[] {
+  if (usersScored >= minUsers) return [];
+  return [
+    `only ${usersScored} test users could be scored (fewer than ${minUsers}): differences between rankers are mostly noise; ` +
+      "use more data, or --split leave-last (scores every user with more than --holdout-last interactions)",
+  ];
+}
+
+const METRIC_KEYS = USER_METRIC_KEYS;
 
 /** Who was scored and who was not, for one evaluation context: printed with the metrics and kept in metrics.json. */
 export function coverage(context: RetrievalContext, metrics: RetrievalMetrics): Record<string, number> {
@@ -154,25 +295,62 @@ export function coverage(context: RetrievalContext, metrics: RetrievalMetrics): 
   };
 }
 
-/** The test metrics of the model beside every baseline, with who was scored: the run's summary on stderr. */
-export function formatEvaluation(run: Pick<TrainedRun, "test" | "task" | "config">): string {
+/** What metrics.json, the report and the summary call the protocol: split, refit, how baselines were chosen. */
+export function protocolOf(run: Pick<TrainedRun, "config" | "result" | "baselineTuning" | "refit">): Record<string, unknown> {
+  const t = run.baselineTuning;
+  return {
+    split: splitName(run.config),
+    refit: run.config.evaluation.refit,
+    epochSelectedOn: run.result.selectedOn,
+    bestEpoch: run.result.bestEpoch,
+    baselinesTunedOn: t.tuned ? `validation (${t.validationUsers} users)` : "nothing (validation scored no user): defaults",
+    intervals: `per-user paired bootstrap, ${run.config.evaluation.bootstrapResamples} resamples, 95 %`,
+  };
+}
+
+/**
+ * The test metrics of the model beside every baseline, with who was scored, the paired interval of each
+ * difference and its verdict: the run's summary on stderr (and what `evaluate` prints, in the same form).
+ */
+export function formatEvaluation(run: Pick<TrainedRun, "test" | "task" | "config" | "warnings"> & { baselineTuning?: TrainedRun["baselineTuning"] }): string {
   const rows: [string, RetrievalMetrics][] = [
     ["two-tower", run.test.model],
-    ...BASELINES.map((b): [string, RetrievalMetrics] => [BASELINE_LABELS[b], run.test.baselines[b]]),
+    ...BASELINES.map((b): [string, RetrievalMetrics] => [BASELINE_LABELS[b] + baselineParamsLabel(b, run.baselineTuning?.params), run.test.baselines[b]]),
   ];
-  const header = ["test", ...METRIC_KEYS];
-  const body = rows.map(([name, m]) => [name, ...METRIC_KEYS.map((k) => m[k].toFixed(4))]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const header = ["test", ...METRIC_KEYS, "users"];
+  const body = rows.map(([name, m]) => [name, ...METRIC_KEYS.map((k) => m[k].toFixed(4)), String(m.users)]);
   const c = coverage(run.task.test, run.test.model);
-  const beaten = BASELINES.filter((b) => run.test.baselines[b]["recall@10"] >= run.test.model["recall@10"]).map((b) => BASELINE_LABELS[b]);
   return [
-    `test (${splitName(run.config)}): ${c.usersScored} users scored; not scored: ${c.usersWithoutHistory} without history (cold start), ` +
+    `test (${splitName(run.config)}${run.config.evaluation.refit ? ", refit on train + validation" : ""}): ${c.usersScored} users scored; not scored: ${c.usersWithoutHistory} without history (cold start), ` +
       `${c.usersWithOnlySeenPositives} whose held-out items were all already in their history; ${c.positivesOutsideCatalogue} held-out interactions with items outside the catalogue`,
-    line(header),
-    ...body.map(line),
-    beaten.length > 0 ? `two-tower does NOT beat ${beaten.join(", ")} on recall@10` : "two-tower beats every baseline on recall@10",
+    formatTable(header, body),
+    ...formatIntervals(run.test.intervals, "two-tower"),
+    ...run.warnings.map((w) => `warning: ${w}`),
   ].join("\n");
+}
+
+function baselineParamsLabel(b: BaselineName, params: TrainedRun["baselineTuning"]["params"] | undefined): string {
+  if (!params) return "";
+  if (b === "ease") return ` (λ ${params.easeLambda})`;
+  if (b === "itemKnn") return ` (shrink ${params.knnShrink}, ${params.knnNeighbours || "all"} nb)`;
+  return "";
+}
+
+/** Left-aligned first column, right-aligned figures. */
+export function formatTable(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
+  return [line(header), ...body.map(line)].join("\n");
+}
+
+/** One line per compared ranker: "two-tower − EASE: recall@10 +0.0123 [−0.0040, +0.0290] tie within noise; ndcg@10 …". */
+export function formatIntervals(intervals: RankerComparison, name: string): string[] {
+  const signed = (x: number): string => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(4);
+  return Object.entries(intervals).map(([other, byMetric]) => {
+    const parts = Object.entries(byMetric).map(([metric, i]) => `${metric} ${signed(i!.mean)} [${signed(i!.low)}, ${signed(i!.high)}] ${i!.verdict}`);
+    const users = Object.values(byMetric)[0]?.users ?? 0;
+    return `${name} − ${BASELINE_LABELS[other as BaselineName] ?? other} (${users} users, 95 % paired bootstrap): ${parts.join("; ")}`;
+  });
 }
 
 function evaluateContext(model: TwoTowerModel, task: RetrievalTask, context: RetrievalContext, onUser?: UserHitsListener): RetrievalMetrics {
@@ -244,13 +422,17 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     return { x: p.x, y: p.y, segment: dataset.segments?.get(id) ?? "unknown", device: allUsersRaw.get(id)?.device ?? "unknown" };
   });
 
-  log("training the conversion head");
-  const conversion = trainConversionHead(dataset.events, { spec: task.spec, dim: towerConfig.dim, embedUsers: (u) => model.embedUsers(u), seed: config.seed, ...ids });
-  const headlineMetrics = { ...headline(run), ...conversionHeadline(conversion?.evaluation) };
+  const conversion = conversionHeadOf(dataset, () =>
+    trainConversionHead(dataset.events, { spec: task.spec, dim: towerConfig.dim, embedUsers: (u) => model.embedUsers(u), seed: config.seed, ...ids }),
+  );
+  log(conversion.skipped ? `conversion head not shipped: ${conversion.skipped}` : "conversion head trained");
+  const headlineMetrics = { ...headline(run), ...conversionHeadline(conversion.trained?.evaluation) };
   const params = {
     model: towerConfig,
     training: run.trainOptions,
     split: config.split,
+    /** Refit and bootstrap settings: `evaluate` reads them to score this directory under the same protocol. */
+    evaluation: config.evaluation,
     seed: config.seed,
     data: { source: dataset.source, events: dataset.events.length, rowsRejected: dataset.report?.rowsRejected ?? 0 },
     backend: run.backend,
@@ -265,10 +447,20 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     lift: Object.fromEntries(
       BASELINES.map((b) => [b, Object.fromEntries(METRIC_KEYS.map((k) => [k, ratio(test.model[k], test.baselines[b][k])]))]),
     ),
+    /** Paired bootstrap intervals of model − baseline on the test users, with verdicts ("ahead", "tie within noise", "behind"). */
+    intervals: test.intervals,
+    /** How test was produced: split, refit, epoch selection, what the baselines were tuned on. */
+    protocol: protocolOf(run),
+    /** The baselines' values chosen on validation, and every grid point's validation figures. */
+    baselineParams: run.baselineTuning.params,
+    baselineTuning: { tuned: run.baselineTuning.tuned, validationUsers: run.baselineTuning.validationUsers, ease: run.baselineTuning.ease, itemKnn: run.baselineTuning.itemKnn },
+    ...(run.refit ? { refit: run.refit } : {}),
+    warnings: run.warnings,
     validation: run.validation,
     similarUserAccuracy: test.similarUserAccuracy === undefined ? null : { k: SIMILAR_USER_K, label: "segment", value: test.similarUserAccuracy },
     bias: test.bias,
-    conversionHead: conversion?.evaluation ?? null,
+    conversionHead: conversion.trained?.evaluation ?? null,
+    ...(conversion.skipped ? { conversionHeadSkipped: conversion.skipped } : {}),
     bestEpoch: result.bestEpoch,
     selectedOn: result.selectedOn,
     stoppedEarly: result.stoppedEarly,
@@ -291,9 +483,17 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
       best_epoch: result.bestEpoch,
     },
     epochs: result.epochs,
-    metrics: { model: test.model, baselines: test.baselines, coverage: coverage(task.test, test.model), bias: test.bias, ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
+    metrics: {
+      model: test.model,
+      baselines: test.baselines,
+      coverage: coverage(task.test, test.model),
+      bias: test.bias,
+      intervals: test.intervals,
+      protocol: protocolOf(run),
+      baselineParams: run.baselineTuning.params,
+      warnings: run.warnings, ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
     userMap,
-  }).replace("</body>", `${renderConversionReport(conversion?.evaluation)}\n</body>`);
+  }).replace("</body>", `${renderConversionReport(conversion.trained?.evaluation, conversion.skipped)}\n</body>`);
   const out = path.resolve(config.out);
   const manifest = await writeModelDirectory(out, {
     name: config.name,
@@ -308,7 +508,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     users: { ids: userIds.map((id) => pseudonymiseUserId(id, options.salt)), embeddings: userEmbeddings },
     items: { ids: task.itemIds, embeddings: itemEmbeddings },
     reportHtml,
-    conversionHead: conversion?.head,
+    conversionHead: conversion.trained?.head,
     featureProfile,
     interactionStats: buildInteractionStats(dataset.events, (id) => pseudonymiseUserId(id, options.salt)),
     lineage: {
@@ -384,6 +584,25 @@ function headlineParams(run: TrainedRun): Record<string, string | number | boole
     seed: run.config.seed,
     backend: run.backend.name,
   };
+}
+
+/**
+ * The conversion head only when it can learn something and be measured: data without conversions (or where every
+ * event converts) has one label, and a head whose held-out AUC is undefined learned nothing that can be checked.
+ */
+export function conversionHeadOf<T extends { evaluation: ConversionHeadEvaluation }>(
+  dataset: Pick<Dataset, "events">,
+  train: () => T | undefined,
+): { trained?: T; skipped?: string } {
+  const converted = dataset.events.reduce((n, e) => n + (e.converted ? 1 : 0), 0);
+  if (converted === 0) return { skipped: "the data has no conversions (no event with converted = 1), so there is nothing to predict" };
+  if (converted === dataset.events.length) return { skipped: "every event converts (converted = 1 on all rows), so there is nothing to tell apart" };
+  const trained = train();
+  if (!trained) return { skipped: "no sessions after the history cutoff for both training and held-out users" };
+  if (!Number.isFinite(trained.evaluation.model.auc)) {
+    return { skipped: "its held-out sessions all have the same outcome (AUC undefined), so what it learned cannot be checked" };
+  }
+  return { trained };
 }
 
 function conversionHeadline(evaluation: ConversionHeadEvaluation | undefined): Record<string, number> {

@@ -1,5 +1,6 @@
 import { BASELINE_LABELS, BASELINES, type BaselineMetrics } from "../evaluation/fit-baselines.js";
 import type { RetrievalMetrics } from "../evaluation/retrieval-metrics.js";
+import type { RankerComparison } from "../evaluation/compare-rankers.js";
 import type { RecommendationBias } from "../evaluation/recommendation-bias.js";
 import { htmlPage } from "./html-page.js";
 import { escapeHtml, lineChart, scatterChart, type LineSeries } from "./svg-charts.js";
@@ -27,6 +28,13 @@ export interface RunReportInput {
     similarUserAccuracy?: number;
     /** Share of useful recommendations per user group against its share of users. */
     bias?: RecommendationBias;
+    /** Paired bootstrap intervals of model − each baseline; the verdicts replace "beats / does not beat". */
+    intervals?: RankerComparison;
+    /** Split, refit, epoch selection, how the baselines were tuned: shown above the table. */
+    protocol?: Record<string, unknown>;
+    /** The baselines' values chosen on validation. */
+    baselineParams?: { easeLambda: number; knnShrink: number; knnNeighbours: number };
+    warnings?: string[];
   };
   userMap: { x: number; y: number; segment: string; device: string }[];
 }
@@ -54,18 +62,45 @@ export function renderRunReport(run: RunReportInput): string {
         ratioCell(model[key], baselines[b][key]),
       ).join("")}</tr>`,
   );
-  const labels = BASELINES.map((b) => BASELINE_LABELS[b]);
+  const p = run.metrics.baselineParams;
+  const labels = BASELINES.map((b) =>
+    p && b === "ease" ? `EASE (λ ${p.easeLambda})` : p && b === "itemKnn" ? `item-kNN (shrink ${p.knnShrink}, ${p.knnNeighbours || "all"} neighbours)` : BASELINE_LABELS[b],
+  );
+  if (run.metrics.protocol) {
+    sections.push(
+      `<p>Protocol: ${Object.entries(run.metrics.protocol)
+        .map(([k, v]) => `${escapeHtml(k)} <strong>${escapeHtml(String(v))}</strong>`)
+        .join(" · ")}</p>`,
+    );
+  }
   sections.push(
     `<table><thead><tr><th>metric</th><th>two-tower</th>${labels.map((l) => `<th>${l}</th>`).join("")}${labels
       .map((l) => `<th>model / ${l}</th>`)
       .join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`,
   );
-  const beaten = BASELINES.filter((b) => baselines[b]["recall@10"] >= model["recall@10"]).map((b) => BASELINE_LABELS[b]);
-  sections.push(
-    beaten.length > 0
-      ? `<p class="bad">The two-tower model does not beat ${beaten.join(", ")} on recall@10 here.</p>`
-      : `<p class="good">The two-tower model beats every baseline on recall@10.</p>`,
-  );
+  const intervals = run.metrics.intervals;
+  if (intervals) {
+    const signed = (x: number): string => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(4);
+    const intervalRows = BASELINES.flatMap((b) =>
+      Object.entries(intervals[b] ?? {}).map(
+        ([metric, i]) =>
+          `<tr><th>two-tower − ${BASELINE_LABELS[b]}</th><td>${metric}</td><td>${signed(i!.mean)}</td><td>[${signed(i!.low)}, ${signed(i!.high)}]</td>` +
+          `<td class="${i!.verdict === "ahead" ? "good" : i!.verdict === "behind" ? "bad" : ""}">${i!.verdict}</td><td>${i!.users}</td></tr>`,
+      ),
+    );
+    sections.push(
+      "<h3>Differences with 95 % intervals (per-user paired bootstrap)</h3>",
+      `<table><thead><tr><th>comparison</th><th>metric</th><th>mean difference</th><th>95 % interval</th><th>verdict</th><th>users</th></tr></thead><tbody>${intervalRows.join("")}</tbody></table>`,
+    );
+  } else {
+    const beaten = BASELINES.filter((b) => baselines[b]["recall@10"] >= model["recall@10"]).map((b) => BASELINE_LABELS[b]);
+    sections.push(
+      beaten.length > 0
+        ? `<p class="bad">The two-tower model does not beat ${beaten.join(", ")} on recall@10 here.</p>`
+        : `<p class="good">The two-tower model beats every baseline on recall@10.</p>`,
+    );
+  }
+  for (const warning of run.metrics.warnings ?? []) sections.push(`<p class="bad">Warning: ${escapeHtml(warning)}</p>`);
   if (run.metrics.coverage) {
     sections.push(
       `<p>${Object.entries(run.metrics.coverage)
