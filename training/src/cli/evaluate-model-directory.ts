@@ -137,7 +137,7 @@ export async function evaluateModelDirectory(dir: string, dataset: Dataset, opti
       },
       positivesOutsideCatalogue: context.positivesOutsideCatalogue,
       usersWithoutHistory: context.usersWithoutHistory,
-      warnings: coverageWarnings(model.users, options.minScoredUsers ?? DEFAULT_MIN_SCORED_USERS),
+      warnings: coverageWarnings(model.users, options.minScoredUsers ?? DEFAULT_MIN_SCORED_USERS, strategy),
     };
     if (dataset.segments && context.userIds.length > 1) {
       result.similarUserAccuracy = similarUserAccuracy({
