@@ -1,5 +1,5 @@
 export { similarityModule } from "./similarity-module.js";
-export { similaritySettings, milvusSecuritySettings } from "./config.js";
+export { similaritySettings, milvusSettings, milvusSecuritySettings } from "./config.js";
 export { milvusCatalogFrom } from "./milvus-catalog-from.js";
 export type { SimilarityConfig } from "./config.js";
 export { UserSimilarity } from "./user-similarity.js";

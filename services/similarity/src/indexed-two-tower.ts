@@ -6,12 +6,14 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ModelSlot, SharedResources } from "@funnel/runtime";
 import {
+  DEVELOPMENT_PSEUDONYM_SALT,
   type ConversionHead,
   type DriftReport,
   type InteractionStats,
   OPTIONAL_MODEL_FILES,
   parseConversionHead,
   parseInteractionStats,
+  type SaltCheck,
   type ServedDriftOptions,
   ServedTwoTower,
   servedDriftOptions,
@@ -28,6 +30,8 @@ export interface IndexOptions {
   retiredGraceMs?: number;
   /** Profiling of the user rows encoded for callers (servedDriftOptions); absent: drift reported as off. */
   drift?: ServedDriftOptions;
+  /** The serving salt, checked against the fingerprint the version records (ServedTwoTowerOptions.salt). */
+  salt?: SaltCheck;
 }
 
 export class IndexedTwoTower {
@@ -46,7 +50,7 @@ export class IndexedTwoTower {
   ) {}
 
   static async load(name: string, dir: string, version: number, options: IndexOptions): Promise<IndexedTwoTower> {
-    const served = await ServedTwoTower.load(dir, version, options.drift);
+    const served = await ServedTwoTower.load(dir, version, { ...options.drift, salt: options.salt });
     const indexes: VectorIndex[] = [];
     try {
       const [stats, head] = await Promise.all([
@@ -92,13 +96,13 @@ export function indexedSlotKind(options: IndexOptions): string {
 }
 
 /** The process-wide slot of indexed versions of `model@ref` (shared by similarity and recommendation). */
-export function indexedTwoTowerSlot(shared: SharedResources, model: string, ref: string, options: Omit<IndexOptions, "drift">): ModelSlot<IndexedTwoTower> {
+export function indexedTwoTowerSlot(shared: SharedResources, model: string, ref: string, options: Omit<IndexOptions, "drift" | "salt">): ModelSlot<IndexedTwoTower> {
   const drift = servedDriftOptions(shared.models, model);
   return shared.models.slot({
     name: model,
     ref,
     kind: indexedSlotKind(options),
-    load: (dir, version) => IndexedTwoTower.load(model, dir, version, { ...options, drift }),
+    load: (dir, version) => IndexedTwoTower.load(model, dir, version, { ...options, drift, salt: shared.models.pseudonymSaltCheck(DEVELOPMENT_PSEUDONYM_SALT) }),
   });
 }
 

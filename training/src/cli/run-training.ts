@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { ModelManifest } from "@funnel/registry";
-import { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseUserId, pseudonymsWith } from "@funnel/two-tower";
+import { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseUserId, pseudonymSaltFingerprint, pseudonymsWith } from "@funnel/two-tower";
 import { fingerprintEvents } from "../data/index.js";
 import {
   type BaselineMetrics,
@@ -532,6 +532,8 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     interactionStats: buildInteractionStats(dataset.events, (id) => pseudonymiseUserId(id, options.salt)),
     lineage: {
       dataFingerprint: fingerprintEvents(dataset.events),
+      // Serving refuses this version under another salt (its user ids would never match a lookup).
+      pseudonymSaltFingerprint: pseudonymSaltFingerprint(options.salt),
       ...(options.gitCommit ? { gitCommit: options.gitCommit } : {}),
       seed: config.seed,
       trainingConfig: config,

@@ -4,21 +4,22 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promi
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import * as grpc from "@grpc/grpc-js";
 import {
   AnalysisMethod,
-  ModelStatusServiceClient,
-  PageType,
-  SentimentLabel,
-  SentimentServiceClient,
   type AnalyzeBatchRequest,
   type AnalyzeBatchResponse,
   type AnalyzeRequest,
   type AnalyzeResponse,
   type ListModelsResponse,
+  ModelStatusServiceClient,
+  PageType,
+  SentimentLabel,
+  SentimentServiceClient,
 } from "@funnel/proto";
 import { FileRegistry, writeModelDirectoryManifest } from "@funnel/registry";
-import { runServices, type RunningServices } from "@funnel/runtime";
+import { type RunningServices, runServices } from "@funnel/runtime";
+import { checkHealth } from "@funnel/runtime/testing";
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_RULES_PATH } from "../scoring/index.js";
 import { sentimentModule } from "../sentiment-module.js";
@@ -53,16 +54,15 @@ beforeAll(async () => {
   const registry = new FileRegistry({ dataDir: path.join(root, "registry"), actor: "test" });
   await registry.register(dir);
   await registry.setAlias("sentiment-transformer", "production", 1);
-  // Version 2: the same model with a hybrid policy stored beside it. This one lets the transformer outvote
-  // even confident rules from a tiny margin, so the combination is easy to reach.
+  // Version 2: the same model with a hybrid policy stored beside it.
   const { version: ruleSetVersion } = JSON.parse(await readFile(DEFAULT_RULES_PATH, "utf8")) as { version: string };
   const policy: HybridPolicy = {
     format: HYBRID_POLICY_FORMAT,
     version: "e2e.v1",
     ruleSetVersion,
-    phraseRulesDecide: false,
-    rulesKeepConfidence: null,
-    overrideMargin: 0.01,
+    lengthBuckets: [12, 40],
+    // Confident lexicon-only short texts go to the combination, so it is easy to reach.
+    cells: { "confident/short": "combined", "unsure/short": "transformer", "neutral/short": "transformer" },
     combination: { transformerMargin: 1, rulesScore: 2, bias: 0 },
     marginClip: 10,
   };
@@ -154,4 +154,42 @@ describe("Sentiment hybrid: rules, then the transformer when they are unsure", (
     status.close();
     expect(models.models).toEqual([expect.objectContaining({ name: "sentiment-transformer", ref: "not-registered", ready: false, version: "", lastError: expect.stringMatching(/not-registered|not found/i) })]);
   });
+});
+
+describe("Sentiment readiness and the transformer version", () => {
+  const SERVICE = "funnel.v1.SentimentService";
+
+  it("is ready on its rules while it follows an alias, with or without a transformer behind it", async () => {
+    expect(await checkHealth(`127.0.0.1:${rulesOnly.port}`, SERVICE)).toBe("SERVING");
+    expect(await checkHealth(`127.0.0.1:${withModel.port}`, SERVICE)).toBe("SERVING");
+    expect(await checkHealth(`127.0.0.1:${withPolicy.port}`, SERVICE)).toBe("SERVING");
+  });
+
+  it("with a pinned version, stays NOT_SERVING until that version loaded (the rollout waits), then serves", async () => {
+    const registry = new FileRegistry({ dataDir: path.join(root, "registry"), actor: "test" });
+    const pinned = await runServices([sentimentModule], {
+      env: {},
+      argv: [
+        ...["--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache-pinned")],
+        ...["--model-poll-ms", "200", "--sentiment-transformer-ref", "3"],
+      ],
+      modelSource: registry,
+    });
+    try {
+      const address = `127.0.0.1:${pinned.port}`;
+      expect(await checkHealth(address, SERVICE)).toBe("NOT_SERVING");
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(await checkHealth(address, SERVICE)).toBe("NOT_SERVING");
+      expect(await checkHealth(address, "liveness")).toBe("SERVING");
+      // Version 3 appears: the slot, still watching, loads it and the service turns ready.
+      await registry.register(path.join(root, "tiny"));
+      const until = Date.now() + 30_000;
+      while ((await checkHealth(address, SERVICE)) !== "SERVING") {
+        if (Date.now() > until) throw new Error("not SERVING 30 s after the pinned version was registered");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await pinned.shutdown();
+    }
+  }, 60_000);
 });
