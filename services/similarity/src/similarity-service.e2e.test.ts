@@ -169,13 +169,29 @@ describe.each(backends)("SimilarityService with the $backend index", ({ backend,
     const all = exact(1, truth.get(1)!.featureVector, 1000);
     const threshold = all[Math.floor(all.length / 3)]!.score;
     const above = await find({ query: { $case: "features", value: FEATURES }, topK: 1000, minScore: threshold });
-    expectSameHits(above.users, all.filter((h) => h.score >= threshold));
+    const wantedAbove = all.filter((h) => h.score >= threshold);
+    if (backend === "HNSW") {
+      // HNSW is approximate: over a third of the users a rare near-tie may drop out (seen once in CI-like load with
+      // a multi-threaded build), so it must never pass the threshold and must find nearly all of what exact search finds.
+      expect(above.users.every((h) => h.score >= threshold - 1e-6)).toBe(true);
+      const wantedIds = new Set(wantedAbove.map((h) => h.id));
+      const found = above.users.filter((h) => wantedIds.has(h.id)).length;
+      expect(found / wantedAbove.length).toBeGreaterThanOrEqual(0.98);
+    } else {
+      expectSameHits(above.users, wantedAbove);
+    }
 
     const devices = truth.get(1)!.devices;
     const mobile = await find({ query: { $case: "features", value: FEATURES }, topK: 10, filter: { device: DeviceType.DEVICE_TYPE_MOBILE } });
     expect(mobile.users.length).toBe(10);
     expect(mobile.users.every((h) => devices[h.id] === "mobile")).toBe(true);
-    expectSameHits(mobile.users, exact(1, truth.get(1)!.featureVector, 10, (id) => devices[id] !== "mobile"));
+    const wantedMobile = exact(1, truth.get(1)!.featureVector, 10, (id) => devices[id] !== "mobile");
+    if (backend === "HNSW") {
+      const wantedIds = new Set(wantedMobile.map((h) => h.id));
+      expect(mobile.users.filter((h) => wantedIds.has(h.id)).length).toBeGreaterThanOrEqual(9);
+    } else {
+      expectSameHits(mobile.users, wantedMobile);
+    }
   });
 
   it("refuses a vector of another version or dimension with INVALID_ARGUMENT naming both", async () => {
