@@ -157,10 +157,15 @@ export class ServingServer {
     return name;
   }
 
-  /** Marks a service ready (models loaded) or not; the overall health ("") is SERVING when all are. */
-  setReady(serviceName: string, ready: boolean): void {
+  /**
+   * Marks a service ready (models loaded) or not; the overall health ("") is SERVING when all are.
+   * `reason` (when not ready) replaces "its models are still loading" in the UNAVAILABLE callers get.
+   */
+  setReady(serviceName: string, ready: boolean, reason?: string): void {
     if (!this.ready.has(serviceName)) throw new Error(`unknown service ${serviceName}`);
     this.ready.set(serviceName, ready);
+    if (!ready && reason) this.gate.notReadyReason.set(serviceName, reason);
+    else this.gate.notReadyReason.delete(serviceName);
     this.publishHealth();
   }
 

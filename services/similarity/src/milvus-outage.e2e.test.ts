@@ -139,11 +139,17 @@ describe.skipIf(!executable)("SimilarityService started while its Milvus is down
     const client = new SimilarityServiceClient(address, grpc.credentials.createInsecure());
     try {
       const query = { query: { $case: "features" as const, value: { device: DeviceType.DEVICE_TYPE_MOBILE, recentInteractions: [] } }, topK: 5 };
+      let details = "";
       const call = () =>
         new Promise<string>((resolve) =>
-          client.findSimilarUsers(query, new grpc.Metadata(), { deadline: Date.now() + DEADLINE_MS }, (error) => resolve(error ? grpc.status[error.code]! : "OK")),
+          client.findSimilarUsers(query, new grpc.Metadata(), { deadline: Date.now() + DEADLINE_MS }, (error) => {
+            details = error?.details ?? "";
+            resolve(error ? grpc.status[error.code]! : "OK");
+          }),
         );
       expect(await call()).toBe("UNAVAILABLE");
+      // The caller is told the cause (the vector store), not "models are still loading".
+      expect(details).toContain(`Milvus at 127.0.0.1:${port} does not answer`);
       // Still waiting, still alive, after several checks.
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(await checkHealth(address, "funnel.v1.SimilarityService")).toBe("NOT_SERVING");

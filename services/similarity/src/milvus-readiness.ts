@@ -23,7 +23,8 @@ export function indexedServiceLifecycle(args: {
 }): ReadinessLifecycle {
   const { server, service, slot, milvus, log } = args;
   let milvusUp = milvus === undefined;
-  const update = () => server.setReady(service, slot.ready && milvusUp);
+  const update = () =>
+    server.setReady(service, slot.ready && milvusUp, milvusUp ? undefined : `Milvus at ${milvus?.address} does not answer (the vector store is down)`);
   slot.onReadyChange(update);
   let timer: NodeJS.Timeout | undefined;
   const check = async (catalog: MilvusCatalog) => {

@@ -11,6 +11,8 @@ export class ServingGate {
   state: ServingState = "new";
   /** Readiness per full service name. */
   readonly ready = new Map<string, boolean>();
+  /** Why a service is not ready, when its module knows better than "still loading" (e.g. Milvus down). */
+  readonly notReadyReason = new Map<string, string>();
   private readonly inFlight = new Set<CallContext>();
 
   get inFlightCalls(): number {
@@ -30,7 +32,8 @@ export class ServingGate {
   readonly middleware: ServerMiddleware = (call, ctx, next) => {
     if (this.state !== "serving") return Promise.reject(new UnavailableError("server is shutting down; retry on another instance"));
     if (!this.ready.get(call.method.service)) {
-      return Promise.reject(new UnavailableError(`${call.method.service} is not ready: its models are still loading; retry shortly`));
+      const reason = this.notReadyReason.get(call.method.service) ?? "its models are still loading";
+      return Promise.reject(new UnavailableError(`${call.method.service} is not ready: ${reason}; retry shortly`));
     }
     this.inFlight.add(ctx);
     return next(call, ctx);
