@@ -2,7 +2,7 @@
 // two-tower version share one loaded copy instead of each loading the towers again.
 import path from "node:path";
 import { registryConfigFrom, registryFromConfig, type ModelRegistry } from "@funnel/registry";
-import type { ModelDrift } from "@funnel/proto";
+import type { ModelDrift, OfflineEvaluation } from "@funnel/proto";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { registerDriftMetrics } from "./drift-metrics.js";
 import type { Logger } from "pino";
@@ -146,8 +146,12 @@ export class ModelHub {
   }
 
   /** Every slot's state: which version it serves, since when, and the last refused version's reason. */
-  statuses(): (ModelSlotStatus & { kind: string })[] {
-    return [...this.slots.entries()].map(([key, slot]) => ({ ...slot.status(), kind: key.split("\u0000")[0]! }));
+  statuses(): (ModelSlotStatus & { kind: string; evaluation: OfflineEvaluation[] })[] {
+    return [...this.slots.entries()].map(([key, slot]) => ({
+      ...slot.status(),
+      kind: key.split("\u0000")[0]!,
+      evaluation: slot.current?.model.evaluation?.() ?? [],
+    }));
   }
 
   /**

@@ -27,6 +27,7 @@ const SOURCES: Record<ItemSource, RecommendationSource> = {
   similar_users: RecommendationSource.RECOMMENDATION_SOURCE_SIMILAR_USERS,
   popularity: RecommendationSource.RECOMMENDATION_SOURCE_POPULARITY,
   hybrid: RecommendationSource.RECOMMENDATION_SOURCE_HYBRID,
+  item_neighbours: RecommendationSource.RECOMMENDATION_SOURCE_ITEM_NEIGHBOURS,
 };
 
 export function recommendationHandlers(
