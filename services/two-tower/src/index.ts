@@ -78,6 +78,7 @@ export {
   blendCandidates,
   byScore,
   candidateDepth,
+  DEFAULT_SIMILAR_USERS,
   defaultPolicyWeights,
   fillWithPopular,
   gatherCandidates,

@@ -20,6 +20,7 @@ import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput 
 import { formatSweepTable, runSweep } from "./run-sweep.js";
 import { coverage, runTraining, splitName, trainAndEvaluate } from "./run-training.js";
 import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
+import { DEFAULT_NEIGHBOURS_K, NEIGHBOUR_METHODS, type NeighbourMethod } from "../evaluation/index.js";
 import { addTextClassifierCommands } from "./text-classifier-commands.js";
 import { expandServedPaths, outcomeMetricsRegistry, pushOutcomeMetrics, renderOutcomeReport, runOutcomes, writeTextfile } from "../outcomes/index.js";
 import { offlineDrift, serverDrift, writeDriftResult } from "./run-drift.js";
@@ -168,6 +169,8 @@ function addTrainingOptions(cmd: Command): Command {
     .addOption(new Option("--select-on <metric>", "validation metric that picks the kept epoch and stops training (loss breaks ties)").choices([...SELECTION_METRICS]))
     .option("--ease-lambda <x>", "L2 penalty of the EASE baseline", num("--ease-lambda"))
     .option("--knn-shrink <x>", "shrinkage of the item-kNN baseline's cosine", num("--knn-shrink"))
+    .addOption(new Option("--neighbours <method>", "item-neighbour source of the served policy: EASE or item-kNN rows cut to their top K (default ease)").choices([...NEIGHBOUR_METHODS]))
+    .option("--neighbours-k <n>", `neighbours kept per item in item-neighbours.json (default ${DEFAULT_NEIGHBOURS_K})`, int("--neighbours-k"))
     .addOption(
       new Option("--split <strategy>", "time: later events held out; user: held-out users; leave-last: each user's last interactions held out").choices([
         "time",
@@ -201,6 +204,8 @@ interface TrainFlags extends DataFlags {
   selectOn?: SelectionMetric;
   easeLambda?: number;
   knnShrink?: number;
+  neighbours?: NeighbourMethod;
+  neighboursK?: number;
   split?: "time" | "user" | "leave-last";
   splitRatios?: number[];
   holdoutLast?: number;
@@ -231,6 +236,7 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
       parallelTowers: flags.parallelTowers,
     },
     baselines: { easeLambda: flags.easeLambda, knnShrink: flags.knnShrink },
+    servedPolicy: { neighbours: flags.neighbours, neighboursK: flags.neighboursK },
     bias: { maxRatio: flags.biasMaxRatio },
     seed: flags.seed,
     out: flags.out,

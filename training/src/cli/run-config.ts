@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { MAX_USER_ID_BUCKETS } from "@funnel/two-tower";
 import { z } from "zod";
-import { DEFAULT_BIAS_OPTIONS, DEFAULT_EASE_LAMBDA, DEFAULT_KNN_SHRINK } from "../evaluation/index.js";
+import { DEFAULT_BIAS_OPTIONS, DEFAULT_EASE_LAMBDA, DEFAULT_KNN_SHRINK, DEFAULT_NEIGHBOURS_K, NEIGHBOUR_METHODS } from "../evaluation/index.js";
 import { DEFAULT_TRAIN_OPTIONS, SELECTION_METRICS } from "../model/train-two-tower.js";
 import { DEFAULT_EMBEDDING_WIDTHS, OUTPUT_DIMS } from "../model/two-tower-model.js";
 
@@ -99,6 +99,15 @@ export const runConfigSchema = z
         easeLambda: z.number().gt(0).default(DEFAULT_EASE_LAMBDA),
         /** Item-kNN's shrinkage of the cosine denominator. */
         knnShrink: z.number().min(0).default(DEFAULT_KNN_SHRINK),
+      })
+      .strict()
+      .prefault({}),
+    servedPolicy: z
+      .object({
+        /** Item-to-item neighbour source of the served policy: top-K rows of EASE or item-kNN, or none. */
+        neighbours: z.enum(NEIGHBOUR_METHODS).default("ease"),
+        /** Neighbours kept per item (item-neighbours.json grows with items × K). */
+        neighboursK: z.number().int().min(1).max(1000).default(DEFAULT_NEIGHBOURS_K),
       })
       .strict()
       .prefault({}),

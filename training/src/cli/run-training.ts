@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { ModelManifest } from "@funnel/registry";
-import { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseUserId, pseudonymsWith } from "@funnel/two-tower";
+import { DEVELOPMENT_PSEUDONYM_SALT, type ItemNeighboursFile, pseudonymiseUserId, pseudonymsWith, SERVED_POLICY_FORMAT, type ServedPolicyFile } from "@funnel/two-tower";
 import { fingerprintEvents } from "../data/index.js";
 import {
   type BaselineMetrics,
@@ -13,6 +13,11 @@ import {
   type RecommendationBias,
   type RetrievalMetrics,
   type UserHitsListener,
+  fitAndEvaluateServedPolicy,
+  fitEase,
+  fitItemKnn,
+  neighboursOf,
+  type ServedPolicyRun,
 } from "../evaluation/index.js";
 import { writeModelDirectory } from "../export/write-model-directory.js";
 import { buildInteractionStats, type ConversionHeadEvaluation, renderConversionReport, trainConversionHead } from "../conversion/index.js";
@@ -51,6 +56,8 @@ export interface TrainedRun {
   validation: { model: RetrievalMetrics; baselines: BaselineMetrics };
   /** Fitted on the training interactions; a sweep passes them to its next runs (same data, same split). */
   fittedBaselines: FittedBaselines;
+  /** What RecommendItems serves: weights fitted on validation, figures on test (metrics.json `served`). */
+  served: ServedPolicyRun;
 }
 
 export interface TrainAndEvaluateOptions extends Omit<RunTrainingOptions, "salt"> {
@@ -131,7 +138,21 @@ export async function trainAndEvaluate(
     bias: recommendationBias(testHits, biasDimensions(task, dataset), config.bias),
   };
   const validation = { model: evaluateContext(model, task, task.validation), baselines: evaluateBaselines(fittedBaselines, task.validation) };
-  const run = { config, backend, task, towerConfig, trainOptions, result, test, validation, fittedBaselines };
+  const { neighbours, neighboursK } = config.servedPolicy;
+  log(`fitting the served policy's blend weights on validation (neighbour source: ${neighbours === "none" ? "none" : `${neighbours}, top ${neighboursK} per item`})`);
+  const served = await fitAndEvaluateServedPolicy({
+    itemIds: task.itemIds,
+    itemEmbeddings: model.embedItems(task.items),
+    dim: model.config.dim,
+    itemPopularity: fittedBaselines.itemPopularity,
+    itemToItem: fittedBaselines,
+    method: neighbours,
+    neighboursK,
+    labels: neighbourLabels(config),
+    validation: { userEmbeddings: model.embedUsers(task.validation.users), seen: task.validation.seen, positives: task.validation.positives },
+    test: { userEmbeddings: model.embedUsers(task.test.users), seen: task.test.seen, positives: task.test.positives },
+  });
+  const run = { config, backend, task, towerConfig, trainOptions, result, test, validation, fittedBaselines, served };
   log(formatEvaluation(run));
   return run;
 }
@@ -149,8 +170,9 @@ export function coverage(context: RetrievalContext, metrics: RetrievalMetrics): 
 }
 
 /** The test metrics of the model beside every baseline, with who was scored: the run's summary on stderr. */
-export function formatEvaluation(run: Pick<TrainedRun, "test" | "task" | "config">): string {
+export function formatEvaluation(run: Pick<TrainedRun, "test" | "task" | "config"> & { served?: ServedPolicyRun }): string {
   const rows: [string, RetrievalMetrics][] = [
+    ...(run.served ? [["served policy", run.served.test] as [string, RetrievalMetrics]] : []),
     ["two-tower", run.test.model],
     ...BASELINES.map((b): [string, RetrievalMetrics] => [BASELINE_LABELS[b], run.test.baselines[b]]),
   ];
@@ -166,7 +188,26 @@ export function formatEvaluation(run: Pick<TrainedRun, "test" | "task" | "config
     line(header),
     ...body.map(line),
     beaten.length > 0 ? `two-tower does NOT beat ${beaten.join(", ")} on recall@10` : "two-tower beats every baseline on recall@10",
+    ...(run.served ? [servedVerdict(run.served, run.test)] : []),
   ].join("\n");
+}
+
+/** The served policy's weights and where it stands against the bare two-tower and every baseline. */
+function servedVerdict(served: ServedPolicyRun, test: TrainedRun["test"]): string {
+  const behind = [["two-tower", test.model] as const, ...BASELINES.map((b) => [BASELINE_LABELS[b], test.baselines[b]] as const)]
+    .filter(([, m]) => m["recall@10"] > served.test["recall@10"])
+    .map(([name]) => name);
+  const weights = Object.entries(served.weights)
+    .map(([s, w]) => `${s} ${w.toFixed(2)}`)
+    .join(", ");
+  return (
+    `served policy (weights fitted on validation over ${served.fit.compared} combinations: ${weights}; neighbours ${served.neighbours ? `${served.neighbours.method}, top ${served.neighbours.k}` : "none"}): ` +
+    (behind.length > 0 ? `behind ${behind.join(", ")} on recall@10` : "at or ahead of the two-tower and every baseline on recall@10")
+  );
+}
+
+function neighbourLabels(config: RunConfig): { ease: string; itemKnn: string } {
+  return { ease: `ease λ ${config.baselines.easeLambda}`, itemKnn: `item-knn shrink ${config.baselines.knnShrink}` };
 }
 
 function evaluateContext(model: TwoTowerModel, task: RetrievalTask, context: RetrievalContext, onUser?: UserHitsListener): RetrievalMetrics {
@@ -250,7 +291,20 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     backend: run.backend,
     userIds: "salted SHA-256 pseudonyms (pseudonymiseUserId)",
   };
+  const { perUserRecallAt10: _perUser, ...servedTest } = run.served.test;
   const metrics = {
+    /**
+     * The policy RecommendItems serves (retrieval, similar users, item neighbours, popularity; weights fitted
+     * on validation), evaluated through the serving code on the same test users as `test` and `baselines`.
+     */
+    served: {
+      test: servedTest,
+      weights: run.served.weights,
+      neighbours: run.served.neighbours,
+      validation: run.served.fit.validation,
+      validationBySource: run.served.fit.single,
+      combinationsCompared: run.served.fit.compared,
+    },
     test: test.model,
     /** The popularity baseline (kept under its old name for readers of earlier metrics.json files). */
     baseline: test.baselines.popularity,
@@ -285,7 +339,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
       best_epoch: result.bestEpoch,
     },
     epochs: result.epochs,
-    metrics: { model: test.model, baselines: test.baselines, coverage: coverage(task.test, test.model), bias: test.bias, ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
+    metrics: { served: run.served, model: test.model, baselines: test.baselines, coverage: coverage(task.test, test.model), bias: test.bias, ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
     userMap,
   }).replace("</body>", `${renderConversionReport(conversion?.evaluation)}\n</body>`);
   const out = path.resolve(config.out);
@@ -305,6 +359,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     conversionHead: conversion?.head,
     featureProfile,
     interactionStats: buildInteractionStats(dataset.events, (id) => pseudonymiseUserId(id, options.salt)),
+    ...(await servedPolicyFiles(run, dataset, log)),
     lineage: {
       dataFingerprint: fingerprintEvents(dataset.events),
       ...(options.gitCommit ? { gitCommit: options.gitCommit } : {}),
@@ -314,6 +369,47 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
   });
   model.dispose();
   return { out, manifest, headlineMetrics, run };
+}
+
+/**
+ * What the served policy needs in the version directory: the blend weights fitted on validation, and the
+ * neighbour list refitted on every event (as the served embeddings are), with the method and K that were
+ * evaluated.
+ */
+async function servedPolicyFiles(
+  run: TrainedRun,
+  dataset: Pick<Dataset, "events">,
+  log: (line: string) => void,
+): Promise<{ servedPolicy: ServedPolicyFile; itemNeighbours?: ItemNeighboursFile }> {
+  const { config, task, served } = run;
+  const validation = served.fit.validation;
+  const servedPolicy: ServedPolicyFile = {
+    format: SERVED_POLICY_FORMAT,
+    weights: served.weights,
+    fittedOn: `validation (${splitName(config)}): recall@10 ${validation["recall@10"].toFixed(4)} over ${validation.users} users`,
+  };
+  const { neighbours: method, neighboursK } = config.servedPolicy;
+  if (method === "none") return { servedPolicy };
+  const rowOf = new Map(task.itemIds.map((id, row) => [id, row]));
+  const histories = new Map<number, Set<number>>();
+  const userRow = new Map<string, number>();
+  for (const e of dataset.events) {
+    const item = rowOf.get(e.itemId);
+    if (item === undefined) continue;
+    let u = userRow.get(e.userId);
+    if (u === undefined) {
+      u = userRow.size;
+      userRow.set(e.userId, u);
+    }
+    const set = histories.get(u);
+    if (set) set.add(item);
+    else histories.set(u, new Set([item]));
+  }
+  log(`fitting item neighbours (${method}, top ${neighboursK} per item) on every event for serving`);
+  const labels = neighbourLabels(config);
+  const fitted =
+    method === "ease" ? await fitEase(histories, task.itemIds.length, config.baselines.easeLambda) : fitItemKnn(histories, task.itemIds.length, config.baselines.knnShrink);
+  return { servedPolicy, itemNeighbours: neighboursOf(fitted, task.itemIds, neighboursK, method === "ease" ? labels.ease : labels.itemKnn) };
 }
 
 /**
@@ -352,6 +448,8 @@ export function headline(run: TrainedRun): Record<string, number> {
     test_users: model.users,
     validation_loss: Math.min(...run.result.epochs.map((e) => e.validationLoss)),
     "validation_recall@10": run.validation.model["recall@10"],
+    "served_recall@10": run.served.test["recall@10"],
+    "served_ndcg@10": run.served.test["ndcg@10"],
   };
   const lift = ratio(model["recall@10"], baseline["recall@10"]);
   if (lift !== null) out["recall@10_lift"] = lift;

@@ -8,3 +8,5 @@ export type { ItemToItemModel, Histories } from "./item-to-item-baselines.js";
 export { fitBaselines, evaluateBaselines, BASELINES, BASELINE_LABELS, DEFAULT_EASE_LAMBDA, DEFAULT_KNN_SHRINK } from "./fit-baselines.js";
 export type { BaselineMetrics, BaselineName, FittedBaselines } from "./fit-baselines.js";
 export { invertSymmetricMatrix } from "./invert-symmetric-matrix.js";
+export { contextSources, DEFAULT_NEIGHBOURS_K, evaluateServedPolicy, fitAndEvaluateServedPolicy, NEIGHBOUR_METHODS, fitPolicyWeights, neighboursOf, poolOf, topOfPool, weightGrid } from "./served-policy-evaluation.js";
+export type { NeighbourMethod, ServedPolicyRun, FittedPolicyWeights, PolicyContext, PolicyModel, ServedPolicyMetrics } from "./served-policy-evaluation.js";

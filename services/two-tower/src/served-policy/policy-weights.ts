@@ -17,6 +17,9 @@ export interface ServedPolicyFile {
   fittedOn: string;
 }
 
+/** Similar users whose items are candidates: the service's default, and what training evaluates with. */
+export const DEFAULT_SIMILAR_USERS = 30;
+
 /** The weights a version without served-policy.json is served with: retrieval and similar users as configured. */
 export function defaultPolicyWeights(similarUsersWeight: number): PolicyWeights {
   return { retrieval: 1 - similarUsersWeight, similarUsers: similarUsersWeight, neighbours: 0, popularity: 0 };
