@@ -30,6 +30,10 @@ describe("runTorchReference", () => {
     const log = () => {};
     const run = await trainAndEvaluate(config, await loadDataset(config.data, { progress: false, log }), { progress: false, log });
     run.result.model.dispose();
-    expect(await runTorchReference(run, { python: "python-that-does-not-exist", log })).toEqual({ available: false, reason: "python-that-does-not-exist not found" });
+    const lines: string[] = [];
+    const result = await runTorchReference(run, { python: "python-that-does-not-exist", log: (line) => lines.push(line) });
+    expect(result).toEqual({ available: false, reason: "python-that-does-not-exist cannot import torch (pip install torch)" });
+    // Nothing announces a reference run that cannot happen.
+    expect(lines.filter((l) => /PyTorch reference:/.test(l))).toEqual([]);
   }, 120_000);
 });

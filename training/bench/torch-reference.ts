@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { TrainedRun } from "../src/cli/run-training.js";
+import { hasTorch } from "./has-torch.js";
 import { evaluateRetrieval, type RetrievalMetrics } from "../src/evaluation/index.js";
 import type { RetrievalContext } from "../src/model/build-retrieval-task.js";
 
@@ -27,8 +28,10 @@ export interface TorchReferenceResult {
  * tensors, training pairs and hyper-parameters of a tfjs run, its epoch picked by validation recall@10 and scored by
  * the same metrics code: a reference for what the architecture reaches outside tfjs.
  */
-export async function runTorchReference(trained: TrainedRun, options: { python: string; threads?: number; log?: (line: string) => void }): Promise<TorchReferenceResult> {
+export async function runTorchReference(trained: Pick<TrainedRun, "task" | "towerConfig" | "trainOptions">, options: { python: string; threads?: number; log?: (line: string) => void }): Promise<TorchReferenceResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Checked first: without torch there is no reference run to announce.
+  if (!hasTorch(options.python)) return { available: false, reason: `${options.python} cannot import torch (pip install torch)` };
   const { task, towerConfig, trainOptions } = trained;
   const dir = await mkdtemp(path.join(os.tmpdir(), "torch-reference-"));
   try {

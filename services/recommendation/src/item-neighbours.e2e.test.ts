@@ -4,7 +4,6 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import {
   type ListModelsResponse,
   ModelStatusServiceClient,
@@ -14,9 +13,10 @@ import {
   type RecommendItemsResponse,
 } from "@funnel/proto";
 import { FileRegistry, type ModelManifest, writeModelDirectoryManifest } from "@funnel/registry";
-import { runServices, type RunningServices } from "@funnel/runtime";
+import { type RunningServices, runServices } from "@funnel/runtime";
 import { tinyModelDataset, trainTinyModelDirectory } from "@funnel/training/testing";
 import { type InteractionStats, type ItemNeighboursFile, MODEL_FILES, OPTIONAL_MODEL_FILES, pseudonymiseUserId } from "@funnel/two-tower";
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recommendationModule } from "./recommendation-module.js";
 

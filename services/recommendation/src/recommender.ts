@@ -11,10 +11,10 @@
 // versions without a head), and the next funnel steps ranked by how often similar users who reached them
 // converted.
 import { FailedPreconditionError, type ModelSlot } from "@funnel/runtime";
-import { type IndexedTwoTower, embedFeatures, resolveUser } from "@funnel/similarity";
+import { embedFeatures, type IndexedTwoTower, resolveUser } from "@funnel/similarity";
 import {
-  defaultPolicyWeights,
   type Device,
+  defaultPolicyWeights,
   PAGES,
   type Page,
   type PolicySources,

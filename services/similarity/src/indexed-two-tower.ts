@@ -16,11 +16,11 @@ import {
   parseInteractionStats,
   parseItemNeighbours,
   parseServedPolicy,
-  type ServedPolicyFile,
   type ServedDriftOptions,
+  type ServedPolicyFile,
   ServedTwoTower,
-  servedDriftOptions,
   type StoredEmbeddings,
+  servedDriftOptions,
 } from "@funnel/two-tower";
 import { type Attributes, ExactIndex, HnswIndex, IndexStateError, type IndexVersion, type MilvusCatalog, type VectorIndex } from "@funnel/vector-index";
 

@@ -13,14 +13,16 @@ import { DEFAULT_MEMORY_BENCHMARK_OPTIONS, runMemoryBenchmark } from "../../benc
 import { DEFAULT_BENCHMARK_OPTIONS, runTrainingBenchmark } from "../../bench/train-throughput.js";
 import { type EventShift, generateDataset, shiftEvents, writeEvents } from "../data/index.js";
 import { runImport, type ImportFlags } from "./run-import.js";
-import { evaluateModelDirectory } from "./evaluate-model-directory.js";
+import { evaluateModelDirectory, type ModelEvaluation } from "./evaluate-model-directory.js";
 import { loadDataset } from "./load-dataset.js";
 import { publishModelDirectory } from "./publish-model-directory.js";
-import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput } from "./run-config.js";
+import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput, runConfigSchema } from "./run-config.js";
 import { formatSweepTable, runSweep } from "./run-sweep.js";
-import { coverage, runTraining, splitName, trainAndEvaluate } from "./run-training.js";
+import { coverage, formatIntervals, formatTable, protocolOf, runTraining, splitName, trainAndEvaluate } from "./run-training.js";
+import { BASELINE_LABELS, BASELINES, USER_METRIC_KEYS } from "../evaluation/index.js";
+import { towerConfigFromSpec } from "../model/two-tower-model.js";
 import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
-import { DEFAULT_NEIGHBOURS_K, NEIGHBOUR_METHODS, type NeighbourMethod } from "../evaluation/index.js";
+import { NEIGHBOUR_METHODS, type NeighbourMethod } from "../evaluation/index.js";
 import { addTextClassifierCommands } from "./text-classifier-commands.js";
 import { expandServedPaths, outcomeMetricsRegistry, pushOutcomeMetrics, renderOutcomeReport, runOutcomes, writeTextfile } from "../outcomes/index.js";
 import { offlineDrift, serverDrift, writeDriftResult } from "./run-drift.js";
@@ -84,6 +86,22 @@ function usersCount(value: string): number {
   return Number(value);
 }
 
+/** evaluate's summary on stderr, in train's form: the figures, who was scored, the intervals and verdicts. */
+function formatModelEvaluation(e: ModelEvaluation): string {
+  const p = e.protocol;
+  const rows: [string, (typeof e)["model"]][] = [["two-tower", e.model], ...BASELINES.map((b): [string, (typeof e)["model"]] => [BASELINE_LABELS[b], e.baselines[b]])];
+  const c = e.coverage;
+  return [
+    `test (${p.split}${p.refit ? ", refit on train + validation" : ""}; baselines fitted on ${p.baselinesFittedOn}: EASE λ ${p.baselineParams.easeLambda}, ` +
+      `item-kNN shrink ${p.baselineParams.knnShrink}, neighbours ${p.baselineParams.knnNeighbours || "all"}, from ${p.baselineParamsFrom}): ` +
+      `${c.usersScored} users scored; not scored: ${c.usersWithoutHistory} without history (cold start), ${c.usersWithOnlySeenPositives} whose held-out items were all already in their history; ` +
+      `${c.positivesOutsideCatalogue} held-out interactions with items outside the catalogue`,
+    formatTable(["test", ...USER_METRIC_KEYS, "users"], rows.map(([name, m]) => [name, ...USER_METRIC_KEYS.map((k) => m[k].toFixed(4)), String(m.users)])),
+    ...formatIntervals(e.intervals, "two-tower"),
+    ...e.warnings.map((w) => `warning: ${w}`),
+  ].join("\n");
+}
+
 /** A command's JSON result: to stdout, and to `out` as well when given. */
 async function printJson(result: unknown, out?: string): Promise<void> {
   const json = `${JSON.stringify(result, null, 2)}\n`;
@@ -140,47 +158,81 @@ function addDataOptions(cmd: Command): Command {
     .option("--items <file>", "item attribute table (item_id, category, ...; several categories as a|b)")
     .option("--user-attributes <file>", "user attribute table (user_id, then categorical columns such as country)")
     .option("--generate", "use a generated dataset instead of files")
-    .option("--users <n>", "with --generate: how many users to generate (a user table is --user-attributes)", usersCount)
+    .option("--users <n>", "with --generate: how many users to generate, a user table is --user-attributes (default: 10000; sweep 2000)", usersCount)
     .option("--item-count <n>", "items to generate", int("--item-count"))
-    .option("--seed <n>", "seed (data generation, split, initialisation)", int("--seed"))
+    .option("--seed <n>", `seed: data generation, split, initialisation (default: ${DEFAULTS.seed})`, int("--seed"))
     .option("--strict", "stop at the first bad row instead of reporting and skipping it")
     .option("--no-progress", "no progress bars");
 }
 
-function addTrainingOptions(cmd: Command): Command {
+/** Every default of a run, from the one declaration (runConfigSchema), for the help texts. */
+const DEFAULTS = runConfigSchema.parse({});
+const list = (values: readonly number[]): string => values.join(",");
+const numbers = (name: string) => (v: string): number[] => v.split(",").map(num(name));
+
+/** The split and protocol flags: the same in train, evaluate, sweep and reference (one protocol). */
+function addSplitOptions(cmd: Command, defaults: { shown: boolean } = { shown: true }): Command {
+  const d = (text: string, value: unknown): string => (defaults.shown ? `${text} (default: ${value})` : text);
   return cmd
-    .option("--config <file>", "run config JSON (flags override it)")
-    .option("--dim <n>", "embedding dimension: 64, 128 or 256", int("--dim"))
-    .option("--hidden <n>", "hidden width of each tower's MLP", int("--hidden"))
-    .option("--epochs <n>", "maximum epochs", int("--epochs"))
-    .option("--batch-size <n>", "batch size (also the in-batch negatives)", int("--batch-size"))
-    .option("--lr <x>", "peak learning rate", num("--lr"))
-    .addOption(new Option("--schedule <s>", "learning-rate schedule").choices(["constant", "cosine", "step"]))
-    .option("--temperature <x>", "softmax temperature", num("--temperature"))
-    .option("--weight-decay <x>", "L2 decay on dense kernels", num("--weight-decay"))
-    .option("--dropout <x>", "dropout on the hidden layers", num("--dropout"))
-    .option("--user-id-buckets <n>", "hashed user-id embedding in the user tower with this many buckets (0: none)", int("--user-id-buckets"))
-    .option("--user-id-dropout <x>", "share of training rows embedded without their user id", num("--user-id-dropout"))
-    .option("--extra-negatives <n>", "uniformly sampled extra negatives per step", int("--extra-negatives"))
-    .option("--no-logq", "disable the logQ (sampling-probability) correction")
-    .option("--parallel-towers", "train the two towers in two worker threads (default)")
-    .option("--no-parallel-towers", "train both towers in one thread")
-    .option("--patience <n>", "early-stopping patience in epochs", int("--patience"))
-    .addOption(new Option("--select-on <metric>", "validation metric that picks the kept epoch and stops training (loss breaks ties)").choices([...SELECTION_METRICS]))
-    .option("--ease-lambda <x>", "L2 penalty of the EASE baseline", num("--ease-lambda"))
-    .option("--knn-shrink <x>", "shrinkage of the item-kNN baseline's cosine", num("--knn-shrink"))
-    .addOption(new Option("--neighbours <method>", "item-neighbour source of the served policy: EASE or item-kNN rows cut to their top K (default ease)").choices([...NEIGHBOUR_METHODS]))
-    .option("--neighbours-k <n>", `neighbours kept per item in item-neighbours.json (default ${DEFAULT_NEIGHBOURS_K})`, int("--neighbours-k"))
     .addOption(
-      new Option("--split <strategy>", "time: later events held out; user: held-out users; leave-last: each user's last interactions held out").choices([
-        "time",
-        "user",
-        "leave-last",
-      ]),
+      new Option(
+        "--split <strategy>",
+        d("leave-last: each user's last --holdout-last interactions are test, the ones before validation; time: later events held out (global cut); user: held-out users", DEFAULTS.split.strategy),
+      ).choices(["time", "user", "leave-last"]),
     )
-    .option("--split-ratios <list>", "train,validation,test shares for time and user splits, e.g. 0.8,0.1,0.1", (v) => v.split(",").map(num("--split-ratios")))
-    .option("--holdout-last <n>", "leave-last: interactions per user held out for test (as many for validation)", int("--holdout-last"))
-    .option("--bias-max-ratio <x>", "report: flag a user group whose share of useful recommendations is past this multiple of its share of users", num("--bias-max-ratio"));
+    .option("--split-ratios <list>", d("train,validation,test shares for time and user splits, e.g. 0.8,0.1,0.1", list(DEFAULTS.split.ratios)), numbers("--split-ratios"))
+    .option("--holdout-last <n>", d("leave-last: interactions per user held out for test (as many for validation)", DEFAULTS.split.holdoutLast), int("--holdout-last"))
+    .option(
+      "--refit",
+      d("after choosing the epoch and the baselines' values on validation, retrain the model and refit every baseline on train + validation before scoring test", DEFAULTS.evaluation.refit),
+    )
+    .option("--no-refit", "score test with the model and baselines fitted on train alone (half the training time)")
+    .option("--ease-lambda <list>", d("EASE λ grid tuned on validation (one value: fixed)", list(DEFAULTS.baselines.easeLambda)), numbers("--ease-lambda"))
+    .option("--knn-shrink <list>", d("item-kNN shrinkage grid tuned on validation", list(DEFAULTS.baselines.knnShrink)), numbers("--knn-shrink"))
+    .option("--knn-neighbours <list>", d("item-kNN neighbours-per-item grid (0: all)", list(DEFAULTS.baselines.knnNeighbours)), numbers("--knn-neighbours"))
+    .option("--bootstrap-resamples <n>", d("resamples of the paired bootstrap behind each model − baseline interval", DEFAULTS.evaluation.bootstrapResamples), int("--bootstrap-resamples"))
+    .option("--min-scored-users <n>", d("warn when fewer test users can be scored", DEFAULTS.evaluation.minScoredUsers), int("--min-scored-users"));
+}
+
+function addTrainingOptions(cmd: Command): Command {
+  const t = DEFAULTS.training;
+  const m = DEFAULTS.model;
+  return addSplitOptions(
+    cmd
+      .option("--config <file>", "run config JSON (flags override it)")
+      .option("--dim <n>", `embedding dimension: 64, 128 or 256 (default: ${m.dim})`, int("--dim"))
+      .option("--hidden <n>", `hidden width of each tower's MLP (default: ${m.hidden})`, int("--hidden"))
+      .option("--epochs <n>", `maximum epochs (default: ${t.epochs})`, int("--epochs"))
+      .option("--batch-size <n>", `batch size, also the in-batch negatives (default: ${t.batchSize})`, int("--batch-size"))
+      .option("--lr <x>", `peak learning rate (default: ${t.learningRate})`, num("--lr"))
+      .addOption(new Option("--schedule <s>", `learning-rate schedule (default: ${t.schedule})`).choices(["constant", "cosine", "step"]))
+      .option("--temperature <x>", `softmax temperature (default: ${t.temperature})`, num("--temperature"))
+      .option("--weight-decay <x>", `L2 decay on dense kernels (default: ${t.weightDecay})`, num("--weight-decay"))
+      .option("--dropout <x>", `dropout on the hidden layers (default: ${t.dropout})`, num("--dropout"))
+      .option("--user-id-buckets <n>", `hashed user-id embedding in the user tower with this many buckets, 0: none (default: ${m.userIdBuckets})`, int("--user-id-buckets"))
+      .option("--user-id-dropout <x>", `share of training rows embedded without their user id (default: ${t.userIdDropout})`, num("--user-id-dropout"))
+      .option("--extra-negatives <n>", `uniformly sampled extra negatives per step (default: ${t.extraNegatives})`, int("--extra-negatives"))
+      .option("--no-logq", `disable the logQ (sampling-probability) correction (default: ${t.logQ ? "on" : "off"})`)
+      .option("--parallel-towers", `train the two towers in two worker threads (default: ${t.parallelTowers})`)
+      .option("--no-parallel-towers", "train both towers in one thread")
+      .option("--patience <n>", `early-stopping patience in epochs (default: ${t.patience})`, int("--patience"))
+      .addOption(
+        new Option("--select-on <metric>", `validation metric that picks the kept epoch and stops training, loss breaks ties (default: ${t.selectOn})`).choices([
+          ...SELECTION_METRICS,
+        ]),
+      )
+      .addOption(
+        new Option(
+          "--neighbours <method>",
+          `item-neighbour source of the served policy: the tuned EASE's or item-kNN's rows cut to their top K, or none (default: ${DEFAULTS.servedPolicy.neighbours})`,
+        ).choices([...NEIGHBOUR_METHODS]),
+      )
+      .option("--neighbours-k <n>", `neighbours kept per item in item-neighbours.json (default: ${DEFAULTS.servedPolicy.neighboursK})`, int("--neighbours-k")),
+  ).option(
+    "--bias-max-ratio <x>",
+    `report: flag a user group whose share of useful recommendations is past this multiple of its share of users (default: ${DEFAULTS.bias.maxRatio})`,
+    num("--bias-max-ratio"),
+  );
 }
 
 interface TrainFlags extends DataFlags {
@@ -202,13 +254,18 @@ interface TrainFlags extends DataFlags {
   parallelTowers?: boolean;
   patience?: number;
   selectOn?: SelectionMetric;
-  easeLambda?: number;
-  knnShrink?: number;
   neighbours?: NeighbourMethod;
   neighboursK?: number;
   split?: "time" | "user" | "leave-last";
   splitRatios?: number[];
   holdoutLast?: number;
+  /** undefined unless given (see parallelTowers). */
+  refit?: boolean;
+  easeLambda?: number[];
+  knnShrink?: number[];
+  knnNeighbours?: number[];
+  bootstrapResamples?: number;
+  minScoredUsers?: number;
   biasMaxRatio?: number;
   out?: string;
   name?: string;
@@ -235,8 +292,9 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
       selectOn: flags.selectOn,
       parallelTowers: flags.parallelTowers,
     },
-    baselines: { easeLambda: flags.easeLambda, knnShrink: flags.knnShrink },
+    baselines: { easeLambda: flags.easeLambda, knnShrink: flags.knnShrink, knnNeighbours: flags.knnNeighbours },
     servedPolicy: { neighbours: flags.neighbours, neighboursK: flags.neighboursK },
+    evaluation: { refit: flags.refit, bootstrapResamples: flags.bootstrapResamples, minScoredUsers: flags.minScoredUsers },
     bias: { maxRatio: flags.biasMaxRatio },
     seed: flags.seed,
     out: flags.out,
@@ -298,8 +356,8 @@ export function buildProgram(): Command {
     });
 
   addTrainingOptions(addDataOptions(program.command("train").description("train a two-tower model and write a model directory")))
-    .option("--out <dir>", "model directory to write (must not exist or be empty)")
-    .option("--name <name>", "registered model name")
+    .option("--out <dir>", `model directory to write, must not exist or be empty (default: ${DEFAULTS.out})`)
+    .option("--name <name>", `registered model name (default: ${DEFAULTS.name})`)
     .option("--salt <salt>", "salt for user-id pseudonyms (default: FUNNEL_PSEUDONYM_SALT)")
     .option("--publish", "register the model directory with the registry (FUNNEL_REGISTRY, ...)")
     .option("--promote-if-better <metric>", "with --publish: move the alias only if this metric beats its current version")
@@ -313,6 +371,10 @@ export function buildProgram(): Command {
         metrics: summary.headlineMetrics,
         split: splitName(config),
         coverage: coverage(summary.run.task.test, summary.run.test.model),
+        protocol: protocolOf(summary.run),
+        baselineParams: summary.run.baselineTuning.params,
+        intervals: summary.run.test.intervals,
+        warnings: summary.run.warnings,
       };
       if (flags.publish) {
         const registry = registryFromConfig(readRegistryConfig(process.env));
@@ -321,19 +383,38 @@ export function buildProgram(): Command {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     });
 
-  addDataOptions(program.command("evaluate").description("score a model directory on any dataset in the event schema"))
+  addSplitOptions(addDataOptions(program.command("evaluate").description("score a model directory on any dataset in the event schema, under train's protocol (split, refit, baselines)")), {
+    shown: false,
+  })
     .requiredOption("--model <dir>", "model directory (as written by train or downloaded from the registry)")
-    .option("--holdout <x>", "latest share of events held out as positives", num("--holdout"), 0.15)
+    .option("--holdout <x>", "instead of a split: the latest share of events held out as positives, everything before is history (retrain's holdout)", num("--holdout"))
     .option("--salt <salt>", "salt of the model's user-id pseudonyms, for a model with user-id buckets (default: FUNNEL_PSEUDONYM_SALT)")
     .option("--out <file>", "also write the evaluation JSON here")
-    .action(async (flags: DataFlags & { model: string; holdout: number; salt?: string; out?: string }) => {
+    .addHelpText(
+      "after",
+      "\nSplit, refit and baseline values default to the model directory's own (params.json, metrics.json), so on the data the model\n" +
+        "was trained on, evaluate prints the baseline figures train printed, for the same users. A grid given to --ease-lambda or\n" +
+        "--knn-shrink uses its first value (evaluate does not tune).",
+    )
+    .action(async (flags: TrainFlags & { model: string; holdout?: number; salt?: string; out?: string }) => {
       const source = dataSource(flags);
       if (!source) throw new InvalidArgumentError("evaluate needs --data <file...> or --generate");
+      if (flags.holdout !== undefined && (flags.split || flags.holdoutLast || flags.splitRatios)) {
+        throw new InvalidArgumentError("--holdout is a time cut of its own: give it or the split flags (--split, --holdout-last, --split-ratios), not both");
+      }
       const dataset = await loadDataset(source as Parameters<typeof loadDataset>[0], { progress: flags.progress, strict: flags.strict });
-      const evaluation = await evaluateModelDirectory(flags.model, dataset, { holdout: flags.holdout, salt: () => salt(flags.salt) });
-      const json = `${JSON.stringify({ modelDirectory: flags.model, data: dataset.source, ...evaluation }, null, 2)}\n`;
-      if (flags.out) await writeFile(flags.out, json);
-      process.stdout.write(json);
+      const evaluation = await evaluateModelDirectory(flags.model, dataset, {
+        ...(flags.holdout !== undefined ? { holdout: flags.holdout } : {}),
+        split: { strategy: flags.split, ratios: flags.splitRatios as [number, number, number] | undefined, holdoutLast: flags.holdoutLast },
+        ...(flags.refit !== undefined ? { refit: flags.refit } : {}),
+        baselineParams: { easeLambda: flags.easeLambda?.[0], knnShrink: flags.knnShrink?.[0], knnNeighbours: flags.knnNeighbours?.[0] },
+        ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+        ...(flags.bootstrapResamples ? { bootstrapResamples: flags.bootstrapResamples } : {}),
+        ...(flags.minScoredUsers !== undefined ? { minScoredUsers: flags.minScoredUsers } : {}),
+        salt: () => salt(flags.salt),
+      });
+      process.stderr.write(`${formatModelEvaluation(evaluation)}\n`);
+      await printJson({ modelDirectory: flags.model, data: dataset.source, ...evaluation }, flags.out);
     });
 
   program
@@ -508,19 +589,29 @@ export function buildProgram(): Command {
       const config = await runConfigFrom(rest);
       const dataset = await loadDataset(config.data, { progress: flags.progress, strict: flags.strict });
       const run = await trainAndEvaluate(config, dataset, { progress: flags.progress });
-      const torch = await runTorchReference(run, { python: flags.python, threads: flags.torchThreads });
+      // The PyTorch side picks its epoch on validation and is scored on the selection task's test (no refit): a
+      // refit task has no validation to pick on.
+      const selection = run.selectionTask;
+      const torch = await runTorchReference(
+        { task: selection, trainOptions: run.trainOptions, towerConfig: towerConfigFromSpec(selection.spec, { dim: config.model.dim, hidden: config.model.hidden, embedding: config.model.embedding }) },
+        { python: flags.python, threads: flags.torchThreads },
+      );
+      if (!torch.available) process.stderr.write(`PyTorch reference skipped: ${torch.reason}\n`);
       const table = (part: "test" | "validation") => ({
         "two-tower (tfjs)": run[part].model,
-        ...(torch.available ? { "two-tower (PyTorch reference)": torch[part] } : {}),
+        ...(torch.available ? { "two-tower (PyTorch reference, no refit)": torch[part] } : {}),
         popularity: run[part].baselines.popularity,
         "item-kNN": run[part].baselines.itemKnn,
         EASE: run[part].baselines.ease,
       });
       const result = {
         data: dataset.source,
-        split: splitName(config),
+        protocol: protocolOf(run),
         coverage: coverage(run.task.test, run.test.model),
         test: table("test"),
+        intervals: run.test.intervals,
+        baselineParams: run.baselineTuning.params,
+        warnings: run.warnings,
         validation: table("validation"),
         tfjs: { bestEpoch: run.result.bestEpoch, selectedOn: run.result.selectedOn, epochs: run.result.epochs.length },
         torch: { available: torch.available, ...(torch.reason ? { reason: torch.reason } : {}), version: torch.version, bestEpoch: torch.bestEpoch, epochs: torch.epochs },

@@ -6,10 +6,17 @@ describe("parseRunConfig", () => {
   it("fills every default from a minimal config", () => {
     const config = parseRunConfig({ data: { generate: { users: 10, seed: 1 } } });
     expect(config.model.dim).toBe(128);
-    expect(config.split).toEqual({ strategy: "time", ratios: [0.7, 0.15, 0.15], holdoutLast: 1 });
+    expect(config.split).toEqual({ strategy: "leave-last", ratios: [0.7, 0.15, 0.15], holdoutLast: 1 });
     expect(config.training.batchSize).toBeGreaterThan(1);
     expect(config.training.selectOn).toBe("recall@10");
-    expect(config.baselines).toEqual({ easeLambda: 500, knnShrink: 50 });
+    expect(config.baselines).toEqual({ easeLambda: [50, 100, 250, 500, 1000, 2000], knnShrink: [0, 10, 50, 200], knnNeighbours: [0, 50, 200] });
+    expect(config.evaluation).toEqual({ refit: true, bootstrapResamples: 2000, minScoredUsers: 300 });
+  });
+
+  it("reads a bare baseline value (configs before the grids) as a grid of one", () => {
+    const config = parseRunConfig({ data: { generate: { users: 10, seed: 1 } }, baselines: { easeLambda: 250, knnShrink: 50 } });
+    expect(config.baselines).toMatchObject({ easeLambda: [250], knnShrink: [50] });
+    expect(() => parseRunConfig({ data: { generate: { users: 10, seed: 1 } }, baselines: { easeLambda: [] } })).toThrow(/baselines\.easeLambda/);
   });
 
   it("names each bad field by its path", () => {

@@ -42,7 +42,7 @@ describe("runTraining model directory", () => {
     expect(manifest.lineage).toMatchObject({ gitCommit: "abc123", seed: 4 });
     expect(manifest.lineage.dataFingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(manifest.metrics["recall@10"]).toBe(summary.headlineMetrics["recall@10"]);
-    expect(manifest.params).toMatchObject({ dim: 64, split: "time", seed: 4 });
+    expect(manifest.params).toMatchObject({ dim: 64, split: "leave-last", seed: 4 });
   });
 
   it("stores pseudonymised user ids with one embedding row each, matching the exported user tower", async () => {
@@ -123,6 +123,38 @@ describe("runTraining model directory", () => {
     expect(evaluation.model.users).toBe(evaluation.baselines.popularity.users);
     expect(evaluation.model.users).toBe(evaluation.baselines.ease.users);
     expect(evaluation.historyEvents + evaluation.heldOutEvents).toBe(data.events.length);
+  });
+
+  it("evaluate prints train's baseline figures for the same users, fitted on what the model saw (refit: train + validation)", async () => {
+    const data = generateDataset({ users: 160, seed: 4, items: 60 });
+    const file = path.join(root, "same-events.csv");
+    await writeEvents(file, data.events);
+    const dataset = await loadDataset({ files: [file] }, { progress: false, log: quiet });
+    // No split flags: the model directory's own protocol (leave-last 1, refit) and its tuned baseline values.
+    const evaluation = await evaluateModelDirectory(summary.out, dataset);
+    const run = summary.run;
+    expect(evaluation.protocol).toMatchObject({ split: "leave-last 1", refit: true, baselinesFittedOn: "train + validation", baselineParams: run.baselineTuning.params });
+    expect(evaluation.baselines).toEqual(run.test.baselines);
+    expect(evaluation.model.users).toBe(run.test.model.users);
+    expect(evaluation.coverage.usersScored).toBe(run.test.model.users);
+    // The model's figures come through ONNX instead of tfjs: equal up to float rounding.
+    expect(evaluation.model["recall@10"]).toBeCloseTo(run.test.model["recall@10"], 2);
+    for (const b of ["popularity", "itemKnn", "ease"] as const) expect(evaluation.intervals[b]?.["recall@10"]?.users).toBe(run.test.model.users);
+  });
+
+  it("refits the model and every baseline on train + validation when asked, and says so", async () => {
+    const run = summary.run;
+    const metrics = JSON.parse(await readFile(path.join(summary.out, MODEL_FILES.metrics), "utf8"));
+    expect(metrics.protocol).toMatchObject({ split: "leave-last 1", refit: true, bestEpoch: run.result.bestEpoch });
+    // Refit: retrained for the selected number of epochs on more pairs than selection saw.
+    expect(run.refit?.epochs).toHaveLength(run.result.bestEpoch);
+    expect(run.task.counts.trainPairs).toBeGreaterThan(run.selectionTask.counts.trainPairs);
+    expect(run.task.counts.validation).toBe(0);
+    // Baselines refitted on the same pairs: each item's popularity is its users among train + validation pairs.
+    const popularity = run.fittedBaselines.itemPopularity.reduce((a, b) => a + b, 0);
+    expect(popularity).toBe(run.task.counts.trainPairs);
+    expect(metrics.baselineParams).toEqual(run.baselineTuning.params);
+    for (const b of ["popularity", "itemKnn", "ease"]) expect(metrics.intervals[b]["recall@10"]).toMatchObject({ users: run.test.model.users, verdict: expect.any(String) });
   });
 
   it("publishes to a file registry, promoting only when the metric improves", async () => {

@@ -1,30 +1,46 @@
 import path from "node:path";
 import type { ModelManifest } from "@funnel/registry";
-import { DEVELOPMENT_PSEUDONYM_SALT, type ItemNeighboursFile, pseudonymiseUserId, pseudonymsWith, SERVED_POLICY_FORMAT, type ServedPolicyFile } from "@funnel/two-tower";
+import {
+  DEVELOPMENT_PSEUDONYM_SALT,
+  type ItemNeighboursFile,
+  type PolicyWeights,
+  pseudonymiseUserId,
+  pseudonymsWith,
+  SERVED_POLICY_FORMAT,
+  type ServedPolicyFile,
+} from "@funnel/two-tower";
 import { fingerprintEvents } from "../data/index.js";
 import {
   type BaselineMetrics,
-  evaluateBaselines,
+  type BaselineName,
+  type BaselineTuning,
+  collectPerUser,
+  compareRankers,
   evaluateRetrieval,
   type FittedBaselines,
   fitBaselines,
+  type PerUserMetrics,
+  type RankerComparison,
   similarUserAccuracy,
   recommendationBias,
   type RecommendationBias,
   type RetrievalMetrics,
+  scoreBaselines,
+  tuneBaselines,
   type UserHitsListener,
-  fitAndEvaluateServedPolicy,
-  fitEase,
-  fitItemKnn,
-  neighboursOf,
-  type ServedPolicyRun,
+  USER_METRIC_KEYS,
+  evaluateServedPolicy,
+  type FittedPolicyWeights,
+  fitPolicyWeights,
+  type PolicyContext,
+  servedPolicyModel,
 } from "../evaluation/index.js";
 import { writeModelDirectory } from "../export/write-model-directory.js";
 import { buildInteractionStats, type ConversionHeadEvaluation, renderConversionReport, trainConversionHead } from "../conversion/index.js";
 import { aggregateUserFeatures, buildFeatureProfile, encodeUsers, type FeatureSpec, type RawUserFeatures, type UserTensors } from "@funnel/two-tower";
 import { buildRetrievalTask, type RetrievalContext, type RetrievalTask } from "../model/build-retrieval-task.js";
 import { initBackend, type BackendInfo } from "../model/init-backend.js";
-import { trainTwoTower, type TrainOptions, type TrainResult } from "../model/train-two-tower.js";
+import { type TrainEpochLog, trainTwoTower, type TrainOptions, type TrainResult } from "../model/train-two-tower.js";
 import { towerConfigFromSpec, type TwoTowerConfig, type TwoTowerModel } from "../model/two-tower-model.js";
 import { projectEmbeddings2d, renderRunReport } from "../report/index.js";
 import { loadDataset, type Dataset } from "./load-dataset.js";
@@ -48,24 +64,67 @@ export interface RunTrainingOptions {
 export interface TrainedRun {
   config: RunConfig;
   backend: BackendInfo;
+  /**
+   * The task whose test is scored and whose spec and items the shipped model uses: with refit, built on train +
+   * validation (validation empty); otherwise the selection task itself.
+   */
   task: RetrievalTask;
+  /** Train → validation: where the epoch and the baselines' values are chosen. */
+  selectionTask: RetrievalTask;
   towerConfig: TwoTowerConfig;
   trainOptions: TrainOptions;
+  /** The selection run's epochs and best epoch; `model` is the shipped model (the refit one with refit). */
   result: TrainResult;
-  test: { model: RetrievalMetrics; baselines: BaselineMetrics; similarUserAccuracy?: number; bias: RecommendationBias };
+  /** With refit: the retraining on train + validation for `result.bestEpoch` epochs. */
+  refit?: { epochs: TrainEpochLog[]; trainPairs: number };
+  test: {
+    model: RetrievalMetrics;
+    baselines: BaselineMetrics;
+    similarUserAccuracy?: number;
+    bias: RecommendationBias;
+    /** Per-user values on the test users, in one order for all rankers: what other rankers (a served policy) pair with. */
+    perUser: { model: PerUserMetrics; baselines: Record<BaselineName, PerUserMetrics> };
+    /** Paired bootstrap intervals of model − each baseline. */
+    intervals: RankerComparison;
+  };
   validation: { model: RetrievalMetrics; baselines: BaselineMetrics };
-  /** Fitted on the training interactions; a sweep passes them to its next runs (same data, same split). */
+  /** The baselines' values chosen on validation, with every grid point's validation figures. */
+  baselineTuning: Omit<BaselineTuning, "fitted">;
+  /** The baselines test was scored with (fitted on train + validation with refit). */
   fittedBaselines: FittedBaselines;
   /** What RecommendItems serves: weights fitted on validation, figures on test (metrics.json `served`). */
   served: ServedPolicyRun;
+  /** Everything about the baselines, for a sweep's next run on the same data, split and protocol. */
+  baselineEvaluation: BaselineEvaluation;
+  /** Warnings printed with the evaluation (too few users scored, ...), kept in metrics.json. */
+  warnings: string[];
+}
+
+/** What a sweep can reuse between runs on the same data, split and protocol: the baselines do not depend on the model. */
+export interface BaselineEvaluation {
+  tuning: BaselineTuning;
+  validation: BaselineMetrics;
+  fitted: FittedBaselines;
+  test: { metrics: BaselineMetrics; perUser: Record<BaselineName, PerUserMetrics> };
+}
+
+/** The served policy of a run: its weights (fitted on validation), neighbour list, test figures and intervals. */
+export interface ServedPolicyRun {
+  weights: PolicyWeights;
+  neighbours: { method: string; k: number } | null;
+  fit: FittedPolicyWeights;
+  test: RetrievalMetrics;
+  perUser: PerUserMetrics;
+  /** Paired bootstrap intervals of served − the bare two-tower and − each baseline, on the same test users. */
+  intervals: RankerComparison;
 }
 
 export interface TrainAndEvaluateOptions extends Omit<RunTrainingOptions, "salt"> {
   /** Salt of the pseudonyms the user-id buckets hash (default: the development salt; `train` passes its own). */
   salt?: string;
   onEpochEnd?: (epoch: number) => void;
-  /** Baselines fitted by an earlier run on the same dataset and split config (they do not depend on the model). */
-  fittedBaselines?: FittedBaselines;
+  /** Baselines evaluated by an earlier run on the same dataset, split and protocol config. */
+  baselineEvaluation?: BaselineEvaluation;
 }
 
 export interface RunSummary {
@@ -79,7 +138,28 @@ export function trainOptionsOf(config: RunConfig): TrainOptions {
   return { ...config.training, seed: config.seed };
 }
 
-/** Split, fit the feature spec, train, and evaluate on validation and test against the popularity baseline. */
+/** The retrieval task of a run config's split (with `refit`: train + validation against test). */
+function taskOf(config: RunConfig, dataset: Dataset, salt: string | undefined, refit: boolean): RetrievalTask {
+  return buildRetrievalTask(dataset.events, {
+    strategy: config.split.strategy,
+    ratios: config.split.ratios,
+    holdoutLast: config.split.holdoutLast,
+    refit,
+    seed: config.seed,
+    sequenceLength: config.model.sequenceLength,
+    itemAttributes: dataset.itemAttributes,
+    ...(dataset.userAttributes ? { userAttributes: dataset.userAttributes } : {}),
+    userIdBuckets: config.model.userIdBuckets,
+    pseudonymOf: pseudonymsWith(salt ?? DEVELOPMENT_PSEUDONYM_SALT),
+  });
+}
+
+/**
+ * The protocol of every command (train, evaluate, sweep, reference): split; train the model with its epoch chosen
+ * on validation; tune the baselines on validation; with refit (the default), retrain the model for the chosen
+ * number of epochs and refit every baseline with its chosen values on train + validation; score test; put a paired
+ * bootstrap interval on each model − baseline difference.
+ */
 export async function trainAndEvaluate(
   config: RunConfig,
   dataset: Dataset,
@@ -88,76 +168,188 @@ export async function trainAndEvaluate(
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const backend = await initBackend();
   log(`tfjs backend: ${backend.name} (${backend.provider}${backend.name === "wasm" ? `, simd ${backend.wasmSimd}, threads ${backend.wasmThreads}` : ""})`);
-  const task = buildRetrievalTask(dataset.events, {
-    strategy: config.split.strategy,
-    ratios: config.split.ratios,
-    holdoutLast: config.split.holdoutLast,
-    seed: config.seed,
-    sequenceLength: config.model.sequenceLength,
-    itemAttributes: dataset.itemAttributes,
-    ...(dataset.userAttributes ? { userAttributes: dataset.userAttributes } : {}),
-    userIdBuckets: config.model.userIdBuckets,
-    pseudonymOf: pseudonymsWith(options.salt ?? DEVELOPMENT_PSEUDONYM_SALT),
-  });
-  const c = task.counts;
+  const refit = config.evaluation.refit;
+  const selectionTask = taskOf(config, dataset, options.salt, false);
+  const c = selectionTask.counts;
   log(
     `split ${splitName(config)}: ${c.train}/${c.validation}/${c.test} events, ` +
-      `${c.trainPairs} training pairs, ${task.itemIds.length} items, ${task.test.userIds.length} test users`,
+      `${c.trainPairs} training pairs, ${selectionTask.itemIds.length} items, ${selectionTask.test.userIds.length} test users`,
   );
-  const towerConfig = towerConfigFromSpec(task.spec, { dim: config.model.dim, hidden: config.model.hidden, embedding: config.model.embedding });
+  const selectionConfig = towerConfigFromSpec(selectionTask.spec, { dim: config.model.dim, hidden: config.model.hidden, embedding: config.model.embedding });
   const trainOptions = trainOptionsOf(config);
+  const selection = await fit(selectionConfig, selectionTask, trainOptions, options, (model) => {
+    const m = evaluateContext(model, selectionTask, selectionTask.validation);
+    return Object.fromEntries(METRIC_KEYS.map((k) => [`validation ${k}`, m[k]]));
+  });
+  log(`best epoch ${selection.bestEpoch} of ${selection.epochs.length} by ${selection.selectedOn}${selection.stoppedEarly ? " (stopped early)" : ""}`);
+  const validationModel = evaluateContext(selection.model, selectionTask, selectionTask.validation);
+
+  const baselines = options.baselineEvaluation ?? (await evaluateBaselinesByProtocol(config, selectionTask, refit ? () => taskOf(config, dataset, options.salt, true) : undefined, log));
+
+  // The served policy's weights are chosen on validation, with the model and the baselines that selection fitted on
+  // train (before a refit replaces them); test then scores them with the shipped model and baselines.
+  const { neighbours: method, neighboursK } = config.servedPolicy;
+  log(`fitting the served policy's blend weights on validation (item neighbours: ${method === "none" ? "none" : `${method}, top ${neighboursK} per item`})`);
+  const servedFit = await fitPolicyWeights(
+    policyModelOf(selection.model, selectionTask, baselines.tuning.fitted, config),
+    policyContextOf(selection.model, selectionTask.validation),
+  );
+
+  let task = selectionTask;
+  let towerConfig = selectionConfig;
+  let result = selection;
+  let refitLog: TrainedRun["refit"];
+  if (refit) {
+    task = taskOf(config, dataset, options.salt, true);
+    towerConfig = towerConfigFromSpec(task.spec, { dim: config.model.dim, hidden: config.model.hidden, embedding: config.model.embedding });
+    log(`refit: retraining for ${selection.bestEpoch} epochs on train + validation (${task.counts.trainPairs} training pairs)`);
+    const epochs = selection.bestEpoch;
+    // The trainer keeps the epoch with the best validation metric; a refit has no validation (it was merged into
+    // train), so the epoch number stands in for the metric and the last epoch is the one kept.
+    const refitted = await fit(towerConfig, task, { ...trainOptions, epochs, patience: epochs + 1, selectOn: "recall@10" }, options, (_model, epoch) => ({ "validation recall@10": epoch }));
+    selection.model.dispose();
+    result = { ...selection, model: refitted.model };
+    refitLog = { epochs: refitted.epochs.map(({ "validation recall@10": _epoch, validationLoss: _loss, ...rest }) => rest as TrainEpochLog), trainPairs: task.counts.trainPairs };
+  }
+  const model = result.model;
+  const testHits = new Map<number, number>();
+  const modelPerUser = collectPerUser();
+  const testModel = evaluateContext(model, task, task.test, (user, hits, relevant, values) => {
+    testHits.set(user, hits);
+    modelPerUser.onUser(user, hits, relevant, values);
+  });
+  const intervals = compareRankers(modelPerUser.perUser, baselines.test.perUser, { resamples: config.evaluation.bootstrapResamples, seed: config.seed });
+  const testPolicy = policyModelOf(model, task, baselines.fitted, config);
+  const servedPerUser = collectPerUser();
+  const servedTest = await evaluateServedPolicy(testPolicy, policyContextOf(model, task.test), servedFit.weights, servedPerUser.onUser);
+  const served: ServedPolicyRun = {
+    weights: servedFit.weights,
+    neighbours: testPolicy.neighboursFile ? { method: testPolicy.neighboursFile.method, k: testPolicy.neighboursFile.k } : null,
+    fit: servedFit,
+    test: servedTest,
+    perUser: servedPerUser.perUser,
+    intervals: compareRankers(
+      servedPerUser.perUser,
+      { "two-tower": modelPerUser.perUser, ...baselines.test.perUser },
+      { resamples: config.evaluation.bootstrapResamples, seed: config.seed },
+    ),
+  };
+  const test = {
+    model: testModel,
+    baselines: baselines.test.metrics,
+    similarUserAccuracy: dataset.segments ? segmentAccuracy(model, task.test, dataset.segments, config.seed) : undefined,
+    bias: recommendationBias(testHits, biasDimensions(task, dataset), config.bias),
+    perUser: { model: modelPerUser.perUser, baselines: baselines.test.perUser },
+    intervals,
+  };
+  const validation = { model: validationModel, baselines: baselines.validation };
+  const warnings = coverageWarnings(testModel.users, config.evaluation.minScoredUsers);
+  const { fitted: _fitted, ...baselineTuning } = baselines.tuning;
+  const run: TrainedRun = {
+    config,
+    backend,
+    task,
+    selectionTask,
+    towerConfig,
+    trainOptions,
+    result,
+    ...(refitLog ? { refit: refitLog } : {}),
+    test,
+    validation,
+    baselineTuning,
+    fittedBaselines: baselines.fitted,
+    baselineEvaluation: baselines,
+    served,
+    warnings,
+  };
+  log(formatEvaluation(run));
+  return run;
+}
+
+/** The served policy's inputs for one model and the baselines fitted beside it (same interactions). */
+function policyModelOf(model: TwoTowerModel, task: RetrievalTask, fitted: FittedBaselines, config: RunConfig) {
+  return servedPolicyModel({
+    itemIds: task.itemIds,
+    itemEmbeddings: model.embedItems(task.items),
+    dim: model.config.dim,
+    itemPopularity: fitted.itemPopularity,
+    fits: { ease: fitted.ease, itemKnn: fitted.itemKnn, labels: neighbourLabels(fitted.params) },
+    method: config.servedPolicy.neighbours,
+    neighboursK: config.servedPolicy.neighboursK,
+  });
+}
+
+function policyContextOf(model: TwoTowerModel, context: RetrievalContext): PolicyContext {
+  return { userEmbeddings: model.embedUsers(context.users), seen: context.seen, positives: context.positives };
+}
+
+function neighbourLabels(p: FittedBaselines["params"]): { ease: string; itemKnn: string } {
+  return { ease: `ease λ ${p.easeLambda}`, itemKnn: `item-knn shrink ${p.knnShrink}` };
+}
+
+/** Trains one model on a task's training data with progress bars; `epochMetrics` feeds the epoch selection. */
+async function fit(
+  towerConfig: TwoTowerConfig,
+  task: RetrievalTask,
+  trainOptions: TrainOptions,
+  options: TrainAndEvaluateOptions,
+  epochMetrics: (model: TwoTowerModel, epoch: number) => Record<string, number>,
+): Promise<TrainResult> {
   const progress = trainingProgress(trainOptions.epochs, { enabled: options.progress ?? true });
-  let result: TrainResult;
+  let epoch = 0;
   try {
-    result = await trainTwoTower(towerConfig, task.training, trainOptions, {
+    return await trainTwoTower(towerConfig, task.training, trainOptions, {
       ...progress,
       onEpochEnd: (epochLog) => {
         progress.onEpochEnd?.(epochLog);
         options.onEpochEnd?.(epochLog.epoch);
       },
-      epochMetrics: (model) => {
-        const m = evaluateContext(model, task, task.validation);
-        return Object.fromEntries(METRIC_KEYS.map((k) => [`validation ${k}`, m[k]]));
-      },
+      epochMetrics: (model) => epochMetrics(model, ++epoch),
     });
   } finally {
     progress.stop();
   }
-  log(`best epoch ${result.bestEpoch} of ${result.epochs.length} by ${result.selectedOn}${result.stoppedEarly ? " (stopped early)" : ""}`);
-  const model = result.model;
-  let fittedBaselines = options.fittedBaselines;
-  if (!fittedBaselines) {
-    log(`fitting baselines (popularity, item-kNN shrink ${config.baselines.knnShrink}, EASE λ ${config.baselines.easeLambda}) on the training interactions`);
-    fittedBaselines = await fitBaselines(task.training.train.pairs, task.itemIds.length, config.baselines);
-  }
-  const testHits = new Map<number, number>();
-  const test = {
-    model: evaluateContext(model, task, task.test, (user, hits) => testHits.set(user, hits)),
-    baselines: evaluateBaselines(fittedBaselines, task.test),
-    similarUserAccuracy: dataset.segments ? segmentAccuracy(model, task.test, dataset.segments, config.seed) : undefined,
-    bias: recommendationBias(testHits, biasDimensions(task, dataset), config.bias),
-  };
-  const validation = { model: evaluateContext(model, task, task.validation), baselines: evaluateBaselines(fittedBaselines, task.validation) };
-  const { neighbours, neighboursK } = config.servedPolicy;
-  log(`fitting the served policy's blend weights on validation (neighbour source: ${neighbours === "none" ? "none" : `${neighbours}, top ${neighboursK} per item`})`);
-  const served = await fitAndEvaluateServedPolicy({
-    itemIds: task.itemIds,
-    itemEmbeddings: model.embedItems(task.items),
-    dim: model.config.dim,
-    itemPopularity: fittedBaselines.itemPopularity,
-    itemToItem: fittedBaselines,
-    method: neighbours,
-    neighboursK,
-    labels: neighbourLabels(config),
-    validation: { userEmbeddings: model.embedUsers(task.validation.users), seen: task.validation.seen, positives: task.validation.positives },
-    test: { userEmbeddings: model.embedUsers(task.test.users), seen: task.test.seen, positives: task.test.positives },
-  });
-  const run = { config, backend, task, towerConfig, trainOptions, result, test, validation, fittedBaselines, served };
-  log(formatEvaluation(run));
-  return run;
 }
 
-const METRIC_KEYS = ["recall@5", "recall@10", "recall@20", "map@10", "ndcg@10"] as const;
+/**
+ * The baselines under the run's protocol: tuned on validation (fitted on train), then, with refit, refitted with
+ * the chosen values on train + validation (`refitTask`); scored on the test of the task the model is scored on.
+ */
+export async function evaluateBaselinesByProtocol(
+  config: RunConfig,
+  selectionTask: RetrievalTask,
+  refitTask: (() => RetrievalTask) | undefined,
+  log: (line: string) => void,
+): Promise<BaselineEvaluation> {
+  const grid = { easeLambda: config.baselines.easeLambda, knnShrink: config.baselines.knnShrink, knnNeighbours: config.baselines.knnNeighbours };
+  log(`tuning baselines on validation: EASE λ ${grid.easeLambda.join("/")}, item-kNN shrink ${grid.knnShrink.join("/")} × neighbours ${grid.knnNeighbours.map((n) => n || "all").join("/")}`);
+  const tuning = await tuneBaselines(selectionTask.training.train.pairs, selectionTask.itemIds.length, selectionTask.validation, grid, log);
+  const p = tuning.params;
+  log(
+    `baselines: EASE λ ${p.easeLambda}, item-kNN shrink ${p.knnShrink}, neighbours ${p.knnNeighbours || "all"}` +
+      (tuning.tuned ? ` (chosen on ${tuning.validationUsers} validation users)` : " (not tuned: validation scored no user; defaults)"),
+  );
+  const validation = scoreBaselines(tuning.fitted, selectionTask.validation).metrics;
+  let fitted = tuning.fitted;
+  let testTask = selectionTask;
+  if (refitTask) {
+    testTask = refitTask();
+    log("refit: baselines refitted with these values on train + validation");
+    fitted = await fitBaselines(testTask.training.train.pairs, testTask.itemIds.length, p);
+  }
+  return { tuning, validation, fitted, test: scoreBaselines(fitted, testTask.test) };
+}
+
+/** The figures are not worth comparing below a few hundred users: say so beside them. */
+export function coverageWarnings(usersScored: number, minUsers: number): string[] {
+  if (usersScored >= minUsers) return [];
+  return [
+    `only ${usersScored} test users could be scored (fewer than ${minUsers}): differences between rankers are mostly noise; ` +
+      "use more data, or --split leave-last (scores every user with more than --holdout-last interactions)",
+  ];
+}
+
+const METRIC_KEYS = USER_METRIC_KEYS;
 
 /** Who was scored and who was not, for one evaluation context: printed with the metrics and kept in metrics.json. */
 export function coverage(context: RetrievalContext, metrics: RetrievalMetrics): Record<string, number> {
@@ -169,45 +361,77 @@ export function coverage(context: RetrievalContext, metrics: RetrievalMetrics): 
   };
 }
 
-/** The test metrics of the model beside every baseline, with who was scored: the run's summary on stderr. */
-export function formatEvaluation(run: Pick<TrainedRun, "test" | "task" | "config"> & { served?: ServedPolicyRun }): string {
+/** What metrics.json, the report and the summary call the protocol: split, refit, how baselines were chosen. */
+export function protocolOf(run: Pick<TrainedRun, "config" | "result" | "baselineTuning" | "refit">): Record<string, unknown> {
+  const t = run.baselineTuning;
+  return {
+    split: splitName(run.config),
+    refit: run.config.evaluation.refit,
+    epochSelectedOn: run.result.selectedOn,
+    bestEpoch: run.result.bestEpoch,
+    baselinesTunedOn: t.tuned ? `validation (${t.validationUsers} users)` : "nothing (validation scored no user): defaults",
+    intervals: `per-user paired bootstrap, ${run.config.evaluation.bootstrapResamples} resamples, 95 %`,
+  };
+}
+
+/**
+ * The test metrics of the model beside every baseline, with who was scored, the paired interval of each
+ * difference and its verdict: the run's summary on stderr (and what `evaluate` prints, in the same form).
+ */
+export function formatEvaluation(
+  run: Pick<TrainedRun, "test" | "task" | "config" | "warnings"> & { baselineTuning?: TrainedRun["baselineTuning"]; served?: ServedPolicyRun },
+): string {
   const rows: [string, RetrievalMetrics][] = [
     ...(run.served ? [["served policy", run.served.test] as [string, RetrievalMetrics]] : []),
     ["two-tower", run.test.model],
-    ...BASELINES.map((b): [string, RetrievalMetrics] => [BASELINE_LABELS[b], run.test.baselines[b]]),
+    ...BASELINES.map((b): [string, RetrievalMetrics] => [BASELINE_LABELS[b] + baselineParamsLabel(b, run.baselineTuning?.params), run.test.baselines[b]]),
   ];
-  const header = ["test", ...METRIC_KEYS];
-  const body = rows.map(([name, m]) => [name, ...METRIC_KEYS.map((k) => m[k].toFixed(4))]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const header = ["test", ...METRIC_KEYS, "users"];
+  const body = rows.map(([name, m]) => [name, ...METRIC_KEYS.map((k) => m[k].toFixed(4)), String(m.users)]);
   const c = coverage(run.task.test, run.test.model);
-  const beaten = BASELINES.filter((b) => run.test.baselines[b]["recall@10"] >= run.test.model["recall@10"]).map((b) => BASELINE_LABELS[b]);
   return [
-    `test (${splitName(run.config)}): ${c.usersScored} users scored; not scored: ${c.usersWithoutHistory} without history (cold start), ` +
+    `test (${splitName(run.config)}${run.config.evaluation.refit ? ", refit on train + validation" : ""}): ${c.usersScored} users scored; not scored: ${c.usersWithoutHistory} without history (cold start), ` +
       `${c.usersWithOnlySeenPositives} whose held-out items were all already in their history; ${c.positivesOutsideCatalogue} held-out interactions with items outside the catalogue`,
-    line(header),
-    ...body.map(line),
-    beaten.length > 0 ? `two-tower does NOT beat ${beaten.join(", ")} on recall@10` : "two-tower beats every baseline on recall@10",
-    ...(run.served ? [servedVerdict(run.served, run.test)] : []),
+    formatTable(header, body),
+    ...formatIntervals(run.test.intervals, "two-tower"),
+    ...(run.served ? [servedWeights(run.served), ...formatIntervals(run.served.intervals, "served policy")] : []),
+    ...run.warnings.map((w) => `warning: ${w}`),
   ].join("\n");
 }
 
-/** The served policy's weights and where it stands against the bare two-tower and every baseline. */
-function servedVerdict(served: ServedPolicyRun, test: TrainedRun["test"]): string {
-  const behind = [["two-tower", test.model] as const, ...BASELINES.map((b) => [BASELINE_LABELS[b], test.baselines[b]] as const)]
-    .filter(([, m]) => m["recall@10"] > served.test["recall@10"])
-    .map(([name]) => name);
+/** The served policy's weights, where they were fitted, and its neighbour source. */
+function servedWeights(served: ServedPolicyRun): string {
   const weights = Object.entries(served.weights)
     .map(([s, w]) => `${s} ${w.toFixed(2)}`)
     .join(", ");
   return (
-    `served policy (weights fitted on validation over ${served.fit.compared} combinations: ${weights}; neighbours ${served.neighbours ? `${served.neighbours.method}, top ${served.neighbours.k}` : "none"}): ` +
-    (behind.length > 0 ? `behind ${behind.join(", ")} on recall@10` : "at or ahead of the two-tower and every baseline on recall@10")
+    `served policy = what RecommendItems answers: weights ${weights} (best of ${served.fit.compared} on ${served.fit.validation.users} validation users, recall@10 ${served.fit.validation["recall@10"].toFixed(4)}); ` +
+    `item neighbours ${served.neighbours ? `${served.neighbours.method}, top ${served.neighbours.k}` : "none"}`
   );
 }
 
-function neighbourLabels(config: RunConfig): { ease: string; itemKnn: string } {
-  return { ease: `ease λ ${config.baselines.easeLambda}`, itemKnn: `item-knn shrink ${config.baselines.knnShrink}` };
+function baselineParamsLabel(b: BaselineName, params: TrainedRun["baselineTuning"]["params"] | undefined): string {
+  if (!params) return "";
+  if (b === "ease") return ` (λ ${params.easeLambda})`;
+  if (b === "itemKnn") return ` (shrink ${params.knnShrink}, ${params.knnNeighbours || "all"} nb)`;
+  return "";
+}
+
+/** Left-aligned first column, right-aligned figures. */
+export function formatTable(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
+  return [line(header), ...body.map(line)].join("\n");
+}
+
+/** One line per compared ranker: "two-tower − EASE: recall@10 +0.0123 [−0.0040, +0.0290] tie within noise; ndcg@10 …". */
+export function formatIntervals(intervals: RankerComparison, name: string): string[] {
+  const signed = (x: number): string => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(4);
+  return Object.entries(intervals).map(([other, byMetric]) => {
+    const parts = Object.entries(byMetric).map(([metric, i]) => `${metric} ${signed(i!.mean)} [${signed(i!.low)}, ${signed(i!.high)}] ${i!.verdict}`);
+    const users = Object.values(byMetric)[0]?.users ?? 0;
+    return `${name} − ${BASELINE_LABELS[other as BaselineName] ?? other} (${users} users, 95 % paired bootstrap): ${parts.join("; ")}`;
+  });
 }
 
 function evaluateContext(model: TwoTowerModel, task: RetrievalTask, context: RetrievalContext, onUser?: UserHitsListener): RetrievalMetrics {
@@ -279,26 +503,31 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     return { x: p.x, y: p.y, segment: dataset.segments?.get(id) ?? "unknown", device: allUsersRaw.get(id)?.device ?? "unknown" };
   });
 
-  log("training the conversion head");
-  const conversion = trainConversionHead(dataset.events, { spec: task.spec, dim: towerConfig.dim, embedUsers: (u) => model.embedUsers(u), seed: config.seed, ...ids });
-  const headlineMetrics = { ...headline(run), ...conversionHeadline(conversion?.evaluation) };
+  const conversion = conversionHeadOf(dataset, () =>
+    trainConversionHead(dataset.events, { spec: task.spec, dim: towerConfig.dim, embedUsers: (u) => model.embedUsers(u), seed: config.seed, ...ids }),
+  );
+  log(conversion.skipped ? `conversion head not shipped: ${conversion.skipped}` : "conversion head trained");
+  const headlineMetrics = { ...headline(run), ...conversionHeadline(conversion.trained?.evaluation) };
   const params = {
     model: towerConfig,
     training: run.trainOptions,
     split: config.split,
+    /** Refit and bootstrap settings: `evaluate` reads them to score this directory under the same protocol. */
+    evaluation: config.evaluation,
     seed: config.seed,
     data: { source: dataset.source, events: dataset.events.length, rowsRejected: dataset.report?.rowsRejected ?? 0 },
     backend: run.backend,
     userIds: "salted SHA-256 pseudonyms (pseudonymiseUserId)",
   };
-  const { perUserRecallAt10: _perUser, ...servedTest } = run.served.test;
   const metrics = {
     /**
      * The policy RecommendItems serves (retrieval, similar users, item neighbours, popularity; weights fitted
      * on validation), evaluated through the serving code on the same test users as `test` and `baselines`.
      */
     served: {
-      test: servedTest,
+      test: run.served.test,
+      /** served − two-tower and − each baseline: per-user paired bootstrap, with verdicts. */
+      intervals: run.served.intervals,
       weights: run.served.weights,
       neighbours: run.served.neighbours,
       validation: run.served.fit.validation,
@@ -313,10 +542,20 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     lift: Object.fromEntries(
       BASELINES.map((b) => [b, Object.fromEntries(METRIC_KEYS.map((k) => [k, ratio(test.model[k], test.baselines[b][k])]))]),
     ),
+    /** Paired bootstrap intervals of model − baseline on the test users, with verdicts ("ahead", "tie within noise", "behind"). */
+    intervals: test.intervals,
+    /** How test was produced: split, refit, epoch selection, what the baselines were tuned on. */
+    protocol: protocolOf(run),
+    /** The baselines' values chosen on validation, and every grid point's validation figures. */
+    baselineParams: run.baselineTuning.params,
+    baselineTuning: { tuned: run.baselineTuning.tuned, validationUsers: run.baselineTuning.validationUsers, ease: run.baselineTuning.ease, itemKnn: run.baselineTuning.itemKnn },
+    ...(run.refit ? { refit: run.refit } : {}),
+    warnings: run.warnings,
     validation: run.validation,
     similarUserAccuracy: test.similarUserAccuracy === undefined ? null : { k: SIMILAR_USER_K, label: "segment", value: test.similarUserAccuracy },
     bias: test.bias,
-    conversionHead: conversion?.evaluation ?? null,
+    conversionHead: conversion.trained?.evaluation ?? null,
+    ...(conversion.skipped ? { conversionHeadSkipped: conversion.skipped } : {}),
     bestEpoch: result.bestEpoch,
     selectedOn: result.selectedOn,
     stoppedEarly: result.stoppedEarly,
@@ -339,9 +578,18 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
       best_epoch: result.bestEpoch,
     },
     epochs: result.epochs,
-    metrics: { served: run.served, model: test.model, baselines: test.baselines, coverage: coverage(task.test, test.model), bias: test.bias, ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
+    metrics: {
+      served: run.served,
+      model: test.model,
+      baselines: test.baselines,
+      coverage: coverage(task.test, test.model),
+      bias: test.bias,
+      intervals: test.intervals,
+      protocol: protocolOf(run),
+      baselineParams: run.baselineTuning.params,
+      warnings: run.warnings, ...(test.similarUserAccuracy === undefined ? {} : { similarUserAccuracy: test.similarUserAccuracy }) },
     userMap,
-  }).replace("</body>", `${renderConversionReport(conversion?.evaluation)}\n</body>`);
+  }).replace("</body>", `${renderConversionReport(conversion.trained?.evaluation, conversion.skipped)}\n</body>`);
   const out = path.resolve(config.out);
   const manifest = await writeModelDirectory(out, {
     name: config.name,
@@ -356,7 +604,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     users: { ids: userIds.map((id) => pseudonymiseUserId(id, options.salt)), embeddings: userEmbeddings },
     items: { ids: task.itemIds, embeddings: itemEmbeddings },
     reportHtml,
-    conversionHead: conversion?.head,
+    conversionHead: conversion.trained?.head,
     featureProfile,
     interactionStats: buildInteractionStats(dataset.events, (id) => pseudonymiseUserId(id, options.salt)),
     ...(await servedPolicyFiles(run, dataset, log)),
@@ -405,11 +653,19 @@ async function servedPolicyFiles(
     if (set) set.add(item);
     else histories.set(u, new Set([item]));
   }
-  log(`fitting item neighbours (${method}, top ${neighboursK} per item) on every event for serving`);
-  const labels = neighbourLabels(config);
-  const fitted =
-    method === "ease" ? await fitEase(histories, task.itemIds.length, config.baselines.easeLambda) : fitItemKnn(histories, task.itemIds.length, config.baselines.knnShrink);
-  return { servedPolicy, itemNeighbours: neighboursOf(fitted, task.itemIds, neighboursK, method === "ease" ? labels.ease : labels.itemKnn) };
+  const params = run.baselineTuning.params;
+  log(`fitting item neighbours (${method}, top ${neighboursK} per item, the values tuned on validation) on every event for serving`);
+  const fitted = await fitBaselines(histories, task.itemIds.length, params);
+  const policy = servedPolicyModel({
+    itemIds: task.itemIds,
+    itemEmbeddings: new Float32Array(0),
+    dim: run.towerConfig.dim,
+    itemPopularity: fitted.itemPopularity,
+    fits: { ease: fitted.ease, itemKnn: fitted.itemKnn, labels: neighbourLabels(params) },
+    method,
+    neighboursK,
+  });
+  return { servedPolicy, ...(policy.neighboursFile ? { itemNeighbours: policy.neighboursFile } : {}) };
 }
 
 /**
@@ -476,6 +732,25 @@ function headlineParams(run: TrainedRun): Record<string, string | number | boole
     seed: run.config.seed,
     backend: run.backend.name,
   };
+}
+
+/**
+ * The conversion head only when it can learn something and be measured: data without conversions (or where every
+ * event converts) has one label, and a head whose held-out AUC is undefined learned nothing that can be checked.
+ */
+export function conversionHeadOf<T extends { evaluation: ConversionHeadEvaluation }>(
+  dataset: Pick<Dataset, "events">,
+  train: () => T | undefined,
+): { trained?: T; skipped?: string } {
+  const converted = dataset.events.reduce((n, e) => n + (e.converted ? 1 : 0), 0);
+  if (converted === 0) return { skipped: "the data has no conversions (no event with converted = 1), so there is nothing to predict" };
+  if (converted === dataset.events.length) return { skipped: "every event converts (converted = 1 on all rows), so there is nothing to tell apart" };
+  const trained = train();
+  if (!trained) return { skipped: "no sessions after the history cutoff for both training and held-out users" };
+  if (!Number.isFinite(trained.evaluation.model.auc)) {
+    return { skipped: "its held-out sessions all have the same outcome (AUC undefined), so what it learned cannot be checked" };
+  }
+  return { trained };
 }
 
 function conversionHeadline(evaluation: ConversionHeadEvaluation | undefined): Record<string, number> {

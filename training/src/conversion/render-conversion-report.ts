@@ -3,8 +3,8 @@
 import { escapeHtml, lineChart } from "../report/svg-charts.js";
 import type { ConversionHeadEvaluation } from "./train-conversion-head.js";
 
-export function renderConversionReport(evaluation: ConversionHeadEvaluation | undefined): string {
-  if (!evaluation) return `<section><h2>Conversion head</h2><p>Not trained: no sessions after the history cutoff for both train and held-out users.</p></section>`;
+export function renderConversionReport(evaluation: ConversionHeadEvaluation | undefined, skipped?: string): string {
+  if (!evaluation) return `<section><h2>Conversion head</h2><p>Not shipped: ${escapeHtml(skipped ?? "no sessions after the history cutoff for both train and held-out users")}.</p></section>`;
   const { model, baseRate, examples } = evaluation;
   const row = (name: string, s: typeof model) =>
     `<tr><td>${escapeHtml(name)}</td><td>${s.auc.toFixed(4)}</td><td>${s.brier.toFixed(4)}</td><td>${s.logLoss.toFixed(4)}</td><td>${s.ece.toFixed(4)}</td></tr>`;

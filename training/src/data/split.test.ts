@@ -90,6 +90,22 @@ describe("splitEvents", () => {
   });
 });
 
+describe("splitEvents with refit", () => {
+  it("merges validation into train in input order and leaves test unchanged, for every strategy", () => {
+    const { events } = generateDataset({ users: 120, seed: 5, items: 60 });
+    for (const strategy of ["leave-last", "time", "user"] as const) {
+      const options = { strategy, seed: 3, holdoutLast: 2 };
+      const plain = splitEvents(events, options);
+      const refit = splitEvents(events, { ...options, refit: true });
+      expect(plain.validation.length).toBeGreaterThan(0);
+      expect(refit.validation).toEqual([]);
+      expect(refit.test).toEqual(plain.test);
+      const merged = new Set([...plain.train, ...plain.validation]);
+      expect(refit.train).toEqual(events.filter((e) => merged.has(e)));
+    }
+  });
+});
+
 describe("fingerprintEvents", () => {
   it("ignores row order but sees any change of a field", () => {
     const small = events.slice(0, 50);

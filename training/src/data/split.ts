@@ -23,6 +23,27 @@ export const DEFAULT_SPLIT_RATIOS: [number, number, number] = [0.7, 0.15, 0.15];
  */
 export function splitEvents(
   events: InteractionEvent[],
+  options: {
+    strategy: SplitStrategy;
+    ratios?: [number, number, number];
+    seed: number;
+    holdoutLast?: number;
+    /**
+     * Refit: the validation part joins train (validation is then empty) and test is unchanged, for retraining on
+     * train + validation once the epoch and hyperparameters were chosen on validation.
+     */
+    refit?: boolean;
+  },
+): Split<InteractionEvent> {
+  const split = splitWithValidation(events, options);
+  if (!options.refit) return split;
+  const test = new Set(split.test);
+  // The parts partition the events, so train + validation is everything not in test, in input order.
+  return { train: events.filter((e) => !test.has(e)), validation: [], test: split.test };
+}
+
+function splitWithValidation(
+  events: InteractionEvent[],
   options: { strategy: SplitStrategy; ratios?: [number, number, number]; seed: number; holdoutLast?: number },
 ): Split<InteractionEvent> {
   if (options.strategy === "leave-last") return splitLeaveLast(events, options.holdoutLast ?? 1);

@@ -1,5 +1,5 @@
 import { invertSymmetricMatrix } from "./invert-symmetric-matrix.js";
-import { rankAndScore, type RetrievalMetrics, topOfScores } from "./retrieval-metrics.js";
+import { rankAndScore, type RetrievalMetrics, topOfScores, type UserHitsListener } from "./retrieval-metrics.js";
 
 /**
  * An item × item weight matrix W (row-major float32): a user with history H scores item j as Σ_{i∈H} W[i, j].
@@ -29,14 +29,20 @@ export function itemGram(histories: Histories, itemCount: number): Float64Array 
 }
 
 /**
- * Item-kNN: shrunk cosine similarity of items' user sets, |U_i ∩ U_j| / (√(|U_i|·|U_j|) + shrink), self-similarity 0.
- * Without shrinkage two items bought once by the same user have similarity 1 and drown out well-supported pairs:
- * on online retail (leave-last 1, validation) Recall@10 was 0.007 with shrink 0, 0.022 with 5, 0.030 with 20 and
- * 0.035 with 50; keeping only the top 50 or 200 neighbours per item did not help.
+ * Item-kNN: shrunk cosine similarity of items' user sets, |U_i ∩ U_j| / (√(|U_i|·|U_j|) + shrink), self-similarity 0,
+ * optionally keeping only each item's `neighbours` most similar items (0: all). Without shrinkage two items bought
+ * once by the same user have similarity 1 and drown out well-supported pairs: on online retail (leave-last 1,
+ * validation) Recall@10 was 0.007 with shrink 0, 0.022 with 5, 0.030 with 20 and 0.035 with 50. Both are tuned on
+ * validation by tuneBaselines, since the best values depend on the data.
  */
-export function fitItemKnn(histories: Histories, itemCount: number, shrink = DEFAULT_KNN_SHRINK): ItemToItemModel {
+export function fitItemKnn(histories: Histories, itemCount: number, shrink = DEFAULT_KNN_SHRINK, neighbours = 0): ItemToItemModel {
+  return itemKnnFromGram(itemGram(histories, itemCount), itemCount, shrink, neighbours);
+}
+
+/** Item-kNN from a precomputed itemGram, so a grid over shrink and neighbours counts co-occurrences once. */
+export function itemKnnFromGram(gram: Float64Array, itemCount: number, shrink: number, neighbours = 0): ItemToItemModel {
   if (!(shrink >= 0)) throw new RangeError(`fitItemKnn: shrink must be >= 0, got ${shrink}`);
-  const gram = itemGram(histories, itemCount);
+  if (!(Number.isInteger(neighbours) && neighbours >= 0)) throw new RangeError(`fitItemKnn: neighbours must be an integer >= 0 (0: all), got ${neighbours}`);
   const weights = new Float32Array(itemCount * itemCount);
   const norm = Float64Array.from({ length: itemCount }, (_, i) => Math.sqrt(gram[i * itemCount + i]!));
   for (let i = 0; i < itemCount; i++) {
@@ -46,7 +52,19 @@ export function fitItemKnn(histories: Histories, itemCount: number, shrink = DEF
       if (i !== j && c > 0) weights[i * itemCount + j] = c / (norm[i]! * norm[j]! + shrink);
     }
   }
+  if (neighbours > 0 && neighbours < itemCount - 1) keepTopPerRow(weights, itemCount, neighbours);
   return { itemCount, weights };
+}
+
+/** Zeroes all but each row's `k` largest weights (ties to the lower column, as rankings break them). */
+function keepTopPerRow(weights: Float32Array, n: number, k: number): void {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const row = weights.subarray(i * n, (i + 1) * n);
+    for (let j = 0; j < n; j++) order[j] = j;
+    order.sort((a, b) => row[b]! - row[a]! || a - b);
+    for (let r = k; r < n; r++) row[order[r]!] = 0;
+  }
 }
 
 /**
@@ -55,10 +73,15 @@ export function fitItemKnn(histories: Histories, itemCount: number, shrink = DEF
  * was 0.029 / 0.035 / 0.037 / 0.039 for λ = 20 / 100 / 500 / 2000.
  */
 export async function fitEase(histories: Histories, itemCount: number, lambda: number): Promise<ItemToItemModel> {
+  return easeFromGram(itemGram(histories, itemCount), itemCount, lambda);
+}
+
+/** EASE from a precomputed itemGram (left unchanged), so a grid over λ counts co-occurrences once. */
+export async function easeFromGram(gram: Float64Array, itemCount: number, lambda: number): Promise<ItemToItemModel> {
   if (!(lambda > 0)) throw new RangeError(`fitEase: lambda must be > 0, got ${lambda}`);
-  const gram = itemGram(histories, itemCount);
-  for (let i = 0; i < itemCount; i++) gram[i * itemCount + i]! += lambda;
-  const p = await invertSymmetricMatrix(gram, itemCount);
+  const regularised = Float64Array.from(gram);
+  for (let i = 0; i < itemCount; i++) regularised[i * itemCount + i]! += lambda;
+  const p = await invertSymmetricMatrix(regularised, itemCount);
   const weights = new Float32Array(itemCount * itemCount);
   for (let i = 0; i < itemCount; i++) {
     for (let j = 0; j < itemCount; j++) if (i !== j) weights[i * itemCount + j] = -p[i * itemCount + j]! / p[j * itemCount + j]!;
@@ -72,6 +95,7 @@ export function itemToItemBaseline(args: {
   testPositives: Map<number, Set<number>>;
   /** The users' histories: what they are scored from, and what is excluded from their rankings. */
   trainSeen: Map<number, Set<number>>;
+  onUser?: UserHitsListener;
 }): RetrievalMetrics {
   const { itemCount, weights } = args.model;
   const scores = new Float64Array(itemCount);
@@ -87,6 +111,7 @@ export function itemToItemBaseline(args: {
       }
       return scores;
     }),
+    args.onUser,
   );
 }
 

@@ -53,8 +53,16 @@ export function evaluateRetrieval(args: {
   }, args.onUser);
 }
 
-/** A scored user's row, its held-out items found in the top 10, and how many it had to find. */
-export type UserHitsListener = (user: number, hitsAt10: number, relevant: number) => void;
+/** The metrics that are means over scored users, each user's own value of them. */
+export const USER_METRIC_KEYS = ["recall@5", "recall@10", "recall@20", "map@10", "ndcg@10"] as const;
+export type UserMetricKey = (typeof USER_METRIC_KEYS)[number];
+export type UserMetricValues = Record<UserMetricKey, number>;
+
+/**
+ * A scored user's row, its held-out items found in the top 10, how many it had to find, and its own metric values
+ * (whose means are the RetrievalMetrics): what paired comparisons between rankers resample.
+ */
+export type UserHitsListener = (user: number, hitsAt10: number, relevant: number, values: UserMetricValues) => void;
 
 /** The same metrics for "recommend the most popular unseen items" (popularity counted on training data). */
 export function popularityBaseline(args: {
@@ -62,13 +70,14 @@ export function popularityBaseline(args: {
   itemCount: number;
   testPositives: Map<number, Set<number>>;
   trainSeen: Map<number, Set<number>>;
+  onUser?: UserHitsListener;
 }): RetrievalMetrics {
   if (args.itemPopularity.length !== args.itemCount) {
     throw new RangeError(
       `popularityBaseline: itemPopularity has ${args.itemPopularity.length} entries but itemCount is ${args.itemCount}`,
     );
   }
-  return rankAndScore(args.testPositives, args.trainSeen, args.itemCount, topOfScores(args.trainSeen, () => args.itemPopularity));
+  return rankAndScore(args.testPositives, args.trainSeen, args.itemCount, topOfScores(args.trainSeen, () => args.itemPopularity), args.onUser);
 }
 
 /**
@@ -120,6 +129,8 @@ export function rankAndScore(
     let hitsAt10 = 0;
     let precisionSum = 0;
     let dcg = 0;
+    let r5 = Number.NaN;
+    let r10 = Number.NaN;
     for (let rank = 1; rank <= filled; rank++) {
       if (relevant.has(top[rank - 1]!)) {
         hits++;
@@ -128,20 +139,23 @@ export function rankAndScore(
           dcg += 1 / Math.log2(rank + 1);
         }
       }
-      if (rank === 5) totals.r5 += hits / relevant.size;
-      if (rank === 10) totals.r10 += hits / relevant.size;
+      if (rank === 5) r5 = hits / relevant.size;
+      if (rank === 10) r10 = hits / relevant.size;
       if (rank === 10 || (rank === filled && filled < 10)) hitsAt10 = hits;
     }
-    onUser?.(user, hitsAt10, relevant.size);
     // With fewer candidates than k, the cut-offs above were never reached: all candidates are the top k.
-    if (filled < 5) totals.r5 += hits / relevant.size;
-    if (filled < 10) totals.r10 += hits / relevant.size;
-    totals.r20 += hits / relevant.size;
+    if (filled < 5) r5 = hits / relevant.size;
+    if (filled < 10) r10 = hits / relevant.size;
     const ideal = Math.min(relevant.size, 10);
     let idcg = 0;
     for (let rank = 1; rank <= ideal; rank++) idcg += 1 / Math.log2(rank + 1);
-    totals.map += precisionSum / ideal;
-    totals.ndcg += dcg / idcg;
+    const values: UserMetricValues = { "recall@5": r5, "recall@10": r10, "recall@20": hits / relevant.size, "map@10": precisionSum / ideal, "ndcg@10": dcg / idcg };
+    onUser?.(user, hitsAt10, relevant.size, values);
+    totals.r5 += values["recall@5"];
+    totals.r10 += values["recall@10"];
+    totals.r20 += values["recall@20"];
+    totals.map += values["map@10"];
+    totals.ndcg += values["ndcg@10"];
   });
   const users = scored.length;
   const mean = (x: number): number => (users === 0 ? 0 : x / users);

@@ -6,6 +6,8 @@ const seededRandom = (seed: number) => {
   const r = createSeededRandom(seed);
   return () => r.next();
 };
+
+import { collectPerUser } from "./per-user-metrics.js";
 import { evaluateRetrieval } from "./retrieval-metrics.js";
 import { evaluateServedPolicy, fitPolicyWeights, neighboursOf, poolOf, topOfPool, weightGrid } from "./served-policy-evaluation.js";
 
@@ -53,12 +55,14 @@ describe("served policy evaluation", () => {
     const context = pairedContext(60, items, random);
     const itemEmbeddings = unitRows(items, random);
     const model = { itemIds, itemEmbeddings, dim: DIM, itemPopularity: new Float64Array(items).fill(1), similarUsers: 5 };
-    const served = await evaluateServedPolicy(model, context, { retrieval: 1, similarUsers: 0, neighbours: 0, popularity: 0 });
-    const bare = evaluateRetrieval({ userEmbeddings: context.userEmbeddings, itemEmbeddings, dim: DIM, testPositives: context.positives, trainSeen: context.seen });
-    const { perUserRecallAt10, ...metrics } = served;
-    expect(metrics).toEqual(bare);
-    expect(perUserRecallAt10).toHaveLength(bare.users);
-    expect(perUserRecallAt10.reduce((s, u) => s + u.recall, 0) / bare.users).toBeCloseTo(bare["recall@10"], 12);
+    const servedUsers = collectPerUser();
+    const served = await evaluateServedPolicy(model, context, { retrieval: 1, similarUsers: 0, neighbours: 0, popularity: 0 }, servedUsers.onUser);
+    const bareUsers = collectPerUser();
+    const bare = evaluateRetrieval({ userEmbeddings: context.userEmbeddings, itemEmbeddings, dim: DIM, testPositives: context.positives, trainSeen: context.seen, onUser: bareUsers.onUser });
+    expect(served).toEqual(bare);
+    // Per-user values too, user by user: what the paired intervals resample.
+    expect(servedUsers.perUser).toEqual(bareUsers.perUser);
+    expect(servedUsers.perUser.users).toHaveLength(bare.users);
   });
 
   it("fits weights on validation that use the neighbour source where it carries the signal, and beats retrieval alone on test", async () => {

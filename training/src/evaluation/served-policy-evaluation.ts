@@ -20,7 +20,7 @@ import {
 } from "@funnel/two-tower";
 import { ExactIndex, MAX_K } from "@funnel/vector-index";
 import type { ItemToItemModel } from "./item-to-item-baselines.js";
-import { rankAndScore, type RetrievalMetrics } from "./retrieval-metrics.js";
+import { type RetrievalMetrics, rankAndScore, type UserHitsListener } from "./retrieval-metrics.js";
 
 /** How the neighbour list is fitted: EASE or item-kNN rows cut to their top K, or no neighbour source. */
 export const NEIGHBOUR_METHODS = ["ease", "item-knn", "none"] as const;
@@ -117,13 +117,11 @@ function scoredUsers(context: PolicyContext): number[] {
   return users;
 }
 
-export interface ServedPolicyMetrics extends RetrievalMetrics {
-  /** Per scored user (in context order): held-out items found in the top 10 / held-out items. */
-  perUserRecallAt10: { user: number; recall: number }[];
-}
-
-/** The served policy with `weights` on one context, through recommendItems (what RecommendItems answers). */
-export async function evaluateServedPolicy(model: PolicyModel, context: PolicyContext, weights: PolicyWeights): Promise<ServedPolicyMetrics> {
+/**
+ * The served policy with `weights` on one context, through recommendItems (what RecommendItems answers);
+ * `onUser` receives each scored user's values (for paired intervals against the other rankers).
+ */
+export async function evaluateServedPolicy(model: PolicyModel, context: PolicyContext, weights: PolicyWeights, onUser?: UserHitsListener): Promise<RetrievalMetrics> {
   const sources = await contextSources(model, context);
   const rowOfItem = new Map(model.itemIds.map((id, row) => [id, row]));
   const { dim } = model;
@@ -138,11 +136,7 @@ export async function evaluateServedPolicy(model: PolicyModel, context: PolicyCo
     );
     tops.set(user, items.map((i) => rowOfItem.get(i.itemId)!));
   }
-  const perUserRecallAt10: ServedPolicyMetrics["perUserRecallAt10"] = [];
-  const metrics = rankAndScore(context.positives, context.seen, model.itemIds.length, (users) => users.map((u) => tops.get(u)!), (user, hits, relevant) =>
-    perUserRecallAt10.push({ user, recall: hits / relevant }),
-  );
-  return { ...metrics, perUserRecallAt10 };
+  return rankAndScore(context.positives, context.seen, model.itemIds.length, (users) => users.map((u) => tops.get(u)!), onUser);
 }
 
 export interface FittedPolicyWeights {
@@ -252,45 +246,36 @@ export function topOfPool(pool: Pool, weights: PolicyWeights, k: number): Recomm
 
 export { poolOf };
 
-/** The served policy of one run: neighbours, weights fitted on validation, figures on test. */
-export interface ServedPolicyRun {
-  weights: PolicyWeights;
-  neighbours: { method: string; k: number } | null;
-  fit: FittedPolicyWeights;
-  test: ServedPolicyMetrics;
+/** Item × item models fitted on some interactions (the baselines'), and their labels. */
+export interface ItemToItemFits {
+  ease: ItemToItemModel;
+  itemKnn: ItemToItemModel;
+  labels: { ease: string; itemKnn: string };
 }
 
 /**
- * Fits and evaluates the served policy of a trained model: the neighbour list from the baseline fitted on the
- * training interactions (so no held-out event reaches it), weights on validation, then test.
+ * The policy's view of one model and one set of fitted baselines: the item vectors, the popularity and the
+ * neighbour list (the chosen baseline's rows cut to their top K), all fitted on the same interactions.
  */
-export async function fitAndEvaluateServedPolicy(args: {
+export function servedPolicyModel(args: {
   itemIds: readonly string[];
   itemEmbeddings: Float32Array;
   dim: number;
   itemPopularity: Float64Array;
-  /** The item × item models fitted on the training interactions (the baselines'). */
-  itemToItem: { ease: ItemToItemModel; itemKnn: ItemToItemModel };
+  fits: ItemToItemFits;
   method: NeighbourMethod;
   neighboursK: number;
-  /** Labels of the fitted models, e.g. "ease λ 500". */
-  labels: { ease: string; itemKnn: string };
-  validation: PolicyContext;
-  test: PolicyContext;
-}): Promise<ServedPolicyRun> {
-  const file =
-    args.method === "none"
-      ? undefined
-      : neighboursOf(args.method === "ease" ? args.itemToItem.ease : args.itemToItem.itemKnn, args.itemIds, args.neighboursK, args.method === "ease" ? args.labels.ease : args.labels.itemKnn);
-  const model: PolicyModel = {
+}): PolicyModel & { neighboursFile: ItemNeighboursFile | undefined } {
+  const { fits, method } = args;
+  const neighboursFile =
+    method === "none" ? undefined : neighboursOf(method === "ease" ? fits.ease : fits.itemKnn, args.itemIds, args.neighboursK, method === "ease" ? fits.labels.ease : fits.labels.itemKnn);
+  return {
     itemIds: args.itemIds,
     itemEmbeddings: args.itemEmbeddings,
     dim: args.dim,
     itemPopularity: args.itemPopularity,
-    neighbours: file ? new ItemNeighbours(file) : undefined,
+    neighbours: neighboursFile ? new ItemNeighbours(neighboursFile) : undefined,
+    neighboursFile,
     similarUsers: DEFAULT_SIMILAR_USERS,
   };
-  const fit = await fitPolicyWeights(model, args.validation);
-  const test = await evaluateServedPolicy(model, args.test, fit.weights);
-  return { weights: fit.weights, neighbours: file ? { method: file.method, k: file.k } : null, fit, test };
 }

@@ -66,6 +66,8 @@ export function buildRetrievalTask(
     seed: number;
     ratios?: [number, number, number];
     holdoutLast?: number;
+    /** Train on train + validation (validation empty, test unchanged): see splitEvents. */
+    refit?: boolean;
     sequenceLength?: number;
     itemAttributes?: ItemAttributeInput[];
     /** user id → attribute table row; reaches the user tower as a bag of "name=value" tokens. */
@@ -85,7 +87,7 @@ export function buildRetrievalTask(
     ...(options.userAttributes ? { attributes: options.userAttributes } : {}),
     ...(userIdBuckets > 0 && options.pseudonymOf ? { pseudonymOf: options.pseudonymOf } : {}),
   };
-  const split = splitEvents(events, { strategy: options.strategy, seed: options.seed, ratios: options.ratios, holdoutLast: options.holdoutLast });
+  const split = splitEvents(events, { strategy: options.strategy, seed: options.seed, ratios: options.ratios, holdoutLast: options.holdoutLast, refit: options.refit });
   if (split.train.length === 0) throw new RangeError("the train split is empty: the dataset has too few events");
   const sequenceLength = options.sequenceLength;
   const trainUserRaw = aggregateUserFeatures(split.train, { sequenceLength, ...users });

@@ -1,5 +1,6 @@
 import { BASELINE_LABELS, BASELINES, type BaselineMetrics } from "../evaluation/fit-baselines.js";
 import type { RetrievalMetrics } from "../evaluation/retrieval-metrics.js";
+import type { RankerComparison } from "../evaluation/compare-rankers.js";
 import type { RecommendationBias } from "../evaluation/recommendation-bias.js";
 import { htmlPage } from "./html-page.js";
 import { escapeHtml, lineChart, scatterChart, type LineSeries } from "./svg-charts.js";
@@ -20,7 +21,14 @@ export interface RunReportInput {
   epochs: EpochLog[];
   metrics: {
     /** The policy RecommendItems serves (weights fitted on validation), on the same test users. */
-    served?: { test: RetrievalMetrics; weights: Record<string, number>; neighbours: { method: string; k: number } | null; fit: { single: Record<string, number>; compared: number } };
+    served?: {
+      test: RetrievalMetrics;
+      weights: Record<string, number>;
+      neighbours: { method: string; k: number } | null;
+      fit: { single: Record<string, number>; compared: number };
+      /** served − each other ranker: paired bootstrap intervals with verdicts. */
+      intervals?: Record<string, Partial<Record<string, { mean: number; low: number; high: number; verdict: string; users: number }>>>;
+    };
     model: RetrievalMetrics;
     /** Every baseline on the same split; the model is worth serving only where it beats them. */
     baselines: BaselineMetrics;
@@ -29,6 +37,13 @@ export interface RunReportInput {
     similarUserAccuracy?: number;
     /** Share of useful recommendations per user group against its share of users. */
     bias?: RecommendationBias;
+    /** Paired bootstrap intervals of model − each baseline; the verdicts replace "beats / does not beat". */
+    intervals?: RankerComparison;
+    /** Split, refit, epoch selection, how the baselines were tuned: shown above the table. */
+    protocol?: Record<string, unknown>;
+    /** The baselines' values chosen on validation. */
+    baselineParams?: { easeLambda: number; knnShrink: number; knnNeighbours: number };
+    warnings?: string[];
   };
   userMap: { x: number; y: number; segment: string; device: string }[];
 }
@@ -48,10 +63,23 @@ function renderServed(served: NonNullable<RunReportInput["metrics"]["served"]>, 
   const weights = Object.entries(served.weights)
     .map(([s, w]) => `${s} ${w.toFixed(2)} (alone on validation: recall@10 ${(served.fit.single[s] ?? 0).toFixed(4)})`)
     .join("; ");
+  const signed = (x: number): string => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(4);
+  const intervalRows = Object.entries(served.intervals ?? {}).flatMap(([other, byMetric]) =>
+    Object.entries(byMetric).map(
+      ([metric, i]) =>
+        `<tr><th>served − ${escapeHtml(BASELINE_LABELS[other as keyof typeof BASELINE_LABELS] ?? other)}</th><td>${metric}</td><td>${signed(i!.mean)}</td><td>[${signed(i!.low)}, ${signed(i!.high)}]</td>` +
+        `<td class="${i!.verdict === "ahead" ? "good" : i!.verdict === "behind" ? "bad" : ""}">${i!.verdict}</td><td>${i!.users}</td></tr>`,
+    ),
+  );
   return [
     "<h2>Served policy (what RecommendItems answers)</h2>",
     `<p>Blend weights fitted on validation over ${served.fit.compared} combinations: ${weights}. Item neighbours: ${served.neighbours ? `${served.neighbours.method}, top ${served.neighbours.k} per item` : "none"}.</p>`,
     `<table><thead><tr><th>test</th><th>recall@10</th><th>ndcg@10</th><th>recall@20</th><th>users scored</th></tr></thead><tbody>${body}</tbody></table>`,
+    ...(intervalRows.length > 0
+      ? [
+          `<table><thead><tr><th>comparison</th><th>metric</th><th>mean difference</th><th>95 % interval</th><th>verdict</th><th>users</th></tr></thead><tbody>${intervalRows.join("")}</tbody></table>`,
+        ]
+      : []),
   ].join("\n");
 }
 
@@ -75,18 +103,45 @@ export function renderRunReport(run: RunReportInput): string {
         ratioCell(model[key], baselines[b][key]),
       ).join("")}</tr>`,
   );
-  const labels = BASELINES.map((b) => BASELINE_LABELS[b]);
+  const p = run.metrics.baselineParams;
+  const labels = BASELINES.map((b) =>
+    p && b === "ease" ? `EASE (λ ${p.easeLambda})` : p && b === "itemKnn" ? `item-kNN (shrink ${p.knnShrink}, ${p.knnNeighbours || "all"} neighbours)` : BASELINE_LABELS[b],
+  );
+  if (run.metrics.protocol) {
+    sections.push(
+      `<p>Protocol: ${Object.entries(run.metrics.protocol)
+        .map(([k, v]) => `${escapeHtml(k)} <strong>${escapeHtml(String(v))}</strong>`)
+        .join(" · ")}</p>`,
+    );
+  }
   sections.push(
     `<table><thead><tr><th>metric</th><th>two-tower</th>${labels.map((l) => `<th>${l}</th>`).join("")}${labels
       .map((l) => `<th>model / ${l}</th>`)
       .join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`,
   );
-  const beaten = BASELINES.filter((b) => baselines[b]["recall@10"] >= model["recall@10"]).map((b) => BASELINE_LABELS[b]);
-  sections.push(
-    beaten.length > 0
-      ? `<p class="bad">The two-tower model does not beat ${beaten.join(", ")} on recall@10 here.</p>`
-      : `<p class="good">The two-tower model beats every baseline on recall@10.</p>`,
-  );
+  const intervals = run.metrics.intervals;
+  if (intervals) {
+    const signed = (x: number): string => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(4);
+    const intervalRows = BASELINES.flatMap((b) =>
+      Object.entries(intervals[b] ?? {}).map(
+        ([metric, i]) =>
+          `<tr><th>two-tower − ${BASELINE_LABELS[b]}</th><td>${metric}</td><td>${signed(i!.mean)}</td><td>[${signed(i!.low)}, ${signed(i!.high)}]</td>` +
+          `<td class="${i!.verdict === "ahead" ? "good" : i!.verdict === "behind" ? "bad" : ""}">${i!.verdict}</td><td>${i!.users}</td></tr>`,
+      ),
+    );
+    sections.push(
+      "<h3>Differences with 95 % intervals (per-user paired bootstrap)</h3>",
+      `<table><thead><tr><th>comparison</th><th>metric</th><th>mean difference</th><th>95 % interval</th><th>verdict</th><th>users</th></tr></thead><tbody>${intervalRows.join("")}</tbody></table>`,
+    );
+  } else {
+    const beaten = BASELINES.filter((b) => baselines[b]["recall@10"] >= model["recall@10"]).map((b) => BASELINE_LABELS[b]);
+    sections.push(
+      beaten.length > 0
+        ? `<p class="bad">The two-tower model does not beat ${beaten.join(", ")} on recall@10 here.</p>`
+        : `<p class="good">The two-tower model beats every baseline on recall@10.</p>`,
+    );
+  }
+  for (const warning of run.metrics.warnings ?? []) sections.push(`<p class="bad">Warning: ${escapeHtml(warning)}</p>`);
   if (run.metrics.served) sections.push(renderServed(run.metrics.served, model, baselines));
   if (run.metrics.coverage) {
     sections.push(
