@@ -89,7 +89,11 @@ function usersCount(value: string): number {
 /** evaluate's summary on stderr, in train's form: the figures, who was scored, the intervals and verdicts. */
 function formatModelEvaluation(e: ModelEvaluation): string {
   const p = e.protocol;
-  const rows: [string, (typeof e)["model"]][] = [["two-tower", e.model], ...BASELINES.map((b): [string, (typeof e)["model"]] => [BASELINE_LABELS[b], e.baselines[b]])];
+  const rows: [string, (typeof e)["model"]][] = [
+    ...(e.served ? [["served policy", e.served.test] as [string, (typeof e)["model"]]] : []),
+    ["two-tower", e.model],
+    ...BASELINES.map((b): [string, (typeof e)["model"]] => [BASELINE_LABELS[b], e.baselines[b]]),
+  ];
   const c = e.coverage;
   return [
     `test (${p.split}${p.refit ? ", refit on train + validation" : ""}; baselines fitted on ${p.baselinesFittedOn}: EASE λ ${p.baselineParams.easeLambda}, ` +
@@ -98,6 +102,7 @@ function formatModelEvaluation(e: ModelEvaluation): string {
       `${c.positivesOutsideCatalogue} held-out interactions with items outside the catalogue`,
     formatTable(["test", ...USER_METRIC_KEYS, "users"], rows.map(([name, m]) => [name, ...USER_METRIC_KEYS.map((k) => m[k].toFixed(4)), String(m.users)])),
     ...formatIntervals(e.intervals, "two-tower"),
+    ...(e.served ? formatIntervals(e.served.intervals, "served policy") : []),
     ...e.warnings.map((w) => `warning: ${w}`),
   ].join("\n");
 }
