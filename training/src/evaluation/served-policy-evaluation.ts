@@ -197,8 +197,13 @@ export async function fitPolicyWeights(model: PolicyModel, validation: PolicyCon
     );
   const active = POLICY_SOURCES.filter((s) => all[s] > 0);
   const grid = weightGrid(options.step ?? 0.1, active);
+  // The grid is over sources brought to one scale: a model's dot products may span tens (unnormalised towers)
+  // while votes, neighbour sums and popularity span 0..1, so a simplex step of 0.1 would be far too coarse for
+  // one and too fine for the others. The stored weights carry the scale, so serving blends raw scores.
+  const scale = sourceScales([...pools.values()]);
   let best: { weights: PolicyWeights; metrics: RetrievalMetrics } | undefined;
-  for (const weights of grid) {
+  for (const unit of grid) {
+    const weights = Object.fromEntries(POLICY_SOURCES.map((s) => [s, unit[s] * scale[s]])) as PolicyWeights;
     const metrics = score(weights);
     if (!best || metrics["recall@10"] > best.metrics["recall@10"]) best = { weights, metrics };
   }
@@ -206,6 +211,31 @@ export async function fitPolicyWeights(model: PolicyModel, validation: PolicyCon
     POLICY_SOURCES.map((s) => [s, all[s] > 0 ? score({ retrieval: 0, similarUsers: 0, neighbours: 0, popularity: 0, [s]: 1 })["recall@10"] : 0]),
   ) as Record<keyof PolicyWeights, number>;
   return { weights: best!.weights, validation: best!.metrics, compared: grid.length, single };
+}
+
+/** 1 / the mean spread (max − min over a user's candidates) of each source: what brings them to one scale. */
+function sourceScales(pools: readonly Pool[]): PolicyWeights {
+  return Object.fromEntries(
+    POLICY_SOURCES.map((s) => {
+      let sum = 0;
+      let users = 0;
+      for (const pool of pools) {
+        const column = pool.columns[s];
+        if (column.length === 0) continue;
+        let min = Number.POSITIVE_INFINITY;
+        let max = Number.NEGATIVE_INFINITY;
+        for (const v of column) {
+          if (v < min) min = v;
+          if (v > max) max = v;
+        }
+        sum += max - min;
+        users++;
+      }
+      const spread = users === 0 ? 0 : sum / users;
+      // Rounded so served-policy.json stays readable; a source with no spread keeps scale 1.
+      return [s, spread > 0 ? Number((1 / spread).toPrecision(4)) : 1];
+    }),
+  ) as PolicyWeights;
 }
 
 /** A user's gathered candidates as columns, so hundreds of weight combinations re-blend them cheaply. */
