@@ -11,7 +11,7 @@ describe("runTorchReference", () => {
     const config = parseRunConfig({
       data: { generate: { users: 120, seed: 3, items: 40 } },
       split: { strategy: "leave-last", holdoutLast: 1 },
-      model: { dim: 64, hidden: 16, sequenceLength: 6, userIdBuckets },
+      model: { architecture: "mlp", dim: 64, hidden: 16, sequenceLength: 6, userIdBuckets },
       training: { epochs: 2, batchSize: 32, parallelTowers: false },
     });
     const log = () => {};

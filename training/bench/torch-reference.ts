@@ -8,6 +8,7 @@ import type { TrainedRun } from "../src/cli/run-training.js";
 import { hasTorch } from "./has-torch.js";
 import { evaluateRetrieval, type RetrievalMetrics } from "../src/evaluation/index.js";
 import type { RetrievalContext } from "../src/model/build-retrieval-task.js";
+import { architectureOf } from "../src/model/two-tower-model.js";
 
 const run = promisify(execFile);
 const TORCH_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "torch_two_tower.py");
@@ -33,6 +34,8 @@ export async function runTorchReference(trained: Pick<TrainedRun, "task" | "towe
   // Checked first: without torch there is no reference run to announce.
   if (!hasTorch(options.python)) return { available: false, reason: `${options.python} cannot import torch (pip install torch)` };
   const { task, towerConfig, trainOptions } = trained;
+  // torch_two_tower.py mirrors the MLP towers only; a history run compared with it would compare two models.
+  if (architectureOf(towerConfig) !== "mlp") return { available: false, reason: "the PyTorch reference mirrors the mlp model; run with --architecture mlp to compare" };
   const dir = await mkdtemp(path.join(os.tmpdir(), "torch-reference-"));
   try {
     const manifest: Record<string, { file: string; dtype: "float32" | "int32"; shape: number[] }> = {};

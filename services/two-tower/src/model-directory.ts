@@ -36,7 +36,11 @@ export const OPTIONAL_MODEL_FILES = {
 /** Manifest `kind` of a two-tower model directory. */
 export const MODEL_KIND = "two-tower";
 
-/** Name of the single output of both ONNX towers: the L2-normalised embedding [batch, dim]. */
+/**
+ * Name of the single output of both ONNX towers: the embedding [batch, dim], scored by inner product. The
+ * "history" model's vectors are not normalised (the user's last coordinate is 1, the item's its bias, so the
+ * inner product includes the item bias); the older "mlp" model's are L2-normalised.
+ */
 export const ONNX_OUTPUT_NAME = "embedding";
 
 /** The file format promises little-endian whatever the host is. */

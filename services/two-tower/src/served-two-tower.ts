@@ -101,7 +101,7 @@ export class ServedTwoTower {
     }
   }
 
-  /** Runs the user tower on encoded rows: [count, dim], L2-normalised. */
+  /** Runs the user tower on encoded rows: [count, dim] (see ONNX_OUTPUT_NAME for their scale). */
   embedUsers(tensors: UserTensors): Promise<Float32Array> {
     return this.towers.embedUsers(tensors);
   }

@@ -17,10 +17,10 @@ import { evaluateModelDirectory, type ModelEvaluation } from "./evaluate-model-d
 import { loadDataset } from "./load-dataset.js";
 import { publishModelDirectory } from "./publish-model-directory.js";
 import { mergeRunConfig, parseRunConfig, readRunConfigFile, type RunConfigInput, runConfigSchema } from "./run-config.js";
-import { formatSweepTable, runSweep } from "./run-sweep.js";
-import { coverage, formatIntervals, formatTable, protocolOf, runTraining, splitName, trainAndEvaluate } from "./run-training.js";
+import { describe as describeSweep, formatSweepTable, runSweep } from "./run-sweep.js";
+import { coverage, formatIntervals, formatTable, modelOptionsOf, protocolOf, runTraining, splitName, trainAndEvaluate } from "./run-training.js";
 import { BASELINE_LABELS, BASELINES, USER_METRIC_KEYS } from "../evaluation/index.js";
-import { towerConfigFromSpec } from "../model/two-tower-model.js";
+import { ARCHITECTURES, towerConfigFromSpec } from "../model/two-tower-model.js";
 import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
 import { NEIGHBOUR_METHODS, type NeighbourMethod } from "../evaluation/index.js";
 import { addTextClassifierCommands } from "./text-classifier-commands.js";
@@ -207,13 +207,24 @@ function addTrainingOptions(cmd: Command): Command {
       .option("--config <file>", "run config JSON (flags override it)")
       .option("--dim <n>", `embedding dimension: 64, 128 or 256 (default: ${m.dim})`, int("--dim"))
       .option("--hidden <n>", `hidden width of each tower's MLP (default: ${m.hidden})`, int("--hidden"))
+      .addOption(
+        new Option("--architecture <a>", `history: the user as a recency-weighted bag of their items; mlp: the first model (default: ${m.architecture})`).choices([
+          ...ARCHITECTURES,
+        ]),
+      )
+      .option("--sequence-length <n>", `history slots the user tower reads, the last N events (default: ${m.sequenceLength})`, int("--sequence-length"))
+      .option("--user-context", "history model: add device, pages, attributes, id and numbers to the history bag (default: off)")
+      .option("--task-mix <x>", `history model: share of rows given the next-items task, the rest random drop (default: ${t.taskMix})`, num("--task-mix"))
+      .option("--next-items <n>", `history model: events after the cut that are targets of the next-items task (default: ${t.nextItems})`, int("--next-items"))
+      .option("--drop-min <x>", `history model: least share of a history the random-drop task drops (default: ${t.dropMin})`, num("--drop-min"))
+      .option("--drop-max <x>", `history model: largest share of a history the random-drop task drops (default: ${t.dropMax})`, num("--drop-max"))
       .option("--epochs <n>", `maximum epochs (default: ${t.epochs})`, int("--epochs"))
-      .option("--batch-size <n>", `batch size, also the in-batch negatives (default: ${t.batchSize})`, int("--batch-size"))
+      .option("--batch-size <n>", `batch size: users per step (history model), pairs and in-batch negatives (mlp) (default: ${t.batchSize})`, int("--batch-size"))
       .option("--lr <x>", `peak learning rate (default: ${t.learningRate})`, num("--lr"))
       .addOption(new Option("--schedule <s>", `learning-rate schedule (default: ${t.schedule})`).choices(["constant", "cosine", "step"]))
-      .option("--temperature <x>", `softmax temperature (default: ${t.temperature})`, num("--temperature"))
-      .option("--weight-decay <x>", `L2 decay on dense kernels (default: ${t.weightDecay})`, num("--weight-decay"))
-      .option("--dropout <x>", `dropout on the hidden layers (default: ${t.dropout})`, num("--dropout"))
+      .option("--temperature <x>", `softmax temperature, mlp model only (default: ${t.temperature})`, num("--temperature"))
+      .option("--weight-decay <x>", `history model: AdamW decay of every weight; mlp: L2 decay on dense kernels (default: ${t.weightDecay})`, num("--weight-decay"))
+      .option("--dropout <x>", `history model: dropout on the user MLP's input; mlp: on the hidden layers (default: ${t.dropout})`, num("--dropout"))
       .option("--user-id-buckets <n>", `hashed user-id embedding in the user tower with this many buckets, 0: none (default: ${m.userIdBuckets})`, int("--user-id-buckets"))
       .option("--user-id-dropout <x>", `share of training rows embedded without their user id (default: ${t.userIdDropout})`, num("--user-id-dropout"))
       .option("--extra-negatives <n>", `uniformly sampled extra negatives per step (default: ${t.extraNegatives})`, int("--extra-negatives"))
@@ -240,6 +251,17 @@ function addTrainingOptions(cmd: Command): Command {
   );
 }
 
+interface SweepFlags {
+  dims?: number[];
+  lrs?: number[];
+  sequenceLengths?: number[];
+  taskMixes?: number[];
+  dropouts?: number[];
+  weightDecays?: number[];
+  batchSizes?: number[];
+  patiences?: number[];
+}
+
 interface TrainFlags extends DataFlags {
   config?: string;
   dim?: number;
@@ -253,6 +275,13 @@ interface TrainFlags extends DataFlags {
   dropout?: number;
   userIdBuckets?: number;
   userIdDropout?: number;
+  architecture?: "history" | "mlp";
+  sequenceLength?: number;
+  userContext?: boolean;
+  taskMix?: number;
+  nextItems?: number;
+  dropMin?: number;
+  dropMax?: number;
   extraNegatives?: number;
   logq: boolean;
   /** undefined unless given: commander's --no-x pair otherwise defaults it to true and would override the config file. */
@@ -281,7 +310,14 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
   const overrides: RunConfigInput = {
     data: dataSource(flags),
     split: { strategy: flags.split, ratios: flags.splitRatios as [number, number, number] | undefined, holdoutLast: flags.holdoutLast },
-    model: { dim: flags.dim, hidden: flags.hidden, userIdBuckets: flags.userIdBuckets },
+    model: {
+      dim: flags.dim,
+      hidden: flags.hidden,
+      userIdBuckets: flags.userIdBuckets,
+      architecture: flags.architecture,
+      sequenceLength: flags.sequenceLength,
+      userContext: flags.userContext,
+    },
     training: {
       epochs: flags.epochs,
       batchSize: flags.batchSize,
@@ -296,6 +332,10 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
       patience: flags.patience,
       selectOn: flags.selectOn,
       parallelTowers: flags.parallelTowers,
+      taskMix: flags.taskMix,
+      nextItems: flags.nextItems,
+      dropMin: flags.dropMin,
+      dropMax: flags.dropMax,
     },
     baselines: { easeLambda: flags.easeLambda, knnShrink: flags.knnShrink, knnNeighbours: flags.knnNeighbours },
     servedPolicy: { neighbours: flags.neighbours, neighboursK: flags.neighboursK },
@@ -573,16 +613,39 @@ export function buildProgram(): Command {
       if (!report.passed) process.exitCode = 2;
     });
 
-  addTrainingOptions(addDataOptions(program.command("sweep").description("train dim 64/128/256 × lr 1e-3/1e-4/1e-5; print a table and write JSON")))
+  addTrainingOptions(
+    addDataOptions(
+      program
+        .command("sweep")
+        .description("train one model per combination of the listed values (default: dim 64/128/256 × lr 1e-3/1e-4/1e-5); print a table and write JSON"),
+    ),
+  )
     .option("--dims <list>", "comma-separated dims", (v) => v.split(",").map(int("--dims")))
     .option("--lrs <list>", "comma-separated learning rates", (v) => v.split(",").map(num("--lrs")))
-    .option("--out <file>", "sweep results JSON", "sweep.json")
-    .action(async (flags: TrainFlags & { dims?: number[]; lrs?: number[]; out: string }) => {
-      const { out, ...rest } = flags;
+    .option("--sequence-lengths <list>", "comma-separated history lengths", (v) => v.split(",").map(int("--sequence-lengths")))
+    .option("--task-mixes <list>", "comma-separated shares of the next-items task", (v) => v.split(",").map(num("--task-mixes")))
+    .option("--dropouts <list>", "comma-separated dropout rates", (v) => v.split(",").map(num("--dropouts")))
+    .option("--weight-decays <list>", "comma-separated weight decays", (v) => v.split(",").map(num("--weight-decays")))
+    .option("--batch-sizes <list>", "comma-separated batch sizes", (v) => v.split(",").map(int("--batch-sizes")))
+    .option("--patiences <list>", "comma-separated early-stopping patiences", (v) => v.split(",").map(int("--patiences")))
+    .option("--out <file>", "sweep results JSON (rewritten after every run)", "sweep.json")
+    .action(async (flags: TrainFlags & SweepFlags & { out: string }) => {
+      const { out, dims, lrs, sequenceLengths, taskMixes, dropouts, weightDecays, batchSizes, patiences, ...rest } = flags;
       const config = await runConfigFrom({ ...rest, ...(dataSource(rest) ? {} : { generate: true, users: rest.users ?? 2000 }) });
       const dataset = await loadDataset(config.data, { progress: flags.progress, strict: flags.strict });
-      const { rows, best } = await runSweep(config, dataset, { dims: flags.dims, learningRates: flags.lrs, out, progress: flags.progress });
-      process.stdout.write(`${formatSweepTable(rows)}\nbest by validation recall@10: dim ${best.dim}, lr ${best.learningRate}\nwrote ${out}\n`);
+      const grid = {
+        dim: dims,
+        learningRate: lrs,
+        sequenceLength: sequenceLengths,
+        taskMix: taskMixes,
+        dropout: dropouts,
+        weightDecay: weightDecays,
+        batchSize: batchSizes,
+        patience: patiences,
+      };
+      const defined = Object.fromEntries(Object.entries(grid).filter(([, v]) => v !== undefined));
+      const { rows, best } = await runSweep(config, dataset, { grid: defined, out, progress: flags.progress });
+      process.stdout.write(`${formatSweepTable(rows)}\nbest by validation recall@10: ${describeSweep(best.settings)}\nwrote ${out}\n`);
     });
 
   addTrainingOptions(addDataOptions(program.command("reference").description("tfjs two-tower, the PyTorch reference and the baselines on one split (JSON)")))
@@ -598,7 +661,7 @@ export function buildProgram(): Command {
       // refit task has no validation to pick on.
       const selection = run.selectionTask;
       const torch = await runTorchReference(
-        { task: selection, trainOptions: run.trainOptions, towerConfig: towerConfigFromSpec(selection.spec, { dim: config.model.dim, hidden: config.model.hidden, embedding: config.model.embedding }) },
+        { task: selection, trainOptions: run.trainOptions, towerConfig: towerConfigFromSpec(selection.spec, modelOptionsOf(config)) },
         { python: flags.python, threads: flags.torchThreads },
       );
       if (!torch.available) process.stderr.write(`PyTorch reference skipped: ${torch.reason}\n`);

@@ -2,8 +2,11 @@ import { readFile } from "node:fs/promises";
 import { MAX_USER_ID_BUCKETS } from "@funnel/two-tower";
 import { z } from "zod";
 import { DEFAULT_BASELINE_GRID, DEFAULT_BIAS_OPTIONS, DEFAULT_BOOTSTRAP_RESAMPLES, DEFAULT_NEIGHBOURS_K, NEIGHBOUR_METHODS } from "../evaluation/index.js";
-import { DEFAULT_TRAIN_OPTIONS, SELECTION_METRICS } from "../model/train-two-tower.js";
-import { DEFAULT_EMBEDDING_WIDTHS, OUTPUT_DIMS } from "../model/two-tower-model.js";
+import { DEFAULT_HISTORY_TRAIN_OPTIONS as DEFAULT_TRAIN_OPTIONS, SELECTION_METRICS } from "../model/train-two-tower.js";
+import { ARCHITECTURES, DEFAULT_EMBEDDING_WIDTHS, OUTPUT_DIMS } from "../model/two-tower-model.js";
+
+/** History slots the user tower reads (the last this many events); chosen by measurement (training/README.md). */
+export const DEFAULT_SEQUENCE_LENGTH = 100;
 
 /** The split of a run that does not say: see split.strategy below for why. */
 export const DEFAULT_SPLIT_STRATEGY = "leave-last" as const;
@@ -60,8 +63,12 @@ export const runConfigSchema = z
     model: z
       .object({
         dim: z.number().int().refine((d) => (OUTPUT_DIMS as readonly number[]).includes(d), { message: `dim must be one of ${OUTPUT_DIMS.join(", ")}` }).default(128),
+        /** "history": the user as a recency-weighted bag of their items (default); "mlp": the first model. */
+        architecture: z.enum(ARCHITECTURES).default("history"),
+        /** History model: add the funnel inputs (device, pages, attributes, id, numbers) to the history bag. */
+        userContext: z.boolean().default(false),
         hidden: z.number().int().min(1).default(256),
-        sequenceLength: z.number().int().min(1).default(20),
+        sequenceLength: z.number().int().min(1).default(DEFAULT_SEQUENCE_LENGTH),
         /**
          * Hashed user-id embedding in the user tower: the pseudonym hashed into this many buckets; 0 = none (the
          * tower sees the recent items and aggregates only). Default chosen by measurement (training/README.md).
@@ -102,6 +109,13 @@ export const runConfigSchema = z
         selectOn: z.enum(SELECTION_METRICS).default(DEFAULT_TRAIN_OPTIONS.selectOn),
         /** Train the two towers in two worker threads (the second core); same results up to float rounding. */
         parallelTowers: z.boolean().default(DEFAULT_TRAIN_OPTIONS.parallelTowers),
+        /** History model: share of rows given the next-items task (the rest: random drop). */
+        taskMix: z.number().min(0).max(1).default(DEFAULT_TRAIN_OPTIONS.taskMix),
+        /** History model, next-items task: events after the cut that are targets. */
+        nextItems: z.number().int().min(1).default(DEFAULT_TRAIN_OPTIONS.nextItems),
+        /** History model, random-drop task: share of the history dropped, drawn from [dropMin, dropMax]. */
+        dropMin: z.number().gt(0).lt(1).default(DEFAULT_TRAIN_OPTIONS.dropMin),
+        dropMax: z.number().gt(0).lt(1).default(DEFAULT_TRAIN_OPTIONS.dropMax),
       })
       .strict()
       .prefault({}),

@@ -134,6 +134,12 @@ export interface RunSummary {
   run: TrainedRun;
 }
 
+/** What fixes the towers' shapes besides the feature spec, from the run config. */
+export function modelOptionsOf(config: RunConfig): Parameters<typeof towerConfigFromSpec>[1] {
+  const m = config.model;
+  return { dim: m.dim, hidden: m.hidden, embedding: m.embedding, architecture: m.architecture, userContext: m.userContext };
+}
+
 export function trainOptionsOf(config: RunConfig): TrainOptions {
   return { ...config.training, seed: config.seed };
 }
@@ -175,7 +181,7 @@ export async function trainAndEvaluate(
     `split ${splitName(config)}: ${c.train}/${c.validation}/${c.test} events, ` +
       `${c.trainPairs} training pairs, ${selectionTask.itemIds.length} items, ${selectionTask.test.userIds.length} test users`,
   );
-  const selectionConfig = towerConfigFromSpec(selectionTask.spec, { dim: config.model.dim, hidden: config.model.hidden, embedding: config.model.embedding });
+  const selectionConfig = towerConfigFromSpec(selectionTask.spec, modelOptionsOf(config));
   const trainOptions = trainOptionsOf(config);
   const selection = await fit(selectionConfig, selectionTask, trainOptions, options, (model) => {
     const m = evaluateContext(model, selectionTask, selectionTask.validation);
@@ -201,7 +207,7 @@ export async function trainAndEvaluate(
   let refitLog: TrainedRun["refit"];
   if (refit) {
     task = taskOf(config, dataset, options.salt, true);
-    towerConfig = towerConfigFromSpec(task.spec, { dim: config.model.dim, hidden: config.model.hidden, embedding: config.model.embedding });
+    towerConfig = towerConfigFromSpec(task.spec, modelOptionsOf(config));
     log(`refit: retraining for ${selection.bestEpoch} epochs on train + validation (${task.counts.trainPairs} training pairs)`);
     const epochs = selection.bestEpoch;
     // The trainer keeps the epoch with the best validation metric; a refit has no validation (it was merged into

@@ -43,7 +43,7 @@ export function trainingProgress(totalEpochs: number, options: { enabled?: boole
       log(
         `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation loss ${e.validationLoss.toFixed(4)}, ` +
           `${e["validation recall@10"] === undefined ? "" : `validation recall@10 ${e["validation recall@10"].toFixed(4)}, `}` +
-          `grad norm ${e.gradNorm.toFixed(3)}, lr ${e.learningRate.toExponential(2)}, ${Math.round(e.samplesPerSecond)} samples/s`,
+          `grad norm ${e.gradNorm.toFixed(3)}, lr ${e.learningRate.toExponential(2)}, ${Math.round(e.samplesPerSecond)} samples/s, ${e.seconds.toFixed(1)} s${e.cpuSeconds === undefined ? "" : ` (${e.cpuSeconds.toFixed(1)} CPU s)`}`,
       );
     },
     stop() {

@@ -15,7 +15,19 @@ export class AdamOptimizer {
   private t = 0;
 
   constructor(
-    private readonly options: { beta1?: number; beta2?: number; epsilon?: number; weightDecay?: number; decays?: (name: string) => boolean } = {},
+    private readonly options: {
+      beta1?: number;
+      beta2?: number;
+      epsilon?: number;
+      weightDecay?: number;
+      decays?: (name: string) => boolean;
+      /**
+       * AdamW (Loshchilov & Hutter): the decay shrinks the weights directly (p −= lr·decay·p) instead of entering
+       * the gradient, so Adam's per-weight scaling does not weaken it where gradients are large; what
+       * torch.optim.AdamW does, and what the history model is trained with.
+       */
+      decoupled?: boolean;
+    } = {},
   ) {}
 
   /** Applies one update; `grads` is keyed like `variables`. */
@@ -57,13 +69,15 @@ export class AdamOptimizer {
       this.m.set(name, m);
       this.v.set(name, v);
     }
+    const coupled = this.options.decoupled ? 0 : decay;
+    const shrink = this.options.decoupled ? 1 - learningRate * decay : 1;
     for (let i = 0; i < p.length; i++) {
-      const gi = g[i]! + decay * p[i]!;
+      const gi = g[i]! + coupled * p[i]!;
       const mi = beta1 * m[i]! + (1 - beta1) * gi;
       const vi = beta2 * v[i]! + (1 - beta2) * gi * gi;
       m[i] = mi;
       v[i] = vi;
-      p[i] = p[i]! - (learningRate * (mi / correction1)) / (Math.sqrt(vi / correction2) + epsilon);
+      p[i] = shrink * p[i]! - (learningRate * (mi / correction1)) / (Math.sqrt(vi / correction2) + epsilon);
     }
   }
 

@@ -8,9 +8,11 @@ import {
   encodeUsers,
   type FeatureSpec,
   type ItemTensors,
+  OOV_INDEX,
   type RawItemFeatures,
   type UserTensors,
 } from "@funnel/two-tower";
+import type { UserSequences } from "./train-history-two-tower.js";
 import type { PairSet, TrainingData } from "./train-two-tower.js";
 
 export type { SplitStrategy };
@@ -128,6 +130,7 @@ export function buildRetrievalTask(
       train: { users: trainUsers, pairs: trainPairs },
       validation: { users: validation.users, pairs: validationPairs },
       itemLogQ,
+      sequences: userSequences(split.train, trainUserIds, spec),
     },
     validation,
     test,
@@ -212,6 +215,33 @@ function distinctPairs(events: InteractionEvent[], userRow: Map<string, number>,
   const seen = new Map<number, Set<number>>();
   for (const e of events) addTo(seen, userRow.get(e.userId), itemRow.get(e.itemId));
   return pairsOf(seen);
+}
+
+/**
+ * Each user's events in time order (equal timestamps keep their log order, as aggregateUserFeatures does) as
+ * item- and page-vocabulary indices, the layout encodeUsers gives recent items and pages.
+ */
+export function userSequences(events: InteractionEvent[], userIds: string[], spec: FeatureSpec): UserSequences {
+  const row = new Map(userIds.map((id, i) => [id, i]));
+  const byUser: InteractionEvent[][] = userIds.map(() => []);
+  for (const e of events) {
+    const u = row.get(e.userId);
+    if (u !== undefined) byUser[u]!.push(e);
+  }
+  const itemIndex = new Map(spec.vocab.item.tokens.map((t, i) => [t, i + 2]));
+  const pageIndex = new Map(spec.vocab.page.tokens.map((t, i) => [t, i + 2]));
+  const offsets = new Int32Array(userIds.length + 1);
+  const items: number[] = [];
+  const pages: number[] = [];
+  byUser.forEach((list, u) => {
+    list.sort((a, b) => a.timestamp - b.timestamp);
+    for (const e of list) {
+      items.push(itemIndex.get(e.itemId) ?? OOV_INDEX);
+      pages.push(pageIndex.get(e.page) ?? OOV_INDEX);
+    }
+    offsets[u + 1] = items.length;
+  });
+  return { offsets, items: Int32Array.from(items), pages: Int32Array.from(pages) };
 }
 
 /** Flattens user → items into parallel arrays in a deterministic (user, then item) order. */

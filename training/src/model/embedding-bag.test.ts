@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { embeddingBag } from "./embedding-bag.js";
+import { embeddingBag, weightedEmbeddingBag } from "./embedding-bag.js";
 import { initBackend } from "./init-backend.js";
 
 const ROWS = 12;
@@ -57,5 +57,30 @@ describe("embeddingBag", () => {
     expect(() => tf.tidy(() => embeddingBag(tf.tensor2d(table, [ROWS, WIDTH]), Int32Array.from([12]), 1, 1, "none"))).toThrow(
       /index 12 at position 0 is outside the table's 12 rows/,
     );
+  });
+});
+
+describe("weightedEmbeddingBag", () => {
+  const slotWeights = Float32Array.from({ length: 12 }, (_, i) => (indices[i] === 0 ? 0 : 0.3 + 0.1 * i));
+
+  /** Value and gradients w.r.t. the table and the weights of sum(output × upstream). */
+  function run(f: (t: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D): Float32Array[] {
+    return tf.tidy(() => {
+      const t = tf.tensor2d(table, [ROWS, WIDTH]);
+      const w = tf.tensor2d(slotWeights, [3, 4]);
+      const up = tf.tensor2d(upstream, [3, WIDTH]);
+      const [gt, gw] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor2D, y as tf.Tensor2D), up)))([t, w]);
+      return [f(t, w), gt!, gw!].map((x) => Float32Array.from(x.dataSync() as Float32Array));
+    });
+  }
+
+  it("matches gather · weights summed over the slots, value and both gradients, on the cpu backend's own ops", async () => {
+    await tf.setBackend("cpu");
+    const reference = run((t, w) => tf.sum(tf.mul(tf.reshape(tf.gather(t, tf.tensor1d(indices, "int32")), [3, 4, WIDTH]), tf.expandDims(w, 2)), 1) as tf.Tensor2D);
+    await tf.setBackend("wasm");
+    const fast = run((t, w) => weightedEmbeddingBag(t, w, indices, 3, 4));
+    for (let k = 0; k < 3; k++) expect(Array.from(fast[k]!)).toEqual(Array.from(reference[k]!).map((v) => expect.closeTo(v, 5)));
+    // The weight gradient is not trivially zero.
+    expect(Math.max(...Array.from(fast[2]!, Math.abs))).toBeGreaterThan(0.1);
   });
 });

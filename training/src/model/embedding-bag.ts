@@ -103,3 +103,51 @@ export function bagBackward(
     }
   }
 }
+
+/**
+ * Σ_l weights[b, l] · table[indices[b, l]] per row b, [batch, width], with gradients to both the table and the
+ * weights (the history model's learned recency weights). Written out in JS like embeddingBag: as tf ops it was a
+ * [batch, length, width] tensor, a broadcast multiply and a sum over the middle axis, which WASM runs by
+ * transposing first; this is one pass over the slots in each direction.
+ */
+export function weightedEmbeddingBag(table: tf.Tensor2D, weights: tf.Tensor2D, indices: Int32Array, batch: number, length: number): tf.Tensor2D {
+  const [rows, width] = table.shape;
+  if (indices.length !== batch * length) {
+    throw new RangeError(`weightedEmbeddingBag: indices has ${indices.length} entries, expected batch ${batch} × length ${length}`);
+  }
+  if (weights.shape[0] !== batch || weights.shape[1] !== length) {
+    throw new RangeError(`weightedEmbeddingBag: weights are [${weights.shape}], expected [${batch}, ${length}]`);
+  }
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i]!;
+    if (index < 0 || index >= rows) throw new RangeError(`weightedEmbeddingBag: index ${index} at position ${i} is outside the table's ${rows} rows`);
+  }
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [t, w, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    save([t, w]);
+    const out = new Float32Array(batch * width);
+    bagForward(t.dataSync() as Float32Array, width, indices, w.dataSync() as Float32Array, batch, length, out, width, 0);
+    return {
+      value: tf.tensor2d(out, [batch, width]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [st, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const g = dy.dataSync() as Float32Array;
+        const values = st.dataSync() as Float32Array;
+        const tableGrad = new Float32Array(rows * width);
+        bagBackward(g, width, 0, indices, sw.dataSync() as Float32Array, batch, length, tableGrad, width);
+        // d/dw[b, l] = ⟨dy[b], table[indices[b, l]]⟩.
+        const weightGrad = new Float32Array(batch * length);
+        for (let b = 0; b < batch; b++) {
+          for (let l = 0; l < length; l++) {
+            const r = indices[b * length + l]! * width;
+            let dot = 0;
+            for (let k = 0; k < width; k++) dot += g[b * width + k]! * values[r + k]!;
+            weightGrad[b * length + l] = dot;
+          }
+        }
+        return [tf.tensor2d(tableGrad, [rows, width]), tf.tensor2d(weightGrad, [batch, length])];
+      },
+    };
+  });
+  return op(table, weights) as tf.Tensor2D;
+}

@@ -7,7 +7,8 @@ import { AdamOptimizer } from "./adam-optimizer.js";
 import { inBatchSoftmaxLoss } from "./in-batch-softmax-loss.js";
 import { learningRateAt, type LearningRateSchedule } from "./learning-rate-schedule.js";
 import { ParallelTowerTrainer, type TowerBatch } from "./parallel-tower-trainer.js";
-import { TwoTowerModel, type TwoTowerConfig, type TwoTowerWeights } from "./two-tower-model.js";
+import { trainHistoryTwoTower, type HistoryTaskOptions, type UserSequences } from "./train-history-two-tower.js";
+import { architectureOf, TwoTowerModel, type TwoTowerConfig, type TwoTowerWeights } from "./two-tower-model.js";
 
 /** (user row, item row) training examples; row indices into a UserTensors / ItemTensors. */
 export interface PairSet {
@@ -27,9 +28,11 @@ export interface TrainingData {
   validation: PairSplit;
   /** log of each item row's share of training positives: the sampling probability for logQ correction. */
   itemLogQ: Float32Array;
+  /** Each training user's whole event sequence, rows as train.users: what the history model cuts examples from. */
+  sequences?: UserSequences;
 }
 
-export interface TrainOptions {
+export interface TrainOptions extends HistoryTaskOptions {
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -90,10 +93,39 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   // ~1.45× the single-thread throughput at batch 512, dim 128, hidden 256 on 2 cores (npm run bench); with one
   // core the workers would only take turns.
   parallelTowers: availableParallelism() > 1,
+  // The history model's tasks (unused by the MLP model): the PyTorch reference's mix, see training/README.md.
+  taskMix: 0.5,
+  nextItems: 5,
+  dropMin: 0.2,
+  dropMax: 0.5,
+};
+
+/**
+ * Defaults of `train` (the history model), from the PyTorch reference's recipe and `npm run sweep`
+ * (training/README.md, "The history model"): AdamW lr 1e-3 with decoupled decay 1e-2, a constant rate, many
+ * short epochs (one pass over the training users each) stopped early on validation Recall@10.
+ */
+export const DEFAULT_HISTORY_TRAIN_OPTIONS: TrainOptions = {
+  ...DEFAULT_TRAIN_OPTIONS,
+  epochs: 300,
+  batchSize: 128,
+  learningRate: 1e-3,
+  schedule: "constant",
+  weightDecay: 1e-2,
+  dropout: 0.3,
+  patience: 20,
 };
 
 /** One row of epochs.json: A's report type plus timing. */
-export type TrainEpochLog = EpochLog & { seconds: number; samplesPerSecond: number };
+export type TrainEpochLog = EpochLog & {
+  seconds: number;
+  /**
+   * CPU seconds of the process (all threads) during the epoch's training steps: on a shared machine the wall
+   * time measures the neighbours as much as the model, so speed comparisons use this.
+   */
+  cpuSeconds?: number;
+  samplesPerSecond: number;
+};
 
 export interface TrainHooks {
   onEpochStart?: (epoch: number, steps: number) => void;
@@ -121,6 +153,7 @@ export async function trainTwoTower(
 ): Promise<TrainResult> {
   validateOptions(options);
   validateData(data);
+  if (architectureOf(config) === "history") return trainHistoryTwoTower(config, data, options, hooks);
   const model = TwoTowerModel.create(config, options.seed);
   const trainer = options.parallelTowers ? await ParallelTowerTrainer.create(config, model.getWeights(), { weightDecay: options.weightDecay }) : undefined;
   const optimizer = new AdamOptimizer({ weightDecay: options.weightDecay, decays: (name) => name.endsWith(".kernel") });
@@ -141,6 +174,7 @@ export async function trainTwoTower(
       shuffle(order, rng);
       hooks.onEpochStart?.(epoch, stepsPerEpoch);
       const started = performance.now();
+      const cpuStarted = process.cpuUsage();
       let lossSum = 0;
       let normSum = 0;
       let learningRate = options.learningRate;
@@ -185,6 +219,8 @@ export async function trainTwoTower(
         if (step % 20 === 19) await new Promise((resolve) => setImmediate(resolve));
       }
       const seconds = (performance.now() - started) / 1000;
+      const cpu = process.cpuUsage(cpuStarted);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       // The workers hold the MLP weights and the trainer the tables: validation and the hooks read the model.
       if (trainer) model.setWeights(await trainer.getWeights());
       const validationLoss = evaluateLoss(model, data, data.validation, options);
@@ -195,6 +231,7 @@ export async function trainTwoTower(
         gradNorm: normSum / stepsPerEpoch,
         learningRate,
         seconds,
+        cpuSeconds,
         samplesPerSecond: trainCount / seconds,
         ...hooks.epochMetrics?.(model),
       };
@@ -421,6 +458,9 @@ function validateOptions(o: TrainOptions): void {
   if (!Number.isInteger(o.patience) || o.patience < 1) problems.push(`patience must be an integer >= 1 (got ${o.patience})`);
   if (!SELECTION_METRICS.includes(o.selectOn)) problems.push(`selectOn must be one of ${SELECTION_METRICS.join(", ")} (got ${o.selectOn})`);
   if (!Number.isInteger(o.seed)) problems.push(`seed must be an integer (got ${o.seed})`);
+  if (!(o.taskMix >= 0 && o.taskMix <= 1)) problems.push(`taskMix must be in [0, 1] (got ${o.taskMix})`);
+  if (!Number.isInteger(o.nextItems) || o.nextItems < 1) problems.push(`nextItems must be an integer >= 1 (got ${o.nextItems})`);
+  if (!(o.dropMin > 0 && o.dropMin <= o.dropMax && o.dropMax < 1)) problems.push(`need 0 < dropMin <= dropMax < 1 (got ${o.dropMin}, ${o.dropMax})`);
   if (problems.length > 0) throw new RangeError(`invalid training options: ${problems.join("; ")}`);
 }
 

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { createSeededRandom } from "../data/index.js";
 import type { FeatureSpec, ItemTensors, UserTensors } from "@funnel/two-tower";
 import { embeddingBag } from "./embedding-bag.js";
+import { checkCatalogue, historyItemTable, historyItemTower, historyParameterShapes, historyUserTower } from "./history-towers.js";
 import { dense } from "./mat-mul.js";
 
 export const OUTPUT_DIMS = [64, 128, 256] as const;
@@ -36,16 +37,35 @@ export interface TwoTowerConfig {
    * the "no id" zero vector. Optional so params.json of runs before it reads as 0.
    */
   userIdBuckets?: number;
+  /**
+   * "history" (the default of `train`): item vectors from id + feature embeddings with a per-item bias, the user
+   * as a recency-weighted bag of the items in their history, a residual MLP, plain dot product (history-towers.ts).
+   * "mlp": the first model, two MLP towers over concatenated embeddings, L2-normalised. Absent (params.json of
+   * runs before the history model) reads as "mlp".
+   */
+  architecture?: TwoTowerArchitecture;
+  /** History model: add the user's funnel inputs (device, pages, attributes, id, numbers) to the history bag. */
+  userContext?: boolean;
+}
+
+export const ARCHITECTURES = ["history", "mlp"] as const;
+export type TwoTowerArchitecture = (typeof ARCHITECTURES)[number];
+
+export function architectureOf(c: TwoTowerConfig): TwoTowerArchitecture {
+  return c.architecture ?? "mlp";
 }
 
 export const DEFAULT_EMBEDDING_WIDTHS: EmbeddingWidths = { item: 32, page: 8, device: 8, interaction: 8, category: 16, userAttribute: 8, userId: 32 };
 
 export function towerConfigFromSpec(
   spec: FeatureSpec,
-  options: { dim: number; hidden?: number; embedding?: Partial<EmbeddingWidths> },
+  options: { dim: number; hidden?: number; embedding?: Partial<EmbeddingWidths>; architecture?: TwoTowerArchitecture; userContext?: boolean },
 ): TwoTowerConfig {
   if (!Number.isInteger(options.dim) || options.dim < 1) throw new RangeError(`dim must be a positive integer, got ${options.dim}`);
+  if (options.architecture === "history" && options.dim < 2) throw new RangeError(`the history model needs dim >= 2 (one coordinate is the item bias), got ${options.dim}`);
   return {
+    ...(options.architecture ? { architecture: options.architecture } : {}),
+    ...(options.userContext ? { userContext: true } : {}),
     dim: options.dim,
     hidden: options.hidden ?? 256,
     embedding: { ...DEFAULT_EMBEDDING_WIDTHS, ...options.embedding },
@@ -90,6 +110,7 @@ export function itemInputWidth(c: TwoTowerConfig): number {
  * candidate items then live in one space, so one click teaches both sides.
  */
 export function parameterShapes(c: TwoTowerConfig): Record<string, [number, number] | [number]> {
+  if (architectureOf(c) === "history") return historyParameterShapes(c);
   return {
     "emb.device": [c.vocab.device, c.embedding.device],
     "emb.item": [c.vocab.item, c.embedding.item],
@@ -108,6 +129,9 @@ export function parameterShapes(c: TwoTowerConfig): Record<string, [number, numb
     "item.dense1.bias": [c.dim],
   };
 }
+
+/** getWeights() key of the history model's derived item table (see TwoTowerModel.historyItemTable). */
+export const HISTORY_ITEM_TABLE = "history.itemTable";
 
 /** Plain arrays of weights: what export, checkpoints and tests read. */
 export type TwoTowerWeights = Record<string, { shape: number[]; values: Float32Array }>;
@@ -152,9 +176,16 @@ export class TwoTowerModel {
   constructor(
     readonly config: TwoTowerConfig,
     weights: TwoTowerWeights,
+    /**
+     * History model: the item catalogue in vocabulary order (RetrievalTask.items), whose features make the item
+     * vectors a user's history reads. Not a weight: the ONNX export bakes the resulting table in.
+     */
+    readonly catalogue?: ItemTensors,
   ) {
+    if (architectureOf(config) === "history" && !catalogue) throw new Error("TwoTowerModel: the history model needs the item catalogue");
     const shapes = parameterShapes(config);
     nextModelId++;
+    if (catalogue) checkCatalogue(config, catalogue);
     this.variables = {};
     for (const [name, shape] of Object.entries(shapes)) {
       const w = weights[name];
@@ -167,8 +198,15 @@ export class TwoTowerModel {
     }
   }
 
-  static create(config: TwoTowerConfig, seed: number): TwoTowerModel {
-    return new TwoTowerModel(config, initialWeights(config, seed));
+  static create(config: TwoTowerConfig, seed: number, catalogue?: ItemTensors): TwoTowerModel {
+    return new TwoTowerModel(config, initialWeights(config, seed), catalogue);
+  }
+
+  private readonly weight = (name: string): tf.Tensor => this.v(name);
+
+  /** History model: the vector of every item-vocabulary index (what history slots read), [vocab.item, dim − 1]. */
+  historyItemTable(): tf.Tensor2D {
+    return historyItemTable(this.config, this.weight, this.catalogue!);
   }
 
   private v(name: string): tf.Variable {
@@ -178,8 +216,9 @@ export class TwoTowerModel {
   }
 
   /** User rows → L2-normalised [count, dim] embeddings. */
-  userTower(users: UserTensors, options: ForwardOptions = {}): tf.Tensor2D {
+  userTower(users: UserTensors, options: ForwardOptions = {}, itemTable?: tf.Tensor2D): tf.Tensor2D {
     const c = this.config;
+    if (architectureOf(c) === "history") return historyUserTower(c, this.weight, itemTable ?? this.historyItemTable(), users, options);
     const n = users.count;
     const L = c.sequenceLength;
     const features = tf.concat(
@@ -200,6 +239,7 @@ export class TwoTowerModel {
   /** Item rows → L2-normalised [count, dim] embeddings. */
   itemTower(items: ItemTensors, options: ForwardOptions = {}): tf.Tensor2D {
     const c = this.config;
+    if (architectureOf(c) === "history") return historyItemTower(c, this.weight, items);
     const n = items.count;
     const features = tf.concat(
       [
@@ -226,6 +266,12 @@ export class TwoTowerModel {
     const out: TwoTowerWeights = {};
     for (const [name, variable] of Object.entries(this.variables)) {
       out[name] = { shape: [...variable.shape], values: new Float32Array(variable.dataSync() as Float32Array) };
+    }
+    if (architectureOf(this.config) === "history") {
+      // Derived, not a variable (setWeights skips it): the table the ONNX user tower gathers history slots from.
+      const table = tf.tidy(() => this.historyItemTable());
+      out[HISTORY_ITEM_TABLE] = { shape: [...table.shape], values: new Float32Array(table.dataSync() as Float32Array) };
+      table.dispose();
     }
     return out;
   }

@@ -33,6 +33,11 @@ export function trainTinyModelDirectory(out: string, options: TinyModelOptions):
       embedding: { item: 8, page: 4, device: 4, interaction: 4, category: 4, userId: 8 },
     },
     training: { epochs: 1, batchSize: 64, parallelTowers: false },
+    // Pinned rather than the run defaults (leave-last, refit, tuned baselines): other packages' tests rely on this
+    // fixture's catalogue and users staying what they were, and a refit would double the time of every fixture.
+    split: { strategy: "time" },
+    evaluation: { refit: false },
+    baselines: { easeLambda: 500, knnShrink: 50, knnNeighbours: 0 },
     seed: options.seed,
     out,
   });
