@@ -7,7 +7,10 @@ export const SERVED_POLICY_FORMAT = 1;
 export const POLICY_SOURCES = ["retrieval", "similarUsers", "neighbours", "popularity"] as const;
 export type PolicySource = (typeof POLICY_SOURCES)[number];
 
-/** Weight of each source's score in the blend (Σ w · score); 0 switches the source off. */
+/**
+ * Weight of each source's raw score in the blend (Σ w · score); 0 switches the source off. Fitted weights carry
+ * their source's scale (training divides by its spread before choosing), so they need not sum to 1.
+ */
 export type PolicyWeights = Record<PolicySource, number>;
 
 export interface ServedPolicyFile {
