@@ -44,6 +44,8 @@ export async function runMemoryBenchmark(options: MemoryBenchmarkOptions): Promi
     data: { generate: { users: options.users, seed: options.seed } },
     // patience = epochs: the run must last every epoch to show growth.
     training: { epochs: options.epochs, patience: options.epochs, ...(options.parallelTowers === undefined ? {} : { parallelTowers: options.parallelTowers }) },
+    // One training run per benchmark: a refit (a second run on train + validation) would repeat the epoch numbers.
+    evaluation: { refit: false },
     seed: options.seed,
   });
   const dataset = await loadDataset(config.data, { progress: false, log });

@@ -22,8 +22,18 @@ export type { TrainOptions, TrainResult, TrainEpochLog, TrainingData, TwoTowerCo
 // towers live in @funnel/two-tower, which serving imports without loading tfjs.
 export { loadEvents, loadItemAttributes, generateDataset, writeEvents, splitEvents, fingerprintEvents } from "./data/index.js";
 export type { LoadReport, RowError, Split, GeneratedUser, GeneratedItem } from "./data/index.js";
-export { evaluateRetrieval, popularityBaseline, similarUserAccuracy } from "./evaluation/index.js";
-export type { RetrievalMetrics } from "./evaluation/index.js";
+export {
+  evaluateRetrieval,
+  popularityBaseline,
+  similarUserAccuracy,
+  tuneBaselines,
+  fitBaselines,
+  scoreBaselines,
+  pairedBootstrap,
+  compareRankers,
+  collectPerUser,
+} from "./evaluation/index.js";
+export type { RetrievalMetrics, PairedInterval, PerUserMetrics, RankerComparison, BaselineParams, BaselineTuning, Verdict } from "./evaluation/index.js";
 export { renderRunReport, projectEmbeddings2d } from "./report/index.js";
 export type { EpochLog } from "./report/index.js";
 

@@ -146,7 +146,7 @@ export async function evaluateModelDirectory(dir: string, dataset: Dataset, opti
       },
       positivesOutsideCatalogue: context.positivesOutsideCatalogue,
       usersWithoutHistory: context.usersWithoutHistory,
-      warnings: coverageWarnings(model.users, options.minScoredUsers ?? DEFAULT_MIN_SCORED_USERS),
+      warnings: coverageWarnings(model.users, options.minScoredUsers ?? DEFAULT_MIN_SCORED_USERS, strategy),
     };
     const policy = await servedPolicyOf(dir);
     if (policy) {

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../testing/run-cli.js";
 import { generateDataset, loadEvents } from "../data/index.js";
+import { parseRunConfig } from "./run-config.js";
 
 const cli = runCli;
 
@@ -25,6 +26,36 @@ describe("funnel-training CLI", () => {
     const items = (await readFile(path.join(dir, "events.items.csv"), "utf8")).trimEnd().split("\n");
     expect(items[0]).toBe("item_id,category");
     expect(items).toHaveLength(expected.items.length + 1);
+  });
+
+  it("train --help shows the default of every run setting, from the run config's one declaration", async () => {
+    const result = await cli(["train", "--help"]);
+    expect(result.code).toBe(0);
+    // One entry per option: commander starts each at "  -" and wraps its description onto indented lines.
+    const entries = result.stdout.split(/\n(?= {2}-)/).map((e) => e.replace(/\s+/g, " ").trim());
+    const config = parseRunConfig({ data: { generate: { users: 1, seed: 1 } } });
+    const t = config.training;
+    for (const [flag, value] of [
+      ["--split <strategy>", config.split.strategy],
+      ["--holdout-last <n>", config.split.holdoutLast],
+      ["--refit", config.evaluation.refit],
+      ["--ease-lambda <list>", config.baselines.easeLambda.join(",")],
+      ["--knn-shrink <list>", config.baselines.knnShrink.join(",")],
+      ["--knn-neighbours <list>", config.baselines.knnNeighbours.join(",")],
+      ["--bootstrap-resamples <n>", config.evaluation.bootstrapResamples],
+      ["--min-scored-users <n>", config.evaluation.minScoredUsers],
+      ["--dim <n>", config.model.dim],
+      ["--epochs <n>", t.epochs],
+      ["--batch-size <n>", t.batchSize],
+      ["--lr <x>", t.learningRate],
+      ["--patience <n>", t.patience],
+      ["--temperature <x>", t.temperature],
+      ["--dropout <x>", t.dropout],
+      ["--seed <n>", config.seed],
+    ] as const) {
+      const entry = entries.find((e) => e.startsWith(`${flag} `));
+      expect(entry, flag).toContain(`(default: ${value})`);
+    }
   });
 
   it("train rejects a bad dimension and names the flag's config field", async () => {

@@ -159,6 +159,9 @@ describe("runTraining model directory", () => {
     const popularity = run.fittedBaselines.itemPopularity.reduce((a, b) => a + b, 0);
     expect(popularity).toBe(run.task.counts.trainPairs);
     expect(metrics.baselineParams).toEqual(run.baselineTuning.params);
+    // Validation figures and coverage are the selection run's (the refit task has no validation).
+    expect(metrics.coverage.validation.usersScored).toBe(run.validation.model.users);
+    expect(metrics.coverage.validation.usersWithOnlySeenPositives).toBeGreaterThanOrEqual(0);
     for (const b of ["popularity", "itemKnn", "ease"]) expect(metrics.intervals[b]["recall@10"]).toMatchObject({ users: run.test.model.users, verdict: expect.any(String) });
   });
 

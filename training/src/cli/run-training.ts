@@ -212,7 +212,7 @@ export async function trainAndEvaluate(
     const epochs = selection.bestEpoch;
     // The trainer keeps the epoch with the best validation metric; a refit has no validation (it was merged into
     // train), so the epoch number stands in for the metric and the last epoch is the one kept.
-    const refitted = await fit(towerConfig, task, { ...trainOptions, epochs, patience: epochs + 1, selectOn: "recall@10" }, options, (_model, epoch) => ({ "validation recall@10": epoch }));
+    const refitted = await fit(towerConfig, task, { ...trainOptions, epochs, patience: epochs + 1, selectOn: "recall@10" }, options, (_model, epoch) => ({ "validation recall@10": epoch }), true);
     selection.model.dispose();
     result = { ...selection, model: refitted.model };
     refitLog = { epochs: refitted.epochs.map(({ "validation recall@10": _epoch, validationLoss: _loss, ...rest }) => rest as TrainEpochLog), trainPairs: task.counts.trainPairs };
@@ -249,7 +249,7 @@ export async function trainAndEvaluate(
     intervals,
   };
   const validation = { model: validationModel, baselines: baselines.validation };
-  const warnings = coverageWarnings(testModel.users, config.evaluation.minScoredUsers);
+  const warnings = [...coverageWarnings(testModel.users, config.evaluation.minScoredUsers, config.split.strategy), ...gridEdgeNotes(baselines.tuning, config.baselines)];
   const { fitted: _fitted, ...baselineTuning } = baselines.tuning;
   const run: TrainedRun = {
     config,
@@ -300,8 +300,9 @@ async function fit(
   trainOptions: TrainOptions,
   options: TrainAndEvaluateOptions,
   epochMetrics: (model: TwoTowerModel, epoch: number) => Record<string, number>,
+  refit = false,
 ): Promise<TrainResult> {
-  const progress = trainingProgress(trainOptions.epochs, { enabled: options.progress ?? true });
+  const progress = trainingProgress(trainOptions.epochs, { enabled: options.progress ?? true, ...(refit ? { refit, label: "refit" } : {}) });
   let epoch = 0;
   try {
     return await trainTwoTower(towerConfig, task.training, trainOptions, {
@@ -346,12 +347,30 @@ export async function evaluateBaselinesByProtocol(
   return { tuning, validation, fitted, test: scoreBaselines(fitted, testTask.test) };
 }
 
+/**
+ * A tuned value at the end of its grid may be short of the best: say so (with the grid to widen) rather than
+ * present it as the optimum. Smallest values count only when the grid starts above 0.
+ */
+export function gridEdgeNotes(tuning: Pick<BaselineTuning, "tuned" | "params">, grid: { easeLambda: number[]; knnShrink: number[]; knnNeighbours: number[] }): string[] {
+  if (!tuning.tuned) return [];
+  const notes: string[] = [];
+  const edge = (name: string, flag: string, value: number, values: number[]): void => {
+    if (values.length < 2) return;
+    const sorted = [...values].sort((a, b) => a - b);
+    if (value === sorted.at(-1)) notes.push(`${name} ${value} is the largest value tried: the best may be larger (widen ${flag})`);
+    else if (value === sorted[0] && value > 0) notes.push(`${name} ${value} is the smallest value tried: the best may be smaller (widen ${flag})`);
+  };
+  edge("EASE λ", "--ease-lambda", tuning.params.easeLambda, grid.easeLambda);
+  edge("item-kNN shrink", "--knn-shrink", tuning.params.knnShrink, grid.knnShrink);
+  return notes;
+}
+
 /** The figures are not worth comparing below a few hundred users: say so beside them. */
-export function coverageWarnings(usersScored: number, minUsers: number): string[] {
+export function coverageWarnings(usersScored: number, minUsers: number, strategy: string): string[] {
   if (usersScored >= minUsers) return [];
   return [
     `only ${usersScored} test users could be scored (fewer than ${minUsers}): differences between rankers are mostly noise; ` +
-      "use more data, or --split leave-last (scores every user with more than --holdout-last interactions)",
+      (strategy === "leave-last" ? "use more data" : "use more data, or --split leave-last (scores every user with more than --holdout-last interactions)"),
   ];
 }
 
@@ -567,7 +586,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     stoppedEarly: result.stoppedEarly,
     split: splitName(config),
     counts: task.counts,
-    coverage: { test: coverage(task.test, test.model), validation: coverage(task.validation, run.validation.model) },
+    coverage: { test: coverage(task.test, test.model), validation: coverage(run.selectionTask.validation, run.validation.model) },
     testPositivesOutsideCatalogue: task.test.positivesOutsideCatalogue,
     testUsersWithoutHistory: task.test.usersWithoutHistory,
   };

@@ -5,7 +5,11 @@ import type { TrainEpochLog, TrainHooks } from "../model/train-two-tower.js";
  * Two progress bars (epochs, steps of the current epoch; only on a terminal and when enabled) plus one log line per epoch with loss, validation loss,
  * gradient norm and learning rate. Bars go to stderr so stdout stays parseable (JSON summaries).
  */
-export function trainingProgress(totalEpochs: number, options: { enabled?: boolean; label?: string } = {}): TrainHooks & { stop(): void } {
+export function trainingProgress(
+  totalEpochs: number,
+  /** `refit`: a run without validation (train + validation merged), whose lines say so and show no validation figures. */
+  options: { enabled?: boolean; label?: string; refit?: boolean } = {},
+): TrainHooks & { stop(): void } {
   const enabled = options.enabled ?? true;
   // cli-progress cannot redraw without a terminal; logs (CI, files) get the per-epoch lines only.
   const showBars = enabled && process.stderr.isTTY === true;
@@ -39,6 +43,14 @@ export function trainingProgress(totalEpochs: number, options: { enabled?: boole
       stepBar?.update(step, { detail: `loss ${loss.toFixed(4)}` });
     },
     onEpochEnd(e: TrainEpochLog) {
+      if (options.refit) {
+        epochBar?.update(e.epoch, { detail: `train loss ${e.trainLoss.toFixed(4)}` });
+        log(
+          `refit epoch ${e.epoch}/${totalEpochs}: train loss ${e.trainLoss.toFixed(4)}, grad norm ${e.gradNorm.toFixed(3)}, ` +
+            `lr ${e.learningRate.toExponential(2)}, ${Math.round(e.samplesPerSecond)} samples/s`,
+        );
+        return;
+      }
       epochBar?.update(e.epoch, { detail: `val loss ${e.validationLoss.toFixed(4)}` });
       log(
         `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, validation loss ${e.validationLoss.toFixed(4)}, ` +
