@@ -12,6 +12,7 @@ import { loadDataset, type Dataset } from "../cli/load-dataset.js";
 import { parseRunConfig, type RunConfigInput } from "../cli/run-config.js";
 import { runTraining, servedUserRows } from "../cli/run-training.js";
 import { generateDataset, splitEvents, writeEvents } from "../data/index.js";
+import { DEFAULT_TRAIN_OPTIONS } from "../model/train-two-tower.js";
 import { checkCandidate, type ParityInputs } from "./check-candidate.js";
 import { DEFAULT_GATE_THRESHOLDS, type GateResult } from "./retrain-gates.js";
 import { runRetrain } from "./run-retrain.js";
@@ -29,8 +30,19 @@ const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".
 function config(out: string, overrides: { seed?: number; dim?: 64 | 128 | 256; hidden?: number; learningRate?: number } = {}) {
   const input: RunConfigInput = {
     data: { files: ["unused: the dataset is passed in"] },
-    model: { dim: overrides.dim ?? 64, hidden: overrides.hidden ?? 32, sequenceLength: 8, embedding: { item: 16, page: 4, device: 4, interaction: 4, category: 4 } },
-    training: { epochs: 2, batchSize: 64, parallelTowers: false, ...(overrides.learningRate ? { learningRate: overrides.learningRate } : {}) },
+    // The gates are under test, not the model: the mlp model (with its own defaults) learns enough from two epochs
+    // of this small log for "trained" and "untrained" to differ; the history model, whose epoch is one pass over the
+    // users (a handful of steps here), does not yet.
+    model: { architecture: "mlp", dim: overrides.dim ?? 64, hidden: overrides.hidden ?? 32, sequenceLength: 8, embedding: { item: 16, page: 4, device: 4, interaction: 4, category: 4 } },
+    training: {
+      epochs: 2,
+      batchSize: 64,
+      parallelTowers: false,
+      learningRate: overrides.learningRate ?? DEFAULT_TRAIN_OPTIONS.learningRate,
+      schedule: DEFAULT_TRAIN_OPTIONS.schedule,
+      weightDecay: DEFAULT_TRAIN_OPTIONS.weightDecay,
+      patience: DEFAULT_TRAIN_OPTIONS.patience,
+    },
     seed: overrides.seed ?? 11,
     out,
   };
