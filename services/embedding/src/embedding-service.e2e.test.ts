@@ -53,7 +53,9 @@ beforeAll(async () => {
   knownUserId = data.events[0]!.userId;
   for (const seed of [1, 2]) {
     const dir = path.join(root, `model-${seed}`);
-    await trainTinyModelDirectory(dir, { seed, salt: SALT });
+    // Version 2 is the history model: the same requests embed users from the features and history they send and
+    // known users from their stored history, whichever model a version holds.
+    await trainTinyModelDirectory(dir, { seed, salt: SALT, architecture: seed === 2 ? "history" : "mlp" });
     const version = (await registry.register(dir)).version;
     dirs.set(version, dir);
     expected.set(version, await expectedVectors(dir));

@@ -134,7 +134,11 @@ describe("runTraining model directory", () => {
     const data = generateDataset({ users: 160, seed: 4, items: 60 });
     const file = path.join(root, "same-events.csv");
     await writeEvents(file, data.events);
-    const dataset = await loadDataset({ files: [file] }, { progress: false, log: quiet });
+    // The same item table too: the history model's item vectors read each item's categories, so without it the
+    // items would be other items than the ones the model was trained and scored on.
+    const itemsFile = path.join(root, "same-items.csv");
+    await writeFile(itemsFile, `item_id,category\n${data.items.map((i) => `${i.itemId},${i.category}`).join("\n")}\n`);
+    const dataset = await loadDataset({ files: [file], itemsFile }, { progress: false, log: quiet });
     // No split flags: the model directory's own protocol (leave-last 1, refit) and its tuned baseline values.
     const evaluation = await evaluateModelDirectory(summary.out, dataset);
     const run = summary.run;

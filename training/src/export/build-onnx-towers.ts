@@ -1,4 +1,4 @@
-import { ONNX_OUTPUT_NAME, type FeatureSpec } from "@funnel/two-tower";
+import { type FeatureSpec, ONNX_OUTPUT_NAME } from "@funnel/two-tower";
 import { HISTORY_EPSILON, historyWidth } from "../model/history-towers.js";
 import { slotWeights } from "../model/recency-buckets.js";
 import { architectureOf, HISTORY_ITEM_TABLE, hasUserIdEmbedding, L2_EPSILON_SQUARED, type TwoTowerConfig, type TwoTowerWeights } from "../model/two-tower-model.js";

@@ -1,14 +1,14 @@
 import { availableParallelism } from "node:os";
+import { type ItemTensors, NO_USER_ID, type UserTensors } from "@funnel/two-tower";
 import * as tf from "@tensorflow/tfjs";
 import { createSeededRandom, type SeededRandom } from "../data/index.js";
-import { type ItemTensors, NO_USER_ID, type UserTensors } from "@funnel/two-tower";
 import type { EpochLog } from "../report/index.js";
 import { AdamOptimizer } from "./adam-optimizer.js";
 import { inBatchSoftmaxLoss } from "./in-batch-softmax-loss.js";
-import { learningRateAt, type LearningRateSchedule } from "./learning-rate-schedule.js";
+import { type LearningRateSchedule, learningRateAt } from "./learning-rate-schedule.js";
 import { ParallelTowerTrainer, type TowerBatch } from "./parallel-tower-trainer.js";
-import { trainHistoryTwoTower, type HistoryTaskOptions, type UserSequences } from "./train-history-two-tower.js";
-import { architectureOf, TwoTowerModel, type TwoTowerConfig, type TwoTowerWeights } from "./two-tower-model.js";
+import { type HistoryTaskOptions, trainHistoryTwoTower, type UserSequences } from "./train-history-two-tower.js";
+import { architectureOf, type TwoTowerConfig, TwoTowerModel, type TwoTowerWeights } from "./two-tower-model.js";
 
 /** (user row, item row) training examples; row indices into a UserTensors / ItemTensors. */
 export interface PairSet {

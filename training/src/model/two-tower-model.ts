@@ -1,6 +1,6 @@
+import type { FeatureSpec, ItemTensors, UserTensors } from "@funnel/two-tower";
 import * as tf from "@tensorflow/tfjs";
 import { createSeededRandom } from "../data/index.js";
-import type { FeatureSpec, ItemTensors, UserTensors } from "@funnel/two-tower";
 import { embeddingBag } from "./embedding-bag.js";
 import { checkCatalogue, historyItemTable, historyItemTower, historyParameterShapes, historyUserTower } from "./history-towers.js";
 import { dense } from "./mat-mul.js";

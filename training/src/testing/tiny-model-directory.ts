@@ -13,6 +13,11 @@ export interface TinyModelOptions {
   dim?: 64 | 128 | 256;
   /** Hashed user-id embedding with this many buckets (default 0: none). */
   userIdBuckets?: number;
+  /**
+   * Default "mlp", not the run default: other packages' tests were written against its unit-norm vectors and its
+   * quality after one epoch; a test of serving the history model asks for it.
+   */
+  architecture?: "history" | "mlp";
 }
 
 /** The dataset a tiny model of these options was trained on (to pick known user and item ids). */
@@ -26,6 +31,7 @@ export function trainTinyModelDirectory(out: string, options: TinyModelOptions):
     // The data seed stays fixed so every version knows the same users and items; the model seed varies.
     data: { generate: { users: options.users ?? 120, seed: 4, items: options.items ?? 40 } },
     model: {
+      architecture: options.architecture ?? "mlp",
       dim: options.dim ?? 64,
       hidden: 16,
       sequenceLength: 6,
