@@ -63,6 +63,9 @@ export async function trainFirstModelIfMissing(config: ProcessConfig, log: Logge
         data: { generate: { users: own.firstRunUsers, seed: 7 } },
         model: { dim: 128 },
         training: { epochs: own.firstRunEpochs },
+        // Fixed baseline values: tuning them on validation (7 EASE inversions, 12 item-kNN fits) only refines
+        // figures nobody reads before a first start serves, and would slow that start.
+        baselines: { easeLambda: 500, knnShrink: 50, knnNeighbours: 0 },
         seed: 7,
         out,
       }),
