@@ -2,11 +2,11 @@
 // Per-text latency of each sentiment path on the same texts: rules, the transformer at batch sizes 1, 16
 // and 64, and the hybrid (rules, then one transformer batch for the texts the model's hybrid policy sends to
 // it, then the policy's decision). JSON out.
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
+import { readLabeledTsv } from "../scripts/labeled-tsv.js";
 import { RuleScorer } from "../src/scoring/index.js";
-import { DEFAULT_HYBRID_POLICY, decideHybrid, needsTransformer, policyForRules, type HybridPolicy } from "../src/transformer/hybrid-policy.js";
+import { DEFAULT_HYBRID_POLICY, decideHybrid, type HybridPolicy, needsTransformer, policyForRules } from "../src/transformer/hybrid-policy.js";
 import { SentimentTransformer } from "../src/transformer/sentiment-transformer.js";
 
 const FIXTURE = fileURLToPath(new URL("../src/transformer/testdata/tiny-sentiment", import.meta.url));
@@ -20,10 +20,11 @@ function builtInTexts(): string[] {
   return subjects.flatMap((s) => verdicts.map((v) => `Honestly, ${s} ${v}.`));
 }
 
-function texts(count: number, file: string): string[] {
+function texts(count: number, files: string[]): string[] {
   let pool: string[];
   try {
-    pool = readFileSync(file, "utf8").split("\n").map((l) => l.slice(0, l.lastIndexOf("\t")).trim()).filter((t) => t.length > 0);
+    // The labeled-file reader the evaluations use: header and extra columns (page, category) handled alike.
+    pool = files.flatMap((file) => readLabeledTsv(file).rows.map((r) => r.text));
   } catch {
     pool = builtInTexts();
   }
@@ -60,11 +61,11 @@ async function main(): Promise<void> {
     .name("transformer-paths-bench")
     .description("Per-text latency of the rule, transformer (batch 1/16/64) and hybrid paths; prints JSON")
     .option("--model <dir>", "Hugging Face-layout ONNX classifier (default: the tiny test fixture)", FIXTURE)
-    .option("--data <file>", "labeled TSV to take texts from (default: UCI yelp beside the repository, else built-in sentences)", UCI)
+    .option("--data <file...>", "labeled TSV files to take texts from (default: UCI yelp beside the repository, else built-in sentences); shop text: scripts/testdata/*.tsv", [UCI])
     .option("--texts <n>", "texts per round", (v) => Number(v), 256)
     .option("--rounds <n>", "measured rounds", (v) => Number(v), 5)
     .parse()
-    .opts<{ model: string; data: string; texts: number; rounds: number }>();
+    .opts<{ model: string; data: string[]; texts: number; rounds: number }>();
   const scorer = RuleScorer.load();
   const transformer = await SentimentTransformer.load(options.model);
   const classifier = transformer.classifier;

@@ -1,14 +1,14 @@
 #!/usr/bin/env -S npx tsx
-import { Command, Option } from "commander";
-import { SingleBar, Presets } from "cli-progress";
-import { glob, isDynamicPattern } from "tinyglobby";
 import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Presets, SingleBar } from "cli-progress";
+import { Command, Option } from "commander";
+import { glob, isDynamicPattern } from "tinyglobby";
 import { SentimentIntensityAnalyzer } from "vader-sentiment";
-import { RuleScorer, PAGE_NAMES, type PageName } from "../src/scoring/index.js";
-import { readLabeledTsv, type BadRow, type LabeledTsv } from "./labeled-tsv.js";
+import { PAGE_NAMES, type PageName, RuleScorer } from "../src/scoring/index.js";
 import { BinaryMetricsAccumulator } from "./binary-metrics.js";
+import { type BadRow, type LabeledTsv, readLabeledTsv } from "./labeled-tsv.js";
 
 // The shared data folder sits beside the repository clone (../shared from the repository root).
 const DEFAULT_DATA = fileURLToPath(new URL("../../../../shared/data/uci-sentiment/*_labelled.txt", import.meta.url));

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { SentimentScore } from "../src/scoring/index.js";
-import { chooseOverrideMargin, fitHybridPolicy, fitLogistic, type ScoredRow } from "./fit-hybrid-policy.js";
+import { credit, fitHybridPolicy, fitLogistic, type ScoredRow } from "./fit-hybrid-policy.js";
 
-function rules(score: number, unsure = false, rule = "lexicon"): SentimentScore {
+function rules(score: number, unsure = false, rule = "lexicon", words = 8): SentimentScore {
   return {
-    label: score > 0 ? "positive" : "negative",
+    label: score > 0 ? "positive" : score < 0 ? "negative" : "neutral",
     score,
     confidence: unsure ? 0.1 : 0.8,
     method: "rules",
@@ -13,6 +13,7 @@ function rules(score: number, unsure = false, rule = "lexicon"): SentimentScore 
     unsure,
     language: "eng",
     unsupportedLanguage: false,
+    words,
   };
 }
 
@@ -49,49 +50,59 @@ describe("fitLogistic", () => {
   });
 });
 
-describe("chooseOverrideMargin", () => {
-  const plain = { phraseRulesDecide: false, rulesKeepConfidence: null };
-  // Confident rules right on every text; the transformer right only from |margin| 5 on in one set.
-  const row = (margin: number, label: 0 | 1, rulesRight: boolean): ScoredRow => ({ label, margin: label === 1 ? margin : -margin, rules: rules(rulesRight === (label === 1) ? 0.6 : -0.6) });
-  const inDomain = [1, 2, 3, 4, 5, 6].flatMap((m) => [row(m, 1, false), row(m, 0, true)]);
-  const otherDomain = [
-    ...[1, 2, 3, 4].flatMap((m) => [row(-m, 1, true), row(m, 0, true)]),
-    ...[5, 6].flatMap((m) => [row(m, 1, true), row(m, 0, true)]),
-  ];
-
-  it("picks the smallest margin where the transformer is at least as accurate as the rules in every set", () => {
-    expect(chooseOverrideMargin([inDomain], plain).margin).toBe(1);
-    expect(chooseOverrideMargin([inDomain, otherDomain], plain).margin).toBe(5);
-  });
-
-  it("answers null when no margin qualifies in every set", () => {
-    const hopeless = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((m) => row(-m, 1, true));
-    expect(chooseOverrideMargin([hopeless], plain).margin).toBeNull();
-  });
-
-  it("leaves texts on a phrase rule out of the comparison when the rules keep them", () => {
-    const phrase = [1, 2, 3].map((m): ScoredRow => ({ label: 1, margin: -m, rules: rules(0.6, false, "page.payment.double-charge") }));
-    expect(chooseOverrideMargin([phrase], { ...plain, phraseRulesDecide: true }).margin).toBe(1);
-    expect(chooseOverrideMargin([phrase], plain).margin).toBe(4);
-    // Rules kept from confidence 0.8 on (these rows have 0.8) never meet the transformer either.
-    expect(chooseOverrideMargin([phrase], { ...plain, rulesKeepConfidence: 0.8 }).margin).toBe(1);
-  });
-});
-
 describe("fitHybridPolicy", () => {
-  it("fits the combination on the in-domain rows it will decide and keeps the chosen margin", () => {
+  // One row per text: label, the transformer's margin, the rules' score; sources named.
+  const row = (source: string, label: 0 | 1, margin: number, rulesScore: number, unsure = false, rule = "lexicon", words = 8): ScoredRow => ({
+    source,
+    label,
+    margin,
+    rules: rules(rulesScore, unsure, rule, words),
+  });
+
+  it("gives a kind of case to the transformer only where it is better on the pooled rows and not worse on any source", () => {
+    const rows: ScoredRow[] = [];
+    for (let i = 0; i < 60; i++) {
+      const label: 0 | 1 = i % 2 === 0 ? 1 : 0;
+      const sign = label === 1 ? 1 : -1;
+      // Neutral short texts: the rules abstain, the transformer is right 5 times in 6 on both sources.
+      for (const source of ["a", "b"]) rows.push(row(source, label, (i % 6 === 0 ? -sign : sign) * 3, 0));
+      // Confident short texts: the transformer is better on source a, worse on source b -> the rules keep them.
+      rows.push(row("a", label, sign * 4, i % 3 === 0 ? -sign * 0.5 : sign * 0.5));
+      rows.push(row("b", label, i % 3 === 0 ? -sign * 4 : sign * 4, sign * 0.5));
+      rows.push(row("b", label, i % 3 === 0 ? -sign * 4 : sign * 4, sign * 0.5));
+      // Confident texts on a phrase rule: the rules are always right.
+      rows.push(row("a", label, -sign * 2, sign * 0.7, false, "phrase.lost-order"));
+    }
+    const { policy, cells } = fitHybridPolicy({ version: "t.v2", ruleSetVersion: "test", validation: rows });
+    expect(policy).toMatchObject({ format: "funnel-sentiment-hybrid/v2", version: "t.v2", ruleSetVersion: "test", marginClip: 10 });
+    expect(policy.cells["neutral/short"]).toBe("transformer");
+    expect(policy.cells["confident/short"]).toBeUndefined();
+    expect(policy.cells["confident-phrase/short"]).toBeUndefined();
+    const confident = cells.find((c) => c.cell === "confident/short")!;
+    expect(confident.why).toMatch(/worse on b/);
+    expect(confident.sources.a!.transformer).toBeGreaterThan(confident.sources.a!.rules);
+    // Cells without validation rows stay with the rules.
+    expect(cells.find((c) => c.cell === "unsure/long")).toMatchObject({ n: 0, chosen: "rules" });
+  });
+
+  it("does not hand over a cell on a gain that small data cannot tell from noise", () => {
+    const rows = [row("a", 1, 3, 0.5), row("a", 0, -3, 0.5), row("a", 1, 3, 0.5)];
+    expect(fitHybridPolicy({ version: "t", ruleSetVersion: "test", validation: rows }).policy.cells).toEqual({});
+  });
+
+  it("counts a neutral answer as half right, never as negative", () => {
+    expect([credit(0, "neutral"), credit(1, "neutral"), credit(0, "negative"), credit(1, "negative")]).toEqual([0.5, 0.5, 1, 0]);
+  });
+
+  it("fits the combination with both inputs weighted positive when both carry signal", () => {
     const next = random(2);
-    const validation: ScoredRow[] = Array.from({ length: 2_000 }, () => {
+    const validation: ScoredRow[] = Array.from({ length: 2_000 }, (_, i) => {
       const label: 0 | 1 = next() < 0.5 ? 0 : 1;
       const sign = label === 1 ? 1 : -1;
-      return { label, margin: sign * (next() * 10) - sign * 2, rules: rules(sign * (next() * 0.6) + (next() - 0.5) * 0.4, next() < 0.4) };
+      return row(i % 2 === 0 ? "a" : "b", label, sign * (next() * 10) - sign * 2, sign * (next() * 0.6) + (next() - 0.5) * 0.4, next() < 0.4);
     });
-    const { policy, combinationRows } = fitHybridPolicy({ version: "t.v1", ruleSetVersion: "test", validation, guards: [], phraseRulesDecide: true, rulesKeepConfidence: null });
-    expect(policy).toMatchObject({ version: "t.v1", ruleSetVersion: "test", phraseRulesDecide: true, marginClip: 10 });
-    expect(policy.overrideMargin).not.toBeNull();
-    expect(combinationRows).toBeGreaterThan(0);
-    expect(combinationRows).toBeLessThan(validation.length);
-    // Both inputs carry signal about the label, so both get a positive weight.
+    const { policy, combinationRows } = fitHybridPolicy({ version: "t.v2", ruleSetVersion: "test", validation });
+    expect(combinationRows).toBe(2_000);
     expect(policy.combination.transformerMargin).toBeGreaterThan(0);
     expect(policy.combination.rulesScore).toBeGreaterThan(0);
   });

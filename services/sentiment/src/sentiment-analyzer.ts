@@ -1,10 +1,10 @@
 // The sentiment data plane: rule scoring with a response cache, and the transformer behind it for the texts
 // the hybrid policy sends it (batched across calls, cached per transformer version). No gRPC here; handlers
 // adapt it to the wire.
-import { FailedPreconditionError, MicroBatcher, ResponseCache, runGroupedBy, type ModelSlot } from "@funnel/runtime";
+import { FailedPreconditionError, MicroBatcher, type ModelSlot, ResponseCache, runGroupedBy } from "@funnel/runtime";
 import type { Registry } from "prom-client";
-import { RuleScorer, type PageName, type SentimentLabelName, type SentimentScore } from "./scoring/index.js";
-import { decideHybrid, needsTransformer, policyForRules, type HybridMethod, type HybridPolicy } from "./transformer/hybrid-policy.js";
+import { type PageName, RuleScorer, type SentimentLabelName, type SentimentScore } from "./scoring/index.js";
+import { decideHybrid, type HybridMethod, type HybridPolicy, needsTransformer, policyForRules } from "./transformer/hybrid-policy.js";
 import type { SentimentTransformer } from "./transformer/sentiment-transformer.js";
 import type { TransformerClassifier, TransformerPrediction } from "./transformer/transformer-classifier.js";
 
@@ -140,7 +140,7 @@ export class SentimentAnalyzer {
           const decision = method === "transformer" ? undefined : decideHybrid(score, prediction.margin, policy);
           if (decision?.method === "rules") return this.rulesAnalysis(score);
           if (decision?.method === "combined") {
-            return { rules: score, method: "combined" as const, label: labelOfScore(decision.score), score: decision.score, confidence: decision.confidence, transformer: transformerRef };
+            return { rules: score, method: "combined" as const, label: decision.label, score: decision.score, confidence: decision.confidence, transformer: transformerRef };
           }
           // The transformer alone: its own class decides (a neutral class stays neutral).
           return {

@@ -1,5 +1,5 @@
-import { type Command, InvalidArgumentError } from "commander";
 import type { ModelRegistry } from "@funnel/registry";
+import { type Command, InvalidArgumentError } from "commander";
 import { importHfClassifier } from "../text-classifier/import-hf-classifier.js";
 import { runTextTraining } from "../text-classifier/run-text-training.js";
 import { DEFAULT_TEXT_TRAIN_OPTIONS } from "../text-classifier/train-text-classifier.js";
@@ -18,7 +18,7 @@ const num = (name: string) => (value: string): number => {
 };
 
 interface TrainTextFlags {
-  data: string;
+  data: string[];
   out: string;
   name: string;
   labels: string;
@@ -54,13 +54,13 @@ export function addTextClassifierCommands(program: Command, env: { registry: () 
   program
     .command("train-text")
     .description("train the transformer text classifier on a labeled TSV/CSV (text, label) and write a Hugging Face-layout ONNX directory")
-    .requiredOption("--data <file>", "labeled file: .tsv/.txt (text<TAB>label) or .csv; header optional")
+    .requiredOption("--data <file...>", "labeled files: .tsv/.txt (text<TAB>label) or .csv; header optional; each keeps its own held-out sentences")
     .requiredOption("--out <dir>", "model directory to write (must not exist or be empty)")
     .option("--name <name>", "registered model name", "sentiment-transformer")
     .option("--labels <names>", "class names by label index, comma-separated", "NEGATIVE,POSITIVE")
     .option("--seed <n>", "seed (split, vocabulary order, initialisation, batches)", int("--seed"), d.seed)
-    .option("--validation-rows <n>", "rows held out for early stopping", int("--validation-rows"), 5000)
-    .option("--test-rows <n>", "rows held out for the test metrics (never trained on; lines in split.json)", int("--test-rows"), 5000)
+    .option("--validation-rows <n>", "sentences per file held out (with their phrases) for early stopping and policy fitting; at most 15 % of a file's sentences", int("--validation-rows"), 600)
+    .option("--test-rows <n>", "sentences per file held out (with their phrases) for the test metrics, never trained on (lines in split.json); at most 20 % of a file's sentences", int("--test-rows"), 1000)
     .option("--vocab-size <n>", "WordPiece vocabulary size", int("--vocab-size"), 6000)
     .option("--max-length <n>", "longest input in tokens incl. [CLS]/[SEP]; longer texts are truncated", int("--max-length"), 64)
     .option("--dim <n>", "model width", int("--dim"), 64)

@@ -3,7 +3,6 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLabeledText } from "./read-labeled-text.js";
-import { splitLabeledText, splitRecord } from "./split-labeled-text.js";
 
 describe("labeled text files", () => {
   let dir: string;
@@ -40,15 +39,4 @@ describe("labeled text files", () => {
     await expect(readLabeledText(headerless)).rejects.toThrow(/needs a "label" column/);
   });
 
-  it("splits by seed independent of row order, with disjoint parts of the requested sizes", () => {
-    const rows = Array.from({ length: 50 }, (_, i) => ({ text: `t${i}`, label: i % 2, line: i + 2 }));
-    const a = splitLabeledText(rows, { validation: 5, test: 7, seed: 3 });
-    const b = splitLabeledText([...rows].reverse(), { validation: 5, test: 7, seed: 3 });
-    expect(splitRecord("f", 3, a)).toEqual(splitRecord("f", 3, b));
-    expect([a.train.length, a.validation.length, a.test.length]).toEqual([38, 5, 7]);
-    const lines = new Set([...a.train, ...a.validation, ...a.test].map((r) => r.line));
-    expect(lines.size).toBe(50);
-    expect(splitRecord("f", 4, splitLabeledText(rows, { validation: 5, test: 7, seed: 4 })).testLines).not.toEqual(splitRecord("f", 3, a).testLines);
-    expect(() => splitLabeledText(rows, { validation: 25, test: 25, seed: 1 })).toThrow(/leave nothing to train on/);
-  });
 });

@@ -30,7 +30,8 @@ describe("train-text and import-hf commands", () => {
     const good = ["great fast checkout", "love this shop", "excellent support", "happy with the delivery"];
     const bad = ["awful slow checkout", "hate this shop", "terrible support", "broken delivery"];
     const lines = ["sentence\tlabel"];
-    for (let i = 0; i < 120; i++) lines.push(`${good[i % 4]} ${i % 7 === 0 ? "really" : ""}\t1`, `${bad[i % 4]} ${i % 5 === 0 ? "really" : ""}\t0`);
+    // Distinct sentences (order numbers), each also present as a phrase cut from it, as in SST-2.
+    for (let i = 0; i < 120; i++) lines.push(`${good[i % 4]} order ${i}${i % 7 === 0 ? " really" : ""}\t1`, `${bad[i % 4]} order ${i + 1000}\t0`, `${bad[i % 4]}\t0`);
     lines.splice(5, 0, "no label on this line", "fine text\t7");
     await writeFile(path.join(dir, "labeled.tsv"), `${lines.join("\n")}\n`);
   });
@@ -51,12 +52,17 @@ describe("train-text and import-hf commands", () => {
     const summary = JSON.parse(trained.stdout);
     expect(summary.tokenizer.libraryMismatches).toBe(0);
     expect(summary.metrics.test.rows).toBe(30);
+    expect(summary.metrics.testByFile["labeled.tsv"].rows).toBe(30);
     expect(summary.published).toMatchObject({ model: "sentiment-transformer", version: 1 });
     const config = JSON.parse(await readFile(path.join(out, "config.json"), "utf8"));
     expect(config).toMatchObject({ id2label: { 0: "NEGATIVE", 1: "POSITIVE" }, label2id: { NEGATIVE: 0, POSITIVE: 1 }, max_position_embeddings: 16 });
     const split = JSON.parse(await readFile(path.join(out, "split.json"), "utf8"));
-    expect(split.testLines).toHaveLength(30);
-    expect(new Set([...split.testLines, ...split.validationLines]).size).toBe(60);
+    expect(split.format).toBe("funnel-text-split/v2");
+    const [part] = split.files;
+    expect(part.testLines).toHaveLength(30);
+    expect(new Set([...part.testLines, ...part.validationLines]).size).toBe(60);
+    // The bare phrases ("great fast checkout") occur inside training sentences: held-out sentences are whole ones.
+    expect(part.sentences).toBe(240);
     await verifyModelDirectory(out);
 
     // Only the four Hugging Face files, no manifest: what an external export looks like.

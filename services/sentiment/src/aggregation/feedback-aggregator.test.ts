@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { SentimentLabelName, SentimentScore } from "../scoring/index.js";
-import { FeedbackAggregator, UNSPECIFIED, type Group } from "./index.js";
+import { FeedbackAggregator, type Group, UNSPECIFIED } from "./index.js";
 
 function sentiment(label: SentimentLabelName, score: number): SentimentScore {
-  return { label, score, confidence: 1, method: "rules", contributions: [], ruleSetVersion: "test", unsure: false, language: "eng", unsupportedLanguage: false };
+  return { label, score, confidence: 1, method: "rules", contributions: [], ruleSetVersion: "test", unsure: false, language: "eng", unsupportedLanguage: false, words: 3 };
 }
 const byKey = (groups: Group[], key: string) => groups.find((group) => group.key === key)?.distribution;
 

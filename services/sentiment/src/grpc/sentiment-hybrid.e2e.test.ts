@@ -4,21 +4,21 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promi
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import * as grpc from "@grpc/grpc-js";
 import {
   AnalysisMethod,
-  ModelStatusServiceClient,
-  PageType,
-  SentimentLabel,
-  SentimentServiceClient,
   type AnalyzeBatchRequest,
   type AnalyzeBatchResponse,
   type AnalyzeRequest,
   type AnalyzeResponse,
   type ListModelsResponse,
+  ModelStatusServiceClient,
+  PageType,
+  SentimentLabel,
+  SentimentServiceClient,
 } from "@funnel/proto";
 import { FileRegistry, writeModelDirectoryManifest } from "@funnel/registry";
-import { runServices, type RunningServices } from "@funnel/runtime";
+import { type RunningServices, runServices } from "@funnel/runtime";
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_RULES_PATH } from "../scoring/index.js";
 import { sentimentModule } from "../sentiment-module.js";
@@ -53,16 +53,15 @@ beforeAll(async () => {
   const registry = new FileRegistry({ dataDir: path.join(root, "registry"), actor: "test" });
   await registry.register(dir);
   await registry.setAlias("sentiment-transformer", "production", 1);
-  // Version 2: the same model with a hybrid policy stored beside it. This one lets the transformer outvote
-  // even confident rules from a tiny margin, so the combination is easy to reach.
+  // Version 2: the same model with a hybrid policy stored beside it.
   const { version: ruleSetVersion } = JSON.parse(await readFile(DEFAULT_RULES_PATH, "utf8")) as { version: string };
   const policy: HybridPolicy = {
     format: HYBRID_POLICY_FORMAT,
     version: "e2e.v1",
     ruleSetVersion,
-    phraseRulesDecide: false,
-    rulesKeepConfidence: null,
-    overrideMargin: 0.01,
+    lengthBuckets: [12, 40],
+    // Confident lexicon-only short texts go to the combination, so it is easy to reach.
+    cells: { "confident/short": "combined", "unsure/short": "transformer", "neutral/short": "transformer" },
     combination: { transformerMargin: 1, rulesScore: 2, bias: 0 },
     marginClip: 10,
   };

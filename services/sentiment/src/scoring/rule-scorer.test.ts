@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_RULES_PATH, RuleScorer, type PageName, type SentimentScore } from "./index.js";
+import { DEFAULT_RULES_PATH, type PageName, RuleScorer, type SentimentScore } from "./index.js";
 
 let scorer: RuleScorer;
 beforeAll(() => {
@@ -35,7 +36,7 @@ describe("RuleScorer lexicon behaviour", () => {
   });
 
   it("lets a page rule decide where the general lexicon has nothing to say", () => {
-    expect(score("I was charged twice", "payment")).toBeLessThan(score("I was charged twice", "home"));
+    expect(score("my card was declined", "payment")).toBeLessThan(score("my card was declined", "home"));
     expect(score("found exactly what I needed", "search")).toBeGreaterThan(score("found exactly what I needed", "home"));
   });
 
@@ -163,12 +164,10 @@ describe("RuleScorer phrase and page rules", () => {
     { page: "search", text: "no results for blue shoes", rule: "page.search.not-found", sign: -1 },
     { page: "search", text: "found exactly the lamp I wanted", rule: "page.search.found-exactly", sign: 1 },
     { page: "product", text: "these shoes run true to size", rule: "page.product.fit-good", sign: 1 },
-    { page: "payment", text: "I was charged twice for one order", rule: "page.payment.double-charge", sign: -1 },
     { page: "payment", text: "my card was declined", rule: "page.payment.declined", sign: -1 },
     { page: "payment", text: "card rejected again", rule: "page.payment.declined", sign: -1 },
     { page: "payment", text: "secure checkout with my bank", rule: "page.payment.secure", sign: 1 },
     { page: "confirmation", text: "order confirmed within seconds", rule: "page.confirmation.order-confirmed", sign: 1 },
-    { page: "confirmation", text: "I never got confirmation of my order", rule: "page.confirmation.no-confirmation", sign: -1 },
   ];
   for (const { page, text, rule, sign } of families) {
     it(`${rule} moves "${text}" ${sign > 0 ? "up" : "down"} on the ${page} page only`, () => {
@@ -185,7 +184,7 @@ describe("RuleScorer phrase and page rules", () => {
 
   it("prefers the longest phrase that matches", () => {
     const result = scorer.score("no confirmation email at all", "confirmation");
-    expect(result.contributions.filter((c) => c.rule === "page.confirmation.no-confirmation").map((c) => c.term)).toEqual([
+    expect(result.contributions.filter((c) => c.rule === "phrase.no-confirmation").map((c) => c.term)).toEqual([
       "no confirmation email",
     ]);
   });
@@ -271,5 +270,28 @@ describe("RuleScorer on e-commerce feedback", () => {
     const praiseFirst = "Absolutely love the colours, gorgeous design, amazing price, but the checkout kept crashing";
     expect(scorer.score(praiseFirst, "payment").label).toBe("negative");
     expect(scorer.score("Terrible packaging, awful courier, horrible wait, but the product itself is good").label).toBe("positive");
+  });
+});
+
+describe("RuleScorer on hand-written shop feedback with mixed signals (issue 18)", () => {
+  const scorer = RuleScorer.load();
+  const file = fileURLToPath(new URL("../../scripts/testdata/shop-feedback-mixed.tsv", import.meta.url));
+  const rows = readFileSync(file, "utf8").trim().split("\n").slice(1).map((line) => line.split("\t"));
+
+  it("gets every case right with a non-neutral answer: irony around a failure event is negative, a smooth payment is positive", () => {
+    expect(rows.length).toBeGreaterThanOrEqual(20);
+    const wrong = rows
+      .map(([text, label]) => ({ text: text!, want: label === "1" ? "positive" : "negative", got: scorer.score(text!).label }))
+      .filter((r) => r.got !== r.want);
+    expect(wrong).toEqual([]);
+  });
+
+  it("a double charge is a failure event on any page, and praise in the next sentence does not cancel a lost order", () => {
+    const lost = scorer.score("Wow, thanks for losing my order again. Amazing service.");
+    expect(lost.label).toBe("negative");
+    expect(lost.contributions.filter((c) => c.rule === "event.outweighs-praise").map((c) => c.term)).toEqual(["Wow", "thanks", "Amazing"]);
+    expect(scorer.score("great, charged twice").contributions.map((c) => c.rule)).toContain("phrase.double-charge");
+    // Praise after a contrast still counts: the event is answered, not ironic.
+    expect(scorer.score("They lost my order but support was amazing and sent a new one the next day.").score).toBeGreaterThan(0);
   });
 });

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { loadEmojiValences } from "./emoji-valences.js";
-import { FeedbackTokenizer, type FeedbackToken } from "./feedback-tokenizer.js";
+import { type FeedbackToken, FeedbackTokenizer } from "./feedback-tokenizer.js";
 import { detectLanguage, RULES_LANGUAGE } from "./language-detector.js";
 import { LexiconLemmatizer } from "./lexicon-lemmatizer.js";
 import { loadRuleSet, PAGE_NAMES, type PhraseRule, type RuleSet } from "./rule-set.js";
@@ -30,6 +30,8 @@ export interface SentimentScore {
   language: string;
   /** the text is in a language without rules: label neutral, confidence 0, no contributions */
   unsupportedLanguage: boolean;
+  /** word tokens in the text: the hybrid policy's length bucket */
+  words: number;
 }
 export interface RuleScorerOptions {
   /** rule set JSON; its "corrections" field names the correction table, relative to it */
@@ -40,7 +42,7 @@ export interface RuleScorerOptions {
   spellingCorrection?: boolean;
 }
 
-export const DEFAULT_RULES_PATH = fileURLToPath(new URL("../../rules/page-rules.v2.json", import.meta.url));
+export const DEFAULT_RULES_PATH = fileURLToPath(new URL("../../rules/page-rules.v3.json", import.meta.url));
 
 // VADER's normalisation constant: score = sum / sqrt(sum² + alpha) approaches ±1 for large sums.
 const NORMALIZE_ALPHA = 15;
@@ -145,6 +147,7 @@ export class RuleScorer {
   score(text: string, page?: PageName): SentimentScore {
     const tokens = this.tokenizer.tokenize(text);
     const language = detectLanguage(text, tokens);
+    const wordCount = tokens.filter((token) => token.kind === "word").length;
     if (language !== RULES_LANGUAGE) {
       // English words inside another language ("Die Zahlung", "a gift") would give a confident wrong label.
       return {
@@ -157,6 +160,7 @@ export class RuleScorer {
         unsure: true,
         language,
         unsupportedLanguage: true,
+        words: wordCount,
       };
     }
     const terms = this.findTerms(tokens, page);
@@ -199,6 +203,7 @@ export class RuleScorer {
       unsure: evidence === 0 || confidence < UNSURE_BELOW,
       language,
       unsupportedLanguage: false,
+      words: wordCount,
     };
   }
 
@@ -334,8 +339,10 @@ export class RuleScorer {
   }
 
   /**
-   * Praise in the same sentence as a failure event, with no "but" between them, is politeness or irony
-   * ("Wow, thanks for losing my order again"): the event is what happened, so the praise stops counting.
+   * Praise in the same sentence as a failure event, or in the sentence just before or after it, with no
+   * "but" between them, is politeness or irony ("Wow, thanks for losing my order again. Amazing service."):
+   * the event is what happened, so the praise stops counting. Praise two sentences away, or after a
+   * contrast ("... but support sorted it out"), still counts.
    */
   private applyEventPrecedence(terms: Term[], tokens: FeedbackToken[]): void {
     const events = terms.filter((term) => term.event && term.valence < 0);
@@ -352,7 +359,7 @@ export class RuleScorer {
     };
     for (const term of terms) {
       if (term.fromPhrase || term.valence <= 0) continue;
-      const outweighed = events.some((event) => sentence[event.start] === sentence[term.start] && !contrastBetween(term.start, event.start));
+      const outweighed = events.some((event) => Math.abs(sentence[event.start]! - sentence[term.start]!) <= 1 && !contrastBetween(term.start, event.start));
       if (!outweighed) continue;
       term.contributions.push({ term: tokens[term.start]!.surface, weight: -term.valence, rule: "event.outweighs-praise" });
       term.valence = 0;

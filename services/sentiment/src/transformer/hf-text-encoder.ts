@@ -40,6 +40,26 @@ export class HfTextEncoder {
     return new HfTextEncoder(new Tokenizer(tokenizerJson, tokenizerConfig), maxLength, padId);
   }
 
+  /**
+   * Splits a long text's tokens into windows of the model's length that overlap by half, each with the
+   * template's special tokens; the classifier pools their logits. A text that fits is one window. Past
+   * `maxWindows` windows the text's end is cut (truncated), so one huge input cannot stall a batch.
+   */
+  encodeWindows(text: string, maxWindows: number): { windows: number[][]; truncated: boolean } {
+    const content = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    const room = this.maxLength - this.prefix.length - this.suffix.length;
+    if (content.length <= room) return { windows: [[...this.prefix, ...content, ...this.suffix]], truncated: false };
+    // Half-overlapping windows: every token sits in the middle of some window, with context on both sides.
+    const stride = Math.max(1, Math.floor(room / 2));
+    const windows: number[][] = [];
+    let start = 0;
+    for (; windows.length < maxWindows; start += stride) {
+      windows.push([...this.prefix, ...content.slice(start, start + room), ...this.suffix]);
+      if (start + room >= content.length) break;
+    }
+    return { windows, truncated: start + room < content.length };
+  }
+
   encode(text: string): EncodedInput {
     const content = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
     const room = this.maxLength - this.prefix.length - this.suffix.length;

@@ -1,5 +1,12 @@
 // How the rules and the transformer decide together. One implementation: the service (SentimentAnalyzer),
 // `npm run eval:hybrid` and the latency bench all call these functions, so what is measured is what is served.
+//
+// The policy is a table over kinds of case, known from the rules' answer and the text before the transformer
+// runs: what the rules said (neutral, unsure, confident on a curated phrase rule, confident on lexicon words)
+// times the text's length. Each cell says who answers there: the rules, the transformer, or the logistic
+// combination of both. A fitted policy gives a cell to the transformer or the combination only where
+// validation data from every labeled source shows it is better than the rules; everywhere else the rules'
+// answer stands and the transformer is not even run (the cost side).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
@@ -7,31 +14,30 @@ import type { SentimentScore } from "../scoring/index.js";
 
 /** File beside model.onnx holding a version's fitted policy (written by `eval:hybrid --fit`). */
 export const HYBRID_POLICY_FILE = "hybrid-policy.json";
-export const HYBRID_POLICY_FORMAT = "funnel-sentiment-hybrid/v1";
+export const HYBRID_POLICY_FORMAT = "funnel-sentiment-hybrid/v2";
+
+/** What the rules said, in the policy's terms. Texts in a language without rules are never routed. */
+export const RULE_REGIMES = ["neutral", "unsure", "confident-phrase", "confident"] as const;
+export type RuleRegime = (typeof RULE_REGIMES)[number];
+export const LENGTH_BUCKETS = ["short", "medium", "long"] as const;
+export type LengthBucket = (typeof LENGTH_BUCKETS)[number];
+export type CellAction = "rules" | "transformer" | "combined";
+export type CellKey = `${RuleRegime}/${LengthBucket}`;
+
+export const CELL_KEYS: readonly CellKey[] = RULE_REGIMES.flatMap((regime) => LENGTH_BUCKETS.map((length): CellKey => `${regime}/${length}`));
+
+const actionSchema = z.enum(["rules", "transformer", "combined"]);
 
 const policySchema = z.object({
   format: z.literal(HYBRID_POLICY_FORMAT),
-  /** Names this policy in logs and reports, e.g. "hybrid.v1". */
+  /** Names this policy in logs and reports, e.g. "hybrid.v2". */
   version: z.string().min(1),
   /** The rule set the parameters were fitted against; with another rule set the default policy applies. */
   ruleSetVersion: z.string().min(1),
-  /**
-   * A confident rule score that rests on a curated phrase or page rule (ids `phrase.*`, `page.*`: failure
-   * events, shop idioms) is the rules' answer, and the transformer is not run for it.
-   */
-  phraseRulesDecide: z.boolean(),
-  /**
-   * Confident rules at or above this confidence keep the text without running the transformer: the cost
-   * knob (fewer transformer runs, a little accuracy where the transformer would have outvoted them).
-   * null: every confident lexicon-only text runs the transformer.
-   */
-  rulesKeepConfidence: z.number().min(0).max(1).nullable(),
-  /**
-   * The transformer's |logit margin| from which it outvotes confident rules (the combination decides);
-   * below it confident rules keep the answer. null: confident rules always decide (the transformer only
-   * sees unsure texts).
-   */
-  overrideMargin: z.number().positive().nullable(),
+  /** Word counts: short ≤ lengthBuckets[0] < medium ≤ lengthBuckets[1] < long. */
+  lengthBuckets: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+  /** Who answers per kind of case ("<regime>/<length>"); a cell not listed is the rules'. */
+  cells: z.partialRecord(z.enum(CELL_KEYS as [CellKey, ...CellKey[]]), actionSchema),
   /** Logistic combination z = transformerMargin · clip(margin) + rulesScore · rules.score + bias; P(positive) = σ(z). */
   combination: z.object({ transformerMargin: z.number().finite(), rulesScore: z.number().finite(), bias: z.number().finite() }),
   /** |margin| is clipped to this before combining: saturated logits add no information. */
@@ -43,16 +49,17 @@ const policySchema = z.object({
 export type HybridPolicy = z.infer<typeof policySchema>;
 
 /**
- * Without a fitted policy: the rules decide unless unsure, then the transformer alone (what a model imported
- * from elsewhere gets until a policy is fitted for it).
+ * Without a fitted policy: the rules decide unless they are unsure or neutral, then the transformer alone (what
+ * a model imported from elsewhere gets until a policy is fitted for it).
  */
 export const DEFAULT_HYBRID_POLICY: HybridPolicy = {
   format: HYBRID_POLICY_FORMAT,
   version: "default",
   ruleSetVersion: "*",
-  phraseRulesDecide: false,
-  rulesKeepConfidence: null,
-  overrideMargin: null,
+  lengthBuckets: [12, 40],
+  cells: Object.fromEntries(
+    CELL_KEYS.filter((key) => key.startsWith("unsure/") || key.startsWith("neutral/")).map((key) => [key, "transformer" as const]),
+  ),
   combination: { transformerMargin: 1, rulesScore: 0, bias: 0 },
   marginClip: 30,
 };
@@ -61,26 +68,45 @@ export type HybridMethod = "rules" | "transformer" | "combined";
 
 export interface HybridDecision {
   method: HybridMethod;
-  /** In [-1, 1]: the rules' score, or 2·P(positive) − 1 of the combination. */
+  /** In [-1, 1]: the rules' score, or 2·P(positive) − 1 of the transformer or the combination. */
   score: number;
   /** Probability of the decided side (method combined/transformer) or the rules' own confidence. */
   confidence: number;
+  /** neutral only when the rules decide and said neutral: an abstention, never counted as negative. */
+  label: "negative" | "neutral" | "positive";
 }
 
-type RulesView = Pick<SentimentScore, "unsure" | "confidence" | "score" | "unsupportedLanguage" | "contributions">;
+type RulesView = Pick<SentimentScore, "label" | "unsure" | "confidence" | "score" | "unsupportedLanguage" | "contributions" | "words">;
 
 /** A curated rule (not a lexicon word) moved the score. */
 export function restsOnPhraseRule(rules: Pick<SentimentScore, "contributions">): boolean {
   return rules.contributions.some((c) => c.rule.startsWith("phrase.") || c.rule.startsWith("page."));
 }
 
+export function ruleRegime(rules: RulesView): RuleRegime {
+  if (rules.label === "neutral") return "neutral";
+  if (rules.unsure) return "unsure";
+  return restsOnPhraseRule(rules) ? "confident-phrase" : "confident";
+}
+
+export function lengthBucket(words: number, buckets: HybridPolicy["lengthBuckets"]): LengthBucket {
+  return words <= buckets[0] ? "short" : words <= buckets[1] ? "medium" : "long";
+}
+
+/** The kind of case a text is, or undefined for a language without rules (never routed to the English transformer). */
+export function cellOf(rules: RulesView, policy: Pick<HybridPolicy, "lengthBuckets">): CellKey | undefined {
+  if (rules.unsupportedLanguage) return undefined;
+  return `${ruleRegime(rules)}/${lengthBucket(rules.words, policy.lengthBuckets)}`;
+}
+
+export function cellAction(rules: RulesView, policy: Pick<HybridPolicy, "lengthBuckets" | "cells">): CellAction {
+  const cell = cellOf(rules, policy);
+  return cell === undefined ? "rules" : (policy.cells[cell] ?? "rules");
+}
+
 /** Does this text need the transformer's answer? The cost side of the policy (the fallback rate). */
-export function needsTransformer(rules: RulesView, policy: Pick<HybridPolicy, "phraseRulesDecide" | "rulesKeepConfidence" | "overrideMargin">): boolean {
-  if (rules.unsupportedLanguage) return false;
-  if (rules.unsure) return true;
-  if (policy.phraseRulesDecide && restsOnPhraseRule(rules)) return false;
-  if (policy.rulesKeepConfidence !== null && rules.confidence >= policy.rulesKeepConfidence) return false;
-  return policy.overrideMargin !== null;
+export function needsTransformer(rules: RulesView, policy: Pick<HybridPolicy, "lengthBuckets" | "cells">): boolean {
+  return cellAction(rules, policy) !== "rules";
 }
 
 /**
@@ -88,18 +114,23 @@ export function needsTransformer(rules: RulesView, policy: Pick<HybridPolicy, "p
  * (undefined: no transformer answer, so the rules decide).
  */
 export function decideHybrid(rules: RulesView, margin: number | undefined, policy: HybridPolicy): HybridDecision {
-  const byRules: HybridDecision = { method: "rules", score: rules.score, confidence: rules.confidence };
-  if (margin === undefined || !needsTransformer(rules, policy)) return byRules;
-  if (!rules.unsure && (policy.overrideMargin === null || Math.abs(margin) < policy.overrideMargin)) return byRules;
-  const { transformerMargin, rulesScore, bias } = policy.combination;
+  const action = cellAction(rules, policy);
+  if (margin === undefined || action === "rules") return { method: "rules", score: rules.score, confidence: rules.confidence, label: rules.label };
   const clipped = Math.max(-policy.marginClip, Math.min(policy.marginClip, margin));
-  const z = transformerMargin * clipped + rulesScore * rules.score + bias;
+  const z =
+    action === "transformer" ? clipped : policy.combination.transformerMargin * clipped + policy.combination.rulesScore * rules.score + policy.combination.bias;
   const positive = 1 / (1 + Math.exp(-z));
-  return { method: rulesScore === 0 ? "transformer" : "combined", score: 2 * positive - 1, confidence: Math.max(positive, 1 - positive) };
+  const score = 2 * positive - 1;
+  // A transformer or combination answer is never neutral: it was asked because the rules could not say.
+  return { method: action, score, confidence: Math.max(positive, 1 - positive), label: score >= 0 ? "positive" : "negative" };
 }
 
 /** Validates a parsed policy; `where` names the source in the error. */
 export function parseHybridPolicy(raw: unknown, where: string): HybridPolicy {
+  const format = (raw as { format?: unknown } | null)?.format;
+  if (typeof format === "string" && format !== HYBRID_POLICY_FORMAT) {
+    throw new Error(`${where}: format "${format}" is not ${HYBRID_POLICY_FORMAT}: refit the policy with npm run eval:hybrid -- --fit`);
+  }
   const parsed = policySchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -1,4 +1,4 @@
-import { readHybridPolicy, type HybridPolicy } from "./hybrid-policy.js";
+import { type HybridPolicy, readHybridPolicy } from "./hybrid-policy.js";
 import { TransformerClassifier, type TransformerClassifierOptions } from "./transformer-classifier.js";
 
 /**

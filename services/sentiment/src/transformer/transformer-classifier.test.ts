@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { polarityOfLabel, TransformerClassifier } from "./transformer-classifier.js";
+import { polarityOfLabel, TransformerClassifier, type TransformerClassifierOptions } from "./transformer-classifier.js";
 
 // Written by training/scripts/write-tiny-text-classifier.ts with the training package's real export path
 // (a 2-layer, 16-wide model trained on a synthetic corpus), with the tfjs probabilities in expected.json.
@@ -28,9 +28,12 @@ describe("TransformerClassifier", () => {
   });
 
   it("matches the training-side tfjs probabilities within 1e-4, batched together and one by one", async () => {
+    // tfjs truncated the long fixture texts; one window reads them the same way.
+    const truncating = await TransformerClassifier.load(FIXTURE, { maxWindows: 1 });
     const texts = expected.predictions.map((p) => p.text);
-    const batched = await classifier.predict(texts);
-    const single = await Promise.all(texts.map(async (t) => (await classifier.predict([t]))[0]!));
+    const batched = await truncating.predict(texts);
+    const single = await Promise.all(texts.map(async (t) => (await truncating.predict([t]))[0]!));
+    await truncating.close();
     for (const [i, want] of expected.predictions.entries()) {
       for (const got of [batched[i]!, single[i]!]) {
         expect(got.truncated).toBe(want.truncated);
@@ -53,6 +56,21 @@ describe("TransformerClassifier", () => {
     expect(cut!.truncated).toBe(true);
     expect(cut!.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     expect(await classifier.predict([])).toEqual([]);
+  });
+
+  it("reads a long text in half-overlapping windows and averages their logits, so a verdict at the end counts", async () => {
+    const text = `great checkout really love it ${"my order page ".repeat(3)}awful slow delivery broken useless`;
+    const truncating = await TransformerClassifier.load(FIXTURE, { maxWindows: 1 });
+    const [cut] = await truncating.predict([text]);
+    const [fitting] = await truncating.predict(["awful slow delivery"]);
+    await truncating.close();
+    const [windowed, short] = await classifier.predict([text, "awful slow delivery"]);
+    expect(cut).toMatchObject({ truncated: true, windows: 1, polarity: "positive" });
+    expect(windowed).toMatchObject({ truncated: false, polarity: "negative" });
+    expect(windowed!.windows).toBeGreaterThan(1);
+    // A text that fits is one window: windowing changes nothing for it.
+    expect(short!.windows).toBe(1);
+    expect(short!.margin).toBeCloseTo(fitting!.margin, 5);
   });
 
   it("loads another HF layout: LABEL_i names, no tokenizer_config.json (length from max_position_embeddings)", async () => {
@@ -81,6 +99,8 @@ describe("TransformerClassifier", () => {
           for (const [c, p] of want.probabilities.entries()) expect(Math.abs(got[i]!.probabilities[c]! - p)).toBeLessThan(1e-4);
         }
       },
+      // tfjs truncated the long fixture texts; one window reads them the same way.
+      { maxWindows: 1 },
     );
   });
 
@@ -90,12 +110,16 @@ describe("TransformerClassifier", () => {
 });
 
 /** Loads a changed copy of the fixture, runs `check`, and always closes the classifier and removes the copy. */
-async function withFixtureCopy(change: (dir: string) => Promise<unknown>, check: (classifier: TransformerClassifier) => Promise<void>): Promise<void> {
+async function withFixtureCopy(
+  change: (dir: string) => Promise<unknown>,
+  check: (classifier: TransformerClassifier) => Promise<void>,
+  options: TransformerClassifierOptions = {},
+): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), "hf-layout-"));
   try {
     await cp(FIXTURE, dir, { recursive: true });
     await change(dir);
-    const classifier = await TransformerClassifier.load(dir);
+    const classifier = await TransformerClassifier.load(dir, options);
     try {
       await check(classifier);
     } finally {

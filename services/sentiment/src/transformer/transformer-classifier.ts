@@ -22,8 +22,10 @@ export interface TransformerPrediction {
    * combination input. 0 when the model has no class on one of the two sides.
    */
   margin: number;
-  /** The text had more tokens than maxLength and was cut from the end. */
+  /** The text had more tokens than maxWindows windows hold and its end was cut. */
   truncated: boolean;
+  /** Windows of maxLength tokens the text was read in (1 when it fits); their logits are averaged. */
+  windows: number;
 }
 
 export interface TransformerClassifierOptions {
@@ -31,7 +33,16 @@ export interface TransformerClassifierOptions {
   maxLength?: number;
   /** onnxruntime intra-op threads; default 1 (the service shares its cores with other work). */
   intraOpThreads?: number;
+  /**
+   * A text longer than maxLength is read in half-overlapping windows whose logits are averaged (long reviews
+   * were cut at 64 tokens before, losing their verdict, which often comes last); at most this many windows,
+   * default 8. 1 = truncate from the right as transformers does.
+   */
+  maxWindows?: number;
 }
+
+/** Default cap on windows per text: 8 half-overlapping windows of 64 tokens read about 280 tokens. */
+export const DEFAULT_MAX_WINDOWS = 8;
 
 const INPUT_IDS = "input_ids";
 const ATTENTION_MASK = "attention_mask";
@@ -54,6 +65,7 @@ export class TransformerClassifier {
     private readonly polarities: readonly LabelPolarity[],
     private readonly idType: "int64" | "int32",
     readonly dir: string,
+    readonly maxWindows: number,
   ) {}
 
   static async load(dir: string, options: TransformerClassifierOptions = {}): Promise<TransformerClassifier> {
@@ -91,7 +103,9 @@ export class TransformerClassifier {
     if (!session.outputNames.includes(LOGITS)) await fail(`has outputs [${session.outputNames}]; expected ${LOGITS}`);
     const idMeta = session.inputMetadata.find((m) => m.name === INPUT_IDS);
     const idType = idMeta?.isTensor && idMeta.type === "int32" ? "int32" : "int64";
-    return new TransformerClassifier(session, encoder, labels, labels.map((l) => polarityOfLabel(l, labels.length)), idType, dir);
+    const maxWindows = options.maxWindows ?? DEFAULT_MAX_WINDOWS;
+    if (!Number.isInteger(maxWindows) || maxWindows < 1) await fail(`maxWindows must be a positive integer, got ${maxWindows}`);
+    return new TransformerClassifier(session, encoder, labels, labels.map((l) => polarityOfLabel(l, labels.length)), idType, dir, maxWindows);
   }
 
   /** Longest input in tokens (special tokens included); longer texts are truncated, never rejected. */
@@ -102,16 +116,19 @@ export class TransformerClassifier {
   /** One prediction per text, same order; the batch is padded to its longest text. */
   async predict(texts: readonly string[]): Promise<TransformerPrediction[]> {
     if (texts.length === 0) return [];
-    const encoded = texts.map((t) => this.encoder.encode(t));
-    const length = Math.max(...encoded.map((e) => e.ids.length));
-    const size = texts.length * length;
+    const encoded = texts.map((t) => this.encoder.encodeWindows(t, this.maxWindows));
+    // One batch row per window; rows[i] is the text it belongs to.
+    const inputs = encoded.flatMap((e) => e.windows);
+    const rows = encoded.flatMap((e, i) => e.windows.map(() => i));
+    const length = Math.max(...inputs.map((ids) => ids.length));
+    const size = inputs.length * length;
     const wide = this.idType === "int64";
     const ids = wide ? new BigInt64Array(size) : new Int32Array(size);
     const mask = wide ? new BigInt64Array(size) : new Int32Array(size);
-    for (const [b, e] of encoded.entries()) {
+    for (const [b, windowIds] of inputs.entries()) {
       for (let t = 0; t < length; t++) {
-        const real = t < e.ids.length;
-        const id = real ? e.ids[t]! : this.encoder.padId;
+        const real = t < windowIds.length;
+        const id = real ? windowIds[t]! : this.encoder.padId;
         if (wide) {
           (ids as BigInt64Array)[b * length + t] = BigInt(id);
           (mask as BigInt64Array)[b * length + t] = real ? 1n : 0n;
@@ -121,16 +138,22 @@ export class TransformerClassifier {
         }
       }
     }
-    const shape = [texts.length, length];
+    const shape = [inputs.length, length];
     const feeds: Record<string, ort.Tensor> = { [INPUT_IDS]: new ort.Tensor(this.idType, ids, shape) };
     if (this.session.inputNames.includes(ATTENTION_MASK)) feeds[ATTENTION_MASK] = new ort.Tensor(this.idType, mask, shape);
     if (this.session.inputNames.includes(TOKEN_TYPE_IDS)) feeds[TOKEN_TYPE_IDS] = new ort.Tensor(this.idType, wide ? new BigInt64Array(size) : new Int32Array(size), shape);
     const output = (await this.session.run(feeds))[LOGITS]!;
     const k = this.labels.length;
-    if (output.dims.length !== 2 || output.dims[0] !== texts.length || output.dims[1] !== k) {
-      throw new Error(`${this.dir}: logits have shape [${output.dims}], expected [${texts.length}, ${k}] (config.json id2label has ${k} classes)`);
+    if (output.dims.length !== 2 || output.dims[0] !== inputs.length || output.dims[1] !== k) {
+      throw new Error(`${this.dir}: logits have shape [${output.dims}], expected [${inputs.length}, ${k}] (config.json id2label has ${k} classes)`);
     }
-    const logits = output.data as Float32Array;
+    const windowLogits = output.data as Float32Array;
+    // Mean of the windows' logits per text (one window: its own logits, unchanged).
+    const logits = new Float32Array(texts.length * k);
+    for (const [r, text] of rows.entries()) {
+      const share = 1 / encoded[text]!.windows.length;
+      for (let c = 0; c < k; c++) logits[text * k + c]! += windowLogits[r * k + c]! * share;
+    }
     return encoded.map((e, b) => {
       const probabilities = softmax(logits.subarray(b * k, (b + 1) * k));
       let best = 0;
@@ -147,6 +170,7 @@ export class TransformerClassifier {
         sentiment,
         margin: this.logSumExpOf(row, "positive") - this.logSumExpOf(row, "negative") || 0,
         truncated: e.truncated,
+        windows: e.windows.length,
       };
     });
   }
