@@ -1,4 +1,4 @@
-import { setting, type ConfigOf } from "@funnel/runtime";
+import { type ConfigOf, setting } from "@funnel/runtime";
 import { milvusSecuritySettings } from "@funnel/similarity";
 import { DEFAULT_SIMILAR_USERS } from "@funnel/two-tower";
 
