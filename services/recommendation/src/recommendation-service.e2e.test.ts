@@ -4,7 +4,6 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import {
   ConversionEstimate,
   DeviceType,
@@ -19,7 +18,7 @@ import {
   type UserFeatures,
 } from "@funnel/proto";
 import { FileRegistry, type ModelManifest, writeModelDirectoryManifest } from "@funnel/registry";
-import { runServices, type RunningServices } from "@funnel/runtime";
+import { type RunningServices, runServices } from "@funnel/runtime";
 import { checkHealth } from "@funnel/runtime/testing";
 import { tinyModelDataset, trainTinyModelDirectory } from "@funnel/training/testing";
 import {
@@ -30,9 +29,10 @@ import {
   parseServedRecommendation,
   predictConversion,
   pseudonymiseUserId,
-  type ServedRecommendation,
   readFloat32LittleEndian,
+  type ServedRecommendation,
 } from "@funnel/two-tower";
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { recommendationModule } from "./recommendation-module.js";
 

@@ -1,16 +1,16 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { writeModelDirectoryManifest, type ModelLineage, type ModelManifest } from "@funnel/registry";
+import { type ModelLineage, type ModelManifest, writeModelDirectoryManifest } from "@funnel/registry";
 import {
-  MODEL_FILES,
-  MODEL_KIND,
-  OPTIONAL_MODEL_FILES,
-  float32LittleEndian,
   type ConversionHead,
   type FeatureProfile,
   type FeatureSpec,
+  float32LittleEndian,
   type InteractionStats,
   type ItemNeighboursFile,
+  MODEL_FILES,
+  MODEL_KIND,
+  OPTIONAL_MODEL_FILES,
   type ServedPolicyFile,
 } from "@funnel/two-tower";
 import type { TwoTowerConfig, TwoTowerWeights } from "../model/two-tower-model.js";
