@@ -43,6 +43,7 @@ describe.skipIf(!findKubectl())("manifestViolations catches", () => {
       /FUNNEL_TLS_CERT_FILE is ""; every gRPC port must serve TLS and check callers/,
     ],
     ["a missing readiness probe", () => broken("Deployment", "funnel-embedding", (d) => delete server(d).readinessProbe), /funnel-embedding container server: readinessProbe is missing/],
+    ["a liveness probe that follows readiness", () => broken("Deployment", "funnel-similarity", (d) => delete server(d).livenessProbe.grpc.service), /funnel-similarity container server: livenessProbe must ask the "liveness" health service/],
     ["an HTTP probe instead of gRPC", () => broken("Deployment", "funnel-router", (d) => (server(d).livenessProbe = { tcpSocket: { port: 50051 } })), /livenessProbe is missing or not a native gRPC probe/],
     ["a readiness probe that names no service", () => broken("Deployment", "funnel-similarity", (d) => delete server(d).readinessProbe.grpc.service), /must name the funnel.v1 service/],
     ["a missing memory limit", () => broken("Deployment", "funnel-sentiment", (d) => delete server(d).resources.limits.memory), /resources.limits.memory is not set/],

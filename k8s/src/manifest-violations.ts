@@ -1,6 +1,7 @@
 // The rules every rendered overlay must keep, as one pure check over its objects: what schema validation
 // cannot see (probes, limits, pinned images, non-root, a PDB and HPA per Deployment, headless Services for
 // client-balanced gRPC, router upstreams that exist). Returns one readable line per violation.
+import { LIVENESS_SERVICE } from "@funnel/runtime";
 import { parse } from "yaml";
 import type { Resource } from "./render-overlay.js";
 
@@ -120,6 +121,12 @@ function containerViolations(where: string, container: Container, readinessServi
     const grpc = container[probe]?.grpc;
     if (!grpc) problems.push(`${at}: ${probe} is missing or not a native gRPC probe`);
     else if (grpc.port !== HEALTH_PORT) problems.push(`${at}: ${probe} checks port ${grpc.port}, not the plaintext health port ${HEALTH_PORT} (the gRPC port serves TLS)`);
+  }
+  // Liveness asks the process only: a probe on readiness ("" or a service name) restarts every pod while a
+  // dependency (Milvus, the registry) is down, and a restart during the outage fails again (a crash loop).
+  const liveness = container.livenessProbe?.grpc;
+  if (liveness && liveness.service !== LIVENESS_SERVICE) {
+    problems.push(`${at}: livenessProbe must ask the "${LIVENESS_SERVICE}" health service (the process answers), got "${liveness.service ?? ""}", which follows readiness`);
   }
   const readiness = container.readinessProbe?.grpc?.service;
   if (readinessService === "named" && !/^funnel\.v1\.[A-Za-z]+Service$/.test(readiness ?? "")) {
@@ -241,10 +248,18 @@ export function manifestViolations(resources: Resource[], options: { namespace: 
     if (serviceConfig && !ok(serviceConfig.data?.[key])) problems.push(`ConfigMap ${serviceConfig.metadata.name}: ${key} is "${serviceConfig.data?.[key] ?? ""}"; every gRPC port must serve TLS and check callers`);
   }
   for (const cronJob of of<CronJob>(resources, "CronJob")) problems.push(...cronJobViolations(cronJob, configMapNames));
-  const servedLogDir = serviceConfig?.data?.[SERVED_LOG_ENV];
+  // Set on the Recommendation Deployments themselves (no other process reads it, and every process refuses a
+  // FUNNEL_* variable it does not read), so it is looked up per Deployment.
+  const recommendations = deployments.filter((d) => d.metadata.name.replace(/-canary$/, "") === RECOMMENDATION);
+  const servedLogDirOf = (deployment: Deployment) => deployment.spec.template.spec.containers[0]?.env?.find((e) => e.name === SERVED_LOG_ENV)?.value;
   const servedClaims = new Set<string>();
-  if (servedLogDir) {
-    for (const deployment of deployments.filter((d) => d.metadata.name.replace(/-canary$/, "") === RECOMMENDATION)) {
+  if (recommendations.some(servedLogDirOf)) {
+    for (const deployment of recommendations) {
+      const servedLogDir = servedLogDirOf(deployment);
+      if (!servedLogDir) {
+        problems.push(`Deployment ${deployment.metadata.name}: ${SERVED_LOG_ENV} is not set while other Recommendation Deployments log; its answers would be missing from the outcome join`);
+        continue;
+      }
       const { claim, problem } = servedLogClaim(`Deployment ${deployment.metadata.name}`, deployment.spec.template, servedLogDir);
       if (problem) problems.push(problem);
       if (claim) servedClaims.add(claim);

@@ -112,8 +112,43 @@ describe.skipIf(!kubectl)("k8s overlays", () => {
       const egress = resources.find((r) => r.kind === "NetworkPolicy" && r.metadata.name === "funnel-outcomes-egress") as any;
       expect(egress.spec.podSelector.matchLabels).toEqual({ "app.kubernetes.io/component": "outcomes" });
       expect(egress.spec.egress.flatMap((e: any) => e.ports.map((p: any) => p.port))).toEqual([5000, 9091]);
+      const recommendation = resources.find((r) => r.kind === "Deployment" && r.metadata.name === "funnel-recommendation") as any;
+      expect(recommendation.spec.template.spec.containers[0].env).toContainEqual({ name: "FUNNEL_RECOMMENDATION_SERVED_LOG_DIR", value: "/var/log/funnel/served-recommendations" });
+    }
+  });
+
+  it("prod and prod-canary reach MLflow over HTTPS with a token, mounted in every workload that reads the settings (the retrain job too)", () => {
+    for (const overlay of ["prod", "prod-canary"]) {
+      const resources = render(overlay);
       const config = resources.find((r) => r.kind === "ConfigMap" && r.metadata.name.startsWith("funnel-service-config")) as any;
-      expect(config.data.FUNNEL_RECOMMENDATION_SERVED_LOG_DIR).toBe("/var/log/funnel/served-recommendations");
+      expect(config.data.MLFLOW_TRACKING_URI, overlay).toMatch(/^https:\/\//);
+      const files = [config.data.MLFLOW_TRACKING_TOKEN_FILE, config.data.MLFLOW_TRACKING_SERVER_CERT_PATH];
+      expect(files.every(Boolean), overlay).toBe(true);
+      const workloads = resources.filter((r) => r.kind === "Deployment" || r.kind === "CronJob") as any[];
+      expect(workloads.map((w) => w.metadata.name)).toEqual(expect.arrayContaining(["funnel-retrain", "funnel-outcomes", "funnel-similarity"]));
+      for (const workload of workloads) {
+        const pod = workload.kind === "Deployment" ? workload.spec.template.spec : workload.spec.jobTemplate.spec.template.spec;
+        for (const container of pod.containers.filter((c: any) => (c.envFrom ?? []).some((e: any) => e.configMapRef?.name === config.metadata.name))) {
+          for (const file of files) {
+            const mount = (container.volumeMounts ?? []).find((m: any) => file.startsWith(`${m.mountPath}/`));
+            expect(mount, `${overlay} ${workload.metadata.name}/${container.name}: ${file} is not mounted`).toBeDefined();
+            const volume = pod.volumes.find((v: any) => v.name === mount.name);
+            expect(volume.secret?.secretName, `${workload.metadata.name}: ${file}`).toBe("funnel-mlflow-credentials");
+          }
+        }
+      }
+    }
+    // dev keeps plain http (a development cluster's MLflow), which this test would catch in prod.
+    const dev = render("dev").find((r) => r.kind === "ConfigMap" && r.metadata.name.startsWith("funnel-service-config")) as any;
+    expect(dev.data.MLFLOW_TRACKING_URI).toMatch(/^http:\/\//);
+  });
+
+  it("the Jobs a CronJob makes carry the name label the runbook selects them by", () => {
+    for (const overlay of overlays) {
+      for (const cronJob of render(overlay).filter((r) => r.kind === "CronJob") as any[]) {
+        // k8s/README.md: `kubectl get jobs -l app.kubernetes.io/name=<cronjob name>`.
+        expect(cronJob.spec.jobTemplate.metadata?.labels?.["app.kubernetes.io/name"], `${overlay} ${cronJob.metadata.name}`).toBe(cronJob.metadata.name);
+      }
     }
   });
 

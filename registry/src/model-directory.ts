@@ -18,6 +18,8 @@ export interface ModelLineage {
   gitCommit?: string;
   seed?: number;
   trainingConfig?: unknown;
+  /** HMAC-SHA256 of a fixed label keyed by the pseudonym salt the stored user ids used; never the salt. */
+  pseudonymSaltFingerprint?: string;
 }
 
 export interface ModelManifest {

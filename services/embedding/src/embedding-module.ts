@@ -26,7 +26,7 @@ export const embeddingModule: ServiceModule<typeof embeddingSettings> = {
       name: config.model,
       ref: config.modelRef,
       kind: TWO_TOWER_SLOT_KIND,
-      load: (dir, version) => ServedTwoTower.load(dir, version, servedDriftOptions(shared.models, config.model)),
+      load: (dir, version) => ServedTwoTower.load(dir, version, { ...servedDriftOptions(shared.models, config.model), salt: shared.models.pseudonymSaltCheck(DEVELOPMENT_PSEUDONYM_SALT) }),
     });
     const embedder = new Embedder({
       slot,

@@ -1,12 +1,13 @@
-// First run of the embedded platform: with no two-tower version behind the alias the services follow, train a
-// small model on generated data, register it and point the alias at it, so `npm start` on a fresh machine
-// serves every service without a separate training step. Later starts find the version and skip all this.
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
+// First run of the embedded platform: with no two-tower version behind the alias the services follow, the
+// training package's bootstrap command (`npm run bootstrap`) trains a small model on generated data, registers
+// it and points the alias at it, so `npm start` on a fresh machine serves every service without a separate
+// training step. It runs as a child process: serving code never imports @funnel/training (tfjs), which is a
+// development dependency here. Later starts find the version and skip all this.
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
 import path from "node:path";
-import { AliasNotFoundError, ModelNotFoundError, registerAndMaybePromote } from "@funnel/registry";
-import { pseudonymSaltOf, registryFromModelConfig, setting, type ConfigOf, type Logger, type ProcessConfig } from "@funnel/runtime";
-import { DEVELOPMENT_PSEUDONYM_SALT } from "@funnel/two-tower";
+import { AliasNotFoundError, ModelNotFoundError } from "@funnel/registry";
+import { pseudonymSaltOf, registryFromModelConfig, registrySettings, setting, type ConfigOf, type Logger, type ProcessConfig } from "@funnel/runtime";
 
 export const firstRunSettings = {
   firstRun: setting.boolean({
@@ -34,8 +35,9 @@ export const firstRunSettings = {
 };
 
 /**
- * Trains, registers and promotes a first model when the two-tower version the embedding service follows
- * (its model and ref settings) resolves to nothing.
+ * Runs the training package's bootstrap command when the two-tower version the embedding service follows
+ * (its model and ref settings) resolves to nothing. The child gets this process's registry settings and salt
+ * as env vars, so flags given to `npm start` (e.g. --registry-dir) reach it too.
  */
 export async function trainFirstModelIfMissing(config: ProcessConfig, log: Logger): Promise<void> {
   const own = config.process as ConfigOf<typeof firstRunSettings>;
@@ -50,33 +52,30 @@ export async function trainFirstModelIfMissing(config: ProcessConfig, log: Logge
   } catch (error) {
     if (!(error instanceof ModelNotFoundError || error instanceof AliasNotFoundError)) throw error;
   }
-  log.warn({ model, alias, registry: registry.location }, "first run: no model version to serve; training a small two-tower model on generated data (progress on stderr)");
-  // Loaded only here: the training package pulls in tfjs, which a normal start never needs.
-  const { parseRunConfig, runTraining } = await import("@funnel/training");
-  const work = await mkdtemp(path.join(os.tmpdir(), "funnel-first-run-"));
+  let cli: string;
   try {
-    const out = path.join(work, "model");
-    const started = Date.now();
-    const summary = await runTraining(
-      parseRunConfig({
-        name: model,
-        data: { generate: { users: own.firstRunUsers, seed: 7 } },
-        model: { dim: 128 },
-        training: { epochs: own.firstRunEpochs },
-        // Fixed baseline values: tuning them on validation (7 EASE inversions, 12 item-kNN fits) only refines
-        // figures nobody reads before a first start serves, and would slow that start.
-        baselines: { easeLambda: 500, knnShrink: 50, knnNeighbours: 0 },
-        seed: 7,
-        out,
-      }),
-      { salt: pseudonymSaltOf(config.models.pseudonym) || DEVELOPMENT_PSEUDONYM_SALT, gitCommit: "first-run", progress: process.stderr.isTTY === true, log: (line) => process.stderr.write(`${line}\n`) },
-    );
-    const published = await registerAndMaybePromote(registry, summary.out, { model, promoteIfBetter: { metric: "recall@10", alias } });
-    log.info(
-      { model, version: published.version.version, alias, promoted: published.promoted, metrics: summary.headlineMetrics, seconds: Math.round((Date.now() - started) / 1000) },
-      "first run: model registered",
-    );
-  } finally {
-    await rm(work, { recursive: true, force: true });
+    cli = path.join(path.dirname(createRequire(import.meta.url).resolve("@funnel/training/package.json")), "src", "cli", "main.ts");
+  } catch {
+    throw new Error(`no ${model}@${alias} in ${registry.location} and the training package is not installed here (a production install): register a model first, e.g. \`npm run bootstrap\` in a full checkout, or set --first-run-train false`);
   }
+  log.info({ model, alias, registry: registry.location }, "first run: no model version to serve; running the training bootstrap (a small two-tower model on generated data, progress on stderr)");
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [key, spec] of Object.entries(registrySettings)) {
+    const value = (config.models.registry as Record<string, unknown>)[key];
+    if (value === undefined || value === "") delete env[spec.env];
+    else env[spec.env] = String(value);
+  }
+  // The salt as this process resolved it (from its setting or file); none: training's development salt.
+  const salt = pseudonymSaltOf(config.models.pseudonym);
+  delete env.FUNNEL_PSEUDONYM_SALT;
+  delete env.FUNNEL_PSEUDONYM_SALT_FILE;
+  if (salt) env.FUNNEL_PSEUDONYM_SALT = salt;
+  const args = [...process.execArgv, cli, "bootstrap", "--model", model, "--alias", alias, "--users", String(own.firstRunUsers), "--epochs", String(own.firstRunEpochs)];
+  const code = await new Promise<number | null>((resolve, reject) => {
+    // Both of the child's streams to stderr: this process's stdout is its JSON log, one object a line.
+    const child = spawn(process.execPath, args, { env, stdio: ["ignore", 2, 2] });
+    child.on("error", reject);
+    child.on("exit", resolve);
+  });
+  if (code !== 0) throw new Error(`the first-run training bootstrap failed (exit ${code}); its error is above. \`npm run bootstrap\` runs it alone`);
 }

@@ -70,7 +70,7 @@ describe("embedded platform process", () => {
     );
     client.close();
     expect(response.result?.label).toBe(SentimentLabel.SENTIMENT_LABEL_NEGATIVE);
-    expect(logs.some((line) => line.includes("first run: model registered"))).toBe(true);
+    expect(logs.some((line) => /first run: registered two-tower v\d+ as production/.test(line))).toBe(true);
 
     const embedding = new EmbeddingServiceClient(address, grpc.credentials.createInsecure());
     const embedded = await new Promise<EmbedUsersResponse>((resolve, reject) =>

@@ -1,5 +1,5 @@
 import { type ConfigOf, setting } from "@funnel/runtime";
-import { milvusSecuritySettings } from "@funnel/similarity";
+import { milvusSettings } from "@funnel/similarity";
 import { DEFAULT_SIMILAR_USERS } from "@funnel/two-tower";
 
 /** Recommendation service settings; model source and cache directory are the runtime's model settings. */
@@ -23,29 +23,6 @@ export const recommendationSettings = {
     min: 0,
     max: 100_000_000,
     description: "Entities below which a version is indexed by exact search instead of HNSW (same value as the similarity service's = one shared index per version in embedded mode).",
-  }),
-  milvusAddress: setting.text({
-    env: "FUNNEL_RECOMMENDATION_MILVUS_ADDRESS",
-    flag: "--recommendation-milvus-address",
-    default: "",
-    allowEmpty: true,
-    description: "host:port of Milvus for the version's user and item vectors; empty: the embedded index. The same address as the similarity service's = one shared slot per version in embedded mode.",
-  }),
-  milvusRetiredGraceMs: setting.integer({
-    env: "FUNNEL_RECOMMENDATION_MILVUS_RETIRED_GRACE_MS",
-    flag: "--recommendation-milvus-retired-grace-ms",
-    default: 3_600_000,
-    min: 0,
-    max: 30 * 86_400_000,
-    description: "How long a version's Milvus collections are kept after the alias moved off them (for rollback and in-flight readers); older ones are dropped when a new version is published.",
-  }),
-  milvusCheckMs: setting.integer({
-    env: "FUNNEL_RECOMMENDATION_MILVUS_CHECK_MS",
-    flag: "--recommendation-milvus-check-ms",
-    default: 5_000,
-    min: 100,
-    max: 600_000,
-    description: "How often Milvus is pinged; while it does not answer the service reports NOT_SERVING.",
   }),
   similarUsersWeight: setting.number({
     env: "FUNNEL_RECOMMENDATION_SIMILAR_USERS_WEIGHT",
@@ -82,7 +59,7 @@ export const recommendationSettings = {
     description: "Most exclude_item_ids plus context.recent_item_ids in one request; more get INVALID_ARGUMENT.",
   }),
   /** The Milvus connection's TLS and token: the similarity service's group, so both read the same settings. */
-  milvusSecurity: milvusSecuritySettings,
+  milvus: milvusSettings,
   servedLogDir: setting.text({
     env: "FUNNEL_RECOMMENDATION_SERVED_LOG_DIR",
     flag: "--recommendation-served-log-dir",

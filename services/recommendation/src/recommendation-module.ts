@@ -14,8 +14,8 @@ export const recommendationModule: ServiceModule<typeof recommendationSettings> 
   settings: recommendationSettings,
   register(server, config, log, shared) {
     // Same model, ref and index settings as the similarity service = the same slot: one copy per process.
-    const milvus = milvusCatalogFrom(config.milvusAddress, config.milvusSecurity);
-    const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus, retiredGraceMs: config.milvusRetiredGraceMs });
+    const milvus = milvusCatalogFrom(config.milvus.address, config.milvus.security);
+    const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus, retiredGraceMs: config.milvus.retiredGraceMs });
     const salt = shared.models.pseudonymSaltOr(DEVELOPMENT_PSEUDONYM_SALT);
     const recommender = new Recommender({
       slot,
@@ -35,7 +35,7 @@ export const recommendationModule: ServiceModule<typeof recommendationSettings> 
         })
       : undefined;
     const name = server.addService(RecommendationServiceService, recommendationHandlers(recommender, config, servedLog));
-    const lifecycle = indexedServiceLifecycle({ server, service: name, slot, milvus, checkMs: config.milvusCheckMs, log });
+    const lifecycle = indexedServiceLifecycle({ server, service: name, slot, milvus, checkMs: config.milvus.checkMs, log });
     if (!servedLog) return lifecycle;
     // After in-flight calls drained: write what the log still holds.
     return { load: lifecycle.load, close: () => Promise.all([lifecycle.close(), servedLog.close()]).then(() => undefined) };

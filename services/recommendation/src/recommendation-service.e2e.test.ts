@@ -250,7 +250,7 @@ describe("RecommendationService", () => {
       env: { FUNNEL_PSEUDONYM_SALT: SALT },
       argv: [
         "--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache-milvus"), "--model-poll-ms", "0",
-        "--recommendation-milvus-address", inject("milvusAddress")!,
+        "--milvus-address", inject("milvusAddress")!,
       ],
       modelSource: registry,
     });

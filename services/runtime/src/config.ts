@@ -3,7 +3,7 @@
 // settings the same way; they are re-exported here for services.
 import { setting, type ConfigOf } from "@funnel/settings";
 
-export { setting, loadConfig, formatConfigHelp, distinctSettings, isSettingSpec, ConfigError, secretValue } from "@funnel/settings";
+export { setting, loadConfig, formatConfigHelp, distinctSettings, undeclaredEnv, isSettingSpec, ConfigError, secretValue } from "@funnel/settings";
 export type { ConfigOf, ConfigSource, SettingSpec, SettingsSpec } from "@funnel/settings";
 
 /** Settings every serving process has; runServices passes them to each module's register beside its own. */

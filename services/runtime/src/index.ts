@@ -1,4 +1,4 @@
-export { ServingServer, exitOnSignals } from "./serving-server.js";
+export { ServingServer, exitOnSignals, LIVENESS_SERVICE } from "./serving-server.js";
 export type { ServiceDefinition, ServiceHandlers, ServingServerOptions } from "./serving-server.js";
 export { CallContext } from "./call-context.js";
 export { ContextValues, createContextKey, modelVersionKey, requestIdKey } from "./context-values.js";
@@ -7,7 +7,7 @@ export { composeServerMiddleware } from "./server-middleware.js";
 export type { CallHandler, MethodInfo, ServerCall, ServerMiddleware } from "./server-middleware.js";
 export { StatusError } from "./middleware/error-boundary-middleware.js";
 export { REQUEST_ID_HEADER } from "./middleware/request-logging-middleware.js";
-export { loadConfig, formatConfigHelp, distinctSettings, setting, servingSettings, ConfigError, secretValue } from "./config.js";
+export { loadConfig, formatConfigHelp, distinctSettings, undeclaredEnv, setting, servingSettings, ConfigError, secretValue } from "./config.js";
 export { modelSettings, registrySettings, pseudonymSettings, pseudonymSaltOf, slotSettings, driftSettings } from "./model-settings.js";
 export type { DriftConfig, ModelConfig } from "./model-settings.js";
 export type { ConfigOf, ConfigSource, ServingConfig, SettingSpec, SettingsSpec } from "./config.js";

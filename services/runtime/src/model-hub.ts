@@ -78,6 +78,8 @@ export class ModelHub {
    * Salt of the user-id pseudonyms in model versions: the configured one, else `development` (the salt
    * training uses when none is given), with one warning per process however many services ask.
    */
+  private readonly warnedUnfingerprinted = new Set<number>();
+
   pseudonymSaltOr(development: string): string {
     const configured = pseudonymSaltOf(this.options.config.pseudonym);
     if (configured) return configured;
@@ -86,6 +88,22 @@ export class ModelHub {
       this.options.log.warn("FUNNEL_PSEUDONYM_SALT (or …_FILE) is not set: user ids are looked up with the development salt (fine for generated data only)");
     }
     return development;
+  }
+
+  /**
+   * The salt check every two-tower load runs (see @funnel/two-tower checkPseudonymSalt): the process's salt,
+   * and one warning per version that records no salt fingerprint (trained before versions recorded one).
+   */
+  pseudonymSaltCheck(development: string): { salt: string; onUnfingerprinted: (version: number) => void } {
+    const salt = this.pseudonymSaltOr(development);
+    return {
+      salt,
+      onUnfingerprinted: (version) => {
+        if (this.warnedUnfingerprinted.has(version)) return;
+        this.warnedUnfingerprinted.add(version);
+        this.options.log.warn({ version }, "this model version records no pseudonym salt fingerprint: cannot check that it was trained with this process's salt (retrain to record one)");
+      },
+    };
   }
 
   /** How served versions profile their inputs (one setting group per process, see driftSettings). */

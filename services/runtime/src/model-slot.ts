@@ -5,7 +5,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { ModelDrift, OfflineEvaluation } from "@funnel/proto";
-import { RegistryUnavailableError } from "@funnel/registry";
+import { AliasNotFoundError, ModelNotFoundError, RegistryUnavailableError } from "@funnel/registry";
 import type { Logger } from "pino";
 import { NotFoundError, UnavailableError } from "./errors.js";
 
@@ -84,6 +84,15 @@ export interface ModelLease<M extends ServableModel> extends LoadedVersion<M> {
 
 const REFUSED_RETRY_MS = 60_000;
 
+/**
+ * A failure that says nothing about the version: the registry or a store the load writes to (Milvus) did
+ * not answer. Such a version is tried again at once, not after REFUSED_RETRY_MS. Errors of other packages
+ * say so with `grpcStatus: "UNAVAILABLE"` (the convention of the runtime's error boundary).
+ */
+function isOutage(error: unknown): boolean {
+  return error instanceof RegistryUnavailableError || (error as { grpcStatus?: unknown } | undefined)?.grpcStatus === "UNAVAILABLE";
+}
+
 interface Held<M extends ServableModel> extends LoadedVersion<M> {
   leases: number;
   retired: boolean;
@@ -151,8 +160,12 @@ export class ModelSlot<M extends ServableModel> {
    * fails, so start-up reports why; later failures are logged and the current version keeps serving.
    */
   start(): Promise<void> {
-    // Idempotent: services sharing the slot in one process all await the same first load.
-    this.starting ??= this.firstLoad();
+    // Idempotent: services sharing the slot in one process all await the same first load. A failed first
+    // load may be tried again (a dependency such as Milvus was down at start-up): the next start() retries.
+    this.starting ??= this.firstLoad().catch((error: unknown) => {
+      this.starting = undefined;
+      throw error;
+    });
     return this.starting;
   }
 
@@ -251,7 +264,7 @@ export class ModelSlot<M extends ServableModel> {
       loaded = await this.options.load(dir, version);
     } catch (error) {
       this.options.onLoadAttempt?.({ name, version, ok: false, seconds: secondsSince(started) });
-      if (!(error instanceof RegistryUnavailableError)) this.refused = { version, at: Date.now() };
+      if (!isOutage(error)) this.refused = { version, at: Date.now() };
       this.recordFailure(version, error, "refused a model version; the current version keeps serving");
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       return;
@@ -279,6 +292,13 @@ export class ModelSlot<M extends ServableModel> {
     // The same failure on every poll (an optional model not registered yet, a registry down) is logged once.
     const repeated = this.lastError?.message === message && this.lastError.version === version;
     this.lastError = { version, message, at: new Date() };
+    // An optional model that is not registered yet is the normal state of a fresh start, not a fault: its
+    // service says so in one line of its own, so no stack here.
+    const absent = this.options.optional && !this.held && (error instanceof ModelNotFoundError || error instanceof AliasNotFoundError);
+    if (absent) {
+      this.options.log.debug({ model: this.options.name, ref: this.options.ref, reason: message }, what);
+      return;
+    }
     const level = repeated ? "debug" : this.options.optional && !this.held ? "warn" : "error";
     this.options.log[level]({ model: this.options.name, ref: this.options.ref, version, servingVersion: this.held?.version, err: error }, what);
   }

@@ -36,6 +36,23 @@ describe("runServices start-up", () => {
   });
 });
 
+describe("runServices and FUNNEL_* variables", () => {
+  it("refuses a variable no setting of the process reads, naming the nearest known one", async () => {
+    const failure = await runServices([], { env: { FUNNEL_LOG_LEVL: "debug", FUNNEL_PORT: "0" }, argv: quiet }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ConfigError);
+    expect((failure as Error).message).toMatch(/^unknown environment variable FUNNEL_LOG_LEVL \(did you mean FUNNEL_LOG_LEVEL\?\): no setting of this process reads it/);
+  });
+
+  it("refuses another module's setting in a process that does not run that module", async () => {
+    const own = recordingModule("alpha", { size: setting.integer({ env: "FUNNEL_ALPHA_SIZE", flag: "--alpha-size", default: 1, description: "a" }) }, {});
+    const failure = await runServices([own], { env: { FUNNEL_BETA_SIZE: "2" }, argv: quiet }).catch((e: unknown) => e);
+    // Nothing close enough to be a misspelling: no suggestion.
+    expect((failure as Error).message).toMatch(/^unknown environment variable FUNNEL_BETA_SIZE: no setting of this process reads it/);
+    const running = await runServices([own], { env: { FUNNEL_ALPHA_SIZE: "2", PATH: "/bin" }, argv: quiet });
+    await running.shutdown();
+  });
+});
+
 /** A module that records what its register received, so a test can see exactly which values it could read. */
 function recordingModule<S extends Record<string, any>>(namespace: string, settings: S, seen: Record<string, unknown>): ServiceModule<S> {
   return {

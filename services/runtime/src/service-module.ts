@@ -107,7 +107,9 @@ export async function runServices(
     process.stdout.write(`Settings (flag, env var, default):\n${formatConfigHelp(spec)}\n`);
     process.exit(0);
   }
-  const config = loadConfig(spec, source) as unknown as ProcessConfig;
+  // Every FUNNEL_* variable must be one this process reads: a manifest that sets a misspelt or another
+  // service's name (FUNNEL_MILVUS_ADRESS) would otherwise run on the default without a word.
+  const config = loadConfig(spec, { env: source.env, argv: source.argv, strictEnvPrefix: "FUNNEL_" }) as unknown as ProcessConfig;
   const log = source.log ?? createLogger(config.serving.logLevel, "funnel");
   await source.prepare?.(config, log);
   const server = new ServingServer({ config: config.serving, log, security: config.security });

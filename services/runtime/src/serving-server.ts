@@ -54,10 +54,17 @@ interface Route {
   run: CallHandler | undefined;
 }
 
+/**
+ * The grpc.health.v1 service name a liveness probe asks: SERVING while the process answers (serving or
+ * draining), whatever its models and dependencies. Readiness is the services' own names (and "" for all of
+ * them); a liveness probe on readiness would restart every pod during a Milvus or registry outage.
+ */
+export const LIVENESS_SERVICE = "liveness";
+
 export class ServingServer {
   readonly metrics: ServingMetrics;
   private readonly server: grpc.Server;
-  private readonly health = new HealthImplementation({ "": "NOT_SERVING" });
+  private readonly health = new HealthImplementation({ "": "NOT_SERVING", [LIVENESS_SERVICE]: "NOT_SERVING" });
   private readonly gate = new ServingGate();
   private readonly ready = this.gate.ready;
   private readonly routes: Route[] = [];
@@ -263,6 +270,7 @@ export class ServingServer {
     }
     const all = serving && this.ready.size > 0 && [...this.ready.values()].every(Boolean);
     this.health.setStatus("", all ? "SERVING" : "NOT_SERVING");
+    this.health.setStatus(LIVENESS_SERVICE, serving || this.state === "draining" ? "SERVING" : "NOT_SERVING");
   }
 
   private addReflection(): void {

@@ -29,7 +29,13 @@ export const sentimentModule: ServiceModule<typeof sentimentSettings> = {
           load: (dir) => SentimentTransformer.load(dir),
         })
       : undefined;
+    // A pinned version is a promise of the rollout (k8s/README.md): the pod is not ready until that version
+    // serves, so a version that cannot load stalls the rollout instead of passing it on rules alone. Following
+    // an alias (or no ref) keeps the rules-only readiness: the transformer is a fallback that may come later.
+    const pinned = slot !== undefined && /^v?\d+$/.test(config.transformerRef.trim());
+    const publishReady = () => server.setReady(name, analyzer !== undefined && (!pinned || slot.ready));
     slot?.onReadyChange((ready) => {
+      publishReady();
       if (!ready) return log.info({ model: config.transformerModel, ref: config.transformerRef, ready }, "transformer released: rules only");
       // The policy is stored with the version; one fitted against another rule set is not applied.
       const lease = slot.acquire();
@@ -56,14 +62,14 @@ export const sentimentModule: ServiceModule<typeof sentimentSettings> = {
           maxQueue: config.transformerMaxQueue,
         },
       });
-      server.setReady(name, true);
+      publishReady();
       log.info({ ruleSetVersion: analyzer.version }, "sentiment rules loaded");
       await slot?.start();
       if (!slot?.ready) {
-        log.warn(
-          { model: config.transformerModel, ref: config.transformerRef || "(none)", reason: slot?.status().lastError?.message },
-          "no sentiment transformer loaded: serving rules only (unsure texts keep the rules' answer)",
-        );
+        const fields = { model: config.transformerModel, ref: config.transformerRef || "(none)", reason: slot?.status().lastError?.message };
+        if (pinned) log.warn(fields, "pinned sentiment transformer version not loaded: NOT_SERVING until it loads (the slot keeps trying)");
+        // No transformer registered yet is the normal state of a fresh start: one line, no stack.
+        else log.info(fields, "no sentiment transformer loaded: serving rules only (unsure texts keep the rules' answer)");
       }
     };
   },

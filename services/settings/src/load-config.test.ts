@@ -78,3 +78,21 @@ describe("setting.number", () => {
     expect(() => weight.parse("")).toThrow(/expected a number/);
   });
 });
+
+describe("strictEnvPrefix", () => {
+  it("refuses an undeclared variable under the prefix, naming the nearest declared one and never the value", () => {
+    const source = { env: { X_PORT: "1", X_LOG_LEVLE: "secret-ish", OTHER: "ignored" }, strictEnvPrefix: "X_" };
+    expect(() => loadConfig(serverSettings, source)).toThrow(ConfigError);
+    expect(() => loadConfig(serverSettings, source)).toThrow(/unknown environment variable X_LOG_LEVLE \(did you mean X_LOG_LEVEL\?\)/);
+    expect(() => loadConfig(serverSettings, source)).not.toThrow(/secret-ish/);
+  });
+
+  it("names every unknown variable, and accepts declared ones and names outside the prefix", () => {
+    expect(() => loadConfig(serverSettings, { env: { X_PROT: "1", X_LOGLEVEL: "info" }, strictEnvPrefix: "X_" })).toThrow(
+      /unknown environment variables X_LOGLEVEL \(did you mean X_LOG_LEVEL\?\), X_PROT \(did you mean X_PORT\?\)/,
+    );
+    expect(loadConfig(serverSettings, { env: { X_PORT: "7", HOME: "/tmp" }, strictEnvPrefix: "X_" }).port).toBe(7);
+    // Without the option, unknown variables are not this loader's business (the registry CLI reads a subset).
+    expect(loadConfig(serverSettings, { env: { X_PROT: "1" } }).port).toBe(50051);
+  });
+});

@@ -2,6 +2,7 @@
 // shared groups (the registry's, the serving settings) that several services include. A shared group is the
 // same SettingSpec objects, so it is resolved once and listed once; two *different* settings claiming one
 // flag or env var is a start-up error, never a silent override.
+import { closest, distance } from "fastest-levenshtein";
 import { ConfigError, isSettingSpec, type SettingSpec } from "./setting.js";
 
 /** Settings by key; a value is a setting or a nested group of settings. */
@@ -14,11 +15,16 @@ export type ConfigOf<S extends SettingsSpec> = {
 
 export interface ConfigSource {
   env?: Record<string, string | undefined>;
+  /**
+   * Env vars starting with this prefix (e.g. "FUNNEL_") must each be declared by a setting of the tree: a
+   * misspelt or renamed variable in a manifest is a start-up error instead of a silently used default.
+   */
+  strictEnvPrefix?: string;
   /** Command-line arguments (without node and script), `--flag value` or `--flag=value`. */
   argv?: readonly string[];
 }
 
-interface Leaf {
+export interface Leaf {
   path: string[];
   spec: SettingSpec<unknown>;
 }
@@ -56,6 +62,7 @@ export function distinctSettings(spec: SettingsSpec): Leaf[] {
  */
 export function loadConfig<S extends SettingsSpec>(spec: S, source: ConfigSource = {}): ConfigOf<S> {
   const settings = distinctSettings(spec);
+  if (source.strictEnvPrefix !== undefined) checkEnvNames(settings, source.env ?? {}, source.strictEnvPrefix);
   const flags = parseFlags(settings, source.argv ?? []);
   const values = new Map<SettingSpec<unknown>, unknown>();
   for (const { path, spec: item } of settings) {
@@ -76,6 +83,40 @@ export function loadConfig<S extends SettingsSpec>(spec: S, source: ConfigSource
   const build = (tree: SettingsSpec): Record<string, unknown> =>
     Object.fromEntries(Object.entries(tree).map(([key, item]) => [key, isSettingSpec(item) ? values.get(item) : build(item)]));
   return build(spec) as ConfigOf<S>;
+}
+
+/**
+ * The names under `prefix` that no setting of the tree declares, each with the declared env var nearest in
+ * spelling (edit distance) when it is close enough to be a misspelling. Used at start-up and by the manifest tests, which check every variable a
+ * Kubernetes manifest sets against the process that reads it.
+ */
+export function undeclaredEnv(spec: SettingsSpec | Leaf[], names: Iterable<string>, prefix: string): { name: string; nearest: string | undefined }[] {
+  const known = (Array.isArray(spec) ? spec : distinctSettings(spec)).map((leaf) => leaf.spec.env);
+  const declared = new Set(known);
+  return [...new Set(names)]
+    .filter((name) => name.startsWith(prefix) && !declared.has(name))
+    .sort()
+    .map((name) => {
+      const nearest = known.length > 0 ? closest(name, known) : undefined;
+      // A suggestion only when it is plausibly a misspelling: FUNNEL_MILVUS_ADDRESS is not "FUNNEL_CALLER_BURST".
+      const close = nearest !== undefined && distance(name, nearest) <= Math.max(2, Math.floor((name.length - prefix.length) / 3));
+      return { name, nearest: close ? nearest : undefined };
+    });
+}
+
+/** Throws ConfigError naming every undeclared env var under `prefix`; names only, never values (a secret may be one). */
+function checkEnvNames(settings: Leaf[], env: Record<string, string | undefined>, prefix: string): void {
+  const unknown = undeclaredEnv(
+    settings,
+    Object.keys(env).filter((name) => env[name] !== undefined),
+    prefix,
+  );
+  if (unknown.length === 0) return;
+  const many = unknown.length > 1;
+  const named = unknown.map(({ name, nearest }) => (nearest ? `${name} (did you mean ${nearest}?)` : name));
+  throw new ConfigError(
+    `unknown environment variable${many ? "s" : ""} ${named.join(", ")}: no setting of this process reads ${many ? "them" : "it"}; rename or remove ${many ? "them" : "it"} (\`--help\` lists every setting)`,
+  );
 }
 
 function parseFlags(settings: Leaf[], argv: readonly string[]): Map<string, string> {

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ModelSlot, SharedResources } from "@funnel/runtime";
 import {
+  DEVELOPMENT_PSEUDONYM_SALT,
   type ConversionHead,
   type DriftReport,
   type InteractionStats,
@@ -16,6 +17,7 @@ import {
   parseInteractionStats,
   parseItemNeighbours,
   parseServedPolicy,
+  type SaltCheck,
   type ServedDriftOptions,
   type ServedPolicyFile,
   ServedTwoTower,
@@ -33,6 +35,8 @@ export interface IndexOptions {
   retiredGraceMs?: number;
   /** Profiling of the user rows encoded for callers (servedDriftOptions); absent: drift reported as off. */
   drift?: ServedDriftOptions;
+  /** The serving salt, checked against the fingerprint the version records (ServedTwoTowerOptions.salt). */
+  salt?: SaltCheck;
 }
 
 export class IndexedTwoTower {
@@ -57,7 +61,7 @@ export class IndexedTwoTower {
   ) {}
 
   static async load(name: string, dir: string, version: number, options: IndexOptions): Promise<IndexedTwoTower> {
-    const served = await ServedTwoTower.load(dir, version, options.drift);
+    const served = await ServedTwoTower.load(dir, version, { ...options.drift, salt: options.salt });
     const indexes: VectorIndex[] = [];
     try {
       const [stats, head, neighbours, policy, metrics] = await Promise.all([
@@ -111,13 +115,13 @@ export function indexedSlotKind(options: IndexOptions): string {
 }
 
 /** The process-wide slot of indexed versions of `model@ref` (shared by similarity and recommendation). */
-export function indexedTwoTowerSlot(shared: SharedResources, model: string, ref: string, options: Omit<IndexOptions, "drift">): ModelSlot<IndexedTwoTower> {
+export function indexedTwoTowerSlot(shared: SharedResources, model: string, ref: string, options: Omit<IndexOptions, "drift" | "salt">): ModelSlot<IndexedTwoTower> {
   const drift = servedDriftOptions(shared.models, model);
   return shared.models.slot({
     name: model,
     ref,
     kind: indexedSlotKind(options),
-    load: (dir, version) => IndexedTwoTower.load(model, dir, version, { ...options, drift }),
+    load: (dir, version) => IndexedTwoTower.load(model, dir, version, { ...options, drift, salt: shared.models.pseudonymSaltCheck(DEVELOPMENT_PSEUDONYM_SALT) }),
   });
 }
 

@@ -36,7 +36,7 @@ describe.skipIf(!executable)("SimilarityService while its Milvus stops and comes
       env: { FUNNEL_PSEUDONYM_SALT: SALT },
       argv: [
         ...["--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache"), "--model-poll-ms", "0"],
-        ...["--similarity-milvus-address", milvus.address, "--similarity-milvus-check-ms", "250"],
+        ...["--milvus-address", milvus.address, "--milvus-check-ms", "250"],
       ],
       modelSource: registry,
     });
@@ -85,6 +85,9 @@ describe.skipIf(!executable)("SimilarityService while its Milvus stops and comes
     await new Promise((resolve) => setTimeout(resolve, 200));
     await milvus.stop();
     const down = await downCalls;
+    // Liveness asks the process, not readiness: a Milvus outage must not make Kubernetes restart the pod.
+    expect(await checkHealth(address, "liveness")).toBe("SERVING");
+    expect(await checkHealth(address, "")).toBe("NOT_SERVING");
     milvus = await startMilvusLite(executable!, { port, dataDir: milvus.dataDir });
     const back = await callUntil((last) => last.code === "OK", 60_000);
     const all = [...down, ...back];
@@ -97,4 +100,63 @@ describe.skipIf(!executable)("SimilarityService while its Milvus stops and comes
     expect(await checkHealth(address, "funnel.v1.SimilarityService")).toBe("SERVING");
     expect((await find()).code).toBe("OK");
   }, 150_000);
+});
+
+describe.skipIf(!executable)("SimilarityService started while its Milvus is down", () => {
+  let root: string;
+  let milvus: MilvusLiteServer | undefined;
+  let running: RunningServices | undefined;
+
+  afterAll(async () => {
+    await running?.shutdown();
+    await milvus?.stop();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it("starts NOT_SERVING (alive, no crash) and serves once Milvus answers", async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), "similarity-milvus-late-"));
+    // A port where Milvus will be: started once to pick it, then stopped before the service starts.
+    const dataDir = path.join(root, "milvus");
+    const first = await startMilvusLite(executable!, { dataDir });
+    const port = first.port;
+    await first.stop();
+    const registry = new FileRegistry({ dataDir: path.join(root, "registry"), actor: "test" });
+    await trainTinyModelDirectory(path.join(root, "model"), { seed: 2, salt: SALT });
+    await registry.register(path.join(root, "model"));
+    await registry.setAlias("two-tower", "production", 1);
+    // Resolves (before this change it threw, and the process exited: a crash loop under Kubernetes).
+    running = await runServices([similarityModule], {
+      env: { FUNNEL_PSEUDONYM_SALT: SALT },
+      argv: [
+        ...["--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache"), "--model-poll-ms", "0"],
+        ...["--milvus-address", `127.0.0.1:${port}`, "--milvus-check-ms", "250"],
+      ],
+      modelSource: registry,
+    });
+    const address = `127.0.0.1:${running.port}`;
+    expect(await checkHealth(address, "funnel.v1.SimilarityService")).toBe("NOT_SERVING");
+    expect(await checkHealth(address, "liveness")).toBe("SERVING");
+    const client = new SimilarityServiceClient(address, grpc.credentials.createInsecure());
+    try {
+      const query = { query: { $case: "features" as const, value: { device: DeviceType.DEVICE_TYPE_MOBILE, recentInteractions: [] } }, topK: 5 };
+      const call = () =>
+        new Promise<string>((resolve) =>
+          client.findSimilarUsers(query, new grpc.Metadata(), { deadline: Date.now() + DEADLINE_MS }, (error) => resolve(error ? grpc.status[error.code]! : "OK")),
+        );
+      expect(await call()).toBe("UNAVAILABLE");
+      // Still waiting, still alive, after several checks.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(await checkHealth(address, "funnel.v1.SimilarityService")).toBe("NOT_SERVING");
+      milvus = await startMilvusLite(executable!, { port, dataDir });
+      const until = Date.now() + 90_000;
+      while ((await checkHealth(address, "funnel.v1.SimilarityService")) !== "SERVING") {
+        if (Date.now() > until) throw new Error("not SERVING 90 s after Milvus came back");
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(await call()).toBe("OK");
+      expect(await checkHealth(address, "")).toBe("SERVING");
+    } finally {
+      client.close();
+    }
+  }, 180_000);
 });

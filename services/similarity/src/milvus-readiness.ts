@@ -38,18 +38,57 @@ export function indexedServiceLifecycle(args: {
     if (milvusUp && !was) log.info({ address: catalog.address }, "Milvus answers again");
     update();
   };
+  let closed = false;
+  let background: Promise<void> | undefined;
+  const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+  // Milvus down at start-up is an outage, not a broken pod: exiting would only make Kubernetes restart it
+  // into the same outage (a crash loop). The server stays up NOT_SERVING and loads once Milvus answers.
+  const loadWhenMilvusAnswers = async (catalog: MilvusCatalog) => {
+    while (!closed) {
+      if (!milvusUp) {
+        await pause(args.checkMs);
+        continue;
+      }
+      try {
+        await slot.start();
+        update();
+        log.info({ address: catalog.address }, `Milvus answers: ${service} loaded its model and serves`);
+        return;
+      } catch (error) {
+        // With Milvus answering this is the model's own failure; kept NOT_SERVING (ModelStatus tells why)
+        // and tried again, so the startup probe, not a crash loop, decides when to give up.
+        if (await catalog.ping().then(() => true, () => false)) log.error({ err: error }, `${service} could not load its model; trying again`);
+        await pause(args.checkMs);
+      }
+    }
+  };
   return {
     load: async () => {
-      if (milvus) {
-        await check(milvus);
-        timer = setInterval(() => void check(milvus), args.checkMs);
-        timer.unref();
+      if (!milvus) {
+        await slot.start();
+        update();
+        return;
       }
-      await slot.start();
-      update();
+      await check(milvus);
+      timer = setInterval(() => void check(milvus), args.checkMs);
+      timer.unref();
+      if (milvusUp) {
+        try {
+          await slot.start();
+          update();
+          return;
+        } catch (error) {
+          // Start-up stops on a model that cannot load; Milvus going away meanwhile is an outage (below).
+          if (await milvus.ping().then(() => true, () => false)) throw error;
+        }
+      }
+      log.warn({ address: milvus.address }, `Milvus does not answer at start-up: ${service} reports NOT_SERVING and loads its model once Milvus answers`);
+      background = loadWhenMilvusAnswers(milvus);
     },
     close: async () => {
+      closed = true;
       clearInterval(timer);
+      await background;
       await milvus?.close();
     },
   };

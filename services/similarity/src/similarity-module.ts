@@ -14,11 +14,11 @@ export const similarityModule: ServiceModule<typeof similaritySettings> = {
   namespace: "similarity",
   settings: similaritySettings,
   register(server, config, log, shared) {
-    const milvus = milvusCatalogFrom(config.milvusAddress, config.milvusSecurity);
-    const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus, retiredGraceMs: config.milvusRetiredGraceMs });
+    const milvus = milvusCatalogFrom(config.milvus.address, config.milvus.security);
+    const slot = indexedTwoTowerSlot(shared, config.model, config.modelRef, { exactBelow: config.exactBelow, milvus, retiredGraceMs: config.milvus.retiredGraceMs });
     const similarity = new UserSimilarity(slot, shared.models.pseudonymSaltOr(DEVELOPMENT_PSEUDONYM_SALT));
     const name = server.addService(SimilarityServiceService, similarityHandlers(similarity, config));
     // Readiness follows the slot and, with Milvus, whether Milvus answers (calls meanwhile get UNAVAILABLE).
-    return indexedServiceLifecycle({ server, service: name, slot, milvus, checkMs: config.milvusCheckMs, log });
+    return indexedServiceLifecycle({ server, service: name, slot, milvus, checkMs: config.milvus.checkMs, log });
   },
 };

@@ -35,7 +35,17 @@ export {
 } from "./features/index.js";
 export { float32LittleEndian, MODEL_FILES, MODEL_KIND, ONNX_OUTPUT_NAME, readFloat32LittleEndian } from "./model-directory.js";
 export { OnnxTowers } from "./onnx-towers.js";
-export { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseEvents, pseudonymiseUserId, pseudonymsWith, withUserPseudonym } from "./pseudonymise.js";
+export {
+  DEVELOPMENT_PSEUDONYM_SALT,
+  pseudonymiseEvents,
+  pseudonymiseUserId,
+  pseudonymsWith,
+  withUserPseudonym,
+  pseudonymSaltFingerprint,
+  checkPseudonymSalt,
+  PseudonymSaltMismatchError,
+} from "./pseudonymise.js";
+export type { SaltCheck } from "./pseudonymise.js";
 export { ServedTwoTower, StoredEmbeddings, concatTensors } from "./served-two-tower.js";
 export type { ServedTwoTowerOptions } from "./served-two-tower.js";
 export { OPTIONAL_MODEL_FILES } from "./model-directory.js";

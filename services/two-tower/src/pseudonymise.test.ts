@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { pseudonymiseEvents, pseudonymiseUserId } from "./pseudonymise.js";
+import { checkPseudonymSalt, PseudonymSaltMismatchError, pseudonymiseEvents, pseudonymiseUserId, pseudonymSaltFingerprint } from "./pseudonymise.js";
 
 describe("pseudonymiseUserId", () => {
   it("is the salted SHA-256 hex prefix: stable, salt-dependent, and free of the raw id", () => {
@@ -32,5 +32,24 @@ describe("pseudonymiseUserId", () => {
     expect(out[2]!.userId).toBe(out[0]!.userId);
     expect(out[1]!.userId).not.toBe(out[0]!.userId);
     expect(events[0]!.userId).toBe("u1");
+  });
+});
+
+describe("pseudonym salt fingerprint", () => {
+  it("is an HMAC of a fixed label keyed by the salt: stable, salt-specific, never containing the salt", () => {
+    expect(pseudonymSaltFingerprint("s1")).toBe(pseudonymSaltFingerprint("s1"));
+    expect(pseudonymSaltFingerprint("s1")).not.toBe(pseudonymSaltFingerprint("s2"));
+    expect(pseudonymSaltFingerprint("a-secret-salt")).not.toContain("a-secret-salt");
+    expect(pseudonymSaltFingerprint("s1")).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+  });
+
+  it("refuses another salt's fingerprint, accepts its own, and reports a version without one", () => {
+    const unfingerprinted: number[] = [];
+    const check = { salt: "serving-salt", onUnfingerprinted: (version: number) => unfingerprinted.push(version) };
+    expect(() => checkPseudonymSalt(pseudonymSaltFingerprint("training-salt"), 4, check)).toThrow(PseudonymSaltMismatchError);
+    expect(() => checkPseudonymSalt(pseudonymSaltFingerprint("training-salt"), 4, check)).toThrow(/model version 4 was trained with another pseudonym salt/);
+    expect(() => checkPseudonymSalt(pseudonymSaltFingerprint("serving-salt"), 4, check)).not.toThrow();
+    checkPseudonymSalt(undefined, 5, check);
+    expect(unfingerprinted).toEqual([5]);
   });
 });

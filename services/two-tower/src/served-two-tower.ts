@@ -9,6 +9,7 @@ import { acquireMonitor, type ServedDriftOptions } from "./drift/served-drift-op
 import { encodeItems, encodeUsers, type FeatureSpec, type ItemTensors, type UserTensors } from "./features/index.js";
 import { MODEL_FILES, OPTIONAL_MODEL_FILES, readFloat32LittleEndian } from "./model-directory.js";
 import { OnnxTowers } from "./onnx-towers.js";
+import { checkPseudonymSalt, type SaltCheck } from "./pseudonymise.js";
 
 /** Stored embeddings of one entity kind, addressable by id. */
 export class StoredEmbeddings {
@@ -49,6 +50,11 @@ export interface ServedTwoTowerOptions {
    * version (embedded mode) count into one profile. Absent: this copy has its own (offline CLI, checks).
    */
   share?: ServedDriftOptions["share"];
+  /**
+   * The serving salt: a version whose manifest records another salt's fingerprint is refused before anything
+   * loads (PseudonymSaltMismatchError). Absent: not checked (offline tools that never look up user ids).
+   */
+  salt?: SaltCheck;
 }
 
 export class ServedTwoTower {
@@ -75,6 +81,10 @@ export class ServedTwoTower {
    * row each, so the first real call does not pay onnxruntime's first-run cost.
    */
   static async load(dir: string, version: number, options: ServedTwoTowerOptions = {}): Promise<ServedTwoTower> {
+    if (options.salt) {
+      const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as { lineage?: { pseudonymSaltFingerprint?: unknown } };
+      checkPseudonymSalt(manifest.lineage?.pseudonymSaltFingerprint, version, options.salt);
+    }
     // One onnxruntime thread per run: measured on the bench model, a 64-row user-tower run took 0.25-0.29 ms
     // CPU with one thread against 0.44-0.56 ms with the default pool (wall 0.9-1.3 ms against 1.9-2.7 ms),
     // pinned to one core or not; the default pool's threads spin between runs on the event loop's core.

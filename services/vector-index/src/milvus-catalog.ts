@@ -74,9 +74,18 @@ export class MilvusCatalog {
       ...(tls ? { ssl: true, tls: { rootCertPath: tls.caFile, certChainPath: tls.certFile, privateKeyPath: tls.keyFile, serverName: tls.serverName } } : {}),
       ...(options.token ? { token: options.token } : {}),
     });
+    this.watchConnect();
+  }
+
+  /** Set when the client's connect failed: the SDK then fails every later call on that same promise. */
+  private connectFailed = false;
+
+  private watchConnect(): void {
     // The client connects eagerly; a refused connection must surface per call (UNAVAILABLE), not as an
     // unhandled rejection that kills the process.
-    this.client.connectPromise.catch(() => undefined);
+    this.client.connectPromise.catch(() => {
+      this.connectFailed = true;
+    });
   }
 
   private call<T>(what: string, run: () => Promise<T>): Promise<T> {
@@ -85,6 +94,13 @@ export class MilvusCatalog {
 
   /** Throws UNAVAILABLE when Milvus cannot be reached; a service maps that to NOT_SERVING for what needs it. */
   async ping(): Promise<void> {
+    // A client made while Milvus was down never recovers by itself (every call awaits its rejected connect):
+    // connect again, so a service started during an outage serves once Milvus is back.
+    if (this.connectFailed) {
+      this.connectFailed = false;
+      this.client.connect(MilvusClient.sdkInfo.version);
+      this.watchConnect();
+    }
     await this.call("list collections", () => this.client.showCollections());
   }
 

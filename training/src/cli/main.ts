@@ -24,6 +24,7 @@ import { ARCHITECTURES, towerConfigFromSpec } from "../model/two-tower-model.js"
 import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
 import { NEIGHBOUR_METHODS, type NeighbourMethod } from "../evaluation/index.js";
 import { addTextClassifierCommands } from "./text-classifier-commands.js";
+import { bootstrapFirstModel } from "./bootstrap-first-model.js";
 import { expandServedPaths, outcomeMetricsRegistry, pushOutcomeMetrics, renderOutcomeReport, runOutcomes, writeTextfile } from "../outcomes/index.js";
 import { offlineDrift, serverDrift, writeDriftResult } from "./run-drift.js";
 import { DEFAULT_GATE_THRESHOLDS, DEFAULT_LATENCY_CALLS, expandEventPaths, type GateResult, runRetrain } from "../retrain/index.js";
@@ -350,6 +351,30 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
 
 export function buildProgram(): Command {
   const program = new Command("funnel-training").description("Two-tower training, evaluation, export and benchmarks").showHelpAfterError();
+
+  program
+    .command("bootstrap")
+    .description("with no version behind the alias, train a small two-tower model on generated data, register it and point the alias at it (npm start runs this on a fresh registry)")
+    .option("--model <name>", "registered model name", "two-tower")
+    .option("--alias <alias>", "alias the services follow", "production")
+    .option("--users <n>", "generated users (5000 users, 5 epochs: about 40 s of training on 2 cores)", int("--users"), 5_000)
+    .option("--epochs <n>", "epochs (3 left it at popularity's recall)", int("--epochs"), 5)
+    .action(async (flags: { model: string; alias: string; users: number; epochs: number }) => {
+      const registry = registryFromConfig(readRegistryConfig());
+      // Generated data only: the development salt is right when none is configured, so no warning.
+      const configured = secretValue(
+        { value: process.env.FUNNEL_PSEUDONYM_SALT ?? "", file: process.env.FUNNEL_PSEUDONYM_SALT_FILE ?? "" },
+        { value: { env: "FUNNEL_PSEUDONYM_SALT", flag: "--salt" }, file: { env: "FUNNEL_PSEUDONYM_SALT_FILE", flag: "--salt" } },
+      );
+      const result = await bootstrapFirstModel({
+        registry,
+        ...flags,
+        salt: configured || DEVELOPMENT_PSEUDONYM_SALT,
+        log: (line) => process.stderr.write(`${line}\n`),
+        progress: process.stderr.isTTY === true,
+      });
+      if (!result.trained) process.stderr.write(`${flags.model}@${flags.alias} is version ${result.version}: nothing to do\n`);
+    });
 
   program
     .command("gen-data")

@@ -5,6 +5,7 @@ import {
   type ItemNeighboursFile,
   type PolicyWeights,
   pseudonymiseUserId,
+  pseudonymSaltFingerprint,
   pseudonymsWith,
   SERVED_POLICY_FORMAT,
   type ServedPolicyFile,
@@ -635,6 +636,8 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     ...(await servedPolicyFiles(run, dataset, log)),
     lineage: {
       dataFingerprint: fingerprintEvents(dataset.events),
+      // Serving refuses this version under another salt (its user ids would never match a lookup).
+      pseudonymSaltFingerprint: pseudonymSaltFingerprint(options.salt),
       ...(options.gitCommit ? { gitCommit: options.gitCommit } : {}),
       seed: config.seed,
       trainingConfig: config,

@@ -152,6 +152,23 @@ describe("caller authentication", () => {
     expect((await analyze(client(SentimentServiceClient, credentials()))).code).toBe(grpc.status.UNAUTHENTICATED);
   });
 
+  it("identifies a caller only by a certificate made for client authentication (clientAuth EKU)", async () => {
+    const tls = { ...SECURITY_OFF.tls, certFile: serverCert.certFile, keyFile: serverCert.keyFile, clientCaFile: pki.caFile };
+    const { client } = await start({ tls });
+    const credentials = (cert: IssuedCertificate) => grpc.credentials.createSsl(readFileSync(pki.caFile), readFileSync(cert.keyFile), readFileSync(cert.certFile));
+    // cert-manager's default: a serving certificate with no extended key usage, whose SANs name the router.
+    // TLS accepts it from a client; it must not authenticate as the router (and gain its operator role).
+    const noEku = pki.client("router-no-eku", "funnel-router", "none");
+    const refused = await analyze(client(SentimentServiceClient, credentials(noEku)));
+    expect(refused.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(refused.details).toMatch(/client certificate \(funnel-router\) does not carry the clientAuth extended key usage/);
+    // With a token beside it, the token decides (the token's caller, not the certificate's names).
+    expect((await analyze(client(SentimentServiceClient, credentials(noEku)), bearer(TOKENS.shop))).code).toBe(grpc.status.OK);
+    // The same names with clientAuth: the router.
+    expect((await analyze(client(SentimentServiceClient, credentials(routerCert)))).code).toBe(grpc.status.OK);
+    // openssl makes a certificate and three TLS handshakes run: seconds on a busy 2-core machine.
+  }, 20_000);
+
   it("keeps health open and reflection closed by default, each configurable", async () => {
     const closed = await start();
     expect(await checkHealth(closed.address)).toBe("SERVING");

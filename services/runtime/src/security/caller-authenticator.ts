@@ -10,6 +10,9 @@ import { WatchedFiles } from "./watched-files.js";
 
 const BEARER = /^Bearer +([\x21-\x7e]+)$/i;
 
+/** id-kp-clientAuth (RFC 5280 4.2.1.12): the extended key usage of a certificate made to identify a client. */
+export const CLIENT_AUTH_EKU = "1.3.6.1.5.5.7.3.2";
+
 export class CallerAuthenticator {
   private readonly file: WatchedFiles<CallersFile>;
 
@@ -42,6 +45,14 @@ export class CallerAuthenticator {
     }
     if (certificate) {
       const names = certificateNames(certificate);
+      // TLS accepts a certificate with no extended key usage as a client's (cert-manager issues serving
+      // certificates so), and a serving certificate's SANs may well name a caller (funnel-router): only a
+      // certificate issued for client authentication identifies a caller.
+      if (!certificate.ext_key_usage?.includes(CLIENT_AUTH_EKU)) {
+        throw new UnauthenticatedError(
+          `the client certificate (${names.join(", ") || "no names"}) does not carry the clientAuth extended key usage, so it identifies no caller (a serving certificate is not a caller's); issue a client certificate (cert-manager: usages [client auth]; openssl: extendedKeyUsage=clientAuth) or send a bearer token`,
+        );
+      }
       for (const name of names) {
         const caller = callers.byCertificateName.get(name);
         if (caller) return caller;

@@ -29,6 +29,19 @@ methods:
   ])("refuses %s, naming the problem", (_case, text, message) => {
     expect(() => parseCallersFile(text)).toThrow(message);
   });
+
+  it("reports a YAML syntax error by line and column, never quoting the file (a pasted token would be logged)", () => {
+    const pasted = "sk-live-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c";
+    const text = `callers:\n  - { name: a, roles: [client], tokens: ["${HASH}"] }\n  - { name: b, roles: [client], tokens: ["${pasted}] }\n`;
+    let message = "";
+    try {
+      parseCallersFile(text);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^not valid YAML at line \d+, column \d+ \(MISSING_CHAR\); fix the syntax there$/);
+    expect(message).not.toContain(pasted.slice(0, 12));
+  });
 });
 
 describe("CallerLimits", () => {

@@ -3,7 +3,7 @@
 // A fast hash is enough because tokens are long random strings (`npm run hash-token -- --generate`), not
 // passwords a dictionary could guess; a slow hash (scrypt) would cost milliseconds on every call.
 import { createHash, randomBytes } from "node:crypto";
-import { parse as parseYaml } from "yaml";
+import { YAMLError, parse as parseYaml } from "yaml";
 import { z } from "zod";
 
 /** Roles needed by methods that change state or expose operations data; every other method: any caller. */
@@ -50,7 +50,19 @@ export interface CallersFile {
 
 /** Parses and checks the file (YAML, or JSON); throws an Error naming the first problem. */
 export function parseCallersFile(text: string): CallersFile {
-  const parsed = callersFileSchema.safeParse(parseYaml(text));
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    // The yaml package's message quotes the offending line (a pasted token would reach the log): say where
+    // and what kind of error only.
+    if (error instanceof YAMLError) {
+      const at = error.linePos?.[0];
+      throw new Error(`not valid YAML${at ? ` at line ${at.line}, column ${at.col}` : ""} (${error.code}); fix the syntax there`);
+    }
+    throw error;
+  }
+  const parsed = callersFileSchema.safeParse(document);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new Error(`${issue.path.join(".") || "file"}: ${issue.message}`);

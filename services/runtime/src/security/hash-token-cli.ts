@@ -11,13 +11,15 @@ async function readStdin(): Promise<string> {
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.some((arg) => arg !== "--generate")) {
-  process.stderr.write("usage: npm run -s hash-token -- --generate    (new token on stderr, its hash on stdout)\n       printf %s \"$TOKEN\" | npm run -s hash-token   (hash of an existing token)\n");
+  process.stderr.write("usage: npm run -s hash-token -- --generate > caller.token   (the bare token on stdout, its hash on stderr)\n       printf %s \"$TOKEN\" | npm run -s hash-token   (hash of an existing token)\n");
   process.exit(args.includes("--help") ? 0 : 2);
 }
 if (args.includes("--generate")) {
+  // The bare token on stdout, so `> caller.token` makes a file `--token-file` reads as it is; the hash (not a
+  // secret) on stderr, labelled, for the callers file.
   const token = generateToken();
-  process.stderr.write(`token (give it to the caller, store it nowhere else): ${token}\n`);
-  process.stdout.write(`${hashToken(token)}\n`);
+  process.stdout.write(`${token}\n`);
+  process.stderr.write(`hash for callers.yaml (tokens: ["…"]): ${hashToken(token)}\n`);
 } else {
   const token = await readStdin();
   if (!/^[\x21-\x7e]{16,}$/.test(token)) {

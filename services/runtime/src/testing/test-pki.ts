@@ -31,9 +31,12 @@ export class TestPki {
     return this.issue(file, names[0]!, [`subjectAltName=${san}`, "extendedKeyUsage=serverAuth"]);
   }
 
-  /** A client certificate whose subject CN is `commonName`, signed by this CA. */
-  client(file: string, commonName: string): IssuedCertificate {
-    return this.issue(file, commonName, [`subjectAltName=DNS:${commonName}`, "extendedKeyUsage=clientAuth"]);
+  /**
+   * A client certificate whose subject CN is `commonName`, signed by this CA; `usage: "none"` leaves out the
+   * extended key usage (as cert-manager's default serving certificates do), `"serverAuth"` makes it a server's.
+   */
+  client(file: string, commonName: string, usage: "clientAuth" | "serverAuth" | "none" = "clientAuth"): IssuedCertificate {
+    return this.issue(file, commonName, [`subjectAltName=DNS:${commonName}`, ...(usage === "none" ? [] : [`extendedKeyUsage=${usage}`])]);
   }
 
   private issue(file: string, commonName: string, extensions: string[]): IssuedCertificate {

@@ -18,6 +18,7 @@ import {
 } from "@funnel/proto";
 import { FileRegistry, writeModelDirectoryManifest } from "@funnel/registry";
 import { type RunningServices, runServices } from "@funnel/runtime";
+import { checkHealth } from "@funnel/runtime/testing";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_RULES_PATH } from "../scoring/index.js";
@@ -153,4 +154,42 @@ describe("Sentiment hybrid: rules, then the transformer when they are unsure", (
     status.close();
     expect(models.models).toEqual([expect.objectContaining({ name: "sentiment-transformer", ref: "not-registered", ready: false, version: "", lastError: expect.stringMatching(/not-registered|not found/i) })]);
   });
+});
+
+describe("Sentiment readiness and the transformer version", () => {
+  const SERVICE = "funnel.v1.SentimentService";
+
+  it("is ready on its rules while it follows an alias, with or without a transformer behind it", async () => {
+    expect(await checkHealth(`127.0.0.1:${rulesOnly.port}`, SERVICE)).toBe("SERVING");
+    expect(await checkHealth(`127.0.0.1:${withModel.port}`, SERVICE)).toBe("SERVING");
+    expect(await checkHealth(`127.0.0.1:${withPolicy.port}`, SERVICE)).toBe("SERVING");
+  });
+
+  it("with a pinned version, stays NOT_SERVING until that version loaded (the rollout waits), then serves", async () => {
+    const registry = new FileRegistry({ dataDir: path.join(root, "registry"), actor: "test" });
+    const pinned = await runServices([sentimentModule], {
+      env: {},
+      argv: [
+        ...["--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache-pinned")],
+        ...["--model-poll-ms", "200", "--sentiment-transformer-ref", "3"],
+      ],
+      modelSource: registry,
+    });
+    try {
+      const address = `127.0.0.1:${pinned.port}`;
+      expect(await checkHealth(address, SERVICE)).toBe("NOT_SERVING");
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(await checkHealth(address, SERVICE)).toBe("NOT_SERVING");
+      expect(await checkHealth(address, "liveness")).toBe("SERVING");
+      // Version 3 appears: the slot, still watching, loads it and the service turns ready.
+      await registry.register(path.join(root, "tiny"));
+      const until = Date.now() + 30_000;
+      while ((await checkHealth(address, SERVICE)) !== "SERVING") {
+        if (Date.now() > until) throw new Error("not SERVING 30 s after the pinned version was registered");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await pinned.shutdown();
+    }
+  }, 60_000);
 });
