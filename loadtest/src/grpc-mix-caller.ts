@@ -20,6 +20,9 @@ export interface GrpcMixCallerOptions {
   connections?: number;
   /** Distinct requests to keep encoded; call i reuses request i mod this (repeats are realistic traffic). */
   distinctRequests?: number;
+  /** Channel credentials (TLS, a bearer token) and the options they need; plaintext when absent. */
+  credentials?: grpc.ChannelCredentials;
+  channelOptions?: grpc.ChannelOptions;
 }
 
 export interface GrpcMixCaller {
@@ -42,7 +45,11 @@ export function grpcMixCaller(options: GrpcMixCallerOptions): GrpcMixCaller {
   const clients = Array.from(
     { length: connections },
     // A local subchannel pool per client, so N clients really open N connections instead of sharing one.
-    () => new grpc.Client(options.target, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }),
+    () =>
+      new grpc.Client(options.target, options.credentials ?? grpc.credentials.createInsecure(), {
+        ...options.channelOptions,
+        "grpc.use_local_subchannel_pool": 1,
+      }),
   );
   const pool = Math.max(1, options.distinctRequests ?? 10_000);
   const encoded = new Map<number, Buffer>();

@@ -1,4 +1,4 @@
-// k6 cannot be installed here, so the scripts are held to what k6 needs without running them: they type-check
+// What k6 needs of the scripts, checked without running them (k6-run.e2e.test.ts runs them): they type-check
 // against @types/k6, every file they load is k6's own module or a relative file (k6 resolves no npm packages),
 // and every method they call is declared in the proto file they load.
 import { existsSync, readdirSync, readFileSync } from "node:fs";

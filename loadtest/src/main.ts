@@ -8,6 +8,7 @@ import { SCENARIO_NAMES, SERVICE_LOAD, scenarioFor, type Scenario, type Scenario
 import { DEFAULT_MIX_OPTIONS, SERVICE_NAMES, serviceMix, type ServiceName } from "./request-mixes.js";
 import { runLoad, type LoadMode } from "./run-load.js";
 import { checkThresholds } from "./check-thresholds.js";
+import { clientCredentials } from "./client-credentials.js";
 
 /** "500ms", "30s", "2m", or a bare number of seconds. */
 function parseDurationMs(raw: string): number {
@@ -51,6 +52,12 @@ interface CliOptions {
   items: number;
   coldStartShare: number;
   progress: boolean;
+  tls?: boolean;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  serverName?: string;
+  tokenFile?: string;
 }
 
 async function main(): Promise<void> {
@@ -72,6 +79,12 @@ async function main(): Promise<void> {
     .option("--items <n>", "item ids item-00001.. that the served model knows", positiveInteger, DEFAULT_MIX_OPTIONS.items)
     .option("--cold-start-share <0..1>", "share of user/item requests sent as raw features", share, DEFAULT_MIX_OPTIONS.coldStartShare)
     .option("--no-progress", "no progress bar on stderr")
+    .option("--tls", "connect over TLS, verified against the system CAs (or --ca-file)")
+    .option("--ca-file <pem>", "CA the server's certificate is verified against (implies --tls)")
+    .option("--cert-file <pem>", "client certificate for mutual TLS (with --key-file)")
+    .option("--key-file <pem>", "private key of --cert-file")
+    .option("--server-name <name>", "name expected in the server's certificate, e.g. funnel-router behind a port-forward")
+    .option("--token-file <file>", "file holding a bearer token (`npm run hash-token -- --generate`), sent as authorization; needs TLS")
     .parse()
     .opts<CliOptions>();
 
@@ -82,7 +95,15 @@ async function main(): Promise<void> {
   }
   const mix = { ...fullMix, entries };
   const scenario = scenarioFor(options.scenario, options.service, { ratePerSec: options.rate, durationMs: options.duration, concurrency: options.concurrency });
-  const caller = grpcMixCaller({ target: options.target, mix, deadlineMs: options.deadlineMs, connections: options.connections });
+  const secured = clientCredentials(options);
+  const caller = grpcMixCaller({
+    target: options.target,
+    mix,
+    deadlineMs: options.deadlineMs,
+    connections: options.connections,
+    credentials: secured.credentials,
+    channelOptions: secured.options,
+  });
   const bar = options.progress && process.stderr.isTTY ? new SingleBar({ format: "load [{bar}] {percentage}% | {completed} calls | {errors} errors | {inFlight} in flight", stream: process.stderr }, Presets.shades_classic) : undefined;
   bar?.start(100, 0, { completed: 0, errors: 0, inFlight: 0 });
   try {
@@ -115,6 +136,8 @@ async function main(): Promise<void> {
         warmupMs: options.warmup,
         deadlineMs: options.deadlineMs,
         connections: options.connections,
+        tls: secured.tls,
+        token: Boolean(options.tokenFile),
       },
       thresholds,
       ...verdict,

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     .option("--tolerance-mib-per-min <n>", "largest RSS growth over the last half still called level", positive, 1)
     .option("--first-run-users <n>", "started platform: users of the first-run model it trains", positiveInteger, 1_000)
     .option("--first-run-epochs <n>", "started platform: epochs of that model", positiveInteger, 2)
-    .option("--users <n>", "user ids the served model knows (default: --first-run-users, or 10000 with --target)", positiveInteger)
+    .option("--users <n>", "user ids the served model knows (default: --first-run-users, or 5000 with --target: the first-run model of `npm start`)", positiveInteger)
     .option("--no-progress", "no progress bar on stderr")
     .parse()
     .opts<CliOptions>();

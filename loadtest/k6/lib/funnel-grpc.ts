@@ -23,7 +23,26 @@ const env = {
   users: __ENV.USERS ? Number(__ENV.USERS) : DEFAULT_MIX_OPTIONS.users,
   items: __ENV.ITEMS ? Number(__ENV.ITEMS) : DEFAULT_MIX_OPTIONS.items,
   coldStartShare: __ENV.COLD_START_SHARE ? Number(__ENV.COLD_START_SHARE) : DEFAULT_MIX_OPTIONS.coldStartShare,
+  // The secured deployment (the router serves TLS and wants a caller's token): paths relative to loadtest/k6/.
+  tls: __ENV.TLS === "true" || Boolean(__ENV.CA_FILE || __ENV.CERT_FILE),
+  caFile: __ENV.CA_FILE ?? "",
+  certFile: __ENV.CERT_FILE ?? "",
+  keyFile: __ENV.KEY_FILE ?? "",
+  tokenFile: __ENV.TOKEN_FILE ?? "",
 };
+
+if (env.tokenFile && !env.tls) throw new Error("TOKEN_FILE needs TLS (TLS=true or CA_FILE): a token is never sent in plaintext");
+if (Boolean(env.certFile) !== Boolean(env.keyFile)) throw new Error("CERT_FILE needs KEY_FILE and the other way round");
+// open() works only in the init context, where this module is evaluated.
+const tlsParams = env.tls
+  ? ({
+      cert: env.certFile ? open(env.certFile) : "",
+      key: env.keyFile ? open(env.keyFile) : "",
+      ...(env.caFile ? { cacerts: [open(env.caFile)] } : {}),
+    } satisfies grpc.TLSParams)
+  : undefined;
+const token = env.tokenFile ? open(env.tokenFile).trim() : "";
+const metadata: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
 
 const errors = new Rate("funnel_errors");
 const statuses = new Counter("funnel_status");
@@ -94,12 +113,12 @@ export function funnelScript(service: ServiceName): FunnelScript {
     },
     iteration() {
       if (!connected) {
-        client.connect(env.target, { plaintext: true, timeout: "10s" });
+        client.connect(env.target, tlsParams ? { plaintext: false, tls: tlsParams, timeout: "10s" } : { plaintext: true, timeout: "10s" });
         connected = true;
       }
       const i = exec.scenario.iterationInTest;
       const entry = pickEntry(mix, i);
-      const response = client.invoke(`funnel.v1.${entry.method}`, entry.request(i), { timeout: env.deadline, tags: { rpc: entry.method } });
+      const response = client.invoke(`funnel.v1.${entry.method}`, entry.request(i), { timeout: env.deadline, tags: { rpc: entry.method }, metadata });
       const ok = response.status === grpc.StatusOK;
       errors.add(!ok, { rpc: entry.method });
       statuses.add(1, { rpc: entry.method, code: String(response.status) });

@@ -16,6 +16,17 @@ export const routerSettings = {
     max: 60_000,
     description: "Wait after a change in the config directory before re-reading it (a ConfigMap update is several file events).",
   }),
+  // grpc-js re-resolves an upstream's name when a connection to it closes (servers bound connection age for
+  // that), but at most once per this interval; a replica added later waits for the next resolution.
+  minReresolveMs: setting.integer({
+    env: "FUNNEL_ROUTER_MIN_RERESOLVE_MS",
+    flag: "--router-min-reresolve-ms",
+    default: 30_000,
+    min: 100,
+    max: 600_000,
+    description:
+      "Least time between two DNS resolutions of an upstream name (grpc-js grpc.dns_min_time_between_resolutions_ms). A new replica gets traffic within the larger of this and the upstreams' maximum connection age.",
+  }),
   /** How the router connects to its upstreams: TLS (mutual with a client certificate) and its own token. */
   upstream: clientSecuritySettings({ flag: "--router-upstream", env: "FUNNEL_ROUTER_UPSTREAM", what: "the upstreams" }),
 };

@@ -14,7 +14,14 @@ export const ROUTED_SERVICES = [
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case letters, digits and dashes");
 // grpc-js target: `dns:///host:port` (resolves every address, balanced round robin) or `host:port`.
-const upstream = z.string().regex(/^(dns:\/\/\/)?[A-Za-z0-9.\-[\]:]+:\d+$/, "a gRPC target such as dns:///funnel-embedding:50051 or 127.0.0.1:50051");
+// `dns://<server>/name:port` names the DNS server to ask (grpc-js uses it with GRPC_NODE_USE_ALTERNATIVE_RESOLVER=true;
+// the fleet test's cluster DNS); `dns:///name:port` asks the system resolver, as in a cluster.
+const upstream = z
+  .string()
+  .regex(
+    /^(dns:\/\/(\d{1,3}(\.\d{1,3}){3}(:\d+)?)?\/)?[A-Za-z0-9.\-[\]:]+:\d+$/,
+    "a gRPC target such as dns:///funnel-embedding:50051, dns://10.96.0.10:53/funnel-embedding:50051 or 127.0.0.1:50051",
+  );
 
 const variantSchema = z.strictObject({
   name,

@@ -16,7 +16,10 @@ export const routerModule: ServiceModule<typeof routerSettings> = {
   register(server, config, log, shared) {
     server.metrics.addLabel("variant", variantKey);
     const upstreamTls = clientTls(config.upstream, shared.security.reloadMs, log.child({ component: "upstream-tls" }), "the upstreams");
-    const router = new ExperimentRouter(log, upstreamTls);
+    const router = new ExperimentRouter(log, {
+      credentials: upstreamTls.credentials,
+      options: { ...upstreamTls.options, "grpc.dns_min_time_between_resolutions_ms": config.minReresolveMs },
+    });
     // A forwarded service is ready while an experiment routes it, so health tells a caller (and a probe)
     // which APIs this router can serve with the config in force.
     const services = FORWARDED_SERVICES.map(({ definition, methods }) => server.addService(definition, forwardingHandlers(router, methods)));

@@ -48,7 +48,10 @@ export class Upstream {
     connection: UpstreamConnection = PLAINTEXT,
   ) {
     // A headless Service gives one DNS answer per ready pod; round robin spreads calls over all of them (the
-    // default pick_first would pin every call of this router to one pod). Re-resolution follows pod changes.
+    // default pick_first would pin every call of this router to one pod). grpc-js resolves the name again only
+    // when a connection closes (no periodic re-resolution, and at most once per grpc.dns_min_time_between_
+    // resolutions_ms), so pods added later get calls once the servers' maximum connection age closes an old
+    // connection (FUNNEL_MAX_CONNECTION_AGE_MS); a pod that went away drops out when its connection fails.
     this.client = new grpc.Client(target, connection.credentials, {
       ...connection.options,
       "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),

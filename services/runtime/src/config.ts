@@ -53,6 +53,26 @@ export const servingSettings = {
     max: 600_000,
     description: "On SIGTERM, how long in-flight calls may finish before they are cancelled.",
   }),
+  // Clients resolve a headless Service's pod addresses only when a connection closes (grpc-js re-resolves
+  // DNS on a dropped connection, never on a timer), so without an age limit pods added by a scale-out
+  // would never get traffic from clients that were already connected.
+  maxConnectionAgeMs: setting.integer({
+    env: "FUNNEL_MAX_CONNECTION_AGE_MS",
+    flag: "--max-connection-age-ms",
+    default: 60_000,
+    min: 0,
+    max: 86_400_000,
+    description:
+      "A client connection older than this gets GOAWAY (grpc-js adds ±10 % jitter) and reconnects, re-resolving the server's name: new replicas get traffic within this age. 0 keeps connections forever.",
+  }),
+  maxConnectionAgeGraceMs: setting.integer({
+    env: "FUNNEL_MAX_CONNECTION_AGE_GRACE_MS",
+    flag: "--max-connection-age-grace-ms",
+    default: 30_000,
+    min: 0,
+    max: 600_000,
+    description: "After a connection's GOAWAY for its age, how long its in-flight calls may finish before it is closed.",
+  }),
 };
 
 export type ServingConfig = ConfigOf<typeof servingSettings>;

@@ -40,7 +40,8 @@ export type ServiceHandlers<S extends ServiceDefinition> = {
 };
 
 export interface ServingServerOptions {
-  config: Pick<ServingConfig, "host" | "port" | "metricsPort" | "maxMessageBytes" | "shutdownGraceMs">;
+  config: Pick<ServingConfig, "host" | "port" | "metricsPort" | "maxMessageBytes" | "shutdownGraceMs"> &
+    Partial<Pick<ServingConfig, "maxConnectionAgeMs" | "maxConnectionAgeGraceMs">>;
   log: Logger;
   metrics?: ServingMetrics;
   /** TLS, caller authentication and per-caller limits; all off when absent (the embedded default). */
@@ -85,6 +86,7 @@ export class ServingServer {
     this.server = new TolerantServer({
       "grpc.max_receive_message_length": options.config.maxMessageBytes,
       "grpc.max_send_message_length": options.config.maxMessageBytes,
+      ...connectionAgeOptions(options.config),
       interceptors: this.auth ? closedBuiltInServices(this.auth, security.auth) : [],
     });
     this.health.addToServer(this.server);
@@ -414,4 +416,13 @@ export function exitOnSignals(servers: { shutdown(): Promise<void> }[], log: Log
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
+}
+
+/** grpc-js server options for the connection age settings; absent or 0 keeps grpc-js's default (no limit). */
+export function connectionAgeOptions(config: Partial<Pick<ServingConfig, "maxConnectionAgeMs" | "maxConnectionAgeGraceMs">>): grpc.ServerOptions {
+  if (!config.maxConnectionAgeMs) return {};
+  return {
+    "grpc.max_connection_age_ms": config.maxConnectionAgeMs,
+    "grpc.max_connection_age_grace_ms": config.maxConnectionAgeGraceMs ?? servingSettings.maxConnectionAgeGraceMs.default,
+  };
 }

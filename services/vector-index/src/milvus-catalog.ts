@@ -24,6 +24,9 @@ export interface MilvusCatalogOptions {
   token?: string;
 }
 
+/** How long a replica waits for another to finish creating a version's collection (create, then properties). */
+const CREATION_WAIT_MS = 10_000;
+
 /** Collection properties that make a collection self-describing (milvus-lite drops the description). */
 const PROPERTY = {
   model: "funnel.model",
@@ -110,15 +113,16 @@ export class MilvusCatalog {
     const metric = args.metric ?? "ip";
     if (!Number.isInteger(dim) || dim < 1 || dim > 32_768) throw new InvalidVectorArgumentError("dim", `must be an integer in 1..32768, got ${dim}`);
     const name = milvusCollectionName(version);
-    const exists = await this.call(`has ${name}`, () => this.client.hasCollection({ collection_name: name }));
-    if (exists.value) {
-      const index = await this.openCollection(name);
+    const reopen = async () => {
+      const index = await this.openCreatedCollection(name);
       if (index.dim !== dim) {
         throw new IndexStateError(`collection ${name} already holds ${indexLabel(version)} with dimension ${index.dim}, not ${dim}; drop it first`);
       }
       return index;
-    }
-    await this.call(`create ${name}`, () =>
+    };
+    const exists = await this.call(`has ${name}`, () => this.client.hasCollection({ collection_name: name }));
+    if (exists.value) return reopen();
+    const created = await this.call(`create ${name}`, () =>
       this.client.createCollection({
         collection_name: name,
         consistency_level: "Strong",
@@ -136,7 +140,15 @@ export class MilvusCatalog {
           },
         ],
       }),
+    ).then(
+      () => true,
+      // Another replica created it between our check and our create: open theirs.
+      async (error: unknown) => {
+        if ((await this.call(`has ${name}`, () => this.client.hasCollection({ collection_name: name }))).value) return false;
+        throw error;
+      },
     );
+    if (!created) return reopen();
     await this.call(`describe ${name}`, () =>
       this.client.alterCollectionProperties({
         collection_name: name,
@@ -185,11 +197,21 @@ export class MilvusCatalog {
           `alias ${alias} was not moved (finish the backfill, then publish again)`,
       );
     }
-    const previous = await this.aliasTarget(index.version.model, index.version.entity);
+    let previous = await this.aliasTarget(index.version.model, index.version.entity);
     if (previous === index.collection) return { alias, previous };
     if (previous === undefined) {
-      await this.call(`create alias ${alias}`, () => this.client.createAlias({ collection_name: index.collection, alias }));
-    } else {
+      // Replicas publishing together: the alias another one created first is read back and moved if needed.
+      previous = await this.call(`create alias ${alias}`, () => this.client.createAlias({ collection_name: index.collection, alias })).then(
+        () => undefined,
+        async (error: unknown) => {
+          const now = await this.aliasTarget(index.version.model, index.version.entity);
+          if (now === undefined) throw error;
+          return now;
+        },
+      );
+      if (previous === index.collection) return { alias, previous };
+    }
+    if (previous !== undefined) {
       await this.call(`move alias ${alias}`, () => this.client.alterAlias({ collection_name: index.collection, alias }));
       await this.setRetiredAt(previous, String(now));
     }
@@ -246,6 +268,23 @@ export class MilvusCatalog {
 
   private async setRetiredAt(name: string, value: string): Promise<void> {
     await this.call(`mark ${name}`, () => this.client.alterCollectionProperties({ collection_name: name, properties: { [PROPERTY.retiredAt]: value } }));
+  }
+
+  /**
+   * Opens a collection another replica may be creating right now: replicas of a Deployment start together and
+   * each creates the version's collection if missing, so one can find it between another's create and the
+   * properties it sets next. Waits for those properties (bounded) instead of refusing the collection.
+   */
+  private async openCreatedCollection(name: string): Promise<MilvusIndex> {
+    const until = Date.now() + CREATION_WAIT_MS;
+    for (;;) {
+      try {
+        return await this.openCollection(name);
+      } catch (error) {
+        if (!(error instanceof IndexNotFoundError) || !error.message.includes(PROPERTY.model) || Date.now() >= until) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
   }
 
   private async openCollection(name: string): Promise<MilvusIndex> {
