@@ -1,5 +1,6 @@
-import { setting, type ConfigOf } from "@funnel/runtime";
+import { type ConfigOf, setting } from "@funnel/runtime";
 import { milvusSettings } from "@funnel/similarity";
+import { DEFAULT_SIMILAR_USERS } from "@funnel/two-tower";
 
 /** Recommendation service settings; model source and cache directory are the runtime's model settings. */
 export const recommendationSettings = {
@@ -29,12 +30,14 @@ export const recommendationSettings = {
     default: 0.3,
     min: 0,
     max: 1,
-    description: "Weight of items popular among similar users in the blend (1 - weight goes to item retrieval).",
+    description:
+      "Versions without served-policy.json (trained before blend weights were fitted on validation): weight of items popular among similar users in the blend (1 - weight goes to item retrieval). Newer versions are served with their own fitted weights.",
   }),
   similarUsers: setting.integer({
     env: "FUNNEL_RECOMMENDATION_SIMILAR_USERS",
     flag: "--recommendation-similar-users",
-    default: 30,
+    // The count training evaluates the served policy with (metrics.json `served`).
+    default: DEFAULT_SIMILAR_USERS,
     min: 1,
     max: 1_000,
     description: "Similar users whose items are blended in and whose funnel paths guide the next step.",

@@ -1,10 +1,9 @@
 // End to end: tiny two-tower versions (one with a conversion head, one trained "before" it: file removed) in a
 // real file registry, served by the real module on a real gRPC server (port 0), checked against the model
 // directory's own vectors, statistics and head; an alias move swaps versions live under concurrent calls.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import {
   ConversionEstimate,
   DeviceType,
@@ -19,7 +18,7 @@ import {
   type UserFeatures,
 } from "@funnel/proto";
 import { FileRegistry, type ModelManifest, writeModelDirectoryManifest } from "@funnel/registry";
-import { runServices, type RunningServices } from "@funnel/runtime";
+import { type RunningServices, runServices } from "@funnel/runtime";
 import { checkHealth } from "@funnel/runtime/testing";
 import { tinyModelDataset, trainTinyModelDirectory } from "@funnel/training/testing";
 import {
@@ -30,9 +29,10 @@ import {
   parseServedRecommendation,
   predictConversion,
   pseudonymiseUserId,
-  type ServedRecommendation,
   readFloat32LittleEndian,
+  type ServedRecommendation,
 } from "@funnel/two-tower";
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { recommendationModule } from "./recommendation-module.js";
 
@@ -72,8 +72,11 @@ beforeAll(async () => {
   for (const seed of [1, 2]) {
     const dir = path.join(root, `model-${seed}`);
     await trainTinyModelDirectory(dir, { seed, salt: SALT });
-    // Version 2 stands for a version trained before the conversion head existed.
-    if (seed === 2) await removeFile(dir, OPTIONAL_MODEL_FILES.conversionHead);
+    // Version 1 is served with these blend weights (what training fitted is replaced, so the test knows them).
+    if (seed === 1) await rewriteFiles(dir, [], { [OPTIONAL_MODEL_FILES.servedPolicy]: { format: 1, weights: V1_WEIGHTS, fittedOn: "test" } });
+    // Version 2 stands for a version trained before the conversion head, the item neighbours and fitted blend
+    // weights existed: it is served with the configured similar-users weight (0.3).
+    if (seed === 2) await rewriteFiles(dir, [OPTIONAL_MODEL_FILES.conversionHead, OPTIONAL_MODEL_FILES.itemNeighbours, OPTIONAL_MODEL_FILES.servedPolicy], {});
     const version = (await registry.register(dir)).version;
     versions.set(version, await readVersion(dir));
   }
@@ -95,9 +98,12 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function removeFile(dir: string, file: string): Promise<void> {
+const V1_WEIGHTS = { retrieval: 0.5, similarUsers: 0.2, neighbours: 0.3, popularity: 0 };
+
+async function rewriteFiles(dir: string, remove: string[], write: Record<string, unknown>): Promise<void> {
   const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as ModelManifest;
-  await rm(path.join(dir, file));
+  for (const file of remove) await rm(path.join(dir, file));
+  for (const [file, value] of Object.entries(write)) await writeFile(path.join(dir, file), JSON.stringify(value));
   await writeModelDirectoryManifest(dir, { name: manifest.name, kind: manifest.kind, metrics: manifest.metrics, params: manifest.params, lineage: manifest.lineage });
 }
 
@@ -160,10 +166,10 @@ describe("RecommendationService", () => {
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
     const sources = new Set(r.items.map((i) => i.source));
     expect([...sources].some((s) => s === S.RECOMMENDATION_SOURCE_HYBRID || s === S.RECOMMENDATION_SOURCE_SIMILAR_USERS)).toBe(true);
-    // Without context, a retrieval-only item scores (1 - weight 0.3) × its dot product with the user vector.
+    // Without context, a retrieval-only item scores the version's retrieval weight × its dot product with the user vector.
     const user = userVector(v, knownUserId);
     for (const item of r.items.filter((i) => i.source === S.RECOMMENDATION_SOURCE_ITEM_RETRIEVAL)) {
-      expect(item.score).toBeCloseTo(0.7 * dot(v, user, item.itemId), 4);
+      expect(item.score).toBeCloseTo(V1_WEIGHTS.retrieval * dot(v, user, item.itemId), 4);
     }
   });
 

@@ -1,25 +1,34 @@
 // Data plane of the Recommendation service (no gRPC here). Each call leases one version and uses only that
 // version's towers, indexes and statistics, so an answer never mixes versions.
 //
-// RecommendItems: candidates from the item index (nearest items to the user vector) and from the items of
-// the most similar users (weighted by similarity), blended with a configurable weight; seen and excluded
-// items removed; re-ranked by context (items of the current or next funnel page, items popular on the
-// caller's device); popularity fills in for cold start (no user vector) and when too few candidates remain.
+// RecommendItems: the served policy of @funnel/two-tower (served-policy/), the one training evaluates:
+// candidates from the item index, the items of the most similar users, the neighbours of the user's items
+// and popularity, blended with the version's weights fitted on validation (served-policy.json; older
+// versions: the configured similar-users weight); seen and excluded items removed; re-ranked by context
+// (items of the current or next funnel page, items popular on the caller's device); popularity fills in for
+// cold start (no user vector) and when too few candidates remain.
 // GuideNextStep: the conversion head's probability for the user in this context (or the page base rate for
 // versions without a head), and the next funnel steps ranked by how often similar users who reached them
 // converted.
 import { FailedPreconditionError, type ModelSlot } from "@funnel/runtime";
-import { type IndexedTwoTower, embedFeatures, resolveUser } from "@funnel/similarity";
-import { type Device, PAGES, type Page, predictConversion, pseudonymiseUserId, type RawUserFeatures } from "@funnel/two-tower";
+import { embedFeatures, type IndexedTwoTower, resolveUser } from "@funnel/similarity";
+import {
+  type Device,
+  defaultPolicyWeights,
+  PAGES,
+  type Page,
+  type PolicySources,
+  type PolicyWeights,
+  predictConversion,
+  pseudonymiseUserId,
+  type RawUserFeatures,
+  type RecommendedItem,
+  recommendItems,
+  type ScoredId,
+} from "@funnel/two-tower";
 import { MAX_K } from "@funnel/vector-index";
 
-export type ItemSource = "item_retrieval" | "similar_users" | "popularity" | "hybrid";
-
-export interface RecommendedItem {
-  itemId: string;
-  score: number;
-  source: ItemSource;
-}
+export type { ItemSource, RecommendedItem } from "@funnel/two-tower";
 
 export interface RecommendContext {
   page?: Page | undefined;
@@ -70,12 +79,10 @@ const ACTIONS: Record<Page, string> = {
   confirmation: "complete_checkout",
 };
 
-interface Candidate {
-  retrieval?: number;
-  similar?: number;
-}
-
 export class Recommender {
+  /** Popularity lists per version and device: sorted once, not per call (dropped with the version). */
+  private readonly popularity = new WeakMap<IndexedTwoTower, Map<string, { list: ScoredId[]; score: Map<string, number> }>>();
+
   constructor(private readonly options: RecommenderOptions) {}
 
   get slot(): ModelSlot<IndexedTwoTower> {
@@ -88,38 +95,44 @@ export class Recommender {
       const indexed = lease.model;
       const user = await this.userOf(indexed, request.userId, request.features);
       const excluded = new Set([...request.excludeItemIds, ...request.context.recentItemIds, ...(user?.seen ?? [])]);
-      const candidates = new Map<string, Candidate>();
-      if (user) {
-        const fetch = Math.min(MAX_K, request.k * 3 + excluded.size);
-        const retrieved = await indexed.items.search({ version: indexed.versionRef, vectors: [user.vector] }, fetch, { excludeIds: [...excluded] });
-        for (const hit of retrieved.hits[0]!) candidates.set(hit.id, { retrieval: hit.score });
-        for (const [itemId, vote] of await this.similarUsersItems(indexed, user.vector, user.indexedId, excluded)) {
-          const c = candidates.get(itemId) ?? {};
-          c.similar = vote;
-          candidates.set(itemId, c);
-        }
-      }
-      const w = this.options.similarUsersWeight;
-      const scored: RecommendedItem[] = [...candidates].map(([itemId, c]) => ({
-        itemId,
-        score: ((1 - w) * (c.retrieval ?? 0) + w * (c.similar ?? 0)) * this.contextBoost(indexed, itemId, request.context),
-        source: c.retrieval !== undefined && c.similar !== undefined ? "hybrid" : c.retrieval !== undefined ? "item_retrieval" : "similar_users",
-      }));
-      scored.sort(byScore);
-      const items = scored.slice(0, request.k);
-      // Cold start (no user vector) and too few candidates: the most popular unseen items, device-aware.
-      if (items.length < request.k) {
-        const taken = new Set(items.map((i) => i.itemId));
-        for (const item of this.popular(indexed, request.context)) {
-          if (items.length >= request.k) break;
-          if (excluded.has(item.itemId) || taken.has(item.itemId)) continue;
-          items.push(item);
-        }
-      }
+      // The policy training evaluated (metrics.json `served`) and fitted the weights of, on this version.
+      const items = await recommendItems(
+        this.sourcesOf(indexed, request.context),
+        { vector: user?.vector, indexedId: user?.indexedId, history: user?.seen ?? [] },
+        { k: request.k, excluded, similarUsers: this.options.similarUsers },
+        this.weightsOf(indexed),
+        (itemId) => this.contextBoost(indexed, itemId, request.context),
+      );
       return { model: indexed.model, items };
     } finally {
       lease.release();
     }
+  }
+
+  /** The version's weights fitted on validation; older versions: retrieval and similar users as configured. */
+  weightsOf(indexed: IndexedTwoTower): PolicyWeights {
+    return indexed.policy?.weights ?? defaultPolicyWeights(this.options.similarUsersWeight);
+  }
+
+  /** The policy's view of a leased version: its indexes, statistics, neighbours and (device-aware) popularity. */
+  private sourcesOf(indexed: IndexedTwoTower, context: RecommendContext): PolicySources {
+    const search = async (index: IndexedTwoTower["items"], vector: Float32Array, k: number, excludeIds: readonly string[]) => {
+      const result = await index.search({ version: indexed.versionRef, vectors: [vector] }, Math.max(1, Math.min(MAX_K, k)), { excludeIds });
+      return result.hits[0]!.map((h) => ({ id: h.id, score: h.score }));
+    };
+    const popular = this.popular(indexed, context.device);
+    return {
+      nearestItems: (vector, k, excludeIds) => search(indexed.items, vector, k, excludeIds),
+      nearestUsers: (vector, k, excludeIds) => search(indexed.users, vector, k, excludeIds),
+      itemsOfUser: (userId) => indexed.stats?.users[userId]?.items,
+      itemVector: (itemId) => {
+        const row = indexed.served.items.rowOf(itemId);
+        return row === undefined ? undefined : indexed.served.items.vector(row);
+      },
+      neighbours: indexed.neighbours,
+      popular: popular.list,
+      popularityOf: (itemId) => popular.score.get(itemId) ?? 0,
+    };
   }
 
   async guide(request: Omit<RecommendRequest, "k" | "excludeItemIds">): Promise<Guidance> {
@@ -170,23 +183,6 @@ export class Recommender {
     return undefined;
   }
 
-  /** Items of the most similar users, each vote weighted by similarity, scaled so the top item is 1. */
-  private async similarUsersItems(indexed: IndexedTwoTower, vector: Float32Array, self: string | undefined, excluded: Set<string>): Promise<Map<string, number>> {
-    const votes = new Map<string, number>();
-    const stats = indexed.stats;
-    if (!stats || this.options.similarUsersWeight === 0) return votes;
-    const similar = await indexed.users.search({ version: indexed.versionRef, vectors: [vector] }, this.options.similarUsers, { excludeIds: self ? [self] : [] });
-    for (const hit of similar.hits[0]!) {
-      const weight = Math.max(0, hit.score);
-      for (const itemId of stats.users[hit.id]?.items ?? []) {
-        if (!excluded.has(itemId)) votes.set(itemId, (votes.get(itemId) ?? 0) + weight);
-      }
-    }
-    const top = Math.max(0, ...votes.values());
-    if (top > 0) for (const [id, v] of votes) votes.set(id, v / top);
-    return votes;
-  }
-
   /** ≥ 1: items of the current or next funnel page, and items used more than average on the caller's device. */
   private contextBoost(indexed: IndexedTwoTower, itemId: string, context: RecommendContext): number {
     const item = indexed.stats?.items[itemId];
@@ -201,12 +197,24 @@ export class Recommender {
     return 1 + this.options.contextWeight * affinity;
   }
 
-  private popular(indexed: IndexedTwoTower, context: RecommendContext): RecommendedItem[] {
-    const items = Object.entries(indexed.stats?.items ?? {});
-    const device = context.device;
-    const count = (s: (typeof items)[number][1]) => (device ? (s.byDevice[device] ?? 0) : s.count);
-    const top = Math.max(1, ...items.map(([, s]) => count(s)));
-    return items.map(([itemId, s]) => ({ itemId, score: count(s) / top, source: "popularity" as const })).sort(byScore);
+  /** Items by popularity (interactions on `device` when given), top = 1; computed once per version and device. */
+  private popular(indexed: IndexedTwoTower, device: Device | undefined): { list: ScoredId[]; score: Map<string, number> } {
+    let byDevice = this.popularity.get(indexed);
+    if (!byDevice) {
+      byDevice = new Map();
+      this.popularity.set(indexed, byDevice);
+    }
+    const key = device ?? "";
+    let cached = byDevice.get(key);
+    if (!cached) {
+      const items = Object.entries(indexed.stats?.items ?? {});
+      const count = (s: (typeof items)[number][1]) => (device ? (s.byDevice[device] ?? 0) : s.count);
+      const top = Math.max(1, ...items.map(([, s]) => count(s)));
+      const list = items.map(([id, s]) => ({ id, score: count(s) / top })).sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      cached = { list, score: new Map(list.map((p) => [p.id, p.score])) };
+      byDevice.set(key, cached);
+    }
+    return cached;
   }
 
   /**
@@ -245,10 +253,6 @@ export class Recommender {
     suggestions.sort((a, b) => b.score - a.score);
     return { nextPage: suggestions[0]?.page, suggestions };
   }
-}
-
-function byScore(a: RecommendedItem, b: RecommendedItem): number {
-  return b.score - a.score || (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0);
 }
 
 function meanRate(rates: Partial<Record<Page, number>>): number {

@@ -1,12 +1,12 @@
 // One model slot per (model, ref, kind) in a process: in embedded mode the services that need the same
 // two-tower version share one loaded copy instead of each loading the towers again.
 import path from "node:path";
-import { registryConfigFrom, registryFromConfig, type ModelRegistry } from "@funnel/registry";
-import type { ModelDrift } from "@funnel/proto";
+import type { ModelDrift, OfflineEvaluation } from "@funnel/proto";
+import { type ModelRegistry, registryConfigFrom, registryFromConfig } from "@funnel/registry";
+import type { Logger } from "pino";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { registerDriftMetrics } from "./drift-metrics.js";
-import type { Logger } from "pino";
-import { pseudonymSaltOf, type DriftConfig, type ModelConfig } from "./model-settings.js";
+import { type DriftConfig, type ModelConfig, pseudonymSaltOf } from "./model-settings.js";
 import { ModelSlot, type ModelSlotStatus, type ModelSource, type ServableModel } from "./model-slot.js";
 
 /** Builds the configured registry (a slot's model source; the platform's first run also registers into it). */
@@ -164,8 +164,12 @@ export class ModelHub {
   }
 
   /** Every slot's state: which version it serves, since when, and the last refused version's reason. */
-  statuses(): (ModelSlotStatus & { kind: string })[] {
-    return [...this.slots.entries()].map(([key, slot]) => ({ ...slot.status(), kind: key.split("\u0000")[0]! }));
+  statuses(): (ModelSlotStatus & { kind: string; evaluation: OfflineEvaluation[] })[] {
+    return [...this.slots.entries()].map(([key, slot]) => ({
+      ...slot.status(),
+      kind: key.split("\u0000")[0]!,
+      evaluation: slot.current?.model.evaluation?.() ?? [],
+    }));
   }
 
   /**

@@ -4,7 +4,7 @@
 // A version that fails to download, verify or load is refused and the current one keeps serving.
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import type { ModelDrift } from "@funnel/proto";
+import type { ModelDrift, OfflineEvaluation } from "@funnel/proto";
 import { AliasNotFoundError, ModelNotFoundError, RegistryUnavailableError } from "@funnel/registry";
 import type { Logger } from "pino";
 import { NotFoundError, UnavailableError } from "./errors.js";
@@ -27,6 +27,8 @@ export interface ServableModel {
    * runtime adds the slot's name, version and kind, exports the metrics and answers ModelStatusService/GetDrift.
    */
   drift?(): Omit<ModelDrift, "name" | "version" | "kind">;
+  /** What training measured of this version offline (its policies on the test split), for ListModels. */
+  evaluation?(): OfflineEvaluation[];
 }
 
 /** Which version a slot serves; `ref` is what it follows (an alias, or the pinned version number). */

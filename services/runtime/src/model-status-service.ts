@@ -19,6 +19,7 @@ export function modelStatusHandlers(models: ModelHub): ServiceHandlers<typeof Mo
           lastError: s.lastError?.message ?? "",
           lastErrorVersion: s.lastError?.version === undefined ? "" : String(s.lastError.version),
           lastErrorAt: s.lastError?.at,
+          offlineEvaluation: s.evaluation,
         })),
       };
     },

@@ -5,7 +5,7 @@ export type { SimilarityConfig } from "./config.js";
 export { UserSimilarity } from "./user-similarity.js";
 export type { SimilarUsers, SimilarUsersRequest, UserUpsert } from "./user-similarity.js";
 export { IndexedTwoTower, indexedSlotKind, indexedTwoTowerSlot } from "./indexed-two-tower.js";
-export type { IndexOptions } from "./indexed-two-tower.js";
+export type { IndexOptions, OfflineFigure } from "./indexed-two-tower.js";
 export { embedFeatures, resolveUser } from "./user-vector.js";
 export type { ResolvedUser, UserQuery } from "./user-vector.js";
 export { deviceName, pageName, requireVector } from "./grpc/request-checks.js";

@@ -10,14 +10,19 @@ import {
   type ConversionHead,
   type DriftReport,
   type InteractionStats,
+  type ItemNeighbours,
+  MODEL_FILES,
   OPTIONAL_MODEL_FILES,
   parseConversionHead,
   parseInteractionStats,
+  parseItemNeighbours,
+  parseServedPolicy,
   type SaltCheck,
   type ServedDriftOptions,
+  type ServedPolicyFile,
   ServedTwoTower,
-  servedDriftOptions,
   type StoredEmbeddings,
+  servedDriftOptions,
 } from "@funnel/two-tower";
 import { type Attributes, ExactIndex, HnswIndex, IndexStateError, type IndexVersion, type MilvusCatalog, type VectorIndex } from "@funnel/vector-index";
 
@@ -47,22 +52,31 @@ export class IndexedTwoTower {
     /** Absent in versions trained before the file existed. */
     readonly stats: InteractionStats | undefined,
     readonly conversionHead: ConversionHead | undefined,
+    /** Top-K neighbours per item (a candidate source of RecommendItems); absent in older versions. */
+    readonly neighbours: ItemNeighbours | undefined,
+    /** Blend weights fitted on validation; absent in older versions (served with the configured weights). */
+    readonly policy: ServedPolicyFile | undefined,
+    /** Offline figures of the served policy and each component, from metrics.json (what ListModels shows). */
+    private readonly figures: OfflineFigure[],
   ) {}
 
   static async load(name: string, dir: string, version: number, options: IndexOptions): Promise<IndexedTwoTower> {
     const served = await ServedTwoTower.load(dir, version, { ...options.drift, salt: options.salt });
     const indexes: VectorIndex[] = [];
     try {
-      const [stats, head] = await Promise.all([
+      const [stats, head, neighbours, policy, metrics] = await Promise.all([
         readOptional(dir, OPTIONAL_MODEL_FILES.interactionStats, parseInteractionStats),
         readOptional(dir, OPTIONAL_MODEL_FILES.conversionHead, parseConversionHead),
+        readOptional(dir, OPTIONAL_MODEL_FILES.itemNeighbours, parseItemNeighbours),
+        readOptional(dir, OPTIONAL_MODEL_FILES.servedPolicy, parseServedPolicy),
+        readOptional(dir, MODEL_FILES.metrics, (value) => value),
       ]);
       if (head && head.dim !== served.dim) throw new Error(`${OPTIONAL_MODEL_FILES.conversionHead}: dimension ${head.dim}, the towers have ${served.dim}`);
       const model = { name, version: String(version) };
       const users = await buildIndex({ model: name, version: model.version, entity: "users" }, served.users, options, (id) => userAttributes(stats, id));
       indexes.push(users);
       const items = await buildIndex({ model: name, version: model.version, entity: "items" }, served.items, options, (id) => itemAttributes(stats, id));
-      return new IndexedTwoTower(served, model, users, items, stats, head);
+      return new IndexedTwoTower(served, model, users, items, stats, head, neighbours, policy, offlineFigures(metrics));
     } catch (error) {
       await Promise.all(indexes.map((i) => i.close()));
       await served.close();
@@ -77,6 +91,11 @@ export class IndexedTwoTower {
   /** The version's drift (the process's one monitor of it, shared with an embedding slot serving it too). */
   drift(): DriftReport {
     return this.served.drift();
+  }
+
+  /** The served policy's and each component's test figures at training time (empty for older versions). */
+  evaluation(): OfflineFigure[] {
+    return this.figures;
   }
 
   /** The version tag of vectors this version makes (what its indexes accept). */
@@ -158,6 +177,41 @@ function userAttributes(stats: InteractionStats | undefined, id: string): Attrib
 function itemAttributes(stats: InteractionStats | undefined, id: string): Attributes | undefined {
   const item = stats?.items[id];
   return item ? { page: item.page } : undefined;
+}
+
+/** One line of a version's offline evaluation: a policy (the served blend or a component) on the test split. */
+export interface OfflineFigure {
+  policy: string;
+  split: string;
+  recallAt10: number;
+  ndcgAt10: number;
+  usersScored: number;
+}
+
+/**
+ * The test figures metrics.json holds: the served policy (`served`, when the version has it), the bare
+ * two-tower (`test`) and each baseline. Tolerant of older files: what is missing is left out, never guessed.
+ */
+function offlineFigures(metrics: unknown): OfflineFigure[] {
+  const m = metrics as { split?: unknown; test?: unknown; served?: { test?: unknown }; baselines?: Record<string, unknown> } | undefined;
+  if (!m || typeof m !== "object") return [];
+  const split = typeof m.split === "string" ? m.split : "";
+  const figures: OfflineFigure[] = [];
+  const add = (policy: string, value: unknown) => {
+    const r = value as Record<string, unknown> | undefined;
+    if (typeof r?.["recall@10"] !== "number") return;
+    figures.push({
+      policy,
+      split,
+      recallAt10: r["recall@10"],
+      ndcgAt10: typeof r["ndcg@10"] === "number" ? r["ndcg@10"] : 0,
+      usersScored: typeof r.users === "number" ? r.users : 0,
+    });
+  };
+  add("served", m.served?.test);
+  add("two-tower", m.test);
+  for (const [name, value] of Object.entries(m.baselines ?? {})) add(name, value);
+  return figures;
 }
 
 async function readOptional<T>(dir: string, file: string, parse: (value: unknown) => T): Promise<T | undefined> {

@@ -71,3 +71,33 @@ export {
   RollingCounts,
   servedDriftOptions,
 } from "./drift/index.js";
+export type {
+  Candidate,
+  ItemNeighboursFile,
+  ItemSource,
+  PolicyRequest,
+  PolicySource,
+  PolicySources,
+  PolicyUser,
+  PolicyWeights,
+  RecommendedItem,
+  ScoredId,
+  ServedPolicyFile,
+} from "./served-policy/index.js";
+export {
+  blendCandidates,
+  byScore,
+  candidateDepth,
+  DEFAULT_SIMILAR_USERS,
+  defaultPolicyWeights,
+  fillWithPopular,
+  gatherCandidates,
+  ITEM_NEIGHBOURS_FORMAT,
+  ItemNeighbours,
+  itemNeighboursFromRows,
+  parseItemNeighbours,
+  parseServedPolicy,
+  POLICY_SOURCES,
+  recommendItems,
+  SERVED_POLICY_FORMAT,
+} from "./served-policy/index.js";

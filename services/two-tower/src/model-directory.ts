@@ -27,6 +27,10 @@ export const OPTIONAL_MODEL_FILES = {
   interactionStats: "interaction-stats.json",
   /** Reference histograms of the training features and scores, for drift (see drift/feature-profile.ts). */
   featureProfile: "feature-profile.json",
+  /** Top-K neighbours per item, fitted on the training events: a candidate source of RecommendItems (served-policy/). */
+  itemNeighbours: "item-neighbours.json",
+  /** Blend weights of RecommendItems' sources, fitted on validation (served-policy/policy-weights.ts). */
+  servedPolicy: "served-policy.json",
 } as const;
 
 /** Manifest `kind` of a two-tower model directory. */

@@ -13,8 +13,11 @@ import {
   similarUserAccuracy,
   scoreBaselines,
   type RetrievalMetrics,
+  evaluateServedPolicy,
+  type NeighbourMethod,
+  servedPolicyModel,
 } from "../evaluation/index.js";
-import { DEVELOPMENT_PSEUDONYM_SALT, OnnxTowers, pseudonymsWith } from "@funnel/two-tower";
+import { DEVELOPMENT_PSEUDONYM_SALT, OnnxTowers, OPTIONAL_MODEL_FILES, parseServedPolicy, type PolicyWeights, pseudonymsWith, type ServedPolicyFile } from "@funnel/two-tower";
 import { aggregateItemFeatures, encodeItems, type InteractionEvent, type RawItemFeatures } from "@funnel/two-tower";
 import { historyContext, ownHistoryContext } from "../model/build-retrieval-task.js";
 import type { Dataset } from "./load-dataset.js";
@@ -38,6 +41,12 @@ export interface ModelEvaluation {
   /** Paired bootstrap intervals of model − each baseline on the scored users. */
   intervals: RankerComparison;
   similarUserAccuracy?: number;
+  /**
+   * The policy RecommendItems serves with this version's served-policy.json weights, its neighbour source refitted
+   * with the baselines on the same events (the version's own list was fitted on every event it saw); absent for
+   * versions without served-policy.json.
+   */
+  served?: { test: RetrievalMetrics; weights: PolicyWeights; neighbours: { method: string; k: number } | null; intervals: RankerComparison };
   /** With `holdout`: the latest share of events held out (a time cut with no validation part). */
   holdout?: number;
   historyEvents: number;
@@ -139,6 +148,29 @@ export async function evaluateModelDirectory(dir: string, dataset: Dataset, opti
       usersWithoutHistory: context.usersWithoutHistory,
       warnings: coverageWarnings(model.users, options.minScoredUsers ?? DEFAULT_MIN_SCORED_USERS, strategy),
     };
+    const policy = await servedPolicyOf(dir);
+    if (policy) {
+      const policyModel = servedPolicyModel({
+        itemIds,
+        itemEmbeddings,
+        dim: towers.dim,
+        itemPopularity: baselines.itemPopularity,
+        fits: { ease: baselines.ease, itemKnn: baselines.itemKnn, labels: { ease: `ease λ ${baselines.params.easeLambda}`, itemKnn: `item-knn shrink ${baselines.params.knnShrink}` } },
+        method: policy.method,
+        neighboursK: policy.k,
+      });
+      const perUser = collectPerUser();
+      const test = await evaluateServedPolicy(policyModel, { userEmbeddings, seen: context.seen, positives: context.positives }, policy.weights, perUser.onUser);
+      result.served = {
+        test,
+        weights: policy.weights,
+        neighbours: policyModel.neighboursFile ? { method: policyModel.neighboursFile.method, k: policyModel.neighboursFile.k } : null,
+        intervals: compareRankers(perUser.perUser, { "two-tower": modelPerUser.perUser, ...scored.perUser }, {
+          resamples: options.bootstrapResamples ?? DEFAULT_BOOTSTRAP_RESAMPLES,
+          seed: options.seed ?? recorded.seed,
+        }),
+      };
+    }
     if (dataset.segments && context.userIds.length > 1) {
       result.similarUserAccuracy = similarUserAccuracy({
         userEmbeddings,
@@ -153,6 +185,26 @@ export async function evaluateModelDirectory(dir: string, dataset: Dataset, opti
   } finally {
     await towers.release();
   }
+}
+
+/** The version's blend weights, and the method and K of its neighbour list; undefined for older versions. */
+async function servedPolicyOf(dir: string): Promise<{ weights: PolicyWeights; method: NeighbourMethod; k: number } | undefined> {
+  let file: ServedPolicyFile;
+  try {
+    file = parseServedPolicy(JSON.parse(await readFile(path.join(dir, OPTIONAL_MODEL_FILES.servedPolicy), "utf8")));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  let neighbours: { method?: string; k?: number } = {};
+  try {
+    neighbours = JSON.parse(await readFile(path.join(dir, OPTIONAL_MODEL_FILES.itemNeighbours), "utf8"));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  // The list's method label starts with the method ("ease λ 500", "item-knn shrink 50"); no list: no neighbour source.
+  const method: NeighbourMethod = neighbours.method?.startsWith("ease") ? "ease" : neighbours.method?.startsWith("item-knn") ? "item-knn" : "none";
+  return { weights: file.weights, method, k: neighbours.k ?? 1 };
 }
 
 /** Users' distinct items among `events` (items outside the catalogue skipped), as train fits its baselines on. */

@@ -22,6 +22,7 @@ import { coverage, formatIntervals, formatTable, modelOptionsOf, protocolOf, run
 import { BASELINE_LABELS, BASELINES, USER_METRIC_KEYS } from "../evaluation/index.js";
 import { ARCHITECTURES, towerConfigFromSpec } from "../model/two-tower-model.js";
 import { SELECTION_METRICS, type SelectionMetric } from "../model/train-two-tower.js";
+import { NEIGHBOUR_METHODS, type NeighbourMethod } from "../evaluation/index.js";
 import { addTextClassifierCommands } from "./text-classifier-commands.js";
 import { bootstrapFirstModel } from "./bootstrap-first-model.js";
 import { expandServedPaths, outcomeMetricsRegistry, pushOutcomeMetrics, renderOutcomeReport, runOutcomes, writeTextfile } from "../outcomes/index.js";
@@ -89,7 +90,11 @@ function usersCount(value: string): number {
 /** evaluate's summary on stderr, in train's form: the figures, who was scored, the intervals and verdicts. */
 function formatModelEvaluation(e: ModelEvaluation): string {
   const p = e.protocol;
-  const rows: [string, (typeof e)["model"]][] = [["two-tower", e.model], ...BASELINES.map((b): [string, (typeof e)["model"]] => [BASELINE_LABELS[b], e.baselines[b]])];
+  const rows: [string, (typeof e)["model"]][] = [
+    ...(e.served ? [["served policy", e.served.test] as [string, (typeof e)["model"]]] : []),
+    ["two-tower", e.model],
+    ...BASELINES.map((b): [string, (typeof e)["model"]] => [BASELINE_LABELS[b], e.baselines[b]]),
+  ];
   const c = e.coverage;
   return [
     `test (${p.split}${p.refit ? ", refit on train + validation" : ""}; baselines fitted on ${p.baselinesFittedOn}: EASE λ ${p.baselineParams.easeLambda}, ` +
@@ -98,6 +103,7 @@ function formatModelEvaluation(e: ModelEvaluation): string {
       `${c.positivesOutsideCatalogue} held-out interactions with items outside the catalogue`,
     formatTable(["test", ...USER_METRIC_KEYS, "users"], rows.map(([name, m]) => [name, ...USER_METRIC_KEYS.map((k) => m[k].toFixed(4)), String(m.users)])),
     ...formatIntervals(e.intervals, "two-tower"),
+    ...(e.served ? formatIntervals(e.served.intervals, "served policy") : []),
     ...e.warnings.map((w) => `warning: ${w}`),
   ].join("\n");
 }
@@ -231,7 +237,14 @@ function addTrainingOptions(cmd: Command): Command {
         new Option("--select-on <metric>", `validation metric that picks the kept epoch and stops training, loss breaks ties (default: ${t.selectOn})`).choices([
           ...SELECTION_METRICS,
         ]),
-      ),
+      )
+      .addOption(
+        new Option(
+          "--neighbours <method>",
+          `item-neighbour source of the served policy: the tuned EASE's or item-kNN's rows cut to their top K, or none (default: ${DEFAULTS.servedPolicy.neighbours})`,
+        ).choices([...NEIGHBOUR_METHODS]),
+      )
+      .option("--neighbours-k <n>", `neighbours kept per item in item-neighbours.json (default: ${DEFAULTS.servedPolicy.neighboursK})`, int("--neighbours-k")),
   ).option(
     "--bias-max-ratio <x>",
     `report: flag a user group whose share of useful recommendations is past this multiple of its share of users (default: ${DEFAULTS.bias.maxRatio})`,
@@ -276,6 +289,8 @@ interface TrainFlags extends DataFlags {
   parallelTowers?: boolean;
   patience?: number;
   selectOn?: SelectionMetric;
+  neighbours?: NeighbourMethod;
+  neighboursK?: number;
   split?: "time" | "user" | "leave-last";
   splitRatios?: number[];
   holdoutLast?: number;
@@ -324,6 +339,7 @@ async function runConfigFrom(flags: TrainFlags): Promise<ReturnType<typeof parse
       dropMax: flags.dropMax,
     },
     baselines: { easeLambda: flags.easeLambda, knnShrink: flags.knnShrink, knnNeighbours: flags.knnNeighbours },
+    servedPolicy: { neighbours: flags.neighbours, neighboursK: flags.neighboursK },
     evaluation: { refit: flags.refit, bootstrapResamples: flags.bootstrapResamples, minScoredUsers: flags.minScoredUsers },
     bias: { maxRatio: flags.biasMaxRatio },
     seed: flags.seed,

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { MAX_USER_ID_BUCKETS } from "@funnel/two-tower";
 import { z } from "zod";
-import { DEFAULT_BASELINE_GRID, DEFAULT_BIAS_OPTIONS, DEFAULT_BOOTSTRAP_RESAMPLES } from "../evaluation/index.js";
+import { DEFAULT_BASELINE_GRID, DEFAULT_BIAS_OPTIONS, DEFAULT_BOOTSTRAP_RESAMPLES, DEFAULT_NEIGHBOURS_K, NEIGHBOUR_METHODS } from "../evaluation/index.js";
 import { DEFAULT_HISTORY_TRAIN_OPTIONS as DEFAULT_TRAIN_OPTIONS, SELECTION_METRICS } from "../model/train-two-tower.js";
 import { ARCHITECTURES, DEFAULT_EMBEDDING_WIDTHS, OUTPUT_DIMS } from "../model/two-tower-model.js";
 
@@ -148,6 +148,15 @@ export const runConfigSchema = z
         bootstrapResamples: z.number().int().min(100).default(DEFAULT_BOOTSTRAP_RESAMPLES),
         /** Warn when fewer test users than this can be scored. */
         minScoredUsers: z.number().int().min(0).default(DEFAULT_MIN_SCORED_USERS),
+      })
+      .strict()
+      .prefault({}),
+    servedPolicy: z
+      .object({
+        /** Item-to-item neighbour source of the served policy: top-K rows of EASE or item-kNN, or none. */
+        neighbours: z.enum(NEIGHBOUR_METHODS).default("ease"),
+        /** Neighbours kept per item (item-neighbours.json grows with items × K). */
+        neighboursK: z.number().int().min(1).max(1000).default(DEFAULT_NEIGHBOURS_K),
       })
       .strict()
       .prefault({}),

@@ -122,6 +122,11 @@ describe("runTraining model directory", () => {
     expect(evaluation.model.users).toBeGreaterThan(0);
     expect(evaluation.model.users).toBe(evaluation.baselines.popularity.users);
     expect(evaluation.model.users).toBe(evaluation.baselines.ease.users);
+    // The directory's served policy (its served-policy.json weights) on the same users, with its intervals.
+    const policy = JSON.parse(await readFile(path.join(summary.out, OPTIONAL_MODEL_FILES.servedPolicy), "utf8"));
+    expect(evaluation.served?.weights).toEqual(policy.weights);
+    expect(evaluation.served?.test.users).toBe(evaluation.model.users);
+    expect(evaluation.served?.intervals["two-tower"]?.["recall@10"]?.users).toBe(evaluation.model.users);
     expect(evaluation.historyEvents + evaluation.heldOutEvents).toBe(data.events.length);
   });
 

@@ -1,6 +1,15 @@
 import path from "node:path";
 import type { ModelManifest } from "@funnel/registry";
-import { DEVELOPMENT_PSEUDONYM_SALT, pseudonymiseUserId, pseudonymSaltFingerprint, pseudonymsWith } from "@funnel/two-tower";
+import {
+  DEVELOPMENT_PSEUDONYM_SALT,
+  type ItemNeighboursFile,
+  type PolicyWeights,
+  pseudonymiseUserId,
+  pseudonymSaltFingerprint,
+  pseudonymsWith,
+  SERVED_POLICY_FORMAT,
+  type ServedPolicyFile,
+} from "@funnel/two-tower";
 import { fingerprintEvents } from "../data/index.js";
 import {
   type BaselineMetrics,
@@ -21,6 +30,11 @@ import {
   tuneBaselines,
   type UserHitsListener,
   USER_METRIC_KEYS,
+  evaluateServedPolicy,
+  type FittedPolicyWeights,
+  fitPolicyWeights,
+  type PolicyContext,
+  servedPolicyModel,
 } from "../evaluation/index.js";
 import { writeModelDirectory } from "../export/write-model-directory.js";
 import { buildInteractionStats, type ConversionHeadEvaluation, renderConversionReport, trainConversionHead } from "../conversion/index.js";
@@ -79,6 +93,8 @@ export interface TrainedRun {
   baselineTuning: Omit<BaselineTuning, "fitted">;
   /** The baselines test was scored with (fitted on train + validation with refit). */
   fittedBaselines: FittedBaselines;
+  /** What RecommendItems serves: weights fitted on validation, figures on test (metrics.json `served`). */
+  served: ServedPolicyRun;
   /** Everything about the baselines, for a sweep's next run on the same data, split and protocol. */
   baselineEvaluation: BaselineEvaluation;
   /** Warnings printed with the evaluation (too few users scored, ...), kept in metrics.json. */
@@ -91,6 +107,17 @@ export interface BaselineEvaluation {
   validation: BaselineMetrics;
   fitted: FittedBaselines;
   test: { metrics: BaselineMetrics; perUser: Record<BaselineName, PerUserMetrics> };
+}
+
+/** The served policy of a run: its weights (fitted on validation), neighbour list, test figures and intervals. */
+export interface ServedPolicyRun {
+  weights: PolicyWeights;
+  neighbours: { method: string; k: number } | null;
+  fit: FittedPolicyWeights;
+  test: RetrievalMetrics;
+  perUser: PerUserMetrics;
+  /** Paired bootstrap intervals of served − the bare two-tower and − each baseline, on the same test users. */
+  intervals: RankerComparison;
 }
 
 export interface TrainAndEvaluateOptions extends Omit<RunTrainingOptions, "salt"> {
@@ -166,6 +193,15 @@ export async function trainAndEvaluate(
 
   const baselines = options.baselineEvaluation ?? (await evaluateBaselinesByProtocol(config, selectionTask, refit ? () => taskOf(config, dataset, options.salt, true) : undefined, log));
 
+  // The served policy's weights are chosen on validation, with the model and the baselines that selection fitted on
+  // train (before a refit replaces them); test then scores them with the shipped model and baselines.
+  const { neighbours: method, neighboursK } = config.servedPolicy;
+  log(`fitting the served policy's blend weights on validation (item neighbours: ${method === "none" ? "none" : `${method}, top ${neighboursK} per item`})`);
+  const servedFit = await fitPolicyWeights(
+    policyModelOf(selection.model, selectionTask, baselines.tuning.fitted, config),
+    policyContextOf(selection.model, selectionTask.validation),
+  );
+
   let task = selectionTask;
   let towerConfig = selectionConfig;
   let result = selection;
@@ -190,6 +226,21 @@ export async function trainAndEvaluate(
     modelPerUser.onUser(user, hits, relevant, values);
   });
   const intervals = compareRankers(modelPerUser.perUser, baselines.test.perUser, { resamples: config.evaluation.bootstrapResamples, seed: config.seed });
+  const testPolicy = policyModelOf(model, task, baselines.fitted, config);
+  const servedPerUser = collectPerUser();
+  const servedTest = await evaluateServedPolicy(testPolicy, policyContextOf(model, task.test), servedFit.weights, servedPerUser.onUser);
+  const served: ServedPolicyRun = {
+    weights: servedFit.weights,
+    neighbours: testPolicy.neighboursFile ? { method: testPolicy.neighboursFile.method, k: testPolicy.neighboursFile.k } : null,
+    fit: servedFit,
+    test: servedTest,
+    perUser: servedPerUser.perUser,
+    intervals: compareRankers(
+      servedPerUser.perUser,
+      { "two-tower": modelPerUser.perUser, ...baselines.test.perUser },
+      { resamples: config.evaluation.bootstrapResamples, seed: config.seed },
+    ),
+  };
   const test = {
     model: testModel,
     baselines: baselines.test.metrics,
@@ -215,10 +266,32 @@ export async function trainAndEvaluate(
     baselineTuning,
     fittedBaselines: baselines.fitted,
     baselineEvaluation: baselines,
+    served,
     warnings,
   };
   log(formatEvaluation(run));
   return run;
+}
+
+/** The served policy's inputs for one model and the baselines fitted beside it (same interactions). */
+function policyModelOf(model: TwoTowerModel, task: RetrievalTask, fitted: FittedBaselines, config: RunConfig) {
+  return servedPolicyModel({
+    itemIds: task.itemIds,
+    itemEmbeddings: model.embedItems(task.items),
+    dim: model.config.dim,
+    itemPopularity: fitted.itemPopularity,
+    fits: { ease: fitted.ease, itemKnn: fitted.itemKnn, labels: neighbourLabels(fitted.params) },
+    method: config.servedPolicy.neighbours,
+    neighboursK: config.servedPolicy.neighboursK,
+  });
+}
+
+function policyContextOf(model: TwoTowerModel, context: RetrievalContext): PolicyContext {
+  return { userEmbeddings: model.embedUsers(context.users), seen: context.seen, positives: context.positives };
+}
+
+function neighbourLabels(p: FittedBaselines["params"]): { ease: string; itemKnn: string } {
+  return { ease: `ease λ ${p.easeLambda}`, itemKnn: `item-knn shrink ${p.knnShrink}` };
 }
 
 /** Trains one model on a task's training data with progress bars; `epochMetrics` feeds the epoch selection. */
@@ -331,8 +404,11 @@ export function protocolOf(run: Pick<TrainedRun, "config" | "result" | "baseline
  * The test metrics of the model beside every baseline, with who was scored, the paired interval of each
  * difference and its verdict: the run's summary on stderr (and what `evaluate` prints, in the same form).
  */
-export function formatEvaluation(run: Pick<TrainedRun, "test" | "task" | "config" | "warnings"> & { baselineTuning?: TrainedRun["baselineTuning"] }): string {
+export function formatEvaluation(
+  run: Pick<TrainedRun, "test" | "task" | "config" | "warnings"> & { baselineTuning?: TrainedRun["baselineTuning"]; served?: ServedPolicyRun },
+): string {
   const rows: [string, RetrievalMetrics][] = [
+    ...(run.served ? [["served policy", run.served.test] as [string, RetrievalMetrics]] : []),
     ["two-tower", run.test.model],
     ...BASELINES.map((b): [string, RetrievalMetrics] => [BASELINE_LABELS[b] + baselineParamsLabel(b, run.baselineTuning?.params), run.test.baselines[b]]),
   ];
@@ -344,8 +420,20 @@ export function formatEvaluation(run: Pick<TrainedRun, "test" | "task" | "config
       `${c.usersWithOnlySeenPositives} whose held-out items were all already in their history; ${c.positivesOutsideCatalogue} held-out interactions with items outside the catalogue`,
     formatTable(header, body),
     ...formatIntervals(run.test.intervals, "two-tower"),
+    ...(run.served ? [servedWeights(run.served), ...formatIntervals(run.served.intervals, "served policy")] : []),
     ...run.warnings.map((w) => `warning: ${w}`),
   ].join("\n");
+}
+
+/** The served policy's weights, where they were fitted, and its neighbour source. */
+function servedWeights(served: ServedPolicyRun): string {
+  const weights = Object.entries(served.weights)
+    .map(([s, w]) => `${s} ${w.toFixed(2)}`)
+    .join(", ");
+  return (
+    `served policy = what RecommendItems answers: weights ${weights} (best of ${served.fit.compared} on ${served.fit.validation.users} validation users, recall@10 ${served.fit.validation["recall@10"].toFixed(4)}); ` +
+    `item neighbours ${served.neighbours ? `${served.neighbours.method}, top ${served.neighbours.k}` : "none"}`
+  );
 }
 
 function baselineParamsLabel(b: BaselineName, params: TrainedRun["baselineTuning"]["params"] | undefined): string {
@@ -458,6 +546,20 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     userIds: "salted SHA-256 pseudonyms (pseudonymiseUserId)",
   };
   const metrics = {
+    /**
+     * The policy RecommendItems serves (retrieval, similar users, item neighbours, popularity; weights fitted
+     * on validation), evaluated through the serving code on the same test users as `test` and `baselines`.
+     */
+    served: {
+      test: run.served.test,
+      /** served − two-tower and − each baseline: per-user paired bootstrap, with verdicts. */
+      intervals: run.served.intervals,
+      weights: run.served.weights,
+      neighbours: run.served.neighbours,
+      validation: run.served.fit.validation,
+      validationBySource: run.served.fit.single,
+      combinationsCompared: run.served.fit.compared,
+    },
     test: test.model,
     /** The popularity baseline (kept under its old name for readers of earlier metrics.json files). */
     baseline: test.baselines.popularity,
@@ -503,6 +605,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     },
     epochs: result.epochs,
     metrics: {
+      served: run.served,
       model: test.model,
       baselines: test.baselines,
       coverage: coverage(task.test, test.model),
@@ -530,6 +633,7 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
     conversionHead: conversion.trained?.head,
     featureProfile,
     interactionStats: buildInteractionStats(dataset.events, (id) => pseudonymiseUserId(id, options.salt)),
+    ...(await servedPolicyFiles(run, dataset, log)),
     lineage: {
       dataFingerprint: fingerprintEvents(dataset.events),
       // Serving refuses this version under another salt (its user ids would never match a lookup).
@@ -541,6 +645,55 @@ export async function runTraining(config: RunConfig, options: RunTrainingOptions
   });
   model.dispose();
   return { out, manifest, headlineMetrics, run };
+}
+
+/**
+ * What the served policy needs in the version directory: the blend weights fitted on validation, and the
+ * neighbour list refitted on every event (as the served embeddings are), with the method and K that were
+ * evaluated.
+ */
+async function servedPolicyFiles(
+  run: TrainedRun,
+  dataset: Pick<Dataset, "events">,
+  log: (line: string) => void,
+): Promise<{ servedPolicy: ServedPolicyFile; itemNeighbours?: ItemNeighboursFile }> {
+  const { config, task, served } = run;
+  const validation = served.fit.validation;
+  const servedPolicy: ServedPolicyFile = {
+    format: SERVED_POLICY_FORMAT,
+    weights: served.weights,
+    fittedOn: `validation (${splitName(config)}): recall@10 ${validation["recall@10"].toFixed(4)} over ${validation.users} users`,
+  };
+  const { neighbours: method, neighboursK } = config.servedPolicy;
+  if (method === "none") return { servedPolicy };
+  const rowOf = new Map(task.itemIds.map((id, row) => [id, row]));
+  const histories = new Map<number, Set<number>>();
+  const userRow = new Map<string, number>();
+  for (const e of dataset.events) {
+    const item = rowOf.get(e.itemId);
+    if (item === undefined) continue;
+    let u = userRow.get(e.userId);
+    if (u === undefined) {
+      u = userRow.size;
+      userRow.set(e.userId, u);
+    }
+    const set = histories.get(u);
+    if (set) set.add(item);
+    else histories.set(u, new Set([item]));
+  }
+  const params = run.baselineTuning.params;
+  log(`fitting item neighbours (${method}, top ${neighboursK} per item, the values tuned on validation) on every event for serving`);
+  const fitted = await fitBaselines(histories, task.itemIds.length, params);
+  const policy = servedPolicyModel({
+    itemIds: task.itemIds,
+    itemEmbeddings: new Float32Array(0),
+    dim: run.towerConfig.dim,
+    itemPopularity: fitted.itemPopularity,
+    fits: { ease: fitted.ease, itemKnn: fitted.itemKnn, labels: neighbourLabels(params) },
+    method,
+    neighboursK,
+  });
+  return { servedPolicy, ...(policy.neighboursFile ? { itemNeighbours: policy.neighboursFile } : {}) };
 }
 
 /**
@@ -579,6 +732,8 @@ export function headline(run: TrainedRun): Record<string, number> {
     test_users: model.users,
     validation_loss: Math.min(...run.result.epochs.map((e) => e.validationLoss)),
     "validation_recall@10": run.validation.model["recall@10"],
+    "served_recall@10": run.served.test["recall@10"],
+    "served_ndcg@10": run.served.test["ndcg@10"],
   };
   const lift = ratio(model["recall@10"], baseline["recall@10"]);
   if (lift !== null) out["recall@10_lift"] = lift;

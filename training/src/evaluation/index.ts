@@ -18,6 +18,8 @@ export {
 } from "./fit-baselines.js";
 export type { BaselineGrid, BaselineMetrics, BaselineName, BaselineParams, BaselineTrial, BaselineTuning, FittedBaselines } from "./fit-baselines.js";
 export { invertSymmetricMatrix } from "./invert-symmetric-matrix.js";
+export { contextSources, DEFAULT_NEIGHBOURS_K, evaluateServedPolicy, servedPolicyModel, NEIGHBOUR_METHODS, fitPolicyWeights, neighboursOf, poolOf, topOfPool, weightGrid } from "./served-policy-evaluation.js";
+export type { NeighbourMethod, ItemToItemFits, FittedPolicyWeights, PolicyContext, PolicyModel } from "./served-policy-evaluation.js";
 export { pairedBootstrap, DEFAULT_BOOTSTRAP_RESAMPLES } from "./paired-bootstrap.js";
 export type { BootstrapOptions, PairedInterval, Verdict } from "./paired-bootstrap.js";
 export { collectPerUser, pairedValues } from "./per-user-metrics.js";

@@ -1,7 +1,18 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { writeModelDirectoryManifest, type ModelLineage, type ModelManifest } from "@funnel/registry";
-import { MODEL_FILES, MODEL_KIND, OPTIONAL_MODEL_FILES, float32LittleEndian, type ConversionHead, type FeatureProfile, type FeatureSpec, type InteractionStats } from "@funnel/two-tower";
+import { type ModelLineage, type ModelManifest, writeModelDirectoryManifest } from "@funnel/registry";
+import {
+  type ConversionHead,
+  type FeatureProfile,
+  type FeatureSpec,
+  float32LittleEndian,
+  type InteractionStats,
+  type ItemNeighboursFile,
+  MODEL_FILES,
+  MODEL_KIND,
+  OPTIONAL_MODEL_FILES,
+  type ServedPolicyFile,
+} from "@funnel/two-tower";
 import type { TwoTowerConfig, TwoTowerWeights } from "../model/two-tower-model.js";
 import { buildOnnxTowers } from "./build-onnx-towers.js";
 
@@ -27,6 +38,10 @@ export interface ModelDirectoryContents {
   interactionStats?: InteractionStats | undefined;
   /** Reference histograms for drift; optional so directories written by older callers stay valid. */
   featureProfile?: FeatureProfile | undefined;
+  /** Top-K neighbours per item: the served policy's item-to-item source. */
+  itemNeighbours?: ItemNeighboursFile | undefined;
+  /** Blend weights of the served policy, fitted on validation. */
+  servedPolicy?: ServedPolicyFile | undefined;
 }
 
 /**
@@ -57,6 +72,8 @@ export async function writeModelDirectory(dir: string, c: ModelDirectoryContents
     c.conversionHead && writeFile(file(OPTIONAL_MODEL_FILES.conversionHead), json(c.conversionHead)),
     c.interactionStats && writeFile(file(OPTIONAL_MODEL_FILES.interactionStats), JSON.stringify(c.interactionStats)),
     c.featureProfile && writeFile(file(OPTIONAL_MODEL_FILES.featureProfile), json(c.featureProfile)),
+    c.itemNeighbours && writeFile(file(OPTIONAL_MODEL_FILES.itemNeighbours), JSON.stringify(c.itemNeighbours)),
+    c.servedPolicy && writeFile(file(OPTIONAL_MODEL_FILES.servedPolicy), json(c.servedPolicy)),
   ]);
   return writeModelDirectoryManifest(dir, {
     name: c.name,

@@ -20,6 +20,15 @@ export interface RunReportInput {
   params: Record<string, unknown>;
   epochs: EpochLog[];
   metrics: {
+    /** The policy RecommendItems serves (weights fitted on validation), on the same test users. */
+    served?: {
+      test: RetrievalMetrics;
+      weights: Record<string, number>;
+      neighbours: { method: string; k: number } | null;
+      fit: { single: Record<string, number>; compared: number };
+      /** served − each other ranker: paired bootstrap intervals with verdicts. */
+      intervals?: Record<string, Partial<Record<string, { mean: number; low: number; high: number; verdict: string; users: number }>>>;
+    };
     model: RetrievalMetrics;
     /** Every baseline on the same split; the model is worth serving only where it beats them. */
     baselines: BaselineMetrics;
@@ -41,6 +50,38 @@ export interface RunReportInput {
 
 const METRIC_KEYS = ["recall@5", "recall@10", "recall@20", "map@10", "ndcg@10"] as const;
 const FIXED_EPOCH_KEYS = new Set(["epoch", "trainLoss", "validationLoss", "gradNorm", "learningRate"]);
+
+/** The served policy beside each of its components and every baseline, with its weights. */
+function renderServed(served: NonNullable<RunReportInput["metrics"]["served"]>, model: RetrievalMetrics, baselines: BaselineMetrics): string {
+  const rows: [string, RetrievalMetrics][] = [["served policy", served.test], ["two-tower (retrieval alone)", model], ...BASELINES.map((b): [string, RetrievalMetrics] => [BASELINE_LABELS[b], baselines[b]])];
+  const body = rows
+    .map(
+      ([name, m], i) =>
+        `<tr${i === 0 ? ' class="good"' : ""}><th>${name}</th><td>${m["recall@10"].toFixed(4)}</td><td>${m["ndcg@10"].toFixed(4)}</td><td>${m["recall@20"].toFixed(4)}</td><td>${m.users}</td></tr>`,
+    )
+    .join("");
+  const weights = Object.entries(served.weights)
+    .map(([s, w]) => `${s} ${w.toFixed(2)} (alone on validation: recall@10 ${(served.fit.single[s] ?? 0).toFixed(4)})`)
+    .join("; ");
+  const signed = (x: number): string => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(4);
+  const intervalRows = Object.entries(served.intervals ?? {}).flatMap(([other, byMetric]) =>
+    Object.entries(byMetric).map(
+      ([metric, i]) =>
+        `<tr><th>served − ${escapeHtml(BASELINE_LABELS[other as keyof typeof BASELINE_LABELS] ?? other)}</th><td>${metric}</td><td>${signed(i!.mean)}</td><td>[${signed(i!.low)}, ${signed(i!.high)}]</td>` +
+        `<td class="${i!.verdict === "ahead" ? "good" : i!.verdict === "behind" ? "bad" : ""}">${i!.verdict}</td><td>${i!.users}</td></tr>`,
+    ),
+  );
+  return [
+    "<h2>Served policy (what RecommendItems answers)</h2>",
+    `<p>Blend weights fitted on validation over ${served.fit.compared} combinations: ${weights}. Item neighbours: ${served.neighbours ? `${served.neighbours.method}, top ${served.neighbours.k} per item` : "none"}.</p>`,
+    `<table><thead><tr><th>test</th><th>recall@10</th><th>ndcg@10</th><th>recall@20</th><th>users scored</th></tr></thead><tbody>${body}</tbody></table>`,
+    ...(intervalRows.length > 0
+      ? [
+          `<table><thead><tr><th>comparison</th><th>metric</th><th>mean difference</th><th>95 % interval</th><th>verdict</th><th>users</th></tr></thead><tbody>${intervalRows.join("")}</tbody></table>`,
+        ]
+      : []),
+  ].join("\n");
+}
 
 /**
  * One self-contained HTML page per training run: parameters, metrics against the popularity baseline, loss
@@ -101,6 +142,7 @@ export function renderRunReport(run: RunReportInput): string {
     );
   }
   for (const warning of run.metrics.warnings ?? []) sections.push(`<p class="bad">Warning: ${escapeHtml(warning)}</p>`);
+  if (run.metrics.served) sections.push(renderServed(run.metrics.served, model, baselines));
   if (run.metrics.coverage) {
     sections.push(
       `<p>${Object.entries(run.metrics.coverage)

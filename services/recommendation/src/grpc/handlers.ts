@@ -12,9 +12,9 @@ import {
   type RecommendItemsResponse,
   type UserFeatures,
 } from "@funnel/proto";
-import { InvalidArgumentError, MAX_ID_CHARS, checkUserFeatures, modelVersionKey, requestIdKey, requireKnownEnum, requireText, type ServiceHandlers } from "@funnel/runtime";
+import { checkUserFeatures, InvalidArgumentError, MAX_ID_CHARS, modelVersionKey, requestIdKey, requireKnownEnum, requireText, type ServiceHandlers } from "@funnel/runtime";
 import { deviceName, pageName } from "@funnel/similarity";
-import { PAGES, rawUserFeaturesFromProto, type RawUserFeatures } from "@funnel/two-tower";
+import { PAGES, type RawUserFeatures, rawUserFeaturesFromProto } from "@funnel/two-tower";
 import type { RecommendationConfig } from "../config.js";
 import type { ItemSource, RecommendContext, Recommender } from "../recommender.js";
 import type { ServedRecommendationLog } from "../served-recommendation-log.js";
@@ -27,6 +27,7 @@ const SOURCES: Record<ItemSource, RecommendationSource> = {
   similar_users: RecommendationSource.RECOMMENDATION_SOURCE_SIMILAR_USERS,
   popularity: RecommendationSource.RECOMMENDATION_SOURCE_POPULARITY,
   hybrid: RecommendationSource.RECOMMENDATION_SOURCE_HYBRID,
+  item_neighbours: RecommendationSource.RECOMMENDATION_SOURCE_ITEM_NEIGHBOURS,
 };
 
 export function recommendationHandlers(
