@@ -8,7 +8,7 @@ import { SCENARIO_NAMES, SERVICE_LOAD, scenarioFor, type Scenario, type Scenario
 import { DEFAULT_MIX_OPTIONS, SERVICE_NAMES, serviceMix, type ServiceName } from "./request-mixes.js";
 import { runLoad, type LoadMode } from "./run-load.js";
 import { checkThresholds } from "./check-thresholds.js";
-import { clientCredentials } from "./client-credentials.js";
+import { type ClientCredentialFlags, clientCredentials } from "./client-credentials.js";
 
 /** "500ms", "30s", "2m", or a bare number of seconds. */
 function parseDurationMs(raw: string): number {
@@ -35,7 +35,7 @@ function modeOf(scenario: Scenario): LoadMode {
   }
 }
 
-interface CliOptions {
+interface CliOptions extends ClientCredentialFlags {
   target: string;
   service: ServiceName;
   method?: string;
@@ -52,12 +52,6 @@ interface CliOptions {
   items: number;
   coldStartShare: number;
   progress: boolean;
-  tls?: boolean;
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  serverName?: string;
-  tokenFile?: string;
 }
 
 async function main(): Promise<void> {
