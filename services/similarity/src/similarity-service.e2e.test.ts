@@ -259,6 +259,22 @@ describe.each(backends)("SimilarityService with the $backend index", ({ backend,
     ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining("vectors of model version two-tower v2 cannot be searched in the index of two-tower v1 (users)") });
   });
 
+  it.runIf(backend === "Milvus")("finds by id a user another replica upserted into the shared Milvus (not in this process's memory)", async () => {
+    const other = new MilvusCatalog({ address: milvusAddress! });
+    const pseudonym = pseudonymiseUserId("other-replica-user", SALT);
+    const vector = Float32Array.from(storedVector(1, knownUserId), (v, i) => (i % 2 === 0 ? v : -v));
+    try {
+      const users = await other.openServing(MODEL, "users");
+      await users.upsert({ version: { model: MODEL, version: "1" }, ids: [pseudonym], vectors: [vector] });
+    } finally {
+      await other.close();
+    }
+    const byId = await find({ query: { $case: "userId", value: "other-replica-user" }, topK: 5 });
+    const byVector = await find({ query: { $case: "vector", value: { values: Array.from(vector) } }, topK: 6, model: { name: MODEL, version: "1" } });
+    expect(byVector.users[0]!.id).toBe(pseudonym);
+    expectSameHits(byId.users, byVector.users.filter((h) => h.id !== pseudonym).slice(0, 5));
+  });
+
   it("swaps the version and its index under concurrent calls, every answer matching exact search of the version it names", async () => {
     const results: { version: string; ids: string[] }[] = [];
     const failures: unknown[] = [];

@@ -59,11 +59,14 @@ export async function embedFeatures(
 
 /**
  * The vector a user is indexed with now: an upserted one wins over the stored one, so a user updated by
- * UpsertUserVectors is queried with the new vector.
+ * UpsertUserVectors is queried with the new vector. With a shared store (Milvus) the store is asked too: in a
+ * fleet the upsert may have gone through another replica, or happened before this one restarted.
  */
 async function indexedVector(indexed: IndexedTwoTower, pseudonym: string): Promise<Float32Array | undefined> {
   const upserted = indexed.upserted.get(pseudonym);
   if (upserted) return upserted;
+  const shared = await indexed.users.vectorOf?.(pseudonym);
+  if (shared) return shared;
   const row = indexed.served.users.rowOf(pseudonym);
   return row === undefined ? undefined : indexed.served.users.vector(row);
 }

@@ -165,6 +165,20 @@ export class MilvusIndex implements VectorIndex {
     return removed;
   }
 
+  async vectorOf(id: string): Promise<Float32Array | undefined> {
+    checkOpen(this);
+    const found = await this.call("query", () =>
+      this.client.query({
+        collection_name: this.collection,
+        filter: `${MILVUS_FIELDS.id} == ${JSON.stringify(id)}`,
+        output_fields: [MILVUS_FIELDS.vector],
+        limit: 1,
+      }),
+    );
+    const vector = found.data[0]?.[MILVUS_FIELDS.vector];
+    return Array.isArray(vector) ? Float32Array.from(vector as number[]) : undefined;
+  }
+
   /**
    * Seals the collection's growing segments so Milvus persists them and builds their HNSW index; searches
    * on sealed segments are much faster than on growing ones (milvus-lite: 20k × 128 from ~1.9 s to ~0.3 s).

@@ -71,6 +71,11 @@ export interface VectorIndex {
   upsert(request: UpsertRequest): Promise<void>;
   /** Removes ids; unknown ids are ignored. Returns how many were removed. */
   delete(ids: readonly string[]): Promise<number>;
+  /**
+   * The vector stored under `id` now, on indexes that other processes write too (Milvus): a user upserted
+   * through another replica is known here only through the store. In-process indexes leave it out.
+   */
+  vectorOf?(id: string): Promise<Float32Array | undefined>;
   /** Frees native memory or connections; later calls fail with FAILED_PRECONDITION. */
   close(): Promise<void>;
 }
