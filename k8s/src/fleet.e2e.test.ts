@@ -313,13 +313,15 @@ describe.skipIf(!executable)("the fleet: router, two replicas per service, share
         topBefore: before.top[0],
         topAfterOnUpserter: onA.top[0],
         topAfterOnOther: onB.top[0],
-        // Not asserted: by id, a replica knows only the users it upserted itself (see the report).
+        // By id, the other replica finds the user in the shared store (it never held it in memory).
         findByIdOnOther: idOnB.code,
       };
       const pseudonym = onA.top[0];
       expect(before.top).not.toContain(pseudonym);
       expect(onB).toMatchObject({ code: "OK", version: "1" });
       expect(onB.top[0]).toBe(pseudonym);
+      expect(idOnB).toMatchObject({ code: "OK", version: "1" });
+      expect(idOnB.top).not.toContain(pseudonym);
     } finally {
       a?.close();
       b?.close();
