@@ -143,6 +143,7 @@ async function main(): Promise<void> {
   } finally {
     bar?.stop();
     caller.close();
+    secured.close();
   }
 }
 
