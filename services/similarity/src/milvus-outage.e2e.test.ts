@@ -28,18 +28,7 @@ describe.skipIf(!executable)("SimilarityService while its Milvus stops and comes
   beforeAll(async () => {
     root = await mkdtemp(path.join(os.tmpdir(), "similarity-milvus-outage-"));
     milvus = await startMilvusLite(executable!, { dataDir: path.join(root, "milvus") });
-    const registry = new FileRegistry({ dataDir: path.join(root, "registry"), actor: "test" });
-    await trainTinyModelDirectory(path.join(root, "model"), { seed: 1, salt: SALT });
-    await registry.register(path.join(root, "model"));
-    await registry.setAlias("two-tower", "production", 1);
-    running = await runServices([similarityModule], {
-      env: { FUNNEL_PSEUDONYM_SALT: SALT },
-      argv: [
-        ...["--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache"), "--model-poll-ms", "0"],
-        ...["--milvus-address", milvus.address, "--milvus-check-ms", "250"],
-      ],
-      modelSource: registry,
-    });
+    running = await startSimilarity(root, milvus.address, 1);
     client = new SimilarityServiceClient(`127.0.0.1:${running.port}`, grpc.credentials.createInsecure());
   }, 180_000);
 
@@ -120,19 +109,8 @@ describe.skipIf(!executable)("SimilarityService started while its Milvus is down
     const first = await startMilvusLite(executable!, { dataDir });
     const port = first.port;
     await first.stop();
-    const registry = new FileRegistry({ dataDir: path.join(root, "registry"), actor: "test" });
-    await trainTinyModelDirectory(path.join(root, "model"), { seed: 2, salt: SALT });
-    await registry.register(path.join(root, "model"));
-    await registry.setAlias("two-tower", "production", 1);
     // Resolves (before this change it threw, and the process exited: a crash loop under Kubernetes).
-    running = await runServices([similarityModule], {
-      env: { FUNNEL_PSEUDONYM_SALT: SALT },
-      argv: [
-        ...["--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache"), "--model-poll-ms", "0"],
-        ...["--milvus-address", `127.0.0.1:${port}`, "--milvus-check-ms", "250"],
-      ],
-      modelSource: registry,
-    });
+    running = await startSimilarity(root, `127.0.0.1:${port}`, 2);
     const address = `127.0.0.1:${running.port}`;
     expect(await checkHealth(address, "funnel.v1.SimilarityService")).toBe("NOT_SERVING");
     expect(await checkHealth(address, "liveness")).toBe("SERVING");
@@ -166,3 +144,19 @@ describe.skipIf(!executable)("SimilarityService started while its Milvus is down
     }
   }, 180_000);
 });
+
+/** A similarity server on a tiny registered model under `root`, its index in the Milvus at `milvusAddress`. */
+async function startSimilarity(root: string, milvusAddress: string, seed: number): Promise<RunningServices> {
+  const registry = new FileRegistry({ dataDir: path.join(root, "registry"), actor: "test" });
+  await trainTinyModelDirectory(path.join(root, "model"), { seed, salt: SALT });
+  await registry.register(path.join(root, "model"));
+  await registry.setAlias("two-tower", "production", 1);
+  return runServices([similarityModule], {
+    env: { FUNNEL_PSEUDONYM_SALT: SALT },
+    argv: [
+      ...["--port", "0", "--metrics-port", "-1", "--log-level", "silent", "--model-cache-dir", path.join(root, "cache"), "--model-poll-ms", "0"],
+      ...["--milvus-address", milvusAddress, "--milvus-check-ms", "250"],
+    ],
+    modelSource: registry,
+  });
+}
