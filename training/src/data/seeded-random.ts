@@ -12,7 +12,8 @@ export interface SeededRandom {
   /** Picks an index with probability proportional to weights[i]. */
   weighted(weights: ArrayLike<number>, total?: number): number;
   pick<T>(values: readonly T[]): T;
-  shuffle<T>(values: T[]): T[];
+  /** Fisher–Yates in place (arrays and typed arrays alike); returns `values`. */
+  shuffle<A extends { length: number; [index: number]: unknown }>(values: A): A;
 }
 
 export function createSeededRandom(seed: number): SeededRandom {

@@ -2,11 +2,12 @@ import type { UserTensors } from "@funnel/two-tower";
 import * as tf from "@tensorflow/tfjs";
 import { createSeededRandom, type SeededRandom } from "../data/index.js";
 import { AdamOptimizer } from "./adam-optimizer.js";
+import { EpochSelection } from "./epoch-selection.js";
 import { fullSoftmaxLoss } from "./full-softmax-loss.js";
 import { learningRateAt } from "./learning-rate-schedule.js";
 import { matMulTransposeB } from "./mat-mul.js";
 import type { PairSplit, TrainEpochLog, TrainHooks, TrainingData, TrainOptions, TrainResult } from "./train-two-tower.js";
-import { type TwoTowerConfig, TwoTowerModel, type TwoTowerWeights } from "./two-tower-model.js";
+import { type TwoTowerConfig, TwoTowerModel } from "./two-tower-model.js";
 
 /**
  * Each training user's whole training history in time order: user row u's events are
@@ -212,13 +213,11 @@ export async function trainHistoryTwoTower(
   const stepsPerEpoch = Math.ceil(eligible.length / options.batchSize);
   const totalSteps = stepsPerEpoch * options.epochs;
   const epochs: TrainEpochLog[] = [];
-  let best = { score: Number.NEGATIVE_INFINITY, loss: Number.POSITIVE_INFINITY, epoch: 0, weights: undefined as TwoTowerWeights | undefined };
-  let selectedOn = "validationLoss";
+  const selection = new EpochSelection(options);
   let globalStep = 0;
-  let stoppedEarly = false;
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
-      shuffle(eligible, rng);
+      rng.shuffle(eligible);
       hooks.onEpochStart?.(epoch, stepsPerEpoch);
       const started = performance.now();
       const cpuStarted = process.cpuUsage();
@@ -262,28 +261,11 @@ export async function trainHistoryTwoTower(
       epochs.push(log);
       hooks.onEpochEnd?.(log);
       const metric = options.selectOn === "loss" ? undefined : log[`validation ${options.selectOn}`];
-      if (metric !== undefined && Number.isFinite(metric)) selectedOn = `validation ${options.selectOn}`;
-      const score = selectedOn === "validationLoss" ? 0 : metric!;
-      const lossValue = Number.isFinite(validationLoss) ? validationLoss : Number.POSITIVE_INFINITY;
-      if (score > best.score || (score === best.score && lossValue < best.loss)) {
-        best = { score, loss: lossValue, epoch, weights: model.getWeights() };
-      } else if (epoch - best.epoch >= options.patience) {
-        stoppedEarly = epoch < options.epochs;
-        break;
-      }
+      if (selection.endOfEpoch(epoch, validationLoss, metric, model)) break;
     }
   } finally {
     optimizer.dispose();
   }
-  if (best.weights) model.setWeights(best.weights);
-  return { model, epochs, bestEpoch: best.epoch, stoppedEarly, selectedOn };
-}
-
-function shuffle(a: Int32Array, rng: SeededRandom): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
+  selection.restoreBest(model);
+  return { model, epochs, bestEpoch: selection.bestEpoch, stoppedEarly: selection.stoppedEarly, selectedOn: selection.selectedOn };
 }

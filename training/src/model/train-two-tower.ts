@@ -4,11 +4,12 @@ import * as tf from "@tensorflow/tfjs";
 import { createSeededRandom, type SeededRandom } from "../data/index.js";
 import type { EpochLog } from "../report/index.js";
 import { AdamOptimizer } from "./adam-optimizer.js";
+import { EpochSelection } from "./epoch-selection.js";
 import { inBatchSoftmaxLoss } from "./in-batch-softmax-loss.js";
 import { type LearningRateSchedule, learningRateAt } from "./learning-rate-schedule.js";
 import { ParallelTowerTrainer, type TowerBatch } from "./parallel-tower-trainer.js";
 import { type HistoryTaskOptions, trainHistoryTwoTower, type UserSequences } from "./train-history-two-tower.js";
-import { architectureOf, type TwoTowerConfig, TwoTowerModel, type TwoTowerWeights } from "./two-tower-model.js";
+import { architectureOf, type TwoTowerConfig, TwoTowerModel } from "./two-tower-model.js";
 
 /** (user row, item row) training examples; row indices into a UserTensors / ItemTensors. */
 export interface PairSet {
@@ -169,13 +170,11 @@ export async function trainTwoTower(
   const totalSteps = stepsPerEpoch * options.epochs;
   const order = Int32Array.from({ length: trainCount }, (_, i) => i);
   const epochs: TrainEpochLog[] = [];
-  let best = { score: Number.NEGATIVE_INFINITY, loss: Number.POSITIVE_INFINITY, epoch: 0, weights: undefined as TwoTowerWeights | undefined };
-  let selectedOn = "validationLoss";
+  const selection = new EpochSelection(options);
   let globalStep = 0;
-  let stoppedEarly = false;
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
-      shuffle(order, rng);
+      rng.shuffle(order);
       hooks.onEpochStart?.(epoch, stepsPerEpoch);
       const started = performance.now();
       const cpuStarted = process.cpuUsage();
@@ -242,22 +241,14 @@ export async function trainTwoTower(
       epochs.push(log);
       hooks.onEpochEnd?.(log);
       const metric = options.selectOn === "loss" ? undefined : log[`validation ${options.selectOn}`];
-      if (metric !== undefined && Number.isFinite(metric)) selectedOn = `validation ${options.selectOn}`;
-      // Higher metric wins, lower loss breaks ties; with loss alone the score is constant and the loss decides.
-      const score = selectedOn === "validationLoss" ? 0 : metric!;
-      if (score > best.score || (score === best.score && validationLoss < best.loss)) {
-        best = { score, loss: validationLoss, epoch, weights: model.getWeights() };
-      } else if (epoch - best.epoch >= options.patience) {
-        stoppedEarly = epoch < options.epochs;
-        break;
-      }
+      if (selection.endOfEpoch(epoch, validationLoss, metric, model)) break;
     }
   } finally {
     optimizer.dispose();
     await trainer?.dispose();
   }
-  if (best.weights) model.setWeights(best.weights);
-  return { model, epochs, bestEpoch: best.epoch, stoppedEarly, selectedOn };
+  selection.restoreBest(model);
+  return { model, epochs, bestEpoch: selection.bestEpoch, stoppedEarly: selection.stoppedEarly, selectedOn: selection.selectedOn };
 }
 
 /** One optimisation step on the given pair rows; returns the batch loss and the global gradient norm. */
@@ -438,15 +429,6 @@ function copyItemRow(items: ItemTensors, from: number, out: ItemTensors, to: num
 
 function sampleItems(itemCount: number, k: number, rng: SeededRandom): Int32Array {
   return Int32Array.from({ length: k }, () => rng.int(itemCount));
-}
-
-function shuffle(a: Int32Array, rng: SeededRandom): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
 }
 
 function validateOptions(o: TrainOptions): void {
